@@ -1,0 +1,372 @@
+package queue
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+)
+
+// Queue attribute names (CreateQueue API reference).
+const (
+	AttrAll                          = "All"
+	AttrDelaySeconds                 = "DelaySeconds"
+	AttrMaximumMessageSize           = "MaximumMessageSize"
+	AttrMessageRetentionPeriod       = "MessageRetentionPeriod"
+	AttrPolicy                       = "Policy"
+	AttrReceiveMessageWaitTime       = "ReceiveMessageWaitTimeSeconds"
+	AttrVisibilityTimeout            = "VisibilityTimeout"
+	AttrRedrivePolicy                = "RedrivePolicy"
+	AttrRedriveAllowPolicy           = "RedriveAllowPolicy"
+	AttrKmsMasterKeyID               = "KmsMasterKeyId"
+	AttrKmsDataKeyReusePeriodSeconds = "KmsDataKeyReusePeriodSeconds"
+	AttrSqsManagedSseEnabled         = "SqsManagedSseEnabled"
+	AttrFifoQueue                    = "FifoQueue"
+	AttrContentBasedDeduplication    = "ContentBasedDeduplication"
+	AttrDeduplicationScope           = "DeduplicationScope"
+	AttrFifoThroughputLimit          = "FifoThroughputLimit"
+	AttrQueueArn                     = "QueueArn"
+	AttrApproximateNumberOfMessages  = "ApproximateNumberOfMessages"
+	AttrApproximateNotVisible        = "ApproximateNumberOfMessagesNotVisible"
+	AttrApproximateDelayed           = "ApproximateNumberOfMessagesDelayed"
+	AttrCreatedTimestamp             = "CreatedTimestamp"
+	AttrLastModifiedTimestamp        = "LastModifiedTimestamp"
+)
+
+// readOnlyAttrs are reported by GetQueueAttributes but cannot be set.
+var readOnlyAttrs = map[string]bool{
+	AttrQueueArn: true, AttrApproximateNumberOfMessages: true, AttrApproximateNotVisible: true,
+	AttrApproximateDelayed: true, AttrCreatedTimestamp: true, AttrLastModifiedTimestamp: true,
+}
+
+var fifoOnlyAttrs = map[string]bool{
+	AttrFifoQueue: true, AttrContentBasedDeduplication: true, AttrDeduplicationScope: true, AttrFifoThroughputLimit: true,
+}
+
+var commonAttrs = map[string]bool{
+	AttrDelaySeconds: true, AttrMaximumMessageSize: true, AttrMessageRetentionPeriod: true, AttrPolicy: true,
+	AttrReceiveMessageWaitTime: true, AttrVisibilityTimeout: true, AttrRedrivePolicy: true, AttrRedriveAllowPolicy: true,
+	AttrKmsMasterKeyID: true, AttrKmsDataKeyReusePeriodSeconds: true, AttrSqsManagedSseEnabled: true,
+}
+
+// intRange is the inclusive range of an integer attribute.
+type intRange struct{ min, max int }
+
+// Ranges from the CreateQueue API reference.
+var intAttrs = map[string]intRange{
+	AttrDelaySeconds:                 {0, 900},
+	AttrMaximumMessageSize:           {1024, MaxMessageSizeLimit},
+	AttrMessageRetentionPeriod:       {60, 1209600},
+	AttrReceiveMessageWaitTime:       {0, 20},
+	AttrVisibilityTimeout:            {0, 43200},
+	AttrKmsDataKeyReusePeriodSeconds: {60, 86400},
+}
+
+func defaultAttributes(fifo bool) map[string]string {
+	m := map[string]string{
+		AttrDelaySeconds:           "0",
+		AttrMaximumMessageSize:     strconv.Itoa(MaxMessageSizeLimit),
+		AttrMessageRetentionPeriod: "345600",
+		AttrReceiveMessageWaitTime: "0",
+		AttrVisibilityTimeout:      "30",
+		AttrSqsManagedSseEnabled:   "true",
+	}
+	if fifo {
+		m[AttrFifoQueue] = "true"
+		m[AttrContentBasedDeduplication] = "false"
+		m[AttrDeduplicationScope] = "queue"
+		m[AttrFifoThroughputLimit] = "perQueue"
+	}
+	return m
+}
+
+func invalidAttr(name string) error {
+	return errorf(ErrInvalidAttributeValue, "Invalid value for the parameter %s.", name)
+}
+
+func invalidAttrReason(name, reason string) error {
+	return errorf(ErrInvalidAttributeValue, "Invalid value for the parameter %s. Reason: %s", name, reason)
+}
+
+func unknownAttr(name string) error {
+	return errorf(ErrInvalidAttributeName, "Unknown Attribute %s.", name)
+}
+
+// redrivePolicy is the parsed RedrivePolicy attribute.
+type redrivePolicy struct {
+	DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+	MaxReceiveCount     int    `json:"maxReceiveCount"`
+}
+
+// redriveAllowPolicy is the parsed RedriveAllowPolicy attribute.
+type redriveAllowPolicy struct {
+	RedrivePermission string   `json:"redrivePermission"`
+	SourceQueueArns   []string `json:"sourceQueueArns,omitempty"`
+}
+
+func parseRedrivePolicy(v string) (*redrivePolicy, error) {
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(strings.NewReader(v))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, invalidValue(AttrRedrivePolicy, v, "Invalid JSON")
+	}
+	p := &redrivePolicy{}
+	for k, rv := range raw {
+		switch k {
+		case "deadLetterTargetArn":
+			if err := json.Unmarshal(rv, &p.DeadLetterTargetArn); err != nil {
+				return nil, invalidValue(AttrRedrivePolicy, v, "Invalid value for deadLetterTargetArn.")
+			}
+		case "maxReceiveCount":
+			s := strings.Trim(string(rv), `"`)
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > 1000 {
+				return nil, invalidValue(AttrRedrivePolicy, v, "Invalid value for maxReceiveCount: "+s+", valid values are from 1 to 1000 both inclusive.")
+			}
+			p.MaxReceiveCount = n
+		default:
+			return nil, invalidValue(AttrRedrivePolicy, v, "Only following attributes are supported: [deadLetterTargetArn, maxReceiveCount].")
+		}
+	}
+	if p.DeadLetterTargetArn == "" {
+		return nil, invalidValue(AttrRedrivePolicy, v, "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.")
+	}
+	if p.MaxReceiveCount == 0 {
+		return nil, invalidValue(AttrRedrivePolicy, v, "Redrive policy does not contain mandatory attribute: maxReceiveCount.")
+	}
+	return p, nil
+}
+
+func (p *redrivePolicy) canonical() string {
+	b, _ := json.Marshal(p)
+	return string(b)
+}
+
+func parseRedriveAllowPolicy(v string) (*redriveAllowPolicy, error) {
+	p := &redriveAllowPolicy{}
+	dec := json.NewDecoder(strings.NewReader(v))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(p); err != nil {
+		return nil, invalidValue(AttrRedriveAllowPolicy, v, "Invalid JSON or unknown field.")
+	}
+	switch p.RedrivePermission {
+	case "allowAll", "denyAll":
+		if len(p.SourceQueueArns) > 0 {
+			return nil, invalidValue(AttrRedriveAllowPolicy, v, "sourceQueueArns can only be specified when redrivePermission is byQueue.")
+		}
+	case "byQueue":
+		if len(p.SourceQueueArns) == 0 || len(p.SourceQueueArns) > 10 {
+			return nil, invalidValue(AttrRedriveAllowPolicy, v, "sourceQueueArns must contain 1 to 10 queue ARNs when redrivePermission is byQueue.")
+		}
+	default:
+		return nil, invalidValue(AttrRedriveAllowPolicy, v, "redrivePermission must be one of allowAll, denyAll, byQueue.")
+	}
+	return p, nil
+}
+
+func (p *redriveAllowPolicy) allows(sourceArn string) bool {
+	switch p.RedrivePermission {
+	case "denyAll":
+		return false
+	case "byQueue":
+		for _, a := range p.SourceQueueArns {
+			if a == sourceArn {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+func (p *redriveAllowPolicy) canonical() string {
+	b, _ := json.Marshal(p)
+	return string(b)
+}
+
+func parseBool(v string) (string, bool) {
+	switch strings.ToLower(v) {
+	case "true":
+		return "true", true
+	case "false":
+		return "false", true
+	}
+	return "", false
+}
+
+// canonicalAttributes validates settable attributes for a queue of the given
+// kind and returns them in canonical form. It checks each value on its own;
+// cross-queue checks (the dead-letter target) are the Service's.
+func canonicalAttributes(fifo bool, in map[string]string) (map[string]string, error) {
+	out := make(map[string]string, len(in))
+	for name, v := range in {
+		switch {
+		case commonAttrs[name]:
+		case fifoOnlyAttrs[name] && fifo:
+		case fifoOnlyAttrs[name] && name == AttrFifoQueue:
+			// FifoQueue=false on a standard queue is accepted as a no-op.
+			if c, ok := parseBool(v); ok && c == "false" {
+				continue
+			}
+			return nil, invalidAttr(name)
+		default:
+			return nil, unknownAttr(name)
+		}
+		if r, ok := intAttrs[name]; ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < r.min || n > r.max {
+				return nil, invalidAttr(name)
+			}
+			out[name] = strconv.Itoa(n)
+			continue
+		}
+		switch name {
+		case AttrSqsManagedSseEnabled, AttrContentBasedDeduplication, AttrFifoQueue:
+			c, ok := parseBool(v)
+			if !ok {
+				return nil, invalidAttr(name)
+			}
+			out[name] = c
+		case AttrDeduplicationScope:
+			if v != "queue" && v != "messageGroup" {
+				return nil, invalidAttr(name)
+			}
+			out[name] = v
+		case AttrFifoThroughputLimit:
+			if v != "perQueue" && v != "perMessageGroupId" {
+				return nil, invalidAttr(name)
+			}
+			out[name] = v
+		case AttrPolicy:
+			if v != "" && !json.Valid([]byte(v)) {
+				return nil, invalidAttr(name)
+			}
+			out[name] = v
+		case AttrRedrivePolicy:
+			if v == "" {
+				out[name] = ""
+				continue
+			}
+			p, err := parseRedrivePolicy(v)
+			if err != nil {
+				return nil, err
+			}
+			out[name] = p.canonical()
+		case AttrRedriveAllowPolicy:
+			if v == "" {
+				out[name] = ""
+				continue
+			}
+			p, err := parseRedriveAllowPolicy(v)
+			if err != nil {
+				return nil, err
+			}
+			out[name] = p.canonical()
+		case AttrKmsMasterKeyID:
+			out[name] = v
+		default:
+			out[name] = v
+		}
+	}
+	if out[AttrFifoThroughputLimit] == "perMessageGroupId" && out[AttrDeduplicationScope] == "queue" {
+		return nil, invalidAttrReason(AttrFifoThroughputLimit, "You can specify perMessageGroupId only when DeduplicationScope is messageGroup.")
+	}
+	if out[AttrKmsMasterKeyID] != "" && out[AttrSqsManagedSseEnabled] == "true" {
+		return nil, errorf(ErrInvalidAttributeName, "You can use one type of server-side encryption (SSE) at one time. You can either enable KMS SSE or SQS SSE.")
+	}
+	return out, nil
+}
+
+// mergeAttributes applies canonical changes to current attributes; an empty
+// value removes an optional attribute.
+func mergeAttributes(cur, changes map[string]string) map[string]string {
+	out := make(map[string]string, len(cur)+len(changes))
+	for k, v := range cur {
+		out[k] = v
+	}
+	for k, v := range changes {
+		if v == "" {
+			switch k {
+			case AttrPolicy, AttrRedrivePolicy, AttrRedriveAllowPolicy, AttrKmsMasterKeyID:
+				delete(out, k)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	if out[AttrKmsMasterKeyID] != "" {
+		out[AttrSqsManagedSseEnabled] = "false"
+		if _, ok := out[AttrKmsDataKeyReusePeriodSeconds]; !ok {
+			out[AttrKmsDataKeyReusePeriodSeconds] = "300"
+		}
+	}
+	if out[AttrFifoThroughputLimit] == "perMessageGroupId" && out[AttrDeduplicationScope] == "queue" {
+		// Setting DeduplicationScope back to queue resets the limit, as SQS
+		// requires the pair to stay consistent.
+		out[AttrFifoThroughputLimit] = "perQueue"
+	}
+	return out
+}
+
+// settings are the parsed attributes the message path needs.
+type settings struct {
+	delay, maxSize, retention, wait, visibility int
+	contentDedup, dedupByGroup                  bool
+	redrive                                     *redrivePolicy
+	allow                                       *redriveAllowPolicy
+}
+
+func parseSettings(attrs map[string]string) settings {
+	atoi := func(k string) int { n, _ := strconv.Atoi(attrs[k]); return n }
+	s := settings{
+		delay:        atoi(AttrDelaySeconds),
+		maxSize:      atoi(AttrMaximumMessageSize),
+		retention:    atoi(AttrMessageRetentionPeriod),
+		wait:         atoi(AttrReceiveMessageWaitTime),
+		visibility:   atoi(AttrVisibilityTimeout),
+		contentDedup: attrs[AttrContentBasedDeduplication] == "true",
+		dedupByGroup: attrs[AttrDeduplicationScope] == "messageGroup",
+	}
+	if v := attrs[AttrRedrivePolicy]; v != "" {
+		s.redrive, _ = parseRedrivePolicy(v)
+	}
+	if v := attrs[AttrRedriveAllowPolicy]; v != "" {
+		s.allow, _ = parseRedriveAllowPolicy(v)
+	}
+	return s
+}
+
+// validQueueName checks a queue name (CreateQueue API reference: up to 80
+// alphanumerics, hyphens and underscores; a FIFO queue's ends in .fifo).
+func validQueueName(name string, fifo bool) error {
+	base := name
+	if fifo {
+		if !strings.HasSuffix(name, ".fifo") {
+			return invalidValue("QueueName", name, "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.")
+		}
+		base = strings.TrimSuffix(name, ".fifo")
+	}
+	ok := len(name) <= 80 && base != ""
+	for i := 0; ok && i < len(base); i++ {
+		c := base[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+	}
+	if !ok {
+		if fifo {
+			return invalidValue("QueueName", name, "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.")
+		}
+		return invalidValue("QueueName", name, "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length.")
+	}
+	return nil
+}
+
+// compactJSON normalises a JSON document for comparisons.
+func compactJSON(v string) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(v)); err != nil {
+		return v
+	}
+	return b.String()
+}
+

@@ -1,0 +1,280 @@
+package queue
+
+import (
+	"crypto/md5"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/forkline/forkline/internal/store"
+)
+
+// Limits on messages, from the SQS Developer Guide
+// (sqs-message-attributes.html and quotas-messages.html).
+const (
+	maxMessageAttributes = 10
+	maxAttrNameLen       = 256
+	maxDataTypeLen       = 256
+	maxGroupIDLen        = 128
+	maxBatchEntries      = 10
+	maxBatchIDLen        = 80
+	// MaxMessageSizeLimit is the largest MaximumMessageSize a queue may
+	// have: 1 MiB since August 2025 (quotas-messages.html).
+	MaxMessageSizeLimit = 1 << 20
+)
+
+// MD5OfBody returns the hex MD5 of a message body, as SQS reports it.
+func MD5OfBody(body string) string {
+	sum := md5.Sum([]byte(body))
+	return hex.EncodeToString(sum[:])
+}
+
+// MD5OfAttributes returns the hex MD5 of message attributes as SQS computes
+// it (SQS Developer Guide, "Calculating the MD5 message digest for message
+// attributes"): attributes sorted by name; for each, the name, the data type
+// and the value, each preceded by its 4-byte big-endian length, with a
+// transport byte (1 for String and Number, 2 for Binary) before the value.
+// It returns "" when there are no attributes.
+func MD5OfAttributes(attrs []store.MessageAttribute) string {
+	if len(attrs) == 0 {
+		return ""
+	}
+	sorted := make([]store.MessageAttribute, len(attrs))
+	copy(sorted, attrs)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	h := md5.New()
+	var lenBuf [4]byte
+	put := func(p []byte) {
+		binary.BigEndian.PutUint32(lenBuf[:], uint32(len(p)))
+		h.Write(lenBuf[:])
+		h.Write(p)
+	}
+	for _, a := range sorted {
+		put([]byte(a.Name))
+		put([]byte(a.DataType))
+		if isBinaryType(a.DataType) {
+			h.Write([]byte{2})
+			put(a.BinaryValue)
+		} else {
+			h.Write([]byte{1})
+			put([]byte(a.StringValue))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func baseType(dataType string) string {
+	if i := strings.IndexByte(dataType, '.'); i >= 0 {
+		return dataType[:i]
+	}
+	return dataType
+}
+
+func isBinaryType(dataType string) bool { return baseType(dataType) == "Binary" }
+
+// validBodyChar reports whether r may appear in a message body or a string
+// attribute value: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD |
+// #x10000 to #x10FFFF (SendMessage API reference).
+func validBodyChar(r rune) bool {
+	switch {
+	case r == 0x9 || r == 0xA || r == 0xD:
+		return true
+	case r >= 0x20 && r <= 0xD7FF:
+		return true
+	case r >= 0xE000 && r <= 0xFFFD:
+		return true
+	case r >= 0x10000 && r <= 0x10FFFF:
+		return true
+	}
+	return false
+}
+
+func checkChars(s string) error {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
+				return errorf(ErrInvalidMessageContents, "Invalid binary character was found in the message body, the set of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF")
+			}
+		}
+		if !validBodyChar(r) {
+			return errorf(ErrInvalidMessageContents, "Invalid binary character '#x%X' was found in the message body, the set of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF", r)
+		}
+	}
+	return nil
+}
+
+func validAttrNameChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
+}
+
+// validateAttributes checks user message attributes and returns their size
+// in bytes as SQS counts it toward the message size (name, type, value).
+func validateAttributes(attrs []store.MessageAttribute, param string) (int, error) {
+	if len(attrs) > maxMessageAttributes {
+		return 0, errorf(ErrInvalidParameterValue, "Number of message attributes [%d] exceeds the allowed maximum [%d].", len(attrs), maxMessageAttributes)
+	}
+	seen := make(map[string]bool, len(attrs))
+	size := 0
+	for _, a := range attrs {
+		if a.Name == "" {
+			return 0, errorf(ErrInvalidParameterValue, "The request must contain non-empty message attribute names.")
+		}
+		if len(a.Name) > maxAttrNameLen {
+			return 0, errorf(ErrInvalidParameterValue, "Message (user) attribute name must be shorter than %d bytes.", maxAttrNameLen+1)
+		}
+		for i := 0; i < len(a.Name); i++ {
+			if !validAttrNameChar(a.Name[i]) {
+				return 0, errorf(ErrInvalidParameterValue, "Message (user) attribute '%s' must contain a non-empty message attribute name. Allowed characters are alphanumeric, hyphen, underscore and period.", a.Name)
+			}
+		}
+		lower := strings.ToLower(a.Name)
+		if strings.HasPrefix(lower, "aws.") || strings.HasPrefix(lower, "amazon.") {
+			return 0, errorf(ErrInvalidParameterValue, "Message (user) attribute name '%s' cannot start with a reserved prefix (AWS. or Amazon.).", a.Name)
+		}
+		if strings.HasPrefix(a.Name, ".") || strings.HasSuffix(a.Name, ".") || strings.Contains(a.Name, "..") {
+			return 0, errorf(ErrInvalidParameterValue, "Message (user) attribute name '%s' can not start or end with a period (.), or have multiple periods in succession (..).", a.Name)
+		}
+		if seen[a.Name] {
+			return 0, errorf(ErrInvalidParameterValue, "Message (user) attribute name '%s' already exists.", a.Name)
+		}
+		seen[a.Name] = true
+		if a.DataType == "" {
+			return 0, errorf(ErrInvalidParameterValue, "The message attribute '%s' must contain non-empty message attribute type.", a.Name)
+		}
+		if len(a.DataType) > maxDataTypeLen {
+			return 0, errorf(ErrInvalidParameterValue, "Message (user) attribute '%s' type must be shorter than %d bytes.", a.Name, maxDataTypeLen+1)
+		}
+		switch baseType(a.DataType) {
+		case "String":
+			if a.StringValue == "" {
+				return 0, errorf(ErrInvalidParameterValue, "The message attribute '%s' must contain non-empty message attribute value for message attribute type 'String'.", a.Name)
+			}
+			if err := checkChars(a.StringValue); err != nil {
+				return 0, err
+			}
+			if len(a.BinaryValue) > 0 {
+				return 0, errorf(ErrInvalidParameterValue, "The message attribute '%s' with type 'String' must use field 'String'.", a.Name)
+			}
+			size += len(a.StringValue)
+		case "Number":
+			if a.StringValue == "" {
+				return 0, errorf(ErrInvalidParameterValue, "The message attribute '%s' must contain non-empty message attribute value for message attribute type 'Number'.", a.Name)
+			}
+			if !validNumber(a.StringValue) {
+				return 0, errorf(ErrInvalidParameterValue, "Can't cast the value of message (user) attribute '%s' to a number.", a.Name)
+			}
+			size += len(a.StringValue)
+		case "Binary":
+			if len(a.BinaryValue) == 0 {
+				return 0, errorf(ErrInvalidParameterValue, "The message attribute '%s' must contain non-empty message attribute value for message attribute type 'Binary'.", a.Name)
+			}
+			if a.StringValue != "" {
+				return 0, errorf(ErrInvalidParameterValue, "The message attribute '%s' with type 'Binary' must use field 'Binary'.", a.Name)
+			}
+			size += len(a.BinaryValue)
+		default:
+			return 0, errorf(ErrInvalidParameterValue, "The type of message (user) attribute '%s' is invalid. You must use only the following supported type prefixes: Binary, Number, String.", a.Name)
+		}
+		size += len(a.Name) + len(a.DataType)
+	}
+	return size, nil
+}
+
+// Bounds of Number attribute magnitudes (sqs-message-attributes.html).
+var numberMax, numberMin = mustFloat("1e126"), mustFloat("1e-128")
+
+func mustFloat(s string) *big.Float {
+	f, ok := new(big.Float).SetString(s)
+	if !ok {
+		panic("bad float constant " + s)
+	}
+	return f
+}
+
+// validNumber reports whether s is a number SQS accepts: up to 38 digits of
+// precision, magnitude between 10^-128 and 10^+126 (or zero).
+func validNumber(s string) bool {
+	f, ok := new(big.Float).SetString(strings.TrimSpace(s))
+	if !ok || f.IsInf() {
+		return false
+	}
+	digits := 0
+	for _, c := range s {
+		if c == 'e' || c == 'E' {
+			break
+		}
+		if c >= '0' && c <= '9' {
+			digits++
+		}
+	}
+	if digits > 38+1 { // allow a leading zero such as 0.5
+		return false
+	}
+	abs := new(big.Float).Abs(f)
+	if abs.Sign() == 0 {
+		return true
+	}
+	return abs.Cmp(numberMax) <= 0 && abs.Cmp(numberMin) >= 0
+}
+
+// validGroupIDChars reports whether s uses only the characters allowed in a
+// MessageGroupId, MessageDeduplicationId or ReceiveRequestAttemptId:
+// alphanumerics and punctuation (!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~).
+func validGroupIDChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func checkToken(param, v string) error {
+	if len(v) > maxGroupIDLen {
+		return invalidValue(param, v, fmt.Sprintf("%s can only include alphanumeric and punctuation characters. 1 to %d in length.", param, maxGroupIDLen))
+	}
+	if !validGroupIDChars(v) {
+		return invalidValue(param, v, fmt.Sprintf("%s can only include alphanumeric and punctuation characters. 1 to %d in length.", param, maxGroupIDLen))
+	}
+	return nil
+}
+
+// validBatchID reports whether id is a valid batch entry Id.
+func validBatchID(id string) bool {
+	if id == "" || len(id) > maxBatchIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkBatchIDs validates the Ids of a batch request.
+func checkBatchIDs(entryName string, ids []string) error {
+	if len(ids) == 0 {
+		return errorf(ErrEmptyBatch, "There should be at least one %s in the request.", entryName)
+	}
+	if len(ids) > maxBatchEntries {
+		return errorf(ErrTooManyEntries, "Maximum number of entries per request are %d. You have sent %d.", maxBatchEntries, len(ids))
+	}
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if !validBatchID(id) {
+			return errorf(ErrInvalidBatchEntryID, "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most %d letters long.", maxBatchIDLen)
+		}
+		if seen[id] {
+			return errorf(ErrBatchEntryIdsNotDistinct, "Id %s repeated.", id)
+		}
+		seen[id] = true
+	}
+	return nil
+}

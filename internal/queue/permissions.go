@@ -1,0 +1,145 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/forkline/forkline/internal/store"
+)
+
+// Actions AddPermission accepts (AddPermission API reference: any SQS
+// action or *; SendMessage, DeleteMessage and ChangeMessageVisibility also
+// grant their batch forms).
+var permissionActions = map[string]bool{
+	"*": true, "SendMessage": true, "ReceiveMessage": true, "DeleteMessage": true,
+	"ChangeMessageVisibility": true, "GetQueueAttributes": true, "GetQueueUrl": true,
+	"ListDeadLetterSourceQueues": true, "PurgeQueue": true, "ListQueueTags": true,
+	"SetQueueAttributes": true, "TagQueue": true, "UntagQueue": true, "DeleteQueue": true,
+	"StartMessageMoveTask": true, "ListMessageMoveTasks": true, "CancelMessageMoveTask": true,
+}
+
+const maxPermissionActions = 7
+
+type policyDoc struct {
+	Version   string            `json:"Version"`
+	ID        string            `json:"Id,omitempty"`
+	Statement []json.RawMessage `json:"Statement"`
+}
+
+type statement struct {
+	Sid       string         `json:"Sid"`
+	Effect    string         `json:"Effect"`
+	Principal map[string]any `json:"Principal"`
+	Action    any            `json:"Action"`
+	Resource  string         `json:"Resource"`
+}
+
+func oneOrMany(v []string) any {
+	if len(v) == 1 {
+		return v[0]
+	}
+	return v
+}
+
+// AddPermission adds a statement labelled label to the queue's Policy.
+func (s *Service) AddPermission(ctx context.Context, name, label string, accounts, actions []string) error {
+	q, err := s.lookup(name)
+	if err != nil {
+		return err
+	}
+	if label == "" {
+		return missing("Label")
+	}
+	if len(label) > 80 || !validBatchID(label) {
+		return invalidValue("Label", label, "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length.")
+	}
+	if len(accounts) == 0 {
+		return missing("AWSAccountIds")
+	}
+	if len(actions) == 0 {
+		return missing("Actions")
+	}
+	if len(actions) > maxPermissionActions {
+		return errorf(ErrOverLimit, "%d Actions were found, maximum allowed is %d.", len(actions), maxPermissionActions)
+	}
+	for _, a := range actions {
+		if !permissionActions[a] {
+			return invalidValue("ActionName.1", a, "Only the queue owner is allowed to invoke this action.")
+		}
+	}
+	for _, a := range accounts {
+		if a == "" {
+			return invalidValue("PrincipalId", a, "Unable to verify.")
+		}
+	}
+	return s.updateQueue(ctx, q, func(rec *store.Queue) error {
+		doc := policyDoc{Version: "2012-10-17", ID: q.arn + "/SQSDefaultPolicy"}
+		if p := rec.Attributes[AttrPolicy]; p != "" {
+			if err := json.Unmarshal([]byte(p), &doc); err != nil {
+				return errorf(ErrInvalidParameterValue, "The queue's existing Policy is not a policy document AddPermission can extend.")
+			}
+		}
+		for _, raw := range doc.Statement {
+			var st statement
+			if json.Unmarshal(raw, &st) == nil && st.Sid == label {
+				return invalidValue("Label", label, "Already exists.")
+			}
+		}
+		principals := make([]string, len(accounts))
+		for i, a := range accounts {
+			principals[i] = "arn:aws:iam::" + a + ":root"
+		}
+		acts := make([]string, len(actions))
+		for i, a := range actions {
+			acts[i] = "SQS:" + a
+		}
+		st := statement{Sid: label, Effect: "Allow", Principal: map[string]any{"AWS": oneOrMany(principals)},
+			Action: oneOrMany(acts), Resource: q.arn}
+		raw, _ := json.Marshal(st)
+		doc.Statement = append(doc.Statement, raw)
+		b, _ := json.Marshal(doc)
+		rec.Attributes[AttrPolicy] = string(b)
+		rec.ModifiedAt = s.clock.Now().Unix()
+		return nil
+	})
+}
+
+// RemovePermission removes the statement labelled label.
+func (s *Service) RemovePermission(ctx context.Context, name, label string) error {
+	q, err := s.lookup(name)
+	if err != nil {
+		return err
+	}
+	if label == "" {
+		return missing("Label")
+	}
+	return s.updateQueue(ctx, q, func(rec *store.Queue) error {
+		var doc policyDoc
+		p := rec.Attributes[AttrPolicy]
+		if p == "" || json.Unmarshal([]byte(p), &doc) != nil {
+			return invalidValue("Label", label, "can't find label on existing policy.")
+		}
+		kept := doc.Statement[:0]
+		found := false
+		for _, raw := range doc.Statement {
+			var st statement
+			if json.Unmarshal(raw, &st) == nil && st.Sid == label {
+				found = true
+				continue
+			}
+			kept = append(kept, raw)
+		}
+		if !found {
+			return invalidValue("Label", label, "can't find label on existing policy.")
+		}
+		if len(kept) == 0 {
+			delete(rec.Attributes, AttrPolicy)
+		} else {
+			doc.Statement = kept
+			b, _ := json.Marshal(doc)
+			rec.Attributes[AttrPolicy] = string(b)
+		}
+		rec.ModifiedAt = s.clock.Now().Unix()
+		return nil
+	})
+}

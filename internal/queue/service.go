@@ -1,0 +1,707 @@
+// Package queue is forkline's SQS-compatible queue service: queues, their
+// attributes and messages, visibility, delays, retention, dead-letter
+// queues, FIFO ordering and deduplication, and message move tasks.
+//
+// Invariants:
+//   - A success answer means the change is durable in the store: sends are
+//     committed before they are acknowledged or become visible; receives,
+//     deletes and visibility changes are committed before they are answered.
+//   - The in-memory index of each queue (index.go) is a cache of the store's
+//     message states, rebuilt at start; bodies are read from the store.
+//   - Time comes from the injected clock only.
+//
+// Lock order: Service.mu, then queue.op, then queue.mu; a dead-letter
+// queue's op lock is only ever tried (TryRLock) while the source's is held.
+// The package knows nothing of HTTP; wire adapters call the Service.
+package queue
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/forkline/forkline/internal/clock"
+	"github.com/forkline/forkline/internal/store"
+)
+
+// Config configures a Service.
+type Config struct {
+	Region    string
+	AccountID string
+	Clock     clock.Clock
+	Logger    *slog.Logger
+}
+
+// Service is the queue service. It is safe for concurrent use.
+type Service struct {
+	st     store.Queues
+	clock  clock.Clock
+	log    *slog.Logger
+	region string
+	acct   string
+
+	mu          sync.RWMutex // guards queues, byID, deletedAt, nextQueueID, tasks
+	queues      map[string]*queue
+	byID        map[uint64]*queue
+	deletedAt   map[string]time.Time
+	nextQueueID uint64
+	tasks       map[string]*moveTask
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// queue is one live queue.
+type queue struct {
+	// op is held for reading by every operation that commits for this
+	// queue, and for writing by DeleteQueue and PurgeQueue, so that no
+	// write lands for a queue after it is gone or purged.
+	op sync.RWMutex
+
+	mu      sync.Mutex // guards every field below
+	rec     store.Queue
+	set     settings
+	fifo    bool
+	arn     string
+	deleted bool
+	nextSeq uint64
+	idx     *index
+	// notify is closed and replaced whenever a message may have become
+	// visible; long polls wait on it.
+	notify   chan struct{}
+	dedup    map[string]store.Dedup
+	dedupExp []dedupRef // in expiry order
+	attempts map[string]*attempt
+}
+
+type dedupRef struct {
+	key string
+	exp int64
+}
+
+// attempt remembers a FIFO receive by ReceiveRequestAttemptId.
+type attempt struct {
+	exp   int64
+	seqs  []uint64
+	nonce []uint64
+}
+
+const (
+	dedupWindow   = 5 * time.Minute
+	attemptWindow = 5 * time.Minute
+	deleteCooloff = 60 * time.Second
+	purgeCooloff  = 60 * time.Second
+	maxVisibility = 12 * time.Hour
+)
+
+// New loads every queue from the store and returns a running Service.
+// Close stops it.
+func New(ctx context.Context, st store.Queues, cfg Config) (*Service, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Service{
+		st: st, clock: cfg.Clock, log: cfg.Logger.With("service", "sqs"),
+		region: cfg.Region, acct: cfg.AccountID,
+		queues: map[string]*queue{}, byID: map[uint64]*queue{}, deletedAt: map[string]time.Time{},
+		tasks: map[string]*moveTask{}, nextQueueID: 1,
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	recs, err := st.LoadQueues(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load queues: %w", err)
+	}
+	now := s.clock.Now()
+	for _, rec := range recs {
+		q, err := s.loadQueue(ctx, rec, now)
+		if err != nil {
+			return nil, fmt.Errorf("load queue %s: %w", rec.Name, err)
+		}
+		s.queues[rec.Name] = q
+		s.byID[rec.ID] = q
+		if rec.ID >= s.nextQueueID {
+			s.nextQueueID = rec.ID + 1
+		}
+	}
+	if err := s.loadMoveTasks(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops background work (move tasks) and waits for it.
+func (s *Service) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+func (s *Service) newQueue(rec store.Queue) *queue {
+	fifo := rec.Attributes[AttrFifoQueue] == "true"
+	return &queue{
+		rec: rec, set: parseSettings(rec.Attributes), fifo: fifo,
+		arn: s.arn(rec.Name), nextSeq: 1, idx: newIndex(fifo),
+		notify: make(chan struct{}), dedup: map[string]store.Dedup{}, attempts: map[string]*attempt{},
+	}
+}
+
+func (s *Service) loadQueue(ctx context.Context, rec store.Queue, now time.Time) (*queue, error) {
+	q := s.newQueue(rec)
+	nowNs := now.UnixNano()
+	hwm, err := s.st.ScanStates(ctx, rec.ID, func(seq uint64, st store.State) error {
+		switch {
+		case st.VisibleAt > nowNs && st.Nonce != 0:
+			q.idx.addFlight(seq, &flight{st: st, receivedAt: nowNs})
+		case st.VisibleAt > nowNs:
+			q.idx.addDelayed(timed{at: st.VisibleAt, seq: seq, sentAt: st.SentAt, group: st.GroupID})
+		default:
+			q.idx.addReady(readyEntry{seq: seq, sentAt: st.SentAt}, st.GroupID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	q.nextSeq = hwm + 1
+	if q.fifo {
+		ds, err := s.st.LoadDedup(ctx, rec.ID)
+		if err != nil {
+			return nil, err
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i].ExpiresAt < ds[j].ExpiresAt })
+		for _, d := range ds {
+			q.dedup[d.Key] = d
+			q.dedupExp = append(q.dedupExp, dedupRef{d.Key, d.ExpiresAt})
+		}
+	}
+	return q, nil
+}
+
+func (s *Service) arn(name string) string {
+	return "arn:aws:sqs:" + s.region + ":" + s.acct + ":" + name
+}
+
+// QueueNameFromArn returns the queue name of an SQS ARN of this region and
+// account, or "" if it is not one.
+func (s *Service) QueueNameFromArn(arn string) string {
+	prefix := "arn:aws:sqs:" + s.region + ":" + s.acct + ":"
+	if !strings.HasPrefix(arn, prefix) {
+		return ""
+	}
+	return arn[len(prefix):]
+}
+
+func (s *Service) lookup(name string) (*queue, error) {
+	s.mu.RLock()
+	q := s.queues[name]
+	s.mu.RUnlock()
+	if q == nil {
+		return nil, errNoQueue()
+	}
+	return q, nil
+}
+
+func (s *Service) lookupArn(arn string) *queue {
+	name := s.QueueNameFromArn(arn)
+	if name == "" {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.queues[name]
+}
+
+// signal wakes long polls. Requires q.mu.
+func (q *queue) signal() {
+	close(q.notify)
+	q.notify = make(chan struct{})
+}
+
+func (q *queue) advance(now time.Time) {
+	if q.idx.advance(now.UnixNano(), int64(q.set.retention)*1000) {
+		q.signal()
+	}
+}
+
+func randUint64() uint64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return binary.LittleEndian.Uint64(b[:]) | 1 // never 0: 0 means "never received"
+}
+
+// NewMessageID returns a random RFC 4122 version 4 UUID.
+func NewMessageID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// ---------------------------------------------------------------- queues
+
+// QueueInfo describes a queue for the wire layer.
+type QueueInfo struct {
+	Name string
+	Arn  string
+}
+
+// CreateQueue creates a queue, or returns the existing one when every given
+// attribute matches it (CreateQueue API reference).
+func (s *Service) CreateQueue(ctx context.Context, name string, attrs, tags map[string]string) (QueueInfo, error) {
+	if name == "" {
+		return QueueInfo{}, missing("QueueName")
+	}
+	fifo := false
+	if v, ok := attrs[AttrFifoQueue]; ok {
+		c, ok := parseBool(v)
+		if !ok {
+			return QueueInfo{}, invalidAttr(AttrFifoQueue)
+		}
+		fifo = c == "true"
+	}
+	if !fifo && strings.HasSuffix(name, ".fifo") {
+		if _, given := attrs[AttrFifoQueue]; !given {
+			return QueueInfo{}, invalidValue("QueueName", name, "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length.")
+		}
+	}
+	if err := validQueueName(name, fifo); err != nil {
+		return QueueInfo{}, err
+	}
+	canon, err := canonicalAttributes(fifo, attrs)
+	if err != nil {
+		return QueueInfo{}, err
+	}
+	if err := validateTags(tags, 0); err != nil {
+		return QueueInfo{}, err
+	}
+	full := mergeAttributes(defaultAttributes(fifo), canon)
+	if err := s.checkRedrive(name, fifo, full); err != nil {
+		return QueueInfo{}, err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if q := s.queues[name]; q != nil {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		for k, v := range canon {
+			if cur := q.rec.Attributes[k]; cur != v && !(k == AttrPolicy && compactJSON(cur) == compactJSON(v)) {
+				return QueueInfo{}, errorf(ErrQueueNameExists, "A queue already exists with the same name and a different value for attribute %s", k)
+			}
+		}
+		return QueueInfo{Name: name, Arn: q.arn}, nil
+	}
+	now := s.clock.Now()
+	if at, ok := s.deletedAt[name]; ok && now.Sub(at) < deleteCooloff {
+		return QueueInfo{}, errorf(ErrQueueDeletedRecently, "You must wait 60 seconds after deleting a queue before you can create another queue with the same name.")
+	}
+	rec := store.Queue{
+		ID: s.nextQueueID, Name: name, Attributes: full, Tags: copyMap(tags),
+		CreatedAt: now.Unix(), ModifiedAt: now.Unix(),
+	}
+	var b store.Batch
+	b.PutQueue(rec)
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return QueueInfo{}, fmt.Errorf("create queue %s: %w", name, err)
+	}
+	s.nextQueueID++
+	q := s.newQueue(rec)
+	s.queues[name] = q
+	s.byID[rec.ID] = q
+	delete(s.deletedAt, name)
+	return QueueInfo{Name: name, Arn: q.arn}, nil
+}
+
+// checkRedrive validates a RedrivePolicy against its target queue.
+func (s *Service) checkRedrive(name string, fifo bool, attrs map[string]string) error {
+	v := attrs[AttrRedrivePolicy]
+	if v == "" {
+		return nil
+	}
+	p, err := parseRedrivePolicy(v)
+	if err != nil {
+		return err
+	}
+	dlq := s.lookupArn(p.DeadLetterTargetArn)
+	if dlq == nil {
+		return invalidValue(AttrRedrivePolicy, v, "Dead letter target does not exist.")
+	}
+	dlq.mu.Lock()
+	defer dlq.mu.Unlock()
+	if dlq.fifo != fifo {
+		return invalidValue(AttrRedrivePolicy, v, "Dead-letter queue must be same type of queue as the source.")
+	}
+	if dlq.set.allow != nil && !dlq.set.allow.allows(s.arn(name)) {
+		return invalidValue(AttrRedrivePolicy, v, "Dead-letter queue does not allow this queue as a source: see its RedriveAllowPolicy.")
+	}
+	return nil
+}
+
+// GetQueue returns the queue's info, or ErrQueueDoesNotExist.
+func (s *Service) GetQueue(ctx context.Context, name string) (QueueInfo, error) {
+	if name == "" {
+		return QueueInfo{}, missing("QueueName")
+	}
+	q, err := s.lookup(name)
+	if err != nil {
+		return QueueInfo{}, err
+	}
+	return QueueInfo{Name: name, Arn: q.arn}, nil
+}
+
+// ListQueues lists queue names with the prefix, sorted, in pages.
+// maxResults 0 means "up to 1000, no token" (ListQueues API reference).
+func (s *Service) ListQueues(ctx context.Context, prefix string, maxResults int, token string) ([]string, string, error) {
+	if maxResults < 0 || maxResults > 1000 {
+		return nil, "", invalidValue("MaxResults", maxResults, "MaxResults must be an integer between 1 and 1000.")
+	}
+	after, err := decodeToken(token)
+	if err != nil {
+		return nil, "", err
+	}
+	s.mu.RLock()
+	names := make([]string, 0, len(s.queues))
+	for n := range s.queues {
+		if strings.HasPrefix(n, prefix) && n > after {
+			names = append(names, n)
+		}
+	}
+	s.mu.RUnlock()
+	return page(names, maxResults)
+}
+
+func page(names []string, maxResults int) ([]string, string, error) {
+	sort.Strings(names)
+	limit := maxResults
+	if limit == 0 {
+		limit = 1000
+	}
+	if len(names) <= limit {
+		return names, "", nil
+	}
+	names = names[:limit]
+	if maxResults == 0 {
+		return names, "", nil
+	}
+	return names, base64.RawURLEncoding.EncodeToString([]byte("n:" + names[len(names)-1])), nil
+}
+
+func decodeToken(token string) (string, error) {
+	if token == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || !strings.HasPrefix(string(b), "n:") {
+		return "", invalidValue("NextToken", token, "Invalid NextToken value.")
+	}
+	return string(b[2:]), nil
+}
+
+// DeleteQueue deletes a queue and its messages.
+func (s *Service) DeleteQueue(ctx context.Context, name string) error {
+	q, err := s.lookup(name)
+	if err != nil {
+		return err
+	}
+	q.op.Lock()
+	defer q.op.Unlock()
+	q.mu.Lock()
+	if q.deleted {
+		q.mu.Unlock()
+		return errNoQueue()
+	}
+	rec := q.rec
+	q.mu.Unlock()
+	var b store.Batch
+	b.DeleteQueue(rec)
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return fmt.Errorf("delete queue %s: %w", name, err)
+	}
+	s.mu.Lock()
+	delete(s.queues, name)
+	delete(s.byID, rec.ID)
+	s.deletedAt[name] = s.clock.Now()
+	s.mu.Unlock()
+	q.mu.Lock()
+	q.deleted = true
+	q.idx.reset()
+	q.signal()
+	q.mu.Unlock()
+	return nil
+}
+
+// GetQueueAttributes returns the named attributes ("All" for all). Unknown
+// names are InvalidAttributeName.
+func (s *Service) GetQueueAttributes(ctx context.Context, name string, names []string) (map[string]string, error) {
+	q, err := s.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.advance(s.clock.Now())
+	all := q.allAttributes()
+	out := map[string]string{}
+	for _, n := range names {
+		if n == AttrAll {
+			return all, nil
+		}
+		if !readOnlyAttrs[n] && !commonAttrs[n] && !(fifoOnlyAttrs[n] && q.fifo) {
+			if fifoOnlyAttrs[n] {
+				continue // standard queues report no FIFO attributes
+			}
+			return nil, unknownAttr(n)
+		}
+		if v, ok := all[n]; ok {
+			out[n] = v
+		}
+	}
+	return out, nil
+}
+
+// allAttributes requires q.mu.
+func (q *queue) allAttributes() map[string]string {
+	out := make(map[string]string, len(q.rec.Attributes)+6)
+	for k, v := range q.rec.Attributes {
+		out[k] = v
+	}
+	out[AttrQueueArn] = q.arn
+	out[AttrApproximateNumberOfMessages] = strconv.FormatInt(q.idx.nVisible, 10)
+	out[AttrApproximateNotVisible] = strconv.FormatInt(q.idx.nInflight, 10)
+	out[AttrApproximateDelayed] = strconv.FormatInt(q.idx.nDelayed, 10)
+	out[AttrCreatedTimestamp] = strconv.FormatInt(q.rec.CreatedAt, 10)
+	out[AttrLastModifiedTimestamp] = strconv.FormatInt(q.rec.ModifiedAt, 10)
+	return out
+}
+
+// SetQueueAttributes changes settable attributes.
+func (s *Service) SetQueueAttributes(ctx context.Context, name string, attrs map[string]string) error {
+	q, err := s.lookup(name)
+	if err != nil {
+		return err
+	}
+	if _, ok := attrs[AttrFifoQueue]; ok {
+		return errorf(ErrInvalidAttributeName, "Invalid attribute name FifoQueue: FifoQueue can only be set at queue creation.")
+	}
+	canon, err := canonicalAttributes(q.fifo, attrs)
+	if err != nil {
+		return err
+	}
+	q.mu.Lock()
+	full := mergeAttributes(q.rec.Attributes, canon)
+	q.mu.Unlock()
+	if err := s.checkRedrive(name, q.fifo, full); err != nil {
+		return err
+	}
+	return s.updateQueue(ctx, q, func(rec *store.Queue) error {
+		rec.Attributes = mergeAttributes(rec.Attributes, canon)
+		rec.ModifiedAt = s.clock.Now().Unix()
+		return nil
+	})
+}
+
+// updateQueue applies fn to a copy of the queue record, commits it and
+// installs it.
+func (s *Service) updateQueue(ctx context.Context, q *queue, fn func(*store.Queue) error) error {
+	q.op.RLock()
+	defer q.op.RUnlock()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.deleted {
+		return errNoQueue()
+	}
+	rec := q.rec
+	rec.Attributes = copyMap(rec.Attributes)
+	rec.Tags = copyMap(rec.Tags)
+	if err := fn(&rec); err != nil {
+		return err
+	}
+	var b store.Batch
+	b.PutQueue(rec)
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return fmt.Errorf("update queue %s: %w", rec.Name, err)
+	}
+	q.rec = rec
+	q.set = parseSettings(rec.Attributes)
+	return nil
+}
+
+// PurgeQueue deletes every message sent before the call.
+func (s *Service) PurgeQueue(ctx context.Context, name string) error {
+	q, err := s.lookup(name)
+	if err != nil {
+		return err
+	}
+	q.op.Lock()
+	defer q.op.Unlock()
+	q.mu.Lock()
+	now := s.clock.Now()
+	if q.rec.LastPurgeAt != 0 && now.Sub(time.Unix(0, q.rec.LastPurgeAt)) < purgeCooloff {
+		q.mu.Unlock()
+		return errorf(ErrPurgeQueueInProgress, "Only one PurgeQueue operation on %s is allowed every 60 seconds.", name)
+	}
+	rec := q.rec
+	rec.LastPurgeAt = now.UnixNano()
+	through := q.nextSeq - 1
+	q.mu.Unlock()
+	var b store.Batch
+	b.Purge(rec.ID, through)
+	b.PutQueue(rec)
+	if q.fifo {
+		// Deduplication IDs stay valid across a purge, as in SQS.
+	}
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return fmt.Errorf("purge queue %s: %w", name, err)
+	}
+	q.mu.Lock()
+	q.rec = rec
+	q.idx.reset()
+	q.attempts = map[string]*attempt{}
+	q.mu.Unlock()
+	return nil
+}
+
+// ----------------------------------------------------------------- tags
+
+// ListQueueTags returns the queue's tags.
+func (s *Service) ListQueueTags(ctx context.Context, name string) (map[string]string, error) {
+	q, err := s.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return copyMap(q.rec.Tags), nil
+}
+
+// TagQueue adds or overwrites tags.
+func (s *Service) TagQueue(ctx context.Context, name string, tags map[string]string) error {
+	q, err := s.lookup(name)
+	if err != nil {
+		return err
+	}
+	if len(tags) == 0 {
+		return missing("Tags")
+	}
+	return s.updateQueue(ctx, q, func(rec *store.Queue) error {
+		merged := copyMap(rec.Tags)
+		if merged == nil {
+			merged = map[string]string{}
+		}
+		for k, v := range tags {
+			merged[k] = v
+		}
+		if err := validateTags(merged, 0); err != nil {
+			if len(merged) > maxTags {
+				return errorf(ErrInvalidParameterValue, "Too many tags added for queue %s.", name)
+			}
+			return err
+		}
+		rec.Tags = merged
+		return nil
+	})
+}
+
+// UntagQueue removes tags by key.
+func (s *Service) UntagQueue(ctx context.Context, name string, keys []string) error {
+	q, err := s.lookup(name)
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return missing("TagKeys")
+	}
+	return s.updateQueue(ctx, q, func(rec *store.Queue) error {
+		for _, k := range keys {
+			delete(rec.Tags, k)
+		}
+		return nil
+	})
+}
+
+const maxTags = 50
+
+// validateTags checks tag keys and values (SQS Developer Guide,
+// sqs-queue-tags.html: up to 50 tags, keys 1-128 and values 0-256 chars).
+func validateTags(tags map[string]string, _ int) error {
+	if len(tags) > maxTags {
+		return errorf(ErrInvalidParameterValue, "Too many tags: at most %d tags are allowed per queue.", maxTags)
+	}
+	for k, v := range tags {
+		if k == "" || len([]rune(k)) > 128 {
+			return errorf(ErrInvalidParameterValue, "Tag keys must be between 1 and 128 characters in length.")
+		}
+		if strings.HasPrefix(strings.ToLower(k), "aws:") {
+			return errorf(ErrInvalidParameterValue, "Tag keys must not start with the reserved prefix aws:.")
+		}
+		if len([]rune(v)) > 256 {
+			return errorf(ErrInvalidParameterValue, "Tag values must be less than 256 characters in length.")
+		}
+	}
+	return nil
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// ListDeadLetterSourceQueues lists the queues whose RedrivePolicy targets
+// this one.
+func (s *Service) ListDeadLetterSourceQueues(ctx context.Context, name string, maxResults int, token string) ([]string, string, error) {
+	q, err := s.lookup(name)
+	if err != nil {
+		return nil, "", err
+	}
+	if maxResults < 0 || maxResults > 1000 {
+		return nil, "", invalidValue("MaxResults", maxResults, "MaxResults must be an integer between 1 and 1000.")
+	}
+	after, err := decodeToken(token)
+	if err != nil {
+		return nil, "", err
+	}
+	var names []string
+	for _, src := range s.snapshot() {
+		src.mu.Lock()
+		if src.set.redrive != nil && src.set.redrive.DeadLetterTargetArn == q.arn && src.rec.Name > after {
+			names = append(names, src.rec.Name)
+		}
+		src.mu.Unlock()
+	}
+	return page(names, maxResults)
+}
+
+func (s *Service) snapshot() []*queue {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*queue, 0, len(s.queues))
+	for _, q := range s.queues {
+		out = append(out, q)
+	}
+	return out
+}
+

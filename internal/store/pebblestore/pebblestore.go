@@ -1,0 +1,414 @@
+// Package pebblestore is forkline's embedded store: the store interfaces on
+// top of Pebble, the LSM engine of CockroachDB, in the data directory.
+//
+// Durability: every Commit is a Pebble batch committed with Sync, so it is in
+// the fsynced write-ahead log before Commit returns. Pebble's commit pipeline
+// lets concurrent Sync commits share one fsync (group commit).
+//
+// Key layout (all integers big-endian so that keys sort numerically):
+//
+//	'q' name            queue record (JSON)
+//	'h' qid             high-water mark of message sequence numbers
+//	'm' qid seq         message content (codec.go)
+//	's' qid seq         message state (codec.go)
+//	'd' qid key         FIFO deduplication entry
+//	't' handle          message move task (JSON)
+package pebblestore
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/forkline/forkline/internal/store"
+)
+
+var _ store.Queues = (*Store)(nil)
+
+// Options tune the engine. The zero value is a sensible default.
+type Options struct {
+	// CacheBytes is the block cache size; default 32 MiB.
+	CacheBytes int64
+	// MemTableBytes is the memtable size; default 16 MiB.
+	MemTableBytes uint64
+	Logger        *slog.Logger
+}
+
+// Store is the Pebble-backed store. It is safe for concurrent use.
+type Store struct {
+	db *pebble.DB
+
+	mu     sync.RWMutex // guards closed; held for reading by every operation
+	closed bool
+
+	hwmMu sync.Mutex        // guards hwm
+	hwm   map[uint64]uint64 // cached high-water marks, raised when a batch is built
+}
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string, o Options) (*Store, error) {
+	if o.CacheBytes == 0 {
+		o.CacheBytes = 32 << 20
+	}
+	if o.MemTableBytes == 0 {
+		o.MemTableBytes = 16 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	cache := pebble.NewCache(o.CacheBytes)
+	defer cache.Unref()
+	opts := &pebble.Options{
+		Cache:        cache,
+		MemTableSize: o.MemTableBytes,
+		Logger:       pebbleLogger{o.Logger.With("component", "pebble")},
+	}
+	db, err := pebble.Open(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
+	}
+	return &Store{db: db, hwm: map[uint64]uint64{}}, nil
+}
+
+// Close flushes and closes the store.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.db.Close()
+}
+
+func (s *Store) begin() error {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return store.ErrClosed
+	}
+	return nil
+}
+
+func (s *Store) end() { s.mu.RUnlock() }
+
+func queueKey(name string) []byte { return append([]byte{'q'}, name...) }
+
+func qidKey(prefix byte, qid uint64) []byte {
+	k := make([]byte, 9, 17)
+	k[0] = prefix
+	binary.BigEndian.PutUint64(k[1:], qid)
+	return k
+}
+
+func seqKey(prefix byte, qid, seq uint64) []byte {
+	k := qidKey(prefix, qid)
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+// prefixEnd returns the smallest key greater than every key with prefix p.
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] != 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// LoadQueues implements store.Queues.
+func (s *Store) LoadQueues(ctx context.Context) ([]store.Queue, error) {
+	if err := s.begin(); err != nil {
+		return nil, err
+	}
+	defer s.end()
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'q'}, UpperBound: []byte{'r'}})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []store.Queue
+	for it.First(); it.Valid(); it.Next() {
+		var q store.Queue
+		if err := json.Unmarshal(it.Value(), &q); err != nil {
+			return nil, fmt.Errorf("%w: queue %q: %v", store.ErrCorrupt, it.Key()[1:], err)
+		}
+		out = append(out, q)
+	}
+	return out, it.Error()
+}
+
+// ScanStates implements store.Queues.
+func (s *Store) ScanStates(ctx context.Context, qid uint64, fn func(uint64, store.State) error) (uint64, error) {
+	if err := s.begin(); err != nil {
+		return 0, err
+	}
+	defer s.end()
+	hwm, err := s.highWater(qid)
+	if err != nil {
+		return 0, err
+	}
+	lo := qidKey('s', qid)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		k := it.Key()
+		if len(k) != 17 {
+			return 0, fmt.Errorf("%w: state key length %d", store.ErrCorrupt, len(k))
+		}
+		seq := binary.BigEndian.Uint64(k[9:])
+		st, err := decodeState(it.Value())
+		if err != nil {
+			return 0, fmt.Errorf("queue %d message %d: %w", qid, seq, err)
+		}
+		if seq > hwm {
+			hwm = seq
+		}
+		if err := fn(seq, st); err != nil {
+			return 0, err
+		}
+	}
+	return hwm, it.Error()
+}
+
+func (s *Store) highWater(qid uint64) (uint64, error) {
+	v, closer, err := s.db.Get(qidKey('h', qid))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: high-water mark", store.ErrCorrupt)
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// GetMessage implements store.Queues.
+func (s *Store) GetMessage(ctx context.Context, qid, seq uint64) (store.Message, error) {
+	if err := s.begin(); err != nil {
+		return store.Message{}, err
+	}
+	defer s.end()
+	m := store.Message{Seq: seq}
+	v, closer, err := s.db.Get(seqKey('m', qid, seq))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return m, store.ErrNotFound
+	}
+	if err != nil {
+		return m, err
+	}
+	err = decodeContent(v, &m)
+	closer.Close()
+	if err != nil {
+		return m, fmt.Errorf("queue %d message %d: %w", qid, seq, err)
+	}
+	st, err := s.getState(qid, seq)
+	if err != nil {
+		return m, err
+	}
+	m.State = st
+	return m, nil
+}
+
+// GetState implements store.Queues.
+func (s *Store) GetState(ctx context.Context, qid, seq uint64) (store.State, error) {
+	if err := s.begin(); err != nil {
+		return store.State{}, err
+	}
+	defer s.end()
+	return s.getState(qid, seq)
+}
+
+func (s *Store) getState(qid, seq uint64) (store.State, error) {
+	v, closer, err := s.db.Get(seqKey('s', qid, seq))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return store.State{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.State{}, err
+	}
+	defer closer.Close()
+	return decodeState(v)
+}
+
+// LoadDedup implements store.Queues.
+func (s *Store) LoadDedup(ctx context.Context, qid uint64) ([]store.Dedup, error) {
+	if err := s.begin(); err != nil {
+		return nil, err
+	}
+	defer s.end()
+	lo := qidKey('d', qid)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []store.Dedup
+	for it.First(); it.Valid(); it.Next() {
+		d, err := decodeDedup(string(it.Key()[9:]), it.Value())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, it.Error()
+}
+
+// LoadMoveTasks implements store.Queues.
+func (s *Store) LoadMoveTasks(ctx context.Context) ([]store.MoveTask, error) {
+	if err := s.begin(); err != nil {
+		return nil, err
+	}
+	defer s.end()
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'t'}, UpperBound: []byte{'u'}})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []store.MoveTask
+	for it.First(); it.Valid(); it.Next() {
+		var t store.MoveTask
+		if err := json.Unmarshal(it.Value(), &t); err != nil {
+			return nil, fmt.Errorf("%w: move task: %v", store.ErrCorrupt, err)
+		}
+		out = append(out, t)
+	}
+	return out, it.Error()
+}
+
+// Commit implements store.Queues.
+func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := s.begin(); err != nil {
+		return err
+	}
+	defer s.end()
+	pb := s.db.NewBatch()
+	defer pb.Close()
+	hwm := map[uint64]uint64{}
+	var buf []byte
+	for i := range b.Ops {
+		op := &b.Ops[i]
+		var err error
+		switch op.Kind {
+		case store.OpPutQueue:
+			var v []byte
+			if v, err = json.Marshal(op.Queue); err == nil {
+				err = pb.Set(queueKey(op.Queue.Name), v, nil)
+			}
+		case store.OpDeleteQueue:
+			err = errors.Join(
+				pb.Delete(queueKey(op.Queue.Name), nil),
+				pb.Delete(qidKey('h', op.QueueID), nil),
+				deletePrefix(pb, qidKey('m', op.QueueID)),
+				deletePrefix(pb, qidKey('s', op.QueueID)),
+				deletePrefix(pb, qidKey('d', op.QueueID)),
+			)
+		case store.OpPutMessage:
+			m := op.Message
+			buf = encodeContent(buf[:0], m)
+			err = pb.Set(seqKey('m', op.QueueID, m.Seq), buf, nil)
+			if err == nil {
+				buf = encodeState(buf[:0], m.State)
+				err = pb.Set(seqKey('s', op.QueueID, m.Seq), buf, nil)
+			}
+			if m.Seq > hwm[op.QueueID] {
+				hwm[op.QueueID] = m.Seq
+			}
+		case store.OpPutState:
+			buf = encodeState(buf[:0], op.State)
+			err = pb.Set(seqKey('s', op.QueueID, op.Seq), buf, nil)
+		case store.OpDeleteMessage:
+			err = errors.Join(
+				pb.Delete(seqKey('m', op.QueueID, op.Seq), nil),
+				pb.Delete(seqKey('s', op.QueueID, op.Seq), nil))
+		case store.OpPurge:
+			err = errors.Join(
+				pb.DeleteRange(qidKey('m', op.QueueID), seqKey('m', op.QueueID, op.Seq+1), nil),
+				pb.DeleteRange(qidKey('s', op.QueueID), seqKey('s', op.QueueID, op.Seq+1), nil))
+		case store.OpPutDedup:
+			buf = encodeDedup(buf[:0], op.Dedup)
+			err = pb.Set(append(qidKey('d', op.QueueID), op.Dedup.Key...), buf, nil)
+		case store.OpDeleteDedup:
+			err = pb.Delete(append(qidKey('d', op.QueueID), op.Dedup.Key...), nil)
+		case store.OpPutMoveTask:
+			var v []byte
+			if v, err = json.Marshal(op.Task); err == nil {
+				err = pb.Set(append([]byte{'t'}, op.Task.Handle...), v, nil)
+			}
+		default:
+			err = fmt.Errorf("unknown batch operation %d", op.Kind)
+		}
+		if err != nil {
+			return fmt.Errorf("build batch: %w", err)
+		}
+	}
+	for qid, seq := range hwm {
+		// Raise the cached mark while building the batch, so that batches
+		// committed out of order still never write a lower mark.
+		mark, err := s.raiseHighWater(qid, seq)
+		if err != nil {
+			return err
+		}
+		if err := pb.Set(qidKey('h', qid), binary.BigEndian.AppendUint64(nil, mark), nil); err != nil {
+			return err
+		}
+	}
+	if err := pb.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) raiseHighWater(qid, seq uint64) (uint64, error) {
+	s.hwmMu.Lock()
+	defer s.hwmMu.Unlock()
+	cur, ok := s.hwm[qid]
+	if !ok {
+		var err error
+		if cur, err = s.highWater(qid); err != nil {
+			return 0, err
+		}
+	}
+	if seq > cur {
+		cur = seq
+	}
+	s.hwm[qid] = cur
+	return cur, nil
+}
+
+func deletePrefix(pb *pebble.Batch, p []byte) error {
+	return pb.DeleteRange(p, prefixEnd(p), nil)
+}
+
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug(fmt.Sprintf(format, args...))
+}
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...))
+}
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...))
+	panic(fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,212 @@
+// Package store defines forkline's persistence interfaces and the records
+// they hold. Backends live in sibling packages (pebblestore is the embedded
+// default); storetest is the conformance suite every backend passes.
+//
+// Invariants every backend keeps:
+//   - Commit is atomic and durable: when it returns nil, every operation of
+//     the batch is on stable storage and survives a crash of the process or
+//     the machine; when it returns an error, none of them is visible.
+//   - Concurrent Commits may share one sync (group commit).
+//   - Message sequence numbers are never reused within a queue: the high-water
+//     mark written with PutMessage survives the deletion of every message.
+//   - Reads observe every batch whose Commit has returned.
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+// Sentinel errors returned by backends.
+var (
+	// ErrNotFound: the record asked for does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store: closed")
+	// ErrCorrupt: a stored record could not be decoded.
+	ErrCorrupt = errors.New("store: corrupt record")
+)
+
+// Queues persists queues, their messages and the bookkeeping around them.
+// Implementations are safe for concurrent use.
+type Queues interface {
+	// LoadQueues returns every stored queue.
+	LoadQueues(ctx context.Context) ([]Queue, error)
+	// ScanStates calls fn for each message of the queue in sequence order
+	// with its small state record (no body). It returns the queue's
+	// high-water mark: the largest sequence number ever written.
+	ScanStates(ctx context.Context, queueID uint64, fn func(seq uint64, st State) error) (uint64, error)
+	// GetMessage returns the full message with the given sequence number,
+	// or ErrNotFound.
+	GetMessage(ctx context.Context, queueID, seq uint64) (Message, error)
+	// GetState returns the state of one message, or ErrNotFound.
+	GetState(ctx context.Context, queueID, seq uint64) (State, error)
+	// LoadDedup returns the stored FIFO deduplication entries of a queue.
+	LoadDedup(ctx context.Context, queueID uint64) ([]Dedup, error)
+	// LoadMoveTasks returns every stored message move task.
+	LoadMoveTasks(ctx context.Context) ([]MoveTask, error)
+	// Commit applies a batch atomically and durably.
+	Commit(ctx context.Context, b *Batch) error
+}
+
+// Queue is the stored description of one queue.
+type Queue struct {
+	ID   uint64 `json:"id"`
+	Name string `json:"name"`
+	// Attributes holds the settable attributes in their canonical string
+	// form, exactly as GetQueueAttributes reports them.
+	Attributes map[string]string `json:"attributes"`
+	Tags       map[string]string `json:"tags,omitempty"`
+	// CreatedAt and ModifiedAt are Unix seconds.
+	CreatedAt  int64 `json:"createdAt"`
+	ModifiedAt int64 `json:"modifiedAt"`
+	// LastPurgeAt is Unix nanoseconds of the last PurgeQueue, for the
+	// 60-second rule.
+	LastPurgeAt int64 `json:"lastPurgeAt,omitempty"`
+}
+
+// MessageAttribute is one user message attribute.
+type MessageAttribute struct {
+	Name        string
+	DataType    string
+	StringValue string
+	BinaryValue []byte
+}
+
+// Message is a stored message: its immutable content plus its state.
+type Message struct {
+	Seq     uint64
+	ID      string
+	Body    string
+	Attrs   []MessageAttribute
+	MD5Body string
+	MD5Attr string
+	// SenderID is the access key or account of the sender.
+	SenderID string
+	// TraceHeader is the AWSTraceHeader system attribute, if sent.
+	TraceHeader string
+	GroupID     string
+	DedupID     string
+	// DLQSourceArn is set when the message was moved by a redrive policy.
+	DLQSourceArn string
+	State        State
+}
+
+// State is the part of a message that changes on receive.
+type State struct {
+	// SentAt is Unix milliseconds of the send (or of the move into a FIFO
+	// dead-letter queue, which resets it as AWS does).
+	SentAt int64
+	// VisibleAt is Unix nanoseconds from which the message can be received.
+	VisibleAt int64
+	// FirstReceiveAt is Unix milliseconds of the first receive, or 0.
+	FirstReceiveAt int64
+	// ReceiveCount counts receives.
+	ReceiveCount uint32
+	// Nonce identifies the latest receipt handle; 0 before any receive.
+	Nonce uint64
+	// GroupID duplicates the message group for rebuilding FIFO indexes
+	// without reading bodies.
+	GroupID string
+}
+
+// Dedup is one FIFO deduplication entry.
+type Dedup struct {
+	Key       string
+	MessageID string
+	Seq       uint64
+	// ExpiresAt is Unix nanoseconds.
+	ExpiresAt int64
+}
+
+// MoveTask is a stored message move task.
+type MoveTask struct {
+	Handle                  string `json:"handle"`
+	SourceArn               string `json:"sourceArn"`
+	DestinationArn          string `json:"destinationArn,omitempty"`
+	MaxPerSecond            int    `json:"maxPerSecond,omitempty"`
+	Status                  string `json:"status"`
+	Moved                   int64  `json:"moved"`
+	ToMove                  int64  `json:"toMove"`
+	FailureReason           string `json:"failureReason,omitempty"`
+	StartedTimestamp        int64  `json:"startedTimestamp"`
+	SourceQueueID           uint64 `json:"sourceQueueId"`
+	LastSeq                 uint64 `json:"lastSeq"`
+}
+
+// OpKind names a batch operation.
+type OpKind uint8
+
+// Batch operation kinds.
+const (
+	OpPutQueue     OpKind = iota + 1 // Queue
+	OpDeleteQueue                    // Queue (ID and Name): the queue and everything in it
+	OpPutMessage                     // QueueID, Message (content and state); raises the high-water mark
+	OpPutState                       // QueueID, Seq, State
+	OpDeleteMessage                  // QueueID, Seq
+	OpPurge                          // QueueID, Seq: delete every message with sequence <= Seq
+	OpPutDedup                       // QueueID, Dedup
+	OpDeleteDedup                    // QueueID, Dedup.Key
+	OpPutMoveTask                    // MoveTask
+)
+
+// Op is one operation of a batch.
+type Op struct {
+	Kind    OpKind
+	QueueID uint64
+	Seq     uint64
+	Queue   *Queue
+	Message *Message
+	State   State
+	Dedup   Dedup
+	Task    *MoveTask
+}
+
+// Batch is an ordered list of operations committed together.
+type Batch struct {
+	Ops []Op
+}
+
+// PutQueue adds a queue write.
+func (b *Batch) PutQueue(q Queue) { b.Ops = append(b.Ops, Op{Kind: OpPutQueue, QueueID: q.ID, Queue: &q}) }
+
+// DeleteQueue removes a queue with all its messages and entries.
+func (b *Batch) DeleteQueue(q Queue) {
+	b.Ops = append(b.Ops, Op{Kind: OpDeleteQueue, QueueID: q.ID, Queue: &q})
+}
+
+// PutMessage writes a whole message.
+func (b *Batch) PutMessage(queueID uint64, m *Message) {
+	b.Ops = append(b.Ops, Op{Kind: OpPutMessage, QueueID: queueID, Seq: m.Seq, Message: m})
+}
+
+// PutState rewrites the state of a message.
+func (b *Batch) PutState(queueID, seq uint64, st State) {
+	b.Ops = append(b.Ops, Op{Kind: OpPutState, QueueID: queueID, Seq: seq, State: st})
+}
+
+// DeleteMessage removes a message.
+func (b *Batch) DeleteMessage(queueID, seq uint64) {
+	b.Ops = append(b.Ops, Op{Kind: OpDeleteMessage, QueueID: queueID, Seq: seq})
+}
+
+// Purge removes every message of a queue up to and including seq.
+func (b *Batch) Purge(queueID, seq uint64) {
+	b.Ops = append(b.Ops, Op{Kind: OpPurge, QueueID: queueID, Seq: seq})
+}
+
+// PutDedup writes a deduplication entry.
+func (b *Batch) PutDedup(queueID uint64, d Dedup) {
+	b.Ops = append(b.Ops, Op{Kind: OpPutDedup, QueueID: queueID, Dedup: d})
+}
+
+// DeleteDedup removes a deduplication entry.
+func (b *Batch) DeleteDedup(queueID uint64, key string) {
+	b.Ops = append(b.Ops, Op{Kind: OpDeleteDedup, QueueID: queueID, Dedup: Dedup{Key: key}})
+}
+
+// PutMoveTask writes a move task.
+func (b *Batch) PutMoveTask(t MoveTask) { b.Ops = append(b.Ops, Op{Kind: OpPutMoveTask, Task: &t}) }
+
+// Len reports the number of operations.
+func (b *Batch) Len() int { return len(b.Ops) }
