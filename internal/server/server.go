@@ -1,0 +1,303 @@
+// Package server assembles forkline: it opens the store, starts the
+// services and serves every AWS protocol on one HTTP port, routing each
+// request by X-Amz-Target, the SigV4 credential scope, the Action parameter
+// and the path, authenticating it, and handing it to the service's wire
+// adapter. Every request gets a unique request ID that appears in the
+// response header, the body and the log line.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/forkline/forkline/internal/clock"
+	"github.com/forkline/forkline/internal/config"
+	"github.com/forkline/forkline/internal/queue"
+	"github.com/forkline/forkline/internal/sigv4"
+	"github.com/forkline/forkline/internal/sqsapi"
+	"github.com/forkline/forkline/internal/store/pebblestore"
+	"github.com/forkline/forkline/internal/wire/awserr"
+	"github.com/forkline/forkline/internal/wire/awsjson"
+	"github.com/forkline/forkline/internal/wire/awsquery"
+)
+
+// Version is set at build time with -ldflags "-X ...server.Version=...".
+var Version = "dev"
+
+// maxBody bounds a request body: a 1 MiB batch grows by up to 3x in form
+// encoding.
+const maxBody = 8 << 20
+
+// Options are the parts of a server tests may replace.
+type Options struct {
+	Clock  clock.Clock
+	Logger *slog.Logger
+}
+
+// Server is a running forkline instance.
+type Server struct {
+	cfg    config.Config
+	log    *slog.Logger
+	clock  clock.Clock
+	store  *pebblestore.Store
+	queues *queue.Service
+	sqs    *sqsapi.Handler
+	auth   *sigv4.Verifier
+	http   *http.Server
+
+	closeOnce sync.Once
+}
+
+// New opens the data directory and starts the services.
+func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	var secrets map[string]string
+	if cfg.CredentialsFile != "" {
+		var err error
+		if secrets, err = sigv4.LoadCredentials(cfg.CredentialsFile); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	st, err := pebblestore.Open(cfg.DataDir+"/store", pebblestore.Options{Logger: o.Logger})
+	if err != nil {
+		return nil, err
+	}
+	qs, err := queue.New(ctx, st, queue.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, log: o.Logger, clock: o.Clock, store: st, queues: qs,
+		sqs:  sqsapi.New(qs, cfg.AccountID, o.Logger),
+		auth: sigv4.NewVerifier(secrets, o.Clock.Now),
+	}
+	s.http = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Serve accepts connections on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	s.log.Info("forkline serving", "listen", l.Addr().String(), "dataDir", s.cfg.DataDir,
+		"region", s.cfg.Region, "account", s.cfg.AccountID, "sigv4", s.auth.Enforcing(), "version", Version)
+	err := s.http.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting requests, waits for those in progress (until
+// ctx ends), stops the services and closes the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var err error
+	s.closeOnce.Do(func() {
+		// Long polls end when the queue service closes; close it first
+		// so that Shutdown does not wait up to 20 s for them.
+		s.queues.Close()
+		err = s.http.Shutdown(ctx)
+		if cerr := s.store.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	})
+	return err
+}
+
+// NewRequestID returns a random request ID in AWS's UUID form.
+func NewRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// protocol is how a request is framed.
+type protocol int
+
+const (
+	protoQuery protocol = iota
+	protoJSON
+)
+
+// ServeHTTP routes one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	reqID := NewRequestID()
+	rw := &statusWriter{ResponseWriter: w}
+	service, action := s.serve(rw, r, reqID)
+	level := slog.LevelDebug
+	if rw.status >= 500 {
+		level = slog.LevelError
+	}
+	s.log.Log(r.Context(), level, "request", "requestId", reqID, "service", service, "action", action,
+		"status", rw.status, "duration", time.Since(start), "remote", r.RemoteAddr)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (string, string) {
+	proto := protoQuery
+	target := r.Header.Get("X-Amz-Target")
+	if target != "" || strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json") {
+		proto = protoJSON
+	}
+	sreq := &sqsapi.Request{Ctx: r.Context(), RequestID: reqID, BaseURL: baseURL(r), Path: r.URL.Path}
+	fail := func(service, action string, e *awserr.Error) (string, string) {
+		if proto == protoJSON {
+			s.sqs.WriteJSONError(w, sreq, e)
+		} else {
+			s.sqs.WriteQueryError(w, sreq, e)
+		}
+		return service, action
+	}
+
+	if r.Method == http.MethodGet && (r.URL.Path == "/_forkline/health" || r.URL.Path == "/health") {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"running","version":%q}`, Version)
+		return "forkline", "health"
+	}
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fail("", "", &awserr.Error{Entry: awserr.Entry{Code: "RequestEntityTooLarge", Status: http.StatusRequestEntityTooLarge, Sender: true},
+				Message: fmt.Sprintf("Request body is larger than %d bytes.", maxBody)})
+		}
+		return fail("", "", awserr.New(awserr.InvalidParameterValue, "Could not read the request body."))
+	}
+
+	auth, err := sigv4.Parse(r)
+	if err != nil {
+		return fail("", "", asAWS(err))
+	}
+
+	// Route: X-Amz-Target, then the credential scope, then Action, then
+	// the path.
+	var action string
+	var params awsquery.Params
+	service := auth.Service
+	if proto == protoJSON {
+		prefix, op, ok := awsjson.Target(target)
+		if !ok {
+			return fail(service, "", awserr.New(awserr.UnknownOperation, "Missing or malformed X-Amz-Target header."))
+		}
+		action = op
+		if prefix == sqsapi.TargetPrefix {
+			service = "sqs"
+		} else {
+			return fail(service, action, awserr.New(awserr.UnknownOperation, "The service "+prefix+" is not served by forkline."))
+		}
+	} else {
+		raw := body
+		if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+			raw = nil
+		}
+		form, err := awsquery.ParseForm(r.URL.RawQuery, raw)
+		if err != nil {
+			return fail(service, "", asAWS(err))
+		}
+		params = awsquery.FromValues(form)
+		action = params["Action"]
+		if service == "" && s.sqs.Has(action) {
+			service = "sqs"
+		}
+		if service == "" && looksLikeQueuePath(r.URL.Path) {
+			service = "sqs"
+		}
+	}
+	if service != "sqs" {
+		if service == "" {
+			return fail(service, action, awserr.New(awserr.MissingAuthenticationToken, "Could not determine the service: sign the request with SigV4 or name an Action."))
+		}
+		return fail(service, action, awserr.New(awserr.InvalidAction, "The service "+service+" is not served by forkline."))
+	}
+	if err := s.auth.Verify(r, auth, body); err != nil {
+		return fail(service, action, asAWS(err))
+	}
+	sreq.AccessKey = auth.AccessKey
+	if sreq.AccessKey == "" {
+		sreq.AccessKey = s.cfg.AccountID
+	}
+	if proto == protoJSON {
+		s.sqs.ServeJSON(w, sreq, action, body)
+		return service, action
+	}
+	if action == "" {
+		return fail(service, action, awserr.New(awserr.MissingAction, "The request must contain the parameter Action."))
+	}
+	s.sqs.ServeQuery(w, sreq, action, params)
+	return service, action
+}
+
+func asAWS(err error) *awserr.Error {
+	var ae *awserr.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return awserr.New(awserr.InternalFailure, "The request processing has failed because of an unknown error.")
+}
+
+func looksLikeQueuePath(p string) bool {
+	parts := strings.Split(strings.Trim(p, "/"), "/")
+	return len(parts) == 2 && len(parts[0]) == 12
+}
+
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := r.Host
+	if host == "" {
+		host = "localhost"
+	}
+	return scheme + "://" + host
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+

@@ -1,0 +1,88 @@
+// Package awsjson implements the framing of the AWS JSON 1.0 and 1.1
+// protocols: requests are POSTs whose X-Amz-Target header names
+// "Service.Operation" and whose body is a JSON object; responses are JSON
+// objects, and errors carry "__type" and "message" (and, for services with
+// the awsQueryCompatible trait such as SQS, the x-amzn-query-error header).
+package awsjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/forkline/forkline/internal/wire/awserr"
+)
+
+// ContentType10 is the content type of JSON 1.0 requests and responses.
+const ContentType10 = "application/x-amz-json-1.0"
+
+// Target splits an X-Amz-Target header into service prefix and operation.
+func Target(h string) (prefix, op string, ok bool) {
+	i := strings.LastIndexByte(h, '.')
+	if i <= 0 || i == len(h)-1 {
+		return "", "", false
+	}
+	return h[:i], h[i+1:], true
+}
+
+// Decode parses a JSON request body into v. An empty body is an empty
+// object. Unknown fields are ignored, as AWS services do; malformed JSON or
+// a value of the wrong type is a SerializationException.
+func Decode(body []byte, v any) error {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		msg := "Malformed JSON request body."
+		if errors.As(err, &te) {
+			msg = fmt.Sprintf("Unexpected value type for field %s: expected %s.", te.Field, te.Type)
+		}
+		return awserr.New(awserr.SerializationException, msg)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return awserr.New(awserr.SerializationException, "Malformed JSON request body: trailing data.")
+	}
+	return nil
+}
+
+// Write sends a 200 response with v as its JSON body.
+func Write(w http.ResponseWriter, contentType, requestID string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		WriteError(w, contentType, requestID, "", false, awserr.New(awserr.InternalFailure, "The request processing has failed because of an unknown error."))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("x-amzn-RequestId", requestID)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+// WriteError writes e in the JSON protocol's shape. namespace prefixes the
+// __type (e.g. "com.amazonaws.sqs#"); queryCompatible adds the
+// x-amzn-query-error header with the query code and fault.
+func WriteError(w http.ResponseWriter, contentType, requestID, namespace string, queryCompatible bool, e *awserr.Error) {
+	body, _ := json.Marshal(struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}{namespace + e.Code, e.Message})
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("x-amzn-RequestId", requestID)
+	if queryCompatible {
+		h.Set("x-amzn-query-error", e.Query()+";"+e.Fault())
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(e.Status)
+	w.Write(body)
+}

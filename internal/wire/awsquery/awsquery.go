@@ -1,0 +1,216 @@
+// Package awsquery implements the AWS query protocol: requests are
+// form-encoded parameters (in a POST body or the URL) with Action and
+// Version, lists and maps flattened as Name.N.Member; responses are XML
+// documents <ActionResponse><ActionResult>…</ActionResult>
+// <ResponseMetadata><RequestId/></ResponseMetadata></ActionResponse>, and
+// errors are <ErrorResponse><Error><Type/><Code/><Message/></Error>
+// <RequestId/></ErrorResponse>.
+package awsquery
+
+import (
+	"bytes"
+	"encoding/xml"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/forkline/forkline/internal/wire/awserr"
+)
+
+// ParseForm decodes a query-protocol request's parameters: the URL query
+// merged with a form-encoded body. Malformed encoding is an error.
+func ParseForm(rawQuery string, body []byte) (url.Values, error) {
+	v, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, awserr.New(awserr.MalformedQueryString, "The query string is malformed: "+err.Error())
+	}
+	if len(body) > 0 {
+		bv, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, awserr.New(awserr.MalformedQueryString, "The request body is not a valid form: "+err.Error())
+		}
+		for k, vs := range bv {
+			v[k] = append(v[k], vs...)
+		}
+	}
+	return v, nil
+}
+
+// Params is a decoded parameter set (the whole request, or one member of a
+// flattened list).
+type Params map[string]string
+
+// FromValues takes the first value of each parameter.
+func FromValues(v url.Values) Params {
+	p := make(Params, len(v))
+	for k, vs := range v {
+		if len(vs) > 0 {
+			p[k] = vs[0]
+		}
+	}
+	return p
+}
+
+// Get returns a parameter and whether it was present.
+func (p Params) Get(name string) (string, bool) {
+	v, ok := p[name]
+	return v, ok
+}
+
+// Int parses an optional integer parameter.
+func (p Params) Int(name string) (*int, error) {
+	v, ok := p[name]
+	if !ok {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return nil, awserr.New(awserr.InvalidParameterValue, "Value "+v+" for parameter "+name+" is invalid. Reason: must be an integer.")
+	}
+	return &n, nil
+}
+
+// Members returns the members of the flattened list prefix (prefix.1.X,
+// prefix.2.X, …) in index order, each with the prefix and index removed.
+func (p Params) Members(prefix string) []Params {
+	byIdx := map[int]Params{}
+	pre := prefix + "."
+	for k, v := range p {
+		if !strings.HasPrefix(k, pre) {
+			continue
+		}
+		rest := k[len(pre):]
+		dot := strings.IndexByte(rest, '.')
+		if dot < 0 {
+			continue
+		}
+		n, err := strconv.Atoi(rest[:dot])
+		if err != nil || n < 1 {
+			continue
+		}
+		m := byIdx[n]
+		if m == nil {
+			m = Params{}
+			byIdx[n] = m
+		}
+		m[rest[dot+1:]] = v
+	}
+	return ordered(byIdx)
+}
+
+// List returns the values of the flattened scalar list prefix (prefix.1,
+// prefix.2, …) in index order.
+func (p Params) List(prefix string) []string {
+	type iv struct {
+		i int
+		v string
+	}
+	var out []iv
+	pre := prefix + "."
+	for k, v := range p {
+		if !strings.HasPrefix(k, pre) {
+			continue
+		}
+		n, err := strconv.Atoi(k[len(pre):])
+		if err != nil || n < 1 {
+			continue
+		}
+		out = append(out, iv{n, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].i < out[j].i })
+	vs := make([]string, len(out))
+	for i, x := range out {
+		vs[i] = x.v
+	}
+	return vs
+}
+
+// Map returns a flattened map prefix.N.<keyName>/<valueName>.
+func (p Params) Map(prefix, keyName, valueName string) map[string]string {
+	ms := p.Members(prefix)
+	if len(ms) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(ms))
+	for _, m := range ms {
+		if k, ok := m[keyName]; ok {
+			out[k] = m[valueName]
+		}
+	}
+	return out
+}
+
+func ordered(byIdx map[int]Params) []Params {
+	idx := make([]int, 0, len(byIdx))
+	for i := range byIdx {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	out := make([]Params, len(idx))
+	for i, n := range idx {
+		out[i] = byIdx[n]
+	}
+	return out
+}
+
+// XML builds an XML document; element text is escaped.
+type XML struct{ bytes.Buffer }
+
+// Open writes <name>.
+func (x *XML) Open(name string) { x.WriteByte('<'); x.WriteString(name); x.WriteByte('>') }
+
+// Close writes </name>.
+func (x *XML) Close(name string) { x.WriteString("</"); x.WriteString(name); x.WriteByte('>') }
+
+// Elem writes <name>text</name>.
+func (x *XML) Elem(name, text string) {
+	x.Open(name)
+	xml.EscapeText(x, []byte(text))
+	x.Close(name)
+}
+
+// Write sends a query-protocol response: result (which may be nil) writes
+// the inside of <ActionResult>.
+func Write(w http.ResponseWriter, action, xmlns, requestID string, result func(*XML)) {
+	var x XML
+	x.WriteString(`<?xml version="1.0"?>`)
+	x.WriteString("<" + action + `Response xmlns="` + xmlns + `">`)
+	if result != nil {
+		x.Open(action + "Result")
+		result(&x)
+		x.Close(action + "Result")
+	}
+	x.Open("ResponseMetadata")
+	x.Elem("RequestId", requestID)
+	x.Close("ResponseMetadata")
+	x.Close(action + "Response")
+	h := w.Header()
+	h.Set("Content-Type", "text/xml")
+	h.Set("x-amzn-RequestId", requestID)
+	h.Set("Content-Length", strconv.Itoa(x.Len()))
+	w.WriteHeader(http.StatusOK)
+	w.Write(x.Bytes())
+}
+
+// WriteError sends e as an ErrorResponse document.
+func WriteError(w http.ResponseWriter, xmlns, requestID string, e *awserr.Error) {
+	var x XML
+	x.WriteString(`<?xml version="1.0"?>`)
+	x.WriteString(`<ErrorResponse xmlns="` + xmlns + `">`)
+	x.Open("Error")
+	x.Elem("Type", e.Fault())
+	x.Elem("Code", e.Query())
+	x.Elem("Message", e.Message)
+	x.WriteString("<Detail/>")
+	x.Close("Error")
+	x.Elem("RequestId", requestID)
+	x.Close("ErrorResponse")
+	h := w.Header()
+	h.Set("Content-Type", "text/xml")
+	h.Set("x-amzn-RequestId", requestID)
+	h.Set("Content-Length", strconv.Itoa(x.Len()))
+	w.WriteHeader(e.Status)
+	w.Write(x.Bytes())
+}
