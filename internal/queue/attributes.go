@@ -269,9 +269,6 @@ func canonicalAttributes(fifo bool, in map[string]string) (map[string]string, er
 			out[name] = v
 		}
 	}
-	if out[AttrFifoThroughputLimit] == "perMessageGroupId" && out[AttrDeduplicationScope] == "queue" {
-		return nil, invalidAttrReason(AttrFifoThroughputLimit, "You can specify perMessageGroupId only when DeduplicationScope is messageGroup.")
-	}
 	if out[AttrKmsMasterKeyID] != "" && out[AttrSqsManagedSseEnabled] == "true" {
 		return nil, errorf(ErrInvalidAttributeName, "You can use one type of server-side encryption (SSE) at one time. You can either enable KMS SSE or SQS SSE.")
 	}
@@ -301,12 +298,15 @@ func mergeAttributes(cur, changes map[string]string) map[string]string {
 			out[AttrKmsDataKeyReusePeriodSeconds] = "300"
 		}
 	}
-	if out[AttrFifoThroughputLimit] == "perMessageGroupId" && out[AttrDeduplicationScope] == "queue" {
-		// Setting DeduplicationScope back to queue resets the limit, as SQS
-		// requires the pair to stay consistent.
-		out[AttrFifoThroughputLimit] = "perQueue"
-	}
 	return out
+}
+
+// checkCombination validates rules between attributes of a whole queue.
+func checkCombination(full map[string]string) error {
+	if full[AttrFifoThroughputLimit] == "perMessageGroupId" && full[AttrDeduplicationScope] == "queue" {
+		return invalidAttrReason(AttrFifoThroughputLimit, "You can specify perMessageGroupId only when DeduplicationScope is messageGroup.")
+	}
+	return nil
 }
 
 // settings are the parsed attributes the message path needs.

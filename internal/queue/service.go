@@ -293,6 +293,9 @@ func (s *Service) CreateQueue(ctx context.Context, name string, attrs, tags map[
 		return QueueInfo{}, err
 	}
 	full := mergeAttributes(defaultAttributes(fifo), canon)
+	if err := checkCombination(full); err != nil {
+		return QueueInfo{}, err
+	}
 	if err := s.checkRedrive(name, fifo, full); err != nil {
 		return QueueInfo{}, err
 	}
@@ -508,6 +511,9 @@ func (s *Service) SetQueueAttributes(ctx context.Context, name string, attrs map
 	q.mu.Lock()
 	full := mergeAttributes(q.rec.Attributes, canon)
 	q.mu.Unlock()
+	if err := checkCombination(full); err != nil {
+		return err
+	}
 	if err := s.checkRedrive(name, q.fifo, full); err != nil {
 		return err
 	}

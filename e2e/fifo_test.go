@@ -1,0 +1,173 @@
+package e2e
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+func sendFIFO(t *testing.T, c *sqs.Client, url, body, group, dedup string) *sqs.SendMessageOutput {
+	t.Helper()
+	in := &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(body), MessageGroupId: aws.String(group)}
+	if dedup != "" {
+		in.MessageDeduplicationId = aws.String(dedup)
+	}
+	out, err := c.SendMessage(ctx(t), in)
+	if err != nil {
+		t.Fatalf("SendMessage: %v", err)
+	}
+	return out
+}
+
+func TestFIFOOrderAndGroupLocking(t *testing.T) {
+	s, c := start(t, true)
+	url := create(t, c, "orders.fifo", map[string]string{"FifoQueue": "true", "VisibilityTimeout": "30"})
+	a := attrs(t, c, url)
+	if a["FifoQueue"] != "true" || a["ContentBasedDeduplication"] != "false" || a["DeduplicationScope"] != "queue" || a["FifoThroughputLimit"] != "perQueue" {
+		t.Fatalf("FIFO attributes %v", a)
+	}
+	var last string
+	for i := 0; i < 3; i++ {
+		for _, g := range []string{"A", "B"} {
+			out := sendFIFO(t, c, url, fmt.Sprintf("%s%d", g, i), g, fmt.Sprintf("%s%d", g, i))
+			if out.SequenceNumber == nil || len(*out.SequenceNumber) != 20 || *out.SequenceNumber <= last {
+				t.Fatalf("sequence number %v after %q", out.SequenceNumber, last)
+			}
+			last = *out.SequenceNumber
+		}
+	}
+	// FIFO developer guide: messages of one group come in order, and no
+	// further message of a group is delivered while one is in flight.
+	first := receive(t, c, url, 2)
+	if len(first) != 2 || *first[0].Body != "A0" || *first[1].Body != "A1" {
+		t.Fatalf("first receive %v", bodies(first))
+	}
+	if first[0].Attributes["MessageGroupId"] != "A" || first[0].Attributes["MessageDeduplicationId"] != "A0" || first[0].Attributes["SequenceNumber"] == "" {
+		t.Fatalf("FIFO system attributes %v", first[0].Attributes)
+	}
+	second := receive(t, c, url, 10)
+	if got := bodies(second); fmt.Sprint(got) != "[B0 B1 B2]" {
+		t.Fatalf("second receive %v (group A is locked)", got)
+	}
+	if got := receive(t, c, url, 10); len(got) != 0 {
+		t.Fatalf("both groups locked but received %v", bodies(got))
+	}
+	// Deleting A0 alone keeps group A locked (A1 still in flight).
+	del(t, c, url, first[0])
+	if got := receive(t, c, url, 10); len(got) != 0 {
+		t.Fatalf("group A still has A1 in flight but received %v", bodies(got))
+	}
+	// A1's visibility expires: A1 comes back first, in order.
+	s.Clock.Advance(31 * time.Second)
+	got := receive(t, c, url, 10)
+	var groupA []string
+	for _, m := range got {
+		if m.Attributes["MessageGroupId"] == "A" {
+			groupA = append(groupA, *m.Body+"/"+m.Attributes["ApproximateReceiveCount"])
+		}
+	}
+	if fmt.Sprint(groupA) != "[A1/2 A2/1]" {
+		t.Fatalf("after timeout group A came as %v (all: %v)", groupA, bodies(got))
+	}
+}
+
+func bodies(ms []types.Message) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = *m.Body
+	}
+	return out
+}
+
+func del(t *testing.T, c *sqs.Client, url string, m types.Message) {
+	t.Helper()
+	if _, err := c.DeleteMessage(ctx(t), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFIFODeduplication(t *testing.T) {
+	s, c := start(t, true)
+	url := create(t, c, "dedup.fifo", map[string]string{"FifoQueue": "true"})
+	first := sendFIFO(t, c, url, "one", "g", "d1")
+	dup := sendFIFO(t, c, url, "one again", "g", "d1")
+	// A duplicate is accepted and answered with the original MessageId.
+	if *dup.MessageId != *first.MessageId || *dup.SequenceNumber != *first.SequenceNumber {
+		t.Fatalf("duplicate answered %v / %v, want %v", *dup.MessageId, *dup.SequenceNumber, *first.MessageId)
+	}
+	wantCounts(t, c, url, "1", "0", "0")
+	// Deleting the message does not end the 5-minute window.
+	del(t, c, url, receive(t, c, url, 1)[0])
+	sendFIFO(t, c, url, "one", "g", "d1")
+	wantCounts(t, c, url, "0", "0", "0")
+	s.Clock.Advance(5*time.Minute + time.Second)
+	sendFIFO(t, c, url, "one", "g", "d1")
+	wantCounts(t, c, url, "1", "0", "0")
+
+	// Without ContentBasedDeduplication a deduplication ID is required.
+	_, err := c.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("x"), MessageGroupId: aws.String("g")})
+	wantCode(t, err, "InvalidParameterValue")
+	_, err = c.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("x"), MessageDeduplicationId: aws.String("z")})
+	wantCode(t, err, "MissingParameter")
+	_, err = c.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("x"), MessageGroupId: aws.String("g"), MessageDeduplicationId: aws.String("q"), DelaySeconds: 5})
+	wantCode(t, err, "InvalidParameterValue")
+
+	// Content-based deduplication hashes the body.
+	cb := create(t, c, "content.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+	a := sendFIFO(t, c, cb, "same", "g1", "")
+	b := sendFIFO(t, c, cb, "same", "g2", "")
+	if *a.MessageId != *b.MessageId {
+		t.Fatal("content-based duplicate got a new message ID")
+	}
+	sendFIFO(t, c, cb, "different", "g1", "")
+	wantCounts(t, c, cb, "2", "0", "0")
+
+	// DeduplicationScope=messageGroup: the same ID in another group is new.
+	mg := create(t, c, "group.fifo", map[string]string{"FifoQueue": "true", "DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"})
+	sendFIFO(t, c, mg, "x", "g1", "same")
+	sendFIFO(t, c, mg, "x", "g2", "same")
+	sendFIFO(t, c, mg, "x", "g2", "same")
+	wantCounts(t, c, mg, "2", "0", "0")
+	_, err = c.CreateQueue(ctx(t), &sqs.CreateQueueInput{QueueName: aws.String("bad.fifo"), Attributes: map[string]string{"FifoQueue": "true", "FifoThroughputLimit": "perMessageGroupId"}})
+	wantCode(t, err, "InvalidAttributeValue")
+}
+
+func TestFIFOReceiveRequestAttemptId(t *testing.T) {
+	_, c := start(t, true)
+	url := create(t, c, "attempt.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+	sendFIFO(t, c, url, "a", "g", "")
+	sendFIFO(t, c, url, "b", "h", "")
+	withAttempt := func(in *sqs.ReceiveMessageInput) { in.ReceiveRequestAttemptId = aws.String("try-1") }
+	first := receive(t, c, url, 1, withAttempt)
+	again := receive(t, c, url, 1, withAttempt)
+	// ReceiveMessage API reference: a retry with the same attempt ID returns
+	// the same messages and receipt handles.
+	if len(again) != 1 || *again[0].MessageId != *first[0].MessageId || *again[0].ReceiptHandle != *first[0].ReceiptHandle {
+		t.Fatalf("retry returned %v", bodies(again))
+	}
+	other := receive(t, c, url, 1)
+	if len(other) != 1 || *other[0].Body != "b" {
+		t.Fatalf("new receive %v", bodies(other))
+	}
+}
+
+func TestFIFOBatchOrder(t *testing.T) {
+	_, c := start(t, false)
+	url := create(t, c, "batch.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+	var entries []types.SendMessageBatchRequestEntry
+	for i := 0; i < 10; i++ {
+		entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint("e", i)), MessageBody: aws.String(fmt.Sprint(i)), MessageGroupId: aws.String("g")})
+	}
+	out, err := c.SendMessageBatch(ctx(t), &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: entries})
+	if err != nil || len(out.Successful) != 10 {
+		t.Fatalf("batch %+v %v", out, err)
+	}
+	got := bodies(receive(t, c, url, 10))
+	if fmt.Sprint(got) != "[0 1 2 3 4 5 6 7 8 9]" {
+		t.Fatalf("order %v", got)
+	}
+}

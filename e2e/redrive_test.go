@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+func redrive(dlqArn string, max int) string {
+	return fmt.Sprintf(`{"deadLetterTargetArn":"%s","maxReceiveCount":"%d"}`, dlqArn, max)
+}
+
+func TestDeadLetterQueue(t *testing.T) {
+	s, c := start(t, true)
+	dlq := create(t, c, "dlq", nil)
+	dlqArn := attrs(t, c, dlq)["QueueArn"]
+	src := create(t, c, "src", map[string]string{"VisibilityTimeout": "10", "RedrivePolicy": redrive(dlqArn, 2)})
+	// The policy is reported in canonical form, with a numeric count.
+	if got := attrs(t, c, src)["RedrivePolicy"]; got != `{"deadLetterTargetArn":"`+dlqArn+`","maxReceiveCount":2}` {
+		t.Fatalf("RedrivePolicy = %s", got)
+	}
+	out := send(t, c, src, "poison")
+	for i := 1; i <= 2; i++ {
+		got := receive(t, c, src, 1)
+		if len(got) != 1 || got[0].Attributes["ApproximateReceiveCount"] != fmt.Sprint(i) {
+			t.Fatalf("receive %d: %v", i, got)
+		}
+		s.Clock.Advance(10 * time.Second)
+	}
+	// SQS developer guide: the receive that exceeds maxReceiveCount moves
+	// the message to the dead-letter queue instead of delivering it.
+	if got := receive(t, c, src, 1); len(got) != 0 {
+		t.Fatalf("third receive delivered %v", bodies(got))
+	}
+	wantCounts(t, c, src, "0", "0", "0")
+	moved := receive(t, c, dlq, 1)
+	if len(moved) != 1 || *moved[0].MessageId != *out.MessageId || moved[0].Attributes["DeadLetterQueueSourceArn"] != attrs(t, c, src)["QueueArn"] {
+		t.Fatalf("dead-letter queue holds %+v", moved)
+	}
+
+	srcs, err := c.ListDeadLetterSourceQueues(ctx(t), &sqs.ListDeadLetterSourceQueuesInput{QueueUrl: aws.String(dlq)})
+	if err != nil || len(srcs.QueueUrls) != 1 || !strings.HasSuffix(srcs.QueueUrls[0], "/src") {
+		t.Fatalf("ListDeadLetterSourceQueues = %v, %v", srcs, err)
+	}
+
+	// RedriveAllowPolicy denyAll refuses new sources.
+	_, err = c.SetQueueAttributes(ctx(t), &sqs.SetQueueAttributesInput{QueueUrl: aws.String(dlq), Attributes: map[string]string{"RedriveAllowPolicy": `{"redrivePermission":"denyAll"}`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CreateQueue(ctx(t), &sqs.CreateQueueInput{QueueName: aws.String("src2"), Attributes: map[string]string{"RedrivePolicy": redrive(dlqArn, 3)}})
+	wantCode(t, err, "InvalidParameterValue")
+	_, err = c.SetQueueAttributes(ctx(t), &sqs.SetQueueAttributesInput{QueueUrl: aws.String(dlq), Attributes: map[string]string{"RedriveAllowPolicy": `{"redrivePermission":"byQueue"}`}})
+	wantCode(t, err, "InvalidParameterValue")
+
+	// A FIFO queue cannot use a standard dead-letter queue.
+	_, err = c.CreateQueue(ctx(t), &sqs.CreateQueueInput{QueueName: aws.String("f.fifo"), Attributes: map[string]string{"FifoQueue": "true", "RedrivePolicy": redrive(dlqArn, 3)}})
+	wantCode(t, err, "InvalidParameterValue")
+
+	// Removing the policy with an empty value.
+	if _, err := c.SetQueueAttributes(ctx(t), &sqs.SetQueueAttributesInput{QueueUrl: aws.String(src), Attributes: map[string]string{"RedrivePolicy": ""}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := attrs(t, c, src)["RedrivePolicy"]; ok {
+		t.Fatal("RedrivePolicy still set")
+	}
+}
+
+func TestMessageMoveTask(t *testing.T) {
+	s, c := start(t, true)
+	dlq := create(t, c, "dlq", nil)
+	dlqArn := attrs(t, c, dlq)["QueueArn"]
+	src := create(t, c, "src", map[string]string{"VisibilityTimeout": "1", "RedrivePolicy": redrive(dlqArn, 1)})
+	for i := 0; i < 5; i++ {
+		send(t, c, src, fmt.Sprint(i))
+	}
+	receive(t, c, src, 10)
+	s.Clock.Advance(time.Second)
+	receive(t, c, src, 10) // moves all five
+	wantCounts(t, c, dlq, "5", "0", "0")
+
+	_, err := c.StartMessageMoveTask(ctx(t), &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(attrs(t, c, src)["QueueArn"])})
+	wantCode(t, err, "InvalidParameterValue") // not a dead-letter queue
+	_, err = c.StartMessageMoveTask(ctx(t), &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn + "x")})
+	wantCode(t, err, "ResourceNotFoundException")
+	_, err = c.StartMessageMoveTask(ctx(t), &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn), MaxNumberOfMessagesPerSecond: aws.Int32(501)})
+	wantCode(t, err, "InvalidParameterValue")
+
+	start, err := c.StartMessageMoveTask(ctx(t), &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn), MaxNumberOfMessagesPerSecond: aws.Int32(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rate 2/s: two messages move at once, then the task waits a second.
+	waitPending(t, s, 1)
+	tasks, err := c.ListMessageMoveTasks(ctx(t), &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqArn)})
+	if err != nil || len(tasks.Results) != 1 || *tasks.Results[0].Status != "RUNNING" || *tasks.Results[0].TaskHandle != *start.TaskHandle ||
+		tasks.Results[0].ApproximateNumberOfMessagesMoved != 2 || tasks.Results[0].ApproximateNumberOfMessagesToMove == nil || *tasks.Results[0].ApproximateNumberOfMessagesToMove != 5 {
+		t.Fatalf("running task %+v %v", tasks, err)
+	}
+	_, err = c.StartMessageMoveTask(ctx(t), &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn)})
+	wantCode(t, err, "InvalidParameterValue") // one active task per source
+	for i := 0; i < 2; i++ {
+		s.Clock.Advance(time.Second)
+		waitPending(t, s, 1)
+	}
+	s.Clock.Advance(time.Second)
+	waitFor(t, func() bool {
+		r, err := c.ListMessageMoveTasks(ctx(t), &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqArn)})
+		return err == nil && *r.Results[0].Status == "COMPLETED"
+	})
+	wantCounts(t, c, dlq, "0", "0", "0")
+	wantCounts(t, c, src, "5", "0", "0")
+	_, err = c.CancelMessageMoveTask(ctx(t), &sqs.CancelMessageMoveTaskInput{TaskHandle: start.TaskHandle})
+	wantCode(t, err, "AWS.SimpleQueueService.UnsupportedOperation")
+
+	// Moving to an explicit destination, and cancelling.
+	other := create(t, c, "other", nil)
+	receive(t, c, src, 10)
+	s.Clock.Advance(time.Second)
+	receive(t, c, src, 10)
+	wantCounts(t, c, dlq, "5", "0", "0")
+	st, err := c.StartMessageMoveTask(ctx(t), &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn),
+		DestinationArn: aws.String(attrs(t, c, other)["QueueArn"]), MaxNumberOfMessagesPerSecond: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitPending(t, s, 1)
+	cancel, err := c.CancelMessageMoveTask(ctx(t), &sqs.CancelMessageMoveTaskInput{TaskHandle: st.TaskHandle})
+	if err != nil || cancel.ApproximateNumberOfMessagesMoved != 1 {
+		t.Fatalf("cancel = %+v, %v", cancel, err)
+	}
+	s.Clock.Advance(time.Second)
+	waitFor(t, func() bool {
+		r, err := c.ListMessageMoveTasks(ctx(t), &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqArn), MaxResults: aws.Int32(10)})
+		return err == nil && len(r.Results) == 2 && *r.Results[0].Status == "CANCELLED"
+	})
+	wantCounts(t, c, other, "1", "0", "0")
+}
+
+// waitFor polls cond until it holds: it waits for background work that the
+// test cannot observe otherwise, with a generous deadline.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
