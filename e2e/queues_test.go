@@ -123,7 +123,7 @@ func TestQueueAttributesRoundTrip(t *testing.T) {
 	want := map[string]string{
 		"VisibilityTimeout": "30", "MaximumMessageSize": "1048576", "MessageRetentionPeriod": "345600",
 		"DelaySeconds": "0", "ReceiveMessageWaitTimeSeconds": "0", "SqsManagedSseEnabled": "true",
-		"QueueArn": "arn:aws:sqs:us-east-1:000000000000:attrs",
+		"QueueArn":                    "arn:aws:sqs:us-east-1:000000000000:attrs",
 		"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0", "ApproximateNumberOfMessagesDelayed": "0",
 		"CreatedTimestamp": fmt.Sprint(s.Clock.Now().Unix()), "LastModifiedTimestamp": fmt.Sprint(s.Clock.Now().Unix()),
 	}

@@ -234,8 +234,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 		}
 	}
 	if service != "sqs" {
+		if service == "" && action != "" {
+			return fail(service, action, awserr.New(awserr.InvalidAction, "The action "+action+" is not valid for this endpoint."))
+		}
 		if service == "" {
-			return fail(service, action, awserr.New(awserr.MissingAuthenticationToken, "Could not determine the service: sign the request with SigV4 or name an Action."))
+			return fail(service, action, awserr.New(awserr.MissingAction, "The request must contain the parameter Action."))
 		}
 		return fail(service, action, awserr.New(awserr.InvalidAction, "The service "+service+" is not served by forkline."))
 	}

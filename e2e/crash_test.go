@@ -1,0 +1,248 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/forkline/forkline/internal/server/servertest"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds cmd/forkline once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "forkline-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "forkline")
+		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/forkline").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+type proc struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *strings.Builder
+	mu   *sync.Mutex
+	done chan struct{}
+}
+
+var listenRe = regexp.MustCompile(`msg="forkline serving" listen=(\S+)`)
+
+// startProcess runs `forkline serve` on a free loopback port and waits for
+// it to listen. The process is killed at cleanup if still running.
+func startProcess(t *testing.T, dataDir string, extra ...string) *proc {
+	t.Helper()
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, extra...)
+	cmd := exec.Command(binary(t), args...)
+	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, logs: &strings.Builder{}, mu: &sync.Mutex{}, done: make(chan struct{})}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.logs.WriteString(line + "\n")
+			p.mu.Unlock()
+			if m := listenRe.FindStringSubmatch(line); m != nil {
+				addr <- m[1]
+			}
+		}
+		io.Copy(io.Discard, stderr)
+	}()
+	go func() { cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.done
+	})
+	select {
+	case a := <-addr:
+		p.url = "http://" + a
+	case <-p.done:
+		t.Fatalf("forkline exited before listening:\n%s", p.log())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("forkline did not start listening:\n%s", p.log())
+	}
+	return p
+}
+
+func (p *proc) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.String()
+}
+
+func (p *proc) client() *sqs.Client {
+	return sqs.NewFromConfig(servertest.Config(p.url, "AKIDCRASH", "secret"))
+}
+
+// TestCrashDurability: every send that was answered survives kill -9.
+func TestCrashDurability(t *testing.T) {
+	dir := t.TempDir()
+	p := startProcess(t, dir)
+	c := p.client()
+	url := create(t, c, "durable", nil)
+	fifo := create(t, c, "durable.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+	const workers, perWorker = 16, 100
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < perWorker; i += 10 {
+				var entries []types.SendMessageBatchRequestEntry
+				for j := 0; j < 10; j++ {
+					entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint("e", j)), MessageBody: aws.String(fmt.Sprintf("w%d-m%d", w, i+j))})
+				}
+				out, err := c.SendMessageBatch(ctx(t), &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: entries})
+				if err == nil && len(out.Failed) > 0 {
+					err = fmt.Errorf("batch entries failed: %+v", out.Failed)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				if _, err := c.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: aws.String(fifo), MessageBody: aws.String(fmt.Sprintf("w%d-f%d", w, i)), MessageGroupId: aws.String(fmt.Sprint("g", w))}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// Receive (and so persist the in-flight state of) a few, delete a few.
+	got := receive(t, c, url, 10)
+	for _, m := range got[:5] {
+		del(t, c, url, m)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+
+	p2 := startProcess(t, dir)
+	c2 := p2.client()
+	const total = workers * perWorker
+	a := attrs(t, c2, url)
+	if a["ApproximateNumberOfMessages"] != fmt.Sprint(total-10) || a["ApproximateNumberOfMessagesNotVisible"] != "5" {
+		t.Fatalf("after restart: visible %s, in flight %s; want %d and 5", a["ApproximateNumberOfMessages"], a["ApproximateNumberOfMessagesNotVisible"], total-10)
+	}
+	seen := map[string]bool{}
+	for _, m := range got[5:] {
+		seen[*m.Body] = true
+		del(t, c2, url, m) // receipt handles from before the crash still work
+	}
+	for {
+		ms := receive(t, c2, url, 10)
+		if len(ms) == 0 {
+			break
+		}
+		for _, m := range ms {
+			if seen[*m.Body] {
+				t.Fatalf("message %s received twice", *m.Body)
+			}
+			seen[*m.Body] = true
+			del(t, c2, url, m)
+		}
+	}
+	if len(seen) != total-5 {
+		t.Fatalf("received %d distinct messages after the crash, want %d", len(seen), total-5)
+	}
+	// FIFO: every message, in order within each group.
+	next := map[string]int{}
+	n := 0
+	for {
+		ms := receive(t, c2, fifo, 10)
+		if len(ms) == 0 {
+			break
+		}
+		for _, m := range ms {
+			var w, i int
+			fmt.Sscanf(*m.Body, "w%d-f%d", &w, &i)
+			if i != next[m.Attributes["MessageGroupId"]] {
+				t.Fatalf("group %s: got %s, want index %d", m.Attributes["MessageGroupId"], *m.Body, next[m.Attributes["MessageGroupId"]])
+			}
+			next[m.Attributes["MessageGroupId"]] = i + 10
+			n++
+			del(t, c2, fifo, m)
+		}
+	}
+	if n != workers*perWorker/10 {
+		t.Fatalf("FIFO: %d messages after the crash, want %d", n, workers*perWorker/10)
+	}
+}
+
+func TestProcessRefusesPublicListenWithoutCredentials(t *testing.T) {
+	out, err := exec.Command(binary(t), "serve", "--listen", "0.0.0.0:0", "--data-dir", t.TempDir()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "beyond loopback without credentials") {
+		t.Fatalf("public listen without credentials: err %v, output %s", err, out)
+	}
+}
+
+func TestProcessCleanShutdown(t *testing.T) {
+	dir := t.TempDir()
+	p := startProcess(t, dir)
+	c := p.client()
+	url := create(t, c, "shutdown", nil)
+	send(t, c, url, "kept")
+	// A long poll in progress must not hold the shutdown up.
+	go c.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{QueueUrl: aws.String(create(t, c, "empty", nil)), WaitTimeSeconds: 20})
+	time.Sleep(50 * time.Millisecond)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("no exit after SIGTERM:\n%s", p.log())
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit code %d:\n%s", code, p.log())
+	}
+	p2 := startProcess(t, dir)
+	if got := receive(t, p2.client(), url, 1); len(got) != 1 || *got[0].Body != "kept" {
+		t.Fatalf("after restart: %v", got)
+	}
+}
