@@ -134,6 +134,9 @@ func IsLoopback(addr string) (bool, error) {
 	if host == "localhost" {
 		return true, nil
 	}
+	if host == "" {
+		return false, nil // all interfaces
+	}
 	ip := net.ParseIP(host)
 	if ip == nil {
 		ips, err := net.LookupIP(host)

@@ -369,4 +369,3 @@ func compactJSON(v string) string {
 	}
 	return b.String()
 }
-

@@ -710,4 +710,3 @@ func (s *Service) snapshot() []*queue {
 	}
 	return out
 }
-

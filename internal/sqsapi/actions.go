@@ -253,8 +253,8 @@ func (h *Handler) register() {
 		}
 		msgs, err := h.svc.ReceiveMessage(r.Ctx, name, queue.ReceiveInput{
 			MaxNumberOfMessages: in.MaxNumberOfMessages, VisibilityTimeout: in.VisibilityTimeout,
-			WaitTimeSeconds:      in.WaitTimeSeconds,
-			SystemAttributeNames: append(append([]string(nil), in.AttributeNames...), in.MessageSystemAttributeNames...),
+			WaitTimeSeconds:       in.WaitTimeSeconds,
+			SystemAttributeNames:  append(append([]string(nil), in.AttributeNames...), in.MessageSystemAttributeNames...),
 			MessageAttributeNames: in.MessageAttributeNames, AttemptID: in.ReceiveRequestAttemptId,
 		})
 		if err != nil {

@@ -121,17 +121,17 @@ type Dedup struct {
 
 // MoveTask is a stored message move task.
 type MoveTask struct {
-	Handle                  string `json:"handle"`
-	SourceArn               string `json:"sourceArn"`
-	DestinationArn          string `json:"destinationArn,omitempty"`
-	MaxPerSecond            int    `json:"maxPerSecond,omitempty"`
-	Status                  string `json:"status"`
-	Moved                   int64  `json:"moved"`
-	ToMove                  int64  `json:"toMove"`
-	FailureReason           string `json:"failureReason,omitempty"`
-	StartedTimestamp        int64  `json:"startedTimestamp"`
-	SourceQueueID           uint64 `json:"sourceQueueId"`
-	LastSeq                 uint64 `json:"lastSeq"`
+	Handle           string `json:"handle"`
+	SourceArn        string `json:"sourceArn"`
+	DestinationArn   string `json:"destinationArn,omitempty"`
+	MaxPerSecond     int    `json:"maxPerSecond,omitempty"`
+	Status           string `json:"status"`
+	Moved            int64  `json:"moved"`
+	ToMove           int64  `json:"toMove"`
+	FailureReason    string `json:"failureReason,omitempty"`
+	StartedTimestamp int64  `json:"startedTimestamp"`
+	SourceQueueID    uint64 `json:"sourceQueueId"`
+	LastSeq          uint64 `json:"lastSeq"`
 }
 
 // OpKind names a batch operation.
@@ -139,15 +139,15 @@ type OpKind uint8
 
 // Batch operation kinds.
 const (
-	OpPutQueue     OpKind = iota + 1 // Queue
-	OpDeleteQueue                    // Queue (ID and Name): the queue and everything in it
-	OpPutMessage                     // QueueID, Message (content and state); raises the high-water mark
-	OpPutState                       // QueueID, Seq, State
-	OpDeleteMessage                  // QueueID, Seq
-	OpPurge                          // QueueID, Seq: delete every message with sequence <= Seq
-	OpPutDedup                       // QueueID, Dedup
-	OpDeleteDedup                    // QueueID, Dedup.Key
-	OpPutMoveTask                    // MoveTask
+	OpPutQueue      OpKind = iota + 1 // Queue
+	OpDeleteQueue                     // Queue (ID and Name): the queue and everything in it
+	OpPutMessage                      // QueueID, Message (content and state); raises the high-water mark
+	OpPutState                        // QueueID, Seq, State
+	OpDeleteMessage                   // QueueID, Seq
+	OpPurge                           // QueueID, Seq: delete every message with sequence <= Seq
+	OpPutDedup                        // QueueID, Dedup
+	OpDeleteDedup                     // QueueID, Dedup.Key
+	OpPutMoveTask                     // MoveTask
 )
 
 // Op is one operation of a batch.
@@ -168,7 +168,9 @@ type Batch struct {
 }
 
 // PutQueue adds a queue write.
-func (b *Batch) PutQueue(q Queue) { b.Ops = append(b.Ops, Op{Kind: OpPutQueue, QueueID: q.ID, Queue: &q}) }
+func (b *Batch) PutQueue(q Queue) {
+	b.Ops = append(b.Ops, Op{Kind: OpPutQueue, QueueID: q.ID, Queue: &q})
+}
 
 // DeleteQueue removes a queue with all its messages and entries.
 func (b *Batch) DeleteQueue(q Queue) {

@@ -1,0 +1,259 @@
+// Package storetest is the conformance suite of the store interfaces:
+// every backend runs Run against a fresh, empty instance and must pass.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/forkline/forkline/internal/store"
+)
+
+// Backend opens a store over a directory (or other location) named by the
+// test; calling it again with the same location reopens the same data.
+type Backend struct {
+	// Open returns a store; close must release it.
+	Open func(t *testing.T, location string) (s store.Queues, close func())
+	// Location returns a fresh location.
+	Location func(t *testing.T) string
+}
+
+// Run runs the suite.
+func Run(t *testing.T, b Backend) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, Backend)
+	}{
+		{"QueueRecords", testQueueRecords},
+		{"MessagesAndStates", testMessages},
+		{"HighWaterMarkSurvivesDeletes", testHighWater},
+		{"Purge", testPurge},
+		{"DeleteQueueRemovesEverything", testDeleteQueue},
+		{"Dedup", testDedup},
+		{"MoveTasks", testMoveTasks},
+		{"ConcurrentCommits", testConcurrent},
+		{"Reopen", testReopen},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
+	}
+}
+
+func open(t *testing.T, b Backend) store.Queues {
+	t.Helper()
+	s, closeFn := b.Open(t, b.Location(t))
+	t.Cleanup(closeFn)
+	return s
+}
+
+func commit(t *testing.T, s store.Queues, fill func(*store.Batch)) {
+	t.Helper()
+	var b store.Batch
+	fill(&b)
+	if err := s.Commit(context.Background(), &b); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+}
+
+func msg(seq uint64, body string) *store.Message {
+	return &store.Message{
+		Seq: seq, ID: fmt.Sprintf("id-%d", seq), Body: body, MD5Body: "md5", MD5Attr: "md5a",
+		SenderID: "sender", TraceHeader: "Root=1", GroupID: "g", DedupID: "d",
+		Attrs: []store.MessageAttribute{{Name: "s", DataType: "String", StringValue: "v"}, {Name: "b", DataType: "Binary", BinaryValue: []byte{0, 1}}},
+		State: store.State{SentAt: 100, VisibleAt: 200, GroupID: "g"},
+	}
+}
+
+func scan(t *testing.T, s store.Queues, qid uint64) (map[uint64]store.State, uint64) {
+	t.Helper()
+	out := map[uint64]store.State{}
+	var last uint64
+	hwm, err := s.ScanStates(context.Background(), qid, func(seq uint64, st store.State) error {
+		if seq <= last && len(out) > 0 {
+			t.Errorf("ScanStates out of order: %d after %d", seq, last)
+		}
+		last = seq
+		out[seq] = st
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, hwm
+}
+
+func testQueueRecords(t *testing.T, b Backend) {
+	s := open(t, b)
+	q1 := store.Queue{ID: 1, Name: "a", Attributes: map[string]string{"VisibilityTimeout": "30"}, Tags: map[string]string{"t": "1"}, CreatedAt: 5, ModifiedAt: 6}
+	q2 := store.Queue{ID: 2, Name: "b", Attributes: map[string]string{}}
+	commit(t, s, func(b *store.Batch) { b.PutQueue(q1); b.PutQueue(q2) })
+	qs, err := s.LoadQueues(context.Background())
+	if err != nil || len(qs) != 2 {
+		t.Fatalf("LoadQueues = %v, %v", qs, err)
+	}
+	byName := map[string]store.Queue{}
+	for _, q := range qs {
+		byName[q.Name] = q
+	}
+	if !reflect.DeepEqual(byName["a"], q1) {
+		t.Fatalf("queue a = %+v, want %+v", byName["a"], q1)
+	}
+	q1.Attributes["VisibilityTimeout"] = "40"
+	commit(t, s, func(b *store.Batch) { b.PutQueue(q1) })
+	qs, _ = s.LoadQueues(context.Background())
+	for _, q := range qs {
+		if q.Name == "a" && q.Attributes["VisibilityTimeout"] != "40" {
+			t.Fatalf("update lost: %+v", q)
+		}
+	}
+}
+
+func testMessages(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	m := msg(1, "hello")
+	commit(t, s, func(b *store.Batch) { b.PutMessage(7, m); b.PutMessage(7, msg(2, "two")); b.PutMessage(8, msg(1, "other queue")) })
+	got, err := s.GetMessage(ctx, 7, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&got, m) {
+		t.Fatalf("GetMessage = %+v, want %+v", got, *m)
+	}
+	st := store.State{SentAt: 100, VisibleAt: 999, FirstReceiveAt: 150, ReceiveCount: 3, Nonce: 42, GroupID: "g"}
+	commit(t, s, func(b *store.Batch) { b.PutState(7, 1, st) })
+	if got, err := s.GetState(ctx, 7, 1); err != nil || got != st {
+		t.Fatalf("GetState = %+v, %v", got, err)
+	}
+	states, hwm := scan(t, s, 7)
+	if len(states) != 2 || states[1] != st || hwm != 2 {
+		t.Fatalf("ScanStates = %v, hwm %d", states, hwm)
+	}
+	commit(t, s, func(b *store.Batch) { b.DeleteMessage(7, 1) })
+	if _, err := s.GetMessage(ctx, 7, 1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted message: %v", err)
+	}
+	if _, err := s.GetState(ctx, 7, 1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted state: %v", err)
+	}
+	if got, err := s.GetMessage(ctx, 8, 1); err != nil || got.Body != "other queue" {
+		t.Fatalf("queue 8 message = %+v, %v", got, err)
+	}
+}
+
+func testHighWater(t *testing.T, b Backend) {
+	s := open(t, b)
+	commit(t, s, func(b *store.Batch) { b.PutMessage(3, msg(10, "x")); b.PutMessage(3, msg(11, "y")) })
+	commit(t, s, func(b *store.Batch) { b.DeleteMessage(3, 10); b.DeleteMessage(3, 11) })
+	states, hwm := scan(t, s, 3)
+	if len(states) != 0 || hwm != 11 {
+		t.Fatalf("after deletes: %d states, hwm %d; want 0 and 11", len(states), hwm)
+	}
+	// A batch with a lower sequence committed later never lowers the mark.
+	commit(t, s, func(b *store.Batch) { b.PutMessage(3, msg(5, "late")) })
+	if _, hwm := scan(t, s, 3); hwm != 11 {
+		t.Fatalf("hwm lowered to %d", hwm)
+	}
+}
+
+func testPurge(t *testing.T, b Backend) {
+	s := open(t, b)
+	commit(t, s, func(b *store.Batch) {
+		for i := uint64(1); i <= 10; i++ {
+			b.PutMessage(4, msg(i, "m"))
+		}
+	})
+	commit(t, s, func(b *store.Batch) { b.Purge(4, 7) })
+	states, hwm := scan(t, s, 4)
+	if len(states) != 3 || hwm != 10 {
+		t.Fatalf("after purge: %v, hwm %d", states, hwm)
+	}
+	if _, err := s.GetMessage(context.Background(), 4, 7); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("purged message readable: %v", err)
+	}
+}
+
+func testDeleteQueue(t *testing.T, b Backend) {
+	s := open(t, b)
+	q := store.Queue{ID: 9, Name: "gone", Attributes: map[string]string{}}
+	commit(t, s, func(b *store.Batch) {
+		b.PutQueue(q)
+		b.PutMessage(9, msg(1, "m"))
+		b.PutDedup(9, store.Dedup{Key: "k", MessageID: "id", Seq: 1, ExpiresAt: 50})
+	})
+	commit(t, s, func(b *store.Batch) { b.DeleteQueue(q) })
+	qs, _ := s.LoadQueues(context.Background())
+	states, _ := scan(t, s, 9)
+	ds, _ := s.LoadDedup(context.Background(), 9)
+	if len(qs) != 0 || len(states) != 0 || len(ds) != 0 {
+		t.Fatalf("after DeleteQueue: %d queues, %d states, %d dedup entries", len(qs), len(states), len(ds))
+	}
+}
+
+func testDedup(t *testing.T, b Backend) {
+	s := open(t, b)
+	d := store.Dedup{Key: "group\x00id", MessageID: "m1", Seq: 3, ExpiresAt: 12345}
+	commit(t, s, func(b *store.Batch) { b.PutDedup(5, d); b.PutDedup(5, store.Dedup{Key: "other", MessageID: "m2", Seq: 4, ExpiresAt: 1}) })
+	commit(t, s, func(b *store.Batch) { b.DeleteDedup(5, "other") })
+	ds, err := s.LoadDedup(context.Background(), 5)
+	if err != nil || len(ds) != 1 || ds[0] != d {
+		t.Fatalf("LoadDedup = %+v, %v", ds, err)
+	}
+}
+
+func testMoveTasks(t *testing.T, b Backend) {
+	s := open(t, b)
+	task := store.MoveTask{Handle: "h1", SourceArn: "arn", Status: "RUNNING", ToMove: 5, StartedTimestamp: 7}
+	commit(t, s, func(b *store.Batch) { b.PutMoveTask(task) })
+	task.Moved, task.Status = 5, "COMPLETED"
+	commit(t, s, func(b *store.Batch) { b.PutMoveTask(task) })
+	ts, err := s.LoadMoveTasks(context.Background())
+	if err != nil || len(ts) != 1 || ts[0] != task {
+		t.Fatalf("LoadMoveTasks = %+v, %v", ts, err)
+	}
+}
+
+func testConcurrent(t *testing.T, b Backend) {
+	s := open(t, b)
+	const writers, each = 16, 25
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				var bt store.Batch
+				bt.PutMessage(1, msg(uint64(w*each+i+1), "c"))
+				if err := s.Commit(context.Background(), &bt); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	states, hwm := scan(t, s, 1)
+	if len(states) != writers*each || hwm != writers*each {
+		t.Fatalf("%d states, hwm %d; want %d", len(states), hwm, writers*each)
+	}
+}
+
+func testReopen(t *testing.T, b Backend) {
+	loc := b.Location(t)
+	s, closeFn := b.Open(t, loc)
+	commit(t, s, func(b *store.Batch) {
+		b.PutQueue(store.Queue{ID: 1, Name: "q", Attributes: map[string]string{}})
+		b.PutMessage(1, msg(1, "persisted"))
+	})
+	closeFn()
+	s2, close2 := b.Open(t, loc)
+	defer close2()
+	m, err := s2.GetMessage(context.Background(), 1, 1)
+	if err != nil || m.Body != "persisted" {
+		t.Fatalf("after reopen: %+v, %v", m, err)
+	}
+}

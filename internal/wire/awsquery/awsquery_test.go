@@ -1,0 +1,49 @@
+package awsquery
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestMembersListMap(t *testing.T) {
+	v, err := ParseForm("Action=X", []byte("Attribute.2.Name=B&Attribute.2.Value=2&Attribute.1.Name=A&Attribute.1.Value=1&"+
+		"AttributeName.10=ten&AttributeName.2=two&Entry.1.Id=a&Entry.1.MessageAttribute.1.Name=n&Entry.1.MessageAttribute.1.Value.StringValue=s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := FromValues(v)
+	if got := p.Map("Attribute", "Name", "Value"); !reflect.DeepEqual(got, map[string]string{"A": "1", "B": "2"}) {
+		t.Errorf("Map = %v", got)
+	}
+	if got := p.List("AttributeName"); !reflect.DeepEqual(got, []string{"two", "ten"}) {
+		t.Errorf("List = %v (index order, not string order)", got)
+	}
+	e := p.Members("Entry")
+	if len(e) != 1 || e[0]["Id"] != "a" || Params(e[0]).Members("MessageAttribute")[0]["Value.StringValue"] != "s" {
+		t.Errorf("Members = %v", e)
+	}
+	if _, err := ParseForm("a=%zz", nil); err == nil {
+		t.Error("malformed escape accepted")
+	}
+}
+
+func FuzzParseForm(f *testing.F) {
+	f.Add("Action=SendMessage&Version=2012-11-05", "QueueUrl=http%3A%2F%2Fx%2F000000000000%2Fq&MessageBody=hi")
+	f.Add("", "SendMessageBatchRequestEntry.1.Id=a&SendMessageBatchRequestEntry.1.MessageAttribute.1.Name=x")
+	f.Add("Attribute.0.Name=x&Attribute.-1.Value=y&Attribute.99999999999999999999.Name=z", "")
+	f.Fuzz(func(t *testing.T, query, body string) {
+		v, err := ParseForm(query, []byte(body))
+		if err != nil {
+			return
+		}
+		p := FromValues(v)
+		for _, prefix := range []string{"Attribute", "SendMessageBatchRequestEntry", "Tag", "AttributeName", ""} {
+			for _, m := range p.Members(prefix) {
+				Params(m).Members("MessageAttribute")
+			}
+			p.List(prefix)
+			p.Map(prefix, "Name", "Value")
+		}
+		p.Int("MaxNumberOfMessages")
+	})
+}
