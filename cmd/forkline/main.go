@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof" // served only when FORKLINE_PPROF_LISTEN is set
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -62,6 +65,13 @@ func serve(args []string) error {
 	log := slog.New(h)
 	slog.SetDefault(log)
 
+	if addr := os.Getenv("FORKLINE_PPROF_LISTEN"); addr != "" {
+		if ok, err := config.IsLoopback(addr); err != nil || !ok {
+			return fmt.Errorf("FORKLINE_PPROF_LISTEN must be a loopback address, not %q", addr)
+		}
+		go func() { log.Info("pprof listening", "addr", addr, "err", http.ListenAndServe(addr, nil)) }()
+	}
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.New(ctx, cfg, server.Options{Logger: log})
@@ -87,4 +97,17 @@ func serve(args []string) error {
 	}
 	log.Info("stopped")
 	return err
+}
+
+// tuneGC trades memory the service does not need for less GC work: the live
+// heap is small (indexes and in-flight requests; bodies live in the store),
+// so a higher GOGC with a soft memory limit keeps the collector out of the
+// request path. GOGC and GOMEMLIMIT in the environment win.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(160 << 20)
+	}
 }

@@ -7,12 +7,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -140,6 +140,9 @@ func NewRequestID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
+// bodyPool recycles request body buffers; decoders copy what they keep.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // protocol is how a request is framed.
 type protocol int
 
@@ -158,8 +161,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rw.status >= 500 {
 		level = slog.LevelError
 	}
-	s.log.Log(r.Context(), level, "request", "requestId", reqID, "service", service, "action", action,
-		"status", rw.status, "duration", time.Since(start), "remote", r.RemoteAddr)
+	if s.log.Enabled(r.Context(), level) {
+		s.log.Log(r.Context(), level, "request", "requestId", reqID, "service", service, "action", action,
+			"status", rw.status, "duration", time.Since(start), "remote", r.RemoteAddr)
+	}
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (string, string) {
@@ -184,7 +189,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 		return "forkline", "health"
 	}
 
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	buf := bodyPool.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			buf.Reset()
+			bodyPool.Put(buf)
+		}
+	}()
+	if r.ContentLength > 0 && r.ContentLength <= maxBody {
+		buf.Grow(int(r.ContentLength))
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxBody))
+	body := buf.Bytes()
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -303,3 +319,4 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 	}
 	return w.ResponseWriter.Write(p)
 }
+

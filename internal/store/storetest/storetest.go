@@ -116,7 +116,11 @@ func testMessages(t *testing.T, b Backend) {
 	s := open(t, b)
 	ctx := context.Background()
 	m := msg(1, "hello")
-	commit(t, s, func(b *store.Batch) { b.PutMessage(7, m); b.PutMessage(7, msg(2, "two")); b.PutMessage(8, msg(1, "other queue")) })
+	commit(t, s, func(b *store.Batch) {
+		b.PutMessage(7, m)
+		b.PutMessage(7, msg(2, "two"))
+		b.PutMessage(8, msg(1, "other queue"))
+	})
 	got, err := s.GetMessage(ctx, 7, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +201,10 @@ func testDeleteQueue(t *testing.T, b Backend) {
 func testDedup(t *testing.T, b Backend) {
 	s := open(t, b)
 	d := store.Dedup{Key: "group\x00id", MessageID: "m1", Seq: 3, ExpiresAt: 12345}
-	commit(t, s, func(b *store.Batch) { b.PutDedup(5, d); b.PutDedup(5, store.Dedup{Key: "other", MessageID: "m2", Seq: 4, ExpiresAt: 1}) })
+	commit(t, s, func(b *store.Batch) {
+		b.PutDedup(5, d)
+		b.PutDedup(5, store.Dedup{Key: "other", MessageID: "m2", Seq: 4, ExpiresAt: 1})
+	})
 	commit(t, s, func(b *store.Batch) { b.DeleteDedup(5, "other") })
 	ds, err := s.LoadDedup(context.Background(), 5)
 	if err != nil || len(ds) != 1 || ds[0] != d {

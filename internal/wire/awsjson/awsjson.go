@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,17 +37,13 @@ func Decode(body []byte, v any) error {
 	if len(body) == 0 {
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
+	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		msg := "Malformed JSON request body."
 		if errors.As(err, &te) {
 			msg = fmt.Sprintf("Unexpected value type for field %s: expected %s.", te.Field, te.Type)
 		}
 		return awserr.New(awserr.SerializationException, msg)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return awserr.New(awserr.SerializationException, "Malformed JSON request body: trailing data.")
 	}
 	return nil
 }

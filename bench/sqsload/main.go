@@ -1,0 +1,558 @@
+// Command sqsload measures forkline's SQS throughput and latency against a
+// null server (a process that answers every request with a fixed valid
+// response) in the same run, and reports each figure as a ratio to its
+// baseline. See docs/benchmarks.md for the figures and how to rerun them.
+//
+//	go run ./bench/sqsload [-duration 10s] [-queued 1000000]
+//
+// Both servers run as separate processes on loopback so that the load
+// generator's own work is the same for both, and forkline's memory can be
+// read from /proc.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+var (
+	duration = flag.Duration("duration", 10*time.Second, "length of each measurement")
+	queued   = flag.Int("queued", 1_000_000, "messages queued for the large-queue figures (0 skips them)")
+	nullMode = flag.String("null-listen", "", "internal: run as the null server on this address")
+	binFlag  = flag.String("forkline", "", "forkline binary (default: build ./cmd/forkline)")
+)
+
+var body1K = strings.Repeat("x", 1024)
+
+func main() {
+	flag.Parse()
+	if *nullMode != "" {
+		runNull(*nullMode)
+		return
+	}
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "sqsload:", err)
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	name      string
+	ops       float64 // operations (requests) per second
+	msgs      float64 // messages per second
+	p50, p99  time.Duration
+	errors    int
+	completed int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("%-40s %10.0f req/s %10.0f msg/s  p50 %8s  p99 %8s  errors %d", r.name, r.ops, r.msgs,
+		r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.errors)
+}
+
+func run() error {
+	tmp, err := os.MkdirTemp("", "sqsload")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := *binFlag
+	if bin == "" {
+		bin = filepath.Join(tmp, "forkline")
+		out, err := exec.Command("go", "build", "-o", bin, "./cmd/forkline").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("build forkline: %v\n%s", err, out)
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+
+	fmt.Printf("# sqsload: %s per measurement, GOMAXPROCS of each process = %d cores\n\n", *duration, numCPU())
+	var report []string
+	row := func(name string, fl, nu result, target string) {
+		ratio := fl.ops / nu.ops
+		fmt.Printf("%s\n%s\n  ratio %.2f (target %s)\n\n", fl, nu, ratio, target)
+		report = append(report, fmt.Sprintf("| %s | %.0f | %s / %s | %.0f | %s / %s | **%.2f** | %s |", name,
+			fl.ops, ms(fl.p50), ms(fl.p99), nu.ops, ms(nu.p50), ms(nu.p99), ratio, target))
+	}
+
+	// (a) and (b): forkline (durable, on disk) and the null server.
+	fk, err := startForkline(bin, filepath.Join(tmp, "data"))
+	if err != nil {
+		return err
+	}
+	nl, err := startNull(self)
+	if err != nil {
+		fk.stop()
+		return err
+	}
+	defer nl.stop()
+
+	fkURL := fk.url + "/000000000000/bench"
+	if err := createQueue(fk.url, "bench"); err != nil {
+		return err
+	}
+	fc, nc := sdkClient(fk.url), sdkClient(nl.url)
+	nullQueue := nl.url + "/000000000000/bench"
+
+	row("SDK SendMessage, c=16", sdkSend(fc, fkURL, 16), sdkSend(nc, nullQueue, 16), "≥ 0.9")
+	row("SDK SendMessageBatch (10 × 1 KiB), c=16", sdkBatch(fc, fkURL, 16), sdkBatch(nc, nullQueue, 16), "≥ 0.9")
+	row("SDK ReceiveMessage(10) + DeleteMessageBatch, c=16", sdkRecvDelete(fc, fkURL, 16), sdkRecvDelete(nc, nullQueue, 16), "≥ 0.8")
+	empty := rawSend(fk.addr, fkURL, 64, *duration)
+	row("raw HTTP SendMessage, c=64, keep-alive", empty, rawSend(nl.addr, nullQueue, 64, *duration), "≥ 0.6")
+	fk.stop()
+
+	var extra []string
+	if *queued > 0 {
+		// Large queue: preload, then send rate, RSS and restart time.
+		dir := filepath.Join(tmp, "large")
+		fk, err := startForkline(bin, dir)
+		if err != nil {
+			return err
+		}
+		if err := createQueue(fk.url, "large"); err != nil {
+			return err
+		}
+		if err := createQueue(fk.url, "probe"); err != nil {
+			return err
+		}
+		probe := rawSend(fk.addr, fk.url+"/000000000000/probe", 64, *duration)
+		start := time.Now()
+		if err := preload(fk.addr, fk.url+"/000000000000/large", *queued); err != nil {
+			return err
+		}
+		loadTime := time.Since(start)
+		fmt.Printf("preloaded %d × 1 KiB messages in %s (%.0f msg/s)\n", *queued, loadTime.Round(time.Millisecond), float64(*queued)/loadTime.Seconds())
+		full := rawSend(fk.addr, fk.url+"/000000000000/large", 64, *duration)
+		fmt.Printf("%s\n%s\n  ratio %.2f (target ≥ 0.9)\n", full, probe, full.ops/probe.ops)
+		report = append(report, fmt.Sprintf("| raw SendMessage with %d queued, c=64 | %.0f | %s / %s | %.0f (empty queue, same process) | %s / %s | **%.2f** | ≥ 0.9 |",
+			*queued, full.ops, ms(full.p50), ms(full.p99), probe.ops, ms(probe.p50), ms(probe.p99), full.ops/probe.ops))
+		rss := fk.rssMiB()
+		depth, _ := queueDepth(fk.url, "large")
+		fmt.Printf("RSS with %s queued: %.1f MiB\n", depth, rss)
+		extra = append(extra, fmt.Sprintf("| RSS of forkline with %s × 1 KiB messages queued | %.1f MiB | ≤ 256 MiB |", depth, rss))
+		fk.kill()
+		t0 := time.Now()
+		fk2, err := startForkline(bin, dir)
+		if err != nil {
+			return err
+		}
+		if err := firstReceive(fk2.url, "large"); err != nil {
+			fk2.stop()
+			return err
+		}
+		restart := time.Since(t0)
+		fmt.Printf("kill -9, restart to first receive with %s queued: %s\n", depth, restart.Round(time.Millisecond))
+		extra = append(extra, fmt.Sprintf("| kill -9, then process start to first message received, %s queued | %s | ≤ 2 s |", depth, restart.Round(time.Millisecond)))
+		fk2.stop()
+	}
+
+	fmt.Println("\n| workload | forkline req/s | forkline p50 / p99 | null req/s | null p50 / p99 | ratio | target |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+	for _, r := range report {
+		fmt.Println(r)
+	}
+	if len(extra) > 0 {
+		fmt.Println("\n| figure | measured | target |")
+		fmt.Println("| --- | --- | --- |")
+		for _, r := range extra {
+			fmt.Println(r)
+		}
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
+
+func numCPU() int { return runtimeNumCPU() }
+
+// ---------------------------------------------------------------- processes
+
+type proc struct {
+	cmd  *exec.Cmd
+	url  string
+	addr string
+	done chan struct{}
+}
+
+var listenRe = regexp.MustCompile(`listen=(\S+)`)
+
+func startProc(cmd *exec.Cmd) (*proc, error) {
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sent := false
+		for sc.Scan() {
+			if m := listenRe.FindStringSubmatch(sc.Text()); m != nil && !sent {
+				addr <- m[1]
+				sent = true
+			}
+		}
+		io.Copy(io.Discard, stderr)
+	}()
+	go func() { cmd.Wait(); close(p.done) }()
+	select {
+	case a := <-addr:
+		p.addr, p.url = a, "http://"+a
+		return p, nil
+	case <-p.done:
+		return nil, errors.New("server exited before listening")
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		return nil, errors.New("server did not start")
+	}
+}
+
+func startForkline(bin, dir string) (*proc, error) {
+	return startProc(exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--log-level", "info"))
+}
+
+func startNull(self string) (*proc, error) {
+	return startProc(exec.Command(self, "-null-listen", "127.0.0.1:0"))
+}
+
+func (p *proc) stop() {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func (p *proc) kill() {
+	p.cmd.Process.Kill()
+	<-p.done
+}
+
+func (p *proc) rssMiB() float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.Atoi(f[1])
+			return float64(kb) / 1024
+		}
+	}
+	return -1
+}
+
+// ---------------------------------------------------------------- SDK load
+
+func sdkClient(url string) *sqs.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 128
+	return sqs.NewFromConfig(aws.Config{
+		Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDBENCH", "secret", ""),
+		BaseEndpoint: aws.String(url), HTTPClient: &http.Client{Transport: tr}, RetryMaxAttempts: 1,
+	})
+}
+
+// measure runs op from c workers for the duration.
+func measure(name string, c int, d time.Duration, op func(ctx context.Context) (int, error)) result {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var mu sync.Mutex
+	var lats []time.Duration
+	var msgs, errs int
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < c; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var local []time.Duration
+			m, e := 0, 0
+			for ctx.Err() == nil {
+				t := time.Now()
+				n, err := op(context.Background())
+				if err != nil {
+					e++
+					continue
+				}
+				local = append(local, time.Since(t))
+				m += n
+			}
+			mu.Lock()
+			lats = append(lats, local...)
+			msgs += m
+			errs += e
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start).Seconds()
+	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
+	r := result{name: name, ops: float64(len(lats)) / el, msgs: float64(msgs) / el, errors: errs, completed: len(lats)}
+	if len(lats) > 0 {
+		r.p50 = lats[len(lats)/2]
+		r.p99 = lats[len(lats)*99/100]
+	}
+	return r
+}
+
+func sdkSend(c *sqs.Client, url string, conc int) result {
+	return measure("SendMessage "+host(url), conc, *duration, func(ctx context.Context) (int, error) {
+		_, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(body1K)})
+		return 1, err
+	})
+}
+
+func batchEntries() []types.SendMessageBatchRequestEntry {
+	var e []types.SendMessageBatchRequestEntry
+	for i := 0; i < 10; i++ {
+		e = append(e, types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(body1K)})
+	}
+	return e
+}
+
+func sdkBatch(c *sqs.Client, url string, conc int) result {
+	entries := batchEntries()
+	return measure("SendMessageBatch "+host(url), conc, *duration, func(ctx context.Context) (int, error) {
+		out, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: entries})
+		if err == nil && len(out.Failed) > 0 {
+			err = errors.New(*out.Failed[0].Message)
+		}
+		return 10, err
+	})
+}
+
+func sdkRecvDelete(c *sqs.Client, url string, conc int) result {
+	return measure("Receive+DeleteBatch "+host(url), conc, *duration, func(ctx context.Context) (int, error) {
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 60})
+		if err != nil || len(out.Messages) == 0 {
+			if err == nil {
+				err = errors.New("queue ran dry")
+			}
+			return 0, err
+		}
+		var e []types.DeleteMessageBatchRequestEntry
+		for i, m := range out.Messages {
+			e = append(e, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
+		}
+		_, err = c.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: e})
+		return len(out.Messages), err
+	})
+}
+
+func host(url string) string { return url }
+
+// ---------------------------------------------------------------- raw HTTP
+
+// rawConn sends pre-encoded requests on one keep-alive connection.
+type rawConn struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+func dial(addr string) (*rawConn, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &rawConn{c: c, r: bufio.NewReaderSize(c, 64<<10)}, nil
+}
+
+func (rc *rawConn) do(req []byte) (int, error) {
+	if _, err := rc.c.Write(req); err != nil {
+		return 0, err
+	}
+	resp, err := http.ReadResponse(rc.r, nil)
+	if err != nil {
+		return 0, err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, err
+}
+
+func encode(addr, target string, body []byte) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AmazonSQS.%s\r\nContent-Length: %d\r\n\r\n", addr, target, len(body))
+	b.Write(body)
+	return b.Bytes()
+}
+
+func sendReq(addr, queueURL string) []byte {
+	body, _ := json.Marshal(map[string]string{"QueueUrl": queueURL, "MessageBody": body1K})
+	return encode(addr, "SendMessage", body)
+}
+
+func rawSend(addr, queueURL string, conc int, d time.Duration) result {
+	if d == 0 {
+		return result{}
+	}
+	req := sendReq(addr, queueURL)
+	conns := make(chan *rawConn, conc)
+	for i := 0; i < conc; i++ {
+		c, err := dial(addr)
+		if err != nil {
+			return result{name: err.Error()}
+		}
+		conns <- c
+	}
+	defer func() {
+		close(conns)
+		for c := range conns {
+			c.c.Close()
+		}
+	}()
+	return measure("raw SendMessage "+addr, conc, d, func(ctx context.Context) (int, error) {
+		c := <-conns
+		defer func() { conns <- c }()
+		status, err := c.do(req)
+		if err == nil && status != 200 {
+			err = fmt.Errorf("status %d", status)
+		}
+		return 1, err
+	})
+}
+
+func preload(addr, queueURL string, n int) error {
+	var entries []map[string]string
+	for i := 0; i < 10; i++ {
+		entries = append(entries, map[string]string{"Id": strconv.Itoa(i), "MessageBody": body1K})
+	}
+	body, _ := json.Marshal(map[string]any{"QueueUrl": queueURL, "Entries": entries})
+	req := encode(addr, "SendMessageBatch", body)
+	const conc = 32
+	var wg sync.WaitGroup
+	errc := make(chan error, conc)
+	per := n / 10 / conc
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			c, err := dial(addr)
+			if err != nil {
+				errc <- err
+				return
+			}
+			defer c.c.Close()
+			count := per
+			if w == 0 {
+				count += n/10 - per*conc
+			}
+			for i := 0; i < count; i++ {
+				status, err := c.do(req)
+				if err == nil && status != 200 {
+					err = fmt.Errorf("preload status %d", status)
+				}
+				if err != nil {
+					errc <- err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errc)
+	return <-errc
+}
+
+func createQueue(url, name string) error {
+	_, err := sdkClient(url).CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	return err
+}
+
+func queueDepth(url, name string) (string, error) {
+	out, err := sdkClient(url).GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(url + "/000000000000/" + name), AttributeNames: []types.QueueAttributeName{"ApproximateNumberOfMessages"}})
+	if err != nil {
+		return "", err
+	}
+	return out.Attributes["ApproximateNumberOfMessages"], nil
+}
+
+func firstReceive(url, name string) error {
+	out, err := sdkClient(url).ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url + "/000000000000/" + name)})
+	if err != nil {
+		return err
+	}
+	if len(out.Messages) == 0 {
+		return errors.New("no message after restart")
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------- null server
+
+// runNull answers every SQS JSON request with a fixed valid response: the
+// MD5s match the bench's fixed body, batch results name the bench's Ids.
+func runNull(addr string) {
+	sum := md5.Sum([]byte(body1K))
+	md := hex.EncodeToString(sum[:])
+	send := []byte(`{"MD5OfMessageBody":"` + md + `","MessageId":"5fea7756-0ea4-451a-a703-a558b933e274"}`)
+	var ok, msgs []string
+	for i := 0; i < 10; i++ {
+		ok = append(ok, fmt.Sprintf(`{"Id":"%d","MessageId":"5fea7756-0ea4-451a-a703-a558b933e27%d","MD5OfMessageBody":"%s"}`, i, i, md))
+		msgs = append(msgs, fmt.Sprintf(`{"MessageId":"5fea7756-0ea4-451a-a703-a558b933e27%d","ReceiptHandle":"AQEBnullhandle%d","MD5OfBody":"%s","Body":"%s"}`, i, i, md, body1K))
+	}
+	batch := []byte(`{"Successful":[` + strings.Join(ok, ",") + `],"Failed":[]}`)
+	recv := []byte(`{"Messages":[` + strings.Join(msgs, ",") + `]}`)
+	var ids []string
+	for i := 0; i < 10; i++ {
+		ids = append(ids, fmt.Sprintf(`{"Id":"%d"}`, i))
+	}
+	del := []byte(`{"Successful":[` + strings.Join(ids, ",") + `],"Failed":[]}`)
+	fixed := map[string][]byte{
+		"AmazonSQS.SendMessage": send, "AmazonSQS.SendMessageBatch": batch,
+		"AmazonSQS.ReceiveMessage": recv, "AmazonSQS.DeleteMessageBatch": del,
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Fprintf(os.Stderr, "null server listen=%s\n", l.Addr())
+	http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		b, ok := fixed[r.Header.Get("X-Amz-Target")]
+		if !ok {
+			b = []byte("{}")
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.Header().Set("x-amzn-RequestId", "00000000-0000-4000-8000-000000000000")
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		w.Write(b)
+	}))
+}
