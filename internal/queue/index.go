@@ -67,6 +67,10 @@ func (h *minHeap[T]) Reset() { h.items = nil }
 type readyEntry struct {
 	seq    uint64
 	sentAt int64 // Unix ms
+	// received is set once the message has been received: its stored
+	// state then differs from the one a fresh message has, and must be
+	// read from the store.
+	received bool
 }
 
 // timed is a message waiting for a time: a delayed message (visible at
@@ -204,7 +208,7 @@ func (x *index) removeFlight(seq uint64, f *flight) {
 // returnFlight makes an in-flight message visible again.
 func (x *index) returnFlight(seq uint64, f *flight) {
 	x.removeFlight(seq, f)
-	x.addReady(readyEntry{seq: seq, sentAt: f.st.SentAt}, f.st.GroupID)
+	x.addReady(readyEntry{seq: seq, sentAt: f.st.SentAt, received: true}, f.st.GroupID)
 }
 
 // advance applies every transition due at now (Unix ns): delayed messages
@@ -263,6 +267,8 @@ func (x *index) nextDue() int64 {
 type candidate struct {
 	seq uint64
 	f   *flight
+	// fresh: never received, so its stored state is known without a read.
+	fresh bool
 }
 
 // pick takes up to max visible messages, marking each in flight (pending).
@@ -283,7 +289,7 @@ func (x *index) pick(max int, mk func(seq uint64, sentAt int64, group string) *f
 			}
 			f := mk(e.seq, e.sentAt, "")
 			x.addFlight(e.seq, f)
-			out = append(out, candidate{e.seq, f})
+			out = append(out, candidate{e.seq, f, !e.received})
 		}
 		return out
 	}
@@ -310,7 +316,7 @@ func (x *index) pick(max int, mk func(seq uint64, sentAt int64, group string) *f
 			g.inflight++
 			x.inflight[e.seq] = f
 			x.nInflight++
-			out = append(out, candidate{e.seq, f})
+			out = append(out, candidate{e.seq, f, !e.received})
 		}
 		g.msgs = append(g.msgs[:0], g.msgs[taken:]...)
 		x.maybeAvail(ref.name, g)

@@ -492,7 +492,15 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 	var moveMsgs []store.Message
 	var gone []candidate
 	for _, c := range cands {
-		m, err := s.st.GetMessage(ctx, qid, c.seq)
+		var m store.Message
+		var err error
+		if c.fresh {
+			// A message never received has the state it was sent with.
+			m, err = s.st.GetContent(ctx, qid, c.seq)
+			m.State = store.State{SentAt: c.f.st.SentAt, VisibleAt: m.State.VisibleAt, GroupID: c.f.st.GroupID}
+		} else {
+			m, err = s.st.GetMessage(ctx, qid, c.seq)
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			gone = append(gone, c)
 			b.DeleteMessage(qid, c.seq)

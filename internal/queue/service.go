@@ -167,7 +167,7 @@ func (s *Service) loadQueue(ctx context.Context, rec store.Queue, now time.Time)
 		case st.VisibleAt > nowNs:
 			q.idx.addDelayed(timed{at: st.VisibleAt, seq: seq, sentAt: st.SentAt, group: st.GroupID})
 		default:
-			q.idx.addReady(readyEntry{seq: seq, sentAt: st.SentAt}, st.GroupID)
+			q.idx.addReady(readyEntry{seq: seq, sentAt: st.SentAt, received: st.Nonce != 0}, st.GroupID)
 		}
 		return nil
 	})

@@ -39,6 +39,9 @@ type Queues interface {
 	// GetMessage returns the full message with the given sequence number,
 	// or ErrNotFound.
 	GetMessage(ctx context.Context, queueID, seq uint64) (Message, error)
+	// GetContent returns a message without its state (State is zero), or
+	// ErrNotFound: one read where the caller knows the state.
+	GetContent(ctx context.Context, queueID, seq uint64) (Message, error)
 	// GetState returns the state of one message, or ErrNotFound.
 	GetState(ctx context.Context, queueID, seq uint64) (State, error)
 	// LoadDedup returns the stored FIFO deduplication entries of a queue.

@@ -202,6 +202,24 @@ func (s *Store) highWater(qid uint64) (uint64, error) {
 
 // GetMessage implements store.Queues.
 func (s *Store) GetMessage(ctx context.Context, qid, seq uint64) (store.Message, error) {
+	m, err := s.GetContent(ctx, qid, seq)
+	if err != nil {
+		return m, err
+	}
+	if err := s.begin(); err != nil {
+		return m, err
+	}
+	defer s.end()
+	st, err := s.getState(qid, seq)
+	if err != nil {
+		return m, err
+	}
+	m.State = st
+	return m, nil
+}
+
+// GetContent implements store.Queues.
+func (s *Store) GetContent(ctx context.Context, qid, seq uint64) (store.Message, error) {
 	if err := s.begin(); err != nil {
 		return store.Message{}, err
 	}
@@ -219,11 +237,6 @@ func (s *Store) GetMessage(ctx context.Context, qid, seq uint64) (store.Message,
 	if err != nil {
 		return m, fmt.Errorf("queue %d message %d: %w", qid, seq, err)
 	}
-	st, err := s.getState(qid, seq)
-	if err != nil {
-		return m, err
-	}
-	m.State = st
 	return m, nil
 }
 

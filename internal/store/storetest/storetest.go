@@ -133,6 +133,10 @@ func testMessages(t *testing.T, b Backend) {
 	if got, err := s.GetState(ctx, 7, 1); err != nil || got != st {
 		t.Fatalf("GetState = %+v, %v", got, err)
 	}
+	content, err := s.GetContent(ctx, 7, 1)
+	if err != nil || content.Body != "hello" || content.State != (store.State{}) {
+		t.Fatalf("GetContent = %+v, %v", content, err)
+	}
 	states, hwm := scan(t, s, 7)
 	if len(states) != 2 || states[1] != st || hwm != 2 {
 		t.Fatalf("ScanStates = %v, hwm %d", states, hwm)
