@@ -411,12 +411,13 @@ func (s *Service) ReceiveMessage(ctx context.Context, name string, in ReceiveInp
 	q.mu.Unlock()
 	deadline := s.clock.Now().Add(time.Duration(wait) * time.Second)
 	for {
-		msgs, notify, next, err := s.receiveOnce(ctx, q, &in, max, vt)
+		msgs, notify, next, err := s.receiveOnce(ctx, q, &in, max, vt, wait > 0)
 		if err != nil || len(msgs) > 0 || wait == 0 {
 			return msgs, err
 		}
 		now := s.clock.Now()
 		if !now.Before(deadline) {
+			q.unwait()
 			return nil, nil
 		}
 		wake := deadline
@@ -429,16 +430,29 @@ func (s *Service) ReceiveMessage(ctx context.Context, name string, in ReceiveInp
 		case <-t.C():
 		case <-ctx.Done():
 			t.Stop()
+			q.unwait()
 			return nil, nil
 		case <-s.ctx.Done():
 			t.Stop()
+			q.unwait()
 			return nil, nil
 		}
 		t.Stop()
+		q.unwait()
 	}
 }
 
-func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, max, vt int) ([]ReceivedMessage, chan struct{}, int64, error) {
+// unwait ends a long poll's wait registered by receiveOnce.
+func (q *queue) unwait() {
+	q.mu.Lock()
+	q.waiters--
+	q.mu.Unlock()
+}
+
+// receiveOnce picks and delivers what is visible now. When nothing is and
+// willWait is set, it registers the caller as a waiter (undone by unwait)
+// and returns the channel that signals new messages and the next deadline.
+func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, max, vt int, willWait bool) ([]ReceivedMessage, chan struct{}, int64, error) {
 	q.op.RLock()
 	defer q.op.RUnlock()
 	now := s.clock.Now()
@@ -466,7 +480,12 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 		return &flight{st: store.State{SentAt: sentAt, VisibleAt: visibleAt, Nonce: randUint64(), GroupID: group}, receivedAt: nowNs, pending: true}
 	}, retentionLimit)
 	expired := q.idx.takeExpired()
-	notify, next := q.notify, q.idx.nextDue()
+	var notify chan struct{}
+	var next int64
+	if len(cands) == 0 && willWait {
+		q.waiters++
+		notify, next = q.notify, q.idx.nextDue()
+	}
 	qid := q.rec.ID
 	q.mu.Unlock()
 

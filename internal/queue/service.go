@@ -77,8 +77,9 @@ type queue struct {
 	nextSeq uint64
 	idx     *index
 	// notify is closed and replaced whenever a message may have become
-	// visible; long polls wait on it.
+	// visible while long polls (counted in waiters) wait on it.
 	notify   chan struct{}
+	waiters  int
 	dedup    map[string]store.Dedup
 	dedupExp []dedupRef // in expiry order
 	attempts map[string]*attempt
@@ -225,6 +226,9 @@ func (s *Service) lookupArn(arn string) *queue {
 
 // signal wakes long polls. Requires q.mu.
 func (q *queue) signal() {
+	if q.waiters == 0 {
+		return
+	}
 	close(q.notify)
 	q.notify = make(chan struct{})
 }
