@@ -27,8 +27,8 @@ var (
 	buildErr  error
 )
 
-// binary builds cmd/forkline once per test run.
-func binary(t *testing.T) string {
+// forklineBinary builds cmd/forkline once per test run.
+func forklineBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "forkline-bin")
@@ -63,7 +63,7 @@ var listenRe = regexp.MustCompile(`msg="forkline serving" listen=(\S+)`)
 func startProcess(t *testing.T, dataDir string, extra ...string) *proc {
 	t.Helper()
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, extra...)
-	cmd := exec.Command(binary(t), args...)
+	cmd := exec.Command(forklineBinary(t), args...)
 	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -215,7 +215,7 @@ func TestCrashDurability(t *testing.T) {
 }
 
 func TestProcessRefusesPublicListenWithoutCredentials(t *testing.T) {
-	out, err := exec.Command(binary(t), "serve", "--listen", "0.0.0.0:0", "--data-dir", t.TempDir()).CombinedOutput()
+	out, err := exec.Command(forklineBinary(t), "serve", "--listen", "0.0.0.0:0", "--data-dir", t.TempDir()).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "beyond loopback without credentials") {
 		t.Fatalf("public listen without credentials: err %v, output %s", err, out)
 	}

@@ -86,16 +86,37 @@ type timed struct {
 type flight struct {
 	st         store.State
 	receivedAt int64 // Unix ns of the receive that made this flight
-	// pending is true between the pick and the durable commit of a
-	// receive; a pending flight neither expires nor matches a handle.
-	pending bool
+	// busy is non-nil while a store write about this message is being
+	// committed (the receive that made it, a delete, a visibility change);
+	// it is closed when the write ends. A busy flight does not expire and
+	// does not match a handle; deletes and visibility changes wait for it.
+	busy chan struct{}
+}
+
+func newBusyFlight(st store.State, receivedAt int64) *flight {
+	return &flight{st: st, receivedAt: receivedAt, busy: make(chan struct{})}
 }
 
 // group is one FIFO message group.
 type group struct {
 	msgs     []readyEntry // visible messages, sorted by seq
 	inflight int          // messages of the group in flight
-	pending  int          // sends being committed
+	// pending holds the sequence numbers of sends being committed, sorted:
+	// no visible message above the lowest may be delivered before it.
+	pending []uint64
+}
+
+// limit returns the sequence number below which messages may be
+// delivered.
+func (g *group) limit() uint64 {
+	if len(g.pending) == 0 {
+		return ^uint64(0)
+	}
+	return g.pending[0]
+}
+
+func (g *group) deliverable() bool {
+	return g.inflight == 0 && len(g.msgs) > 0 && g.msgs[0].seq < g.limit()
 }
 
 // groupRef names a group that had head seq when pushed; stale refs are
@@ -103,6 +124,14 @@ type group struct {
 type groupRef struct {
 	head uint64
 	name string
+}
+
+// returned describes a visible message that was received before: its
+// latest receipt handle (nonce) still deletes it.
+type returned struct {
+	nonce  uint64
+	sentAt int64
+	group  string
 }
 
 type index struct {
@@ -114,15 +143,20 @@ type index struct {
 	delayed  minHeap[timed]
 	inflight map[uint64]*flight
 	expiry   minHeap[timed] // in-flight deadlines, lazily pruned
-	// dropped holds messages deleted while visible or delayed, removed
-	// from the heaps lazily.
+	// returned holds the visible messages that were received before.
+	returned map[uint64]returned
+	// dropped holds visible messages of standard queues deleted by their
+	// latest handle, removed from the ready heap lazily.
 	dropped map[uint64]bool
 
 	nVisible, nInflight, nDelayed int64
 
 	// expired collects messages past retention, to be deleted from the
-	// store by the next commit.
+	// store by the caller (Service.reap).
 	expired []uint64
+	// woke is set when a message became visible or a group deliverable;
+	// the queue signals long polls and clears it.
+	woke bool
 }
 
 func newIndex(fifo bool) *index {
@@ -138,6 +172,7 @@ func (x *index) reset() {
 	x.delayed = minHeap[timed]{less: func(a, b timed) bool { return a.at < b.at || a.at == b.at && a.seq < b.seq }}
 	x.expiry = minHeap[timed]{less: func(a, b timed) bool { return a.at < b.at }}
 	x.inflight = map[uint64]*flight{}
+	x.returned = map[uint64]returned{}
 	x.dropped = map[uint64]bool{}
 	x.nVisible, x.nInflight, x.nDelayed = 0, 0, 0
 	x.expired = nil
@@ -152,18 +187,43 @@ func (x *index) group(name string) *group {
 	return g
 }
 
+// maybeAvail offers a group for delivery if it can deliver, and forgets it
+// if it holds nothing.
 func (x *index) maybeAvail(name string, g *group) {
-	if g.inflight == 0 && g.pending == 0 && len(g.msgs) > 0 {
+	if g.deliverable() {
 		x.avail.Push(groupRef{head: g.msgs[0].seq, name: name})
+		x.woke = true
 	}
-	if g.inflight == 0 && g.pending == 0 && len(g.msgs) == 0 {
+	if g.inflight == 0 && len(g.pending) == 0 && len(g.msgs) == 0 {
 		delete(x.groups, name)
 	}
+}
+
+// beginSend records a FIFO send being committed.
+func (x *index) beginSend(groupName string, seq uint64) {
+	g := x.group(groupName)
+	i := sort.Search(len(g.pending), func(i int) bool { return g.pending[i] >= seq })
+	g.pending = append(g.pending, 0)
+	copy(g.pending[i+1:], g.pending[i:])
+	g.pending[i] = seq
+}
+
+// endSend ends a FIFO send's commit.
+func (x *index) endSend(groupName string, seq uint64) {
+	g := x.group(groupName)
+	for i, p := range g.pending {
+		if p == seq {
+			g.pending = append(g.pending[:i], g.pending[i+1:]...)
+			break
+		}
+	}
+	x.maybeAvail(groupName, g)
 }
 
 // addReady makes a message visible.
 func (x *index) addReady(e readyEntry, groupName string) {
 	x.nVisible++
+	x.woke = true
 	if !x.fifo {
 		x.ready.Push(e)
 		return
@@ -183,10 +243,11 @@ func (x *index) addDelayed(t timed) {
 	x.delayed.Push(t)
 }
 
+// addFlight records an in-flight message (loading, or picking).
 func (x *index) addFlight(seq uint64, f *flight) {
 	x.inflight[seq] = f
 	x.nInflight++
-	if !f.pending {
+	if f.busy == nil {
 		x.expiry.Push(timed{at: f.st.VisibleAt, seq: seq})
 	}
 	if x.fifo {
@@ -194,10 +255,12 @@ func (x *index) addFlight(seq uint64, f *flight) {
 	}
 }
 
-// removeFlight forgets an in-flight message (deleted, moved or returned).
+// removeFlight forgets an in-flight message (deleted, moved or returned)
+// and ends its busy state.
 func (x *index) removeFlight(seq uint64, f *flight) {
 	delete(x.inflight, seq)
 	x.nInflight--
+	f.release()
 	if x.fifo {
 		g := x.group(f.st.GroupID)
 		g.inflight--
@@ -205,36 +268,43 @@ func (x *index) removeFlight(seq uint64, f *flight) {
 	}
 }
 
+// settleFlight ends a flight's busy state after its write committed (or
+// failed) and it stays in flight.
+func (x *index) settleFlight(seq uint64, f *flight) {
+	f.release()
+	x.expiry.Push(timed{at: f.st.VisibleAt, seq: seq})
+}
+
+func (f *flight) release() {
+	if f.busy != nil {
+		close(f.busy)
+		f.busy = nil
+	}
+}
+
 // returnFlight makes an in-flight message visible again.
 func (x *index) returnFlight(seq uint64, f *flight) {
 	x.removeFlight(seq, f)
+	x.returned[seq] = returned{nonce: f.st.Nonce, sentAt: f.st.SentAt, group: f.st.GroupID}
 	x.addReady(readyEntry{seq: seq, sentAt: f.st.SentAt, received: true}, f.st.GroupID)
 }
 
 // advance applies every transition due at now (Unix ns): delayed messages
 // become visible, expired visibility timeouts return messages, and visible
-// messages past the retention period are dropped. It reports whether any
-// message became visible.
-func (x *index) advance(now int64, retentionMs int64) bool {
-	woke := false
+// messages past the retention period are dropped.
+func (x *index) advance(now int64, retentionMs int64) {
 	for x.delayed.Len() > 0 && x.delayed.Top().at <= now {
 		t := x.delayed.Pop()
-		if x.dropped[t.seq] {
-			delete(x.dropped, t.seq)
-			continue
-		}
 		x.nDelayed--
 		x.addReady(readyEntry{seq: t.seq, sentAt: t.sentAt}, t.group)
-		woke = true
 	}
 	for x.expiry.Len() > 0 && x.expiry.Top().at <= now {
 		t := x.expiry.Pop()
 		f := x.inflight[t.seq]
-		if f == nil || f.pending || f.st.VisibleAt != t.at {
+		if f == nil || f.busy != nil || f.st.VisibleAt != t.at {
 			continue
 		}
 		x.returnFlight(t.seq, f)
-		woke = true
 	}
 	if !x.fifo {
 		limit := now/1e6 - retentionMs
@@ -245,10 +315,10 @@ func (x *index) advance(now int64, retentionMs int64) bool {
 				continue
 			}
 			x.nVisible--
+			delete(x.returned, e.seq)
 			x.expired = append(x.expired, e.seq)
 		}
 	}
-	return woke
 }
 
 // nextDue returns the earliest Unix ns at which advance may have work, or 0.
@@ -271,7 +341,7 @@ type candidate struct {
 	fresh bool
 }
 
-// pick takes up to max visible messages, marking each in flight (pending).
+// pick takes up to max visible messages, marking each in flight and busy.
 // Messages past retention are moved to x.expired instead.
 func (x *index) pick(max int, mk func(seq uint64, sentAt int64, group string) *flight, retentionLimitMs int64) []candidate {
 	var out []candidate
@@ -283,6 +353,7 @@ func (x *index) pick(max int, mk func(seq uint64, sentAt int64, group string) *f
 				continue
 			}
 			x.nVisible--
+			delete(x.returned, e.seq)
 			if e.sentAt <= retentionLimitMs {
 				x.expired = append(x.expired, e.seq)
 				continue
@@ -296,26 +367,22 @@ func (x *index) pick(max int, mk func(seq uint64, sentAt int64, group string) *f
 	for len(out) < max && x.avail.Len() > 0 {
 		ref := x.avail.Pop()
 		g := x.groups[ref.name]
-		if g == nil || g.inflight > 0 || g.pending > 0 || len(g.msgs) == 0 || g.msgs[0].seq != ref.head {
+		if g == nil || !g.deliverable() || g.msgs[0].seq != ref.head {
 			continue
 		}
+		limit := g.limit()
 		taken := 0
-		for len(out) < max && taken < len(g.msgs) {
+		for len(out) < max && taken < len(g.msgs) && g.msgs[taken].seq < limit {
 			e := g.msgs[taken]
 			taken++
-			if x.dropped[e.seq] {
-				delete(x.dropped, e.seq)
-				continue
-			}
 			x.nVisible--
+			delete(x.returned, e.seq)
 			if e.sentAt <= retentionLimitMs {
 				x.expired = append(x.expired, e.seq)
 				continue
 			}
 			f := mk(e.seq, e.sentAt, ref.name)
-			g.inflight++
-			x.inflight[e.seq] = f
-			x.nInflight++
+			x.addFlight(e.seq, f)
 			out = append(out, candidate{e.seq, f, !e.received})
 		}
 		g.msgs = append(g.msgs[:0], g.msgs[taken:]...)
@@ -324,11 +391,10 @@ func (x *index) pick(max int, mk func(seq uint64, sentAt int64, group string) *f
 	return out
 }
 
-// settle ends the pending state of picked flights after their commit.
+// settle ends the busy state of picked flights after their commit.
 func (x *index) settle(c []candidate) {
 	for _, cd := range c {
-		cd.f.pending = false
-		x.expiry.Push(timed{at: cd.f.st.VisibleAt, seq: cd.seq})
+		x.settleFlight(cd.seq, cd.f)
 	}
 }
 
@@ -336,33 +402,52 @@ func (x *index) settle(c []candidate) {
 func (x *index) unpick(c []candidate) {
 	for _, cd := range c {
 		if x.inflight[cd.seq] == cd.f {
-			x.returnFlight(cd.seq, cd.f)
+			x.removeFlight(cd.seq, cd.f)
+			if cd.fresh {
+				x.addReady(readyEntry{seq: cd.seq, sentAt: cd.f.st.SentAt}, cd.f.st.GroupID)
+			} else {
+				x.addReady(readyEntry{seq: cd.seq, sentAt: cd.f.st.SentAt, received: true}, cd.f.st.GroupID)
+			}
 		}
 	}
 }
 
-// dropVisible removes a visible message (deleted with a handle that is
-// still its latest after its visibility timeout expired).
+// dropVisible removes a visible message that was received before (it is
+// in x.returned), deleted by its latest handle.
 func (x *index) dropVisible(seq uint64) {
-	if x.dropped[seq] {
+	r, ok := x.returned[seq]
+	if !ok {
 		return
 	}
-	x.dropped[seq] = true
+	delete(x.returned, seq)
 	x.nVisible--
-	if x.fifo {
-		for name, g := range x.groups {
-			for i, e := range g.msgs {
-				if e.seq == seq {
-					g.msgs = append(g.msgs[:i], g.msgs[i+1:]...)
-					delete(x.dropped, seq)
-					if i == 0 {
-						x.maybeAvail(name, g)
-					}
-					return
-				}
-			}
+	if !x.fifo {
+		x.dropped[seq] = true
+		return
+	}
+	g := x.groups[r.group]
+	if g == nil {
+		return
+	}
+	for i, e := range g.msgs {
+		if e.seq == seq {
+			g.msgs = append(g.msgs[:i], g.msgs[i+1:]...)
+			x.maybeAvail(r.group, g)
+			return
 		}
 	}
+}
+
+// undrop puts back a message dropVisible removed, after a failed commit.
+func (x *index) undrop(seq uint64, r returned) {
+	if !x.fifo && x.dropped[seq] {
+		delete(x.dropped, seq)
+		x.nVisible++
+		x.returned[seq] = r
+		return
+	}
+	x.returned[seq] = r
+	x.addReady(readyEntry{seq: seq, sentAt: r.sentAt, received: true}, r.group)
 }
 
 func (x *index) takeExpired() []uint64 {

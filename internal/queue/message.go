@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -184,6 +185,10 @@ func validateAttributes(attrs []store.MessageAttribute, param string) (int, erro
 	return size, nil
 }
 
+// numberRe is the decimal syntax of Number attributes: no hex, no
+// underscores, no spaces.
+var numberRe = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+
 // Bounds of Number attribute magnitudes (sqs-message-attributes.html).
 var numberMax, numberMin = mustFloat("1e126"), mustFloat("1e-128")
 
@@ -198,7 +203,10 @@ func mustFloat(s string) *big.Float {
 // validNumber reports whether s is a number SQS accepts: up to 38 digits of
 // precision, magnitude between 10^-128 and 10^+126 (or zero).
 func validNumber(s string) bool {
-	f, ok := new(big.Float).SetString(strings.TrimSpace(s))
+	if !numberRe.MatchString(s) {
+		return false
+	}
+	f, ok := new(big.Float).SetString(s)
 	if !ok || f.IsInf() {
 		return false
 	}
@@ -257,6 +265,11 @@ func validBatchID(id string) bool {
 	}
 	return true
 }
+
+// CheckBatchIDs validates the Ids of a batch request: 1 to 10 entries,
+// distinct, each 1 to 80 alphanumerics, hyphens or underscores. entryName
+// names the entry type in messages (e.g. SendMessageBatchRequestEntry).
+func CheckBatchIDs(entryName string, ids []string) error { return checkBatchIDs(entryName, ids) }
 
 // checkBatchIDs validates the Ids of a batch request.
 func checkBatchIDs(entryName string, ids []string) error {

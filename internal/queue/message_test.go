@@ -132,7 +132,7 @@ func TestValidNumber(t *testing.T) {
 	}{
 		{"0", true}, {"-12.5", true}, {"1e126", true}, {"1e127", false}, {"1e-128", true}, {"1e-129", false},
 		{"12345678901234567890123456789012345678", true}, {"123456789012345678901234567890123456789012", false},
-		{"abc", false}, {"", false}, {"1.2.3", false},
+		{"abc", false}, {"", false}, {"1.2.3", false}, {"1_000", false}, {"0x10", false}, {" 1", false}, {".5", true}, {"+3.", true},
 	} {
 		if got := validNumber(tc.in); got != tc.ok {
 			t.Errorf("validNumber(%q) = %v, want %v", tc.in, got, tc.ok)

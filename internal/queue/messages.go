@@ -214,15 +214,36 @@ func (s *Service) send(ctx context.Context, q *queue, in []SendInput, batch bool
 	now := s.clock.Now()
 	nowNs, nowMs := now.UnixNano(), now.UnixMilli()
 	var b store.Batch
-	q.mu.Lock()
-	if q.deleted {
+	// Wait until no send with one of our deduplication keys is being
+	// committed: a duplicate is only answered once its original is durable.
+	for {
+		q.mu.Lock()
+		if q.deleted {
+			q.mu.Unlock()
+			return nil, errNoQueue()
+		}
+		var wait chan struct{}
+		for _, p := range preps {
+			if ch, ok := q.dedupPending[p.dedup]; ok && p.dedup != "" {
+				wait = ch
+				break
+			}
+		}
+		if wait == nil {
+			break // q.mu held
+		}
 		q.mu.Unlock()
-		return nil, errNoQueue()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
-	expiredDedup := q.expireDedup(nowNs)
-	for _, k := range expiredDedup {
+	for _, k := range q.expireDedup(nowNs) {
 		b.DeleteDedup(q.rec.ID, k)
 	}
+	var done chan struct{}
+	var mine []string
 	for _, p := range preps {
 		if p.dedup != "" {
 			if d, ok := q.dedup[p.dedup]; ok {
@@ -241,10 +262,15 @@ func (s *Service) send(ctx context.Context, q *queue, in []SendInput, batch bool
 		p.msg.State = store.State{SentAt: nowMs, VisibleAt: p.visible, GroupID: p.msg.GroupID}
 		if q.fifo {
 			p.res.SequenceNumber = sequenceNumber(seq)
-			q.idx.group(p.msg.GroupID).pending++
+			q.idx.beginSend(p.msg.GroupID, seq)
 			d := store.Dedup{Key: p.dedup, MessageID: p.msg.ID, Seq: seq, ExpiresAt: nowNs + int64(dedupWindow)}
 			q.dedup[p.dedup] = d
 			q.dedupExp = append(q.dedupExp, dedupRef{p.dedup, d.ExpiresAt})
+			if done == nil {
+				done = make(chan struct{})
+			}
+			q.dedupPending[p.dedup] = done
+			mine = append(mine, p.dedup)
 			b.PutDedup(q.rec.ID, d)
 		}
 		b.PutMessage(q.rec.ID, p.msg)
@@ -259,14 +285,7 @@ func (s *Service) send(ctx context.Context, q *queue, in []SendInput, batch bool
 		if p.isDup {
 			continue
 		}
-		if q.fifo {
-			g := q.idx.group(p.msg.GroupID)
-			g.pending--
-			if err != nil {
-				delete(q.dedup, p.dedup)
-			}
-		}
-		if err == nil {
+		if err == nil && !q.deleted {
 			if p.delay > 0 {
 				q.idx.addDelayed(timed{at: p.visible, seq: p.msg.Seq, sentAt: nowMs, group: p.msg.GroupID})
 			} else {
@@ -274,13 +293,19 @@ func (s *Service) send(ctx context.Context, q *queue, in []SendInput, batch bool
 			}
 		}
 		if q.fifo {
-			g := q.idx.group(p.msg.GroupID)
-			q.idx.maybeAvail(p.msg.GroupID, g)
+			q.idx.endSend(p.msg.GroupID, p.msg.Seq)
+			if err != nil {
+				delete(q.dedup, p.dedup)
+			}
 		}
 	}
-	if err == nil {
-		q.signal()
+	for _, k := range mine {
+		delete(q.dedupPending, k)
 	}
+	if done != nil {
+		close(done)
+	}
+	q.wake()
 	q.mu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("send to queue %d: %w", qid, err)
@@ -413,6 +438,9 @@ func (s *Service) ReceiveMessage(ctx context.Context, name string, in ReceiveInp
 	for {
 		msgs, notify, next, err := s.receiveOnce(ctx, q, &in, max, vt, wait > 0)
 		if err != nil || len(msgs) > 0 || wait == 0 {
+			if notify != nil {
+				q.unwait()
+			}
 			return msgs, err
 		}
 		now := s.clock.Now()
@@ -449,9 +477,9 @@ func (q *queue) unwait() {
 	q.mu.Unlock()
 }
 
-// receiveOnce picks and delivers what is visible now. When nothing is and
-// willWait is set, it registers the caller as a waiter (undone by unwait)
-// and returns the channel that signals new messages and the next deadline.
+// receiveOnce picks and delivers what is visible now. With willWait set it
+// also registers the caller as a waiter (undone by unwait) and returns the
+// channel that signals new messages and the next deadline.
 func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, max, vt int, willWait bool) ([]ReceivedMessage, chan struct{}, int64, error) {
 	q.op.RLock()
 	defer q.op.RUnlock()
@@ -477,12 +505,12 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 	visibleAt := nowNs + int64(vt)*int64(time.Second)
 	retentionLimit := now.UnixMilli() - int64(set.retention)*1000
 	cands := q.idx.pick(max, func(seq uint64, sentAt int64, group string) *flight {
-		return &flight{st: store.State{SentAt: sentAt, VisibleAt: visibleAt, Nonce: randUint64(), GroupID: group}, receivedAt: nowNs, pending: true}
+		return newBusyFlight(store.State{SentAt: sentAt, VisibleAt: visibleAt, Nonce: randUint64(), GroupID: group}, nowNs)
 	}, retentionLimit)
 	expired := q.idx.takeExpired()
 	var notify chan struct{}
 	var next int64
-	if len(cands) == 0 && willWait {
+	if willWait {
 		q.waiters++
 		notify, next = q.notify, q.idx.nextDue()
 	}
@@ -494,11 +522,7 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 		b.DeleteMessage(qid, seq)
 	}
 	if len(cands) == 0 {
-		if b.Len() > 0 {
-			if err := s.st.Commit(ctx, &b); err != nil {
-				s.log.Warn("delete expired messages", "queue", q.rec.Name, "err", err)
-			}
-		}
+		s.commitBestEffort(ctx, q, &b)
 		return nil, notify, next, nil
 	}
 
@@ -516,7 +540,7 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 		if c.fresh {
 			// A message never received has the state it was sent with.
 			m, err = s.st.GetContent(ctx, qid, c.seq)
-			m.State = store.State{SentAt: c.f.st.SentAt, VisibleAt: m.State.VisibleAt, GroupID: c.f.st.GroupID}
+			m.State = store.State{SentAt: c.f.st.SentAt, GroupID: c.f.st.GroupID}
 		} else {
 			m, err = s.st.GetMessage(ctx, qid, c.seq)
 		}
@@ -528,8 +552,10 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 		if err != nil {
 			q.mu.Lock()
 			q.idx.unpick(cands)
+			q.wake()
 			q.mu.Unlock()
-			return nil, nil, 0, fmt.Errorf("read message: %w", err)
+			s.commitBestEffort(ctx, q, &b)
+			return nil, notify, next, fmt.Errorf("read message: %w", err)
 		}
 		if set.redrive != nil && int(m.State.ReceiveCount) >= set.redrive.MaxReceiveCount {
 			moves = append(moves, c)
@@ -552,63 +578,49 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 	// Redrive: move messages past maxReceiveCount to the dead-letter queue
 	// in the same commit.
 	var dlq *queue
-	var dlqPreps []*store.Message
+	var landed []*store.Message
 	if len(moves) > 0 {
 		dlq = s.lookupArn(set.redrive.DeadLetterTargetArn)
 		if dlq != nil && dlq.op.TryRLock() {
 			defer dlq.op.RUnlock()
-			dlq.mu.Lock()
-			if dlq.deleted {
-				dlq.mu.Unlock()
+			landed = s.prepareLanding(dlq, moveMsgs, q.arn, now, &b)
+			if landed == nil {
 				dlq = nil
-			} else {
-				for i := range moves {
-					m := moveMsgs[i]
-					nm := m
-					nm.Seq = dlq.nextSeq
-					dlq.nextSeq++
-					nm.DLQSourceArn = q.arn
-					nm.State = store.State{SentAt: m.State.SentAt, VisibleAt: nowNs, GroupID: m.GroupID}
-					if dlq.fifo {
-						// A FIFO dead-letter queue restarts retention.
-						nm.State.SentAt = now.UnixMilli()
-						dlq.idx.group(m.GroupID).pending++
-					}
-					b.DeleteMessage(qid, m.Seq)
-					b.PutMessage(dlq.rec.ID, &nm)
-					dlqPreps = append(dlqPreps, &nm)
-				}
-				dlq.mu.Unlock()
 			}
 		} else {
 			dlq = nil
+		}
+		if dlq == nil {
+			// Could not move now: they move on a later receive.
+			q.mu.Lock()
+			q.idx.unpick(moves)
+			q.wake()
+			q.mu.Unlock()
+		} else {
+			for _, m := range moveMsgs {
+				b.DeleteMessage(qid, m.Seq)
+			}
 		}
 	}
 
 	err := s.st.Commit(ctx, &b)
 
 	q.mu.Lock()
-	var moved []candidate
-	if dlq == nil {
-		// Could not move now: give them back, they move on a later receive.
-		q.idx.unpick(moves)
-	} else {
-		moved = moves
-	}
 	if err != nil {
 		q.idx.unpick(cands)
 	} else {
-		for _, c := range append(gone, moved...) {
-			if q.idx.inflight[c.seq] == c.f {
+		for _, c := range gone {
+			q.idx.removeFlight(c.seq, c.f)
+		}
+		if dlq != nil {
+			for _, c := range moves {
 				q.idx.removeFlight(c.seq, c.f)
 			}
 		}
-		settle := make([]candidate, len(deliver))
-		for i, d := range deliver {
-			settle[i] = d.cand
+		for _, d := range deliver {
+			q.idx.settleFlight(d.cand.seq, d.cand.f)
 		}
-		q.idx.settle(settle)
-		if q.fifo && in.AttemptID != "" {
+		if q.fifo && in.AttemptID != "" && len(deliver) > 0 {
 			a := &attempt{exp: nowNs + int64(attemptWindow)}
 			for _, d := range deliver {
 				a.seqs = append(a.seqs, d.cand.seq)
@@ -617,32 +629,88 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 			q.attempts[in.AttemptID] = a
 		}
 	}
+	q.wake()
 	q.mu.Unlock()
 	if dlq != nil {
-		dlq.mu.Lock()
-		for _, m := range dlqPreps {
-			if dlq.fifo {
-				dlq.idx.group(m.GroupID).pending--
-			}
-			if err == nil && !dlq.deleted {
-				dlq.idx.addReady(readyEntry{seq: m.Seq, sentAt: m.State.SentAt}, m.GroupID)
-			} else if dlq.fifo {
-				dlq.idx.maybeAvail(m.GroupID, dlq.idx.group(m.GroupID))
-			}
-		}
-		if err == nil {
-			dlq.signal()
-		}
-		dlq.mu.Unlock()
+		s.finishLanding(dlq, landed, err == nil)
 	}
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("receive: %w", err)
+		return nil, notify, next, fmt.Errorf("receive: %w", err)
 	}
 	out := make([]ReceivedMessage, 0, len(deliver))
 	for _, d := range deliver {
 		out = append(out, s.render(q, &d.msg, d.cand.seq, in))
 	}
-	return out, nil, 0, nil
+	return out, notify, next, nil
+}
+
+// prepareLanding assigns sequence numbers in dst to messages moved there
+// (by redrive or a move task) and adds their writes to b. It returns nil if
+// dst is gone. finishLanding must follow the commit.
+func (s *Service) prepareLanding(dst *queue, msgs []store.Message, sourceArn string, now time.Time, b *store.Batch) []*store.Message {
+	dst.mu.Lock()
+	defer dst.mu.Unlock()
+	if dst.deleted {
+		return nil
+	}
+	out := make([]*store.Message, 0, len(msgs))
+	for _, m := range msgs {
+		nm := m
+		nm.Seq = dst.nextSeq
+		dst.nextSeq++
+		nm.DLQSourceArn = sourceArn
+		nm.State = store.State{SentAt: m.State.SentAt, VisibleAt: now.UnixNano(), GroupID: m.GroupID}
+		if dst.fifo {
+			if sourceArn != "" {
+				// A FIFO dead-letter queue restarts retention.
+				nm.State.SentAt = now.UnixMilli()
+			}
+			dst.idx.beginSend(m.GroupID, nm.Seq)
+		}
+		b.PutMessage(dst.rec.ID, &nm)
+		out = append(out, &nm)
+	}
+	return out
+}
+
+// finishLanding makes landed messages visible after a successful commit.
+func (s *Service) finishLanding(dst *queue, landed []*store.Message, ok bool) {
+	dst.mu.Lock()
+	defer dst.mu.Unlock()
+	for _, m := range landed {
+		if ok && !dst.deleted {
+			dst.idx.addReady(readyEntry{seq: m.Seq, sentAt: m.State.SentAt}, m.GroupID)
+		}
+		if dst.fifo {
+			dst.idx.endSend(m.GroupID, m.Seq)
+		}
+	}
+	dst.wake()
+}
+
+// commitBestEffort commits housekeeping (deleting expired messages) whose
+// failure only means it is done again later.
+func (s *Service) commitBestEffort(ctx context.Context, q *queue, b *store.Batch) {
+	if b.Len() == 0 {
+		return
+	}
+	if err := s.st.Commit(ctx, b); err != nil {
+		s.log.Warn("housekeeping commit", "queue", q.rec.Name, "err", err)
+	}
+}
+
+// reap deletes from the store the messages the index found past retention.
+// Call it without q.mu after an operation that advanced the index.
+func (s *Service) reap(ctx context.Context, q *queue) {
+	q.mu.Lock()
+	expired := q.idx.takeExpired()
+	qid := q.rec.ID
+	q.mu.Unlock()
+	var b store.Batch
+	for _, seq := range expired {
+		b.DeleteMessage(qid, seq)
+	}
+	s.commitBestEffort(ctx, q, &b)
 }
 
 // replayAttempt answers a FIFO receive retried with the same
@@ -655,7 +723,7 @@ func (s *Service) replayAttempt(ctx context.Context, q *queue, in *ReceiveInput,
 	}
 	for i, seq := range a.seqs {
 		f := q.idx.inflight[seq]
-		if f == nil || f.pending || f.st.Nonce != a.nonce[i] {
+		if f == nil || f.busy != nil || f.st.Nonce != a.nonce[i] {
 			return nil, false
 		}
 	}
@@ -754,7 +822,7 @@ func (q *queue) handle(h string) (seq, nonce uint64, err error) {
 		return 0, 0, missing("ReceiptHandle")
 	}
 	qid, seq, nonce, ok := DecodeHandle(h)
-	if !ok || qid != q.rec.ID {
+	if !ok || qid != q.rec.ID || nonce == 0 {
 		return 0, 0, invalidHandle(h)
 	}
 	return seq, nonce, nil
@@ -809,18 +877,21 @@ func (s *Service) deleteMessages(ctx context.Context, q *queue, handles []string
 	errs := make([]error, len(handles))
 	type del struct {
 		seq uint64
-		f   *flight // nil: not in flight, deleted by stored nonce
+		f   *flight  // in flight: removed after the commit
+		r   returned // visible: dropped now, put back if the commit fails
 	}
 	var dels []del
 	var b store.Batch
-	seen := map[uint64]bool{}
-	q.mu.Lock()
+	if err := q.waitIdle(ctx, handles); err != nil {
+		return nil, err
+	}
+	// q.mu is held.
 	if q.deleted {
 		q.mu.Unlock()
 		return nil, errNoQueue()
 	}
 	qid := q.rec.ID
-	var check []int
+	seen := map[uint64]bool{}
 	for i, h := range handles {
 		seq, nonce, err := q.handle(h)
 		if err != nil {
@@ -831,56 +902,75 @@ func (s *Service) deleteMessages(ctx context.Context, q *queue, handles []string
 			continue
 		}
 		if f := q.idx.inflight[seq]; f != nil {
-			if f.pending || f.st.Nonce != nonce {
+			if f.st.Nonce != nonce {
 				continue // stale handle: accepted, nothing deleted
 			}
 			seen[seq] = true
-			q.idx.removeFlight(seq, f)
-			dels = append(dels, del{seq, f})
+			f.busy = make(chan struct{})
+			dels = append(dels, del{seq: seq, f: f})
 			b.DeleteMessage(qid, seq)
 			continue
 		}
-		check = append(check, i)
-	}
-	q.mu.Unlock()
-	// Messages not in flight: delete them if the handle is still their
-	// latest (their visibility timeout expired and nobody received them
-	// since).
-	for _, i := range check {
-		seq, nonce, _ := q.handle(handles[i])
-		st, err := s.st.GetState(ctx, qid, seq)
-		if errors.Is(err, store.ErrNotFound) || err == nil && st.Nonce != nonce {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read message state: %w", err)
-		}
-		q.mu.Lock()
-		if q.idx.inflight[seq] == nil && !seen[seq] {
+		// Not in flight: deleted only if the handle is still the latest
+		// of a message whose visibility timeout expired.
+		if r, ok := q.idx.returned[seq]; ok && r.nonce == nonce {
 			seen[seq] = true
 			q.idx.dropVisible(seq)
-			dels = append(dels, del{seq, nil})
+			dels = append(dels, del{seq: seq, r: r})
 			b.DeleteMessage(qid, seq)
 		}
-		q.mu.Unlock()
 	}
+	q.mu.Unlock()
 	if b.Len() == 0 {
 		return errs, nil
 	}
-	if err := s.st.Commit(ctx, &b); err != nil {
-		q.mu.Lock()
-		for _, d := range dels {
-			if d.f != nil {
-				q.idx.addFlight(d.seq, d.f)
-			} else if q.idx.dropped[d.seq] {
-				delete(q.idx.dropped, d.seq)
-				q.idx.nVisible++
-			}
+	err := s.st.Commit(ctx, &b)
+	q.mu.Lock()
+	for _, d := range dels {
+		switch {
+		case d.f != nil && err == nil:
+			q.idx.removeFlight(d.seq, d.f)
+		case d.f != nil:
+			q.idx.settleFlight(d.seq, d.f)
+		case err != nil:
+			q.idx.undrop(d.seq, d.r)
 		}
-		q.mu.Unlock()
+	}
+	q.wake()
+	q.mu.Unlock()
+	if err != nil {
 		return nil, fmt.Errorf("delete messages: %w", err)
 	}
 	return errs, nil
+}
+
+// waitIdle locks q.mu once no in-flight message named by the handles is
+// busy with a store write, and returns with q.mu held (or an error without
+// it).
+func (q *queue) waitIdle(ctx context.Context, handles []string) error {
+	for {
+		q.mu.Lock()
+		var wait chan struct{}
+		for _, h := range handles {
+			_, seq, _, ok := DecodeHandle(h)
+			if !ok {
+				continue
+			}
+			if f := q.idx.inflight[seq]; f != nil && f.busy != nil {
+				wait = f.busy
+				break
+			}
+		}
+		if wait == nil {
+			return nil
+		}
+		q.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // ---------------------------------------------------- change visibility
@@ -922,23 +1012,30 @@ func (s *Service) changeVisibility(ctx context.Context, q *queue, entries []Batc
 	q.op.RLock()
 	defer q.op.RUnlock()
 	errs := make([]error, len(entries))
-	now := s.clock.Now()
-	nowNs := now.UnixNano()
-	var b store.Batch
-	type change struct {
-		seq uint64
-		f   *flight
-		old store.State
+	handles := make([]string, len(entries))
+	for i, e := range entries {
+		handles[i] = e.ReceiptHandle
 	}
-	var changes []change
-	q.mu.Lock()
+	if err := q.waitIdle(ctx, handles); err != nil {
+		return nil, err
+	}
+	// q.mu is held.
 	if q.deleted {
 		q.mu.Unlock()
 		return nil, errNoQueue()
 	}
+	now := s.clock.Now()
+	nowNs := now.UnixNano()
 	q.advance(now)
 	qid := q.rec.ID
-	var check []int
+	var b store.Batch
+	type change struct {
+		seq   uint64
+		f     *flight
+		newAt int64
+	}
+	var changes []change
+	seen := map[uint64]bool{}
 	for i, e := range entries {
 		seq, nonce, err := q.handle(e.ReceiptHandle)
 		if err != nil {
@@ -956,10 +1053,14 @@ func (s *Service) changeVisibility(ctx context.Context, q *queue, entries []Batc
 		}
 		f := q.idx.inflight[seq]
 		if f == nil {
-			check = append(check, i)
+			if r, ok := q.idx.returned[seq]; ok && r.nonce == nonce {
+				errs[i] = errorf(ErrMessageNotInflight, "Message does not exist or is not available for visibility timeout change.")
+			} else {
+				errs[i] = invalidValue("ReceiptHandle", e.ReceiptHandle, "The receipt handle has expired.")
+			}
 			continue
 		}
-		if f.pending || f.st.Nonce != nonce {
+		if f.st.Nonce != nonce || seen[seq] {
 			errs[i] = invalidValue("ReceiptHandle", e.ReceiptHandle, "The receipt handle has expired.")
 			continue
 		}
@@ -968,34 +1069,37 @@ func (s *Service) changeVisibility(ctx context.Context, q *queue, entries []Batc
 			errs[i] = invalidValue("VisibilityTimeout", t, "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]")
 			continue
 		}
-		old := f.st
-		f.st.VisibleAt = newAt
-		changes = append(changes, change{seq, f, old})
-		b.PutState(qid, seq, f.st)
-		if t == 0 {
-			q.idx.returnFlight(seq, f)
-			q.signal()
-		} else {
-			q.idx.expiry.Push(timed{at: newAt, seq: seq})
-		}
+		seen[seq] = true
+		// The flight stays busy until the new deadline is durable; only
+		// then does it take effect.
+		f.busy = make(chan struct{})
+		st := f.st
+		st.VisibleAt = newAt
+		b.PutState(qid, seq, st)
+		changes = append(changes, change{seq, f, newAt})
 	}
 	q.mu.Unlock()
-	for _, i := range check {
-		seq, nonce, _ := q.handle(entries[i].ReceiptHandle)
-		st, err := s.st.GetState(ctx, qid, seq)
-		if err == nil && st.Nonce == nonce {
-			errs[i] = errorf(ErrMessageNotInflight, "Message does not exist or is not available for visibility timeout change.")
-		} else {
-			errs[i] = invalidValue("ReceiptHandle", entries[i].ReceiptHandle, "The receipt handle has expired.")
-		}
-	}
+	s.reap(ctx, q)
 	if b.Len() == 0 {
 		return errs, nil
 	}
-	if err := s.st.Commit(ctx, &b); err != nil {
-		// The in-memory deadline stays changed; the stored one is the
-		// older, so a restart returns the message earlier, never later.
-		s.log.Warn("change visibility not persisted", "queue", q.rec.Name, "err", err)
+	err := s.st.Commit(ctx, &b)
+	q.mu.Lock()
+	for _, c := range changes {
+		if err != nil {
+			q.idx.settleFlight(c.seq, c.f)
+			continue
+		}
+		c.f.st.VisibleAt = c.newAt
+		if c.newAt <= nowNs {
+			q.idx.returnFlight(c.seq, c.f)
+		} else {
+			q.idx.settleFlight(c.seq, c.f)
+		}
+	}
+	q.wake()
+	q.mu.Unlock()
+	if err != nil {
 		return nil, fmt.Errorf("change visibility: %w", err)
 	}
 	return errs, nil

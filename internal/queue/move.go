@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -91,6 +92,20 @@ func (s *Service) StartMessageMoveTask(ctx context.Context, sourceArn, destArn s
 			return "", invalidValue("MaxNumberOfMessagesPerSecond", r, "Must be between 1 and 500.")
 		}
 	}
+	src.mu.Lock()
+	src.advance(s.clock.Now())
+	toMove := src.idx.nVisible + src.idx.nInflight + src.idx.nDelayed
+	srcID := src.rec.ID
+	src.mu.Unlock()
+	s.reap(ctx, src)
+	h, _ := json.Marshal(taskHandle{TaskID: NewMessageID(), SourceArn: sourceArn})
+	rec := store.MoveTask{
+		Handle: base64.StdEncoding.EncodeToString(h), SourceArn: sourceArn, DestinationArn: destArn,
+		MaxPerSecond: r, Status: TaskRunning, ToMove: toMove,
+		StartedTimestamp: s.clock.Now().UnixMilli(), SourceQueueID: srcID,
+	}
+	mt := &moveTask{rec: rec}
+	// Reserve the source under s.mu: one active task per source.
 	s.mu.Lock()
 	for _, t := range s.tasks {
 		if t.rec.SourceArn == sourceArn && (t.rec.Status == TaskRunning || t.rec.Status == TaskCancelling) {
@@ -98,27 +113,16 @@ func (s *Service) StartMessageMoveTask(ctx context.Context, sourceArn, destArn s
 			return "", invalidValue("SourceArn", sourceArn, "There is already a task running. Only one active task is allowed for a source queue arn at a given time.")
 		}
 	}
+	s.tasks[rec.Handle] = mt
 	s.mu.Unlock()
-	src.mu.Lock()
-	src.advance(s.clock.Now())
-	toMove := src.idx.nVisible + src.idx.nInflight + src.idx.nDelayed
-	srcID := src.rec.ID
-	src.mu.Unlock()
-	h, _ := json.Marshal(taskHandle{TaskID: NewMessageID(), SourceArn: sourceArn})
-	rec := store.MoveTask{
-		Handle: base64.StdEncoding.EncodeToString(h), SourceArn: sourceArn, DestinationArn: destArn,
-		MaxPerSecond: r, Status: TaskRunning, ToMove: toMove,
-		StartedTimestamp: s.clock.Now().UnixMilli(), SourceQueueID: srcID,
-	}
 	var b store.Batch
 	b.PutMoveTask(rec)
 	if err := s.st.Commit(ctx, &b); err != nil {
+		s.mu.Lock()
+		delete(s.tasks, rec.Handle)
+		s.mu.Unlock()
 		return "", fmt.Errorf("start move task: %w", err)
 	}
-	mt := &moveTask{rec: rec}
-	s.mu.Lock()
-	s.tasks[rec.Handle] = mt
-	s.mu.Unlock()
 	s.wg.Add(1)
 	go s.runMove(mt)
 	return rec.Handle, nil
@@ -196,9 +200,12 @@ func (s *Service) finishTask(t *moveTask, status, reason string) {
 }
 
 // runMove moves messages in batches at the task's rate until the source is
-// empty, the planned number is moved, or the task is cancelled.
+// empty, the planned number is moved, or the task is cancelled. Transient
+// failures (contention with a purge or delete, store errors) are retried
+// with a pause; ten in a row fail the task.
 func (s *Service) runMove(t *moveTask) {
 	defer s.wg.Done()
+	failures := 0
 	for {
 		if s.ctx.Err() != nil {
 			return // resumed at the next start
@@ -223,33 +230,45 @@ func (s *Service) runMove(t *moveTask) {
 		}
 		start := s.clock.Now()
 		moved, reason, err := s.moveBatch(t, n)
-		if err != nil {
-			s.log.Warn("move task batch", "handle", rec.Handle, "err", err)
-		}
-		if reason != "" {
+		var pause time.Duration
+		switch {
+		case reason != "":
 			s.finishTask(t, TaskFailed, reason)
 			return
-		}
-		if moved == 0 {
+		case err != nil:
+			failures++
+			s.log.Warn("move task batch", "handle", rec.Handle, "err", err, "failures", failures)
+			if failures >= 10 {
+				s.finishTask(t, TaskFailed, "The task failed repeatedly to move messages.")
+				return
+			}
+			pause = 100 * time.Millisecond
+		case moved == 0:
 			s.finishTask(t, TaskCompleted, "")
 			return
+		default:
+			failures = 0
+			if rec.MaxPerSecond > 0 {
+				pause = time.Duration(moved)*time.Second/time.Duration(rec.MaxPerSecond) - s.clock.Now().Sub(start)
+			}
 		}
-		if rec.MaxPerSecond > 0 {
-			wait := time.Duration(moved)*time.Second/time.Duration(rec.MaxPerSecond) - s.clock.Now().Sub(start)
-			if wait > 0 {
-				timer := s.clock.NewTimer(wait)
-				select {
-				case <-timer.C():
-				case <-s.ctx.Done():
-					timer.Stop()
-					return
-				}
+		if pause > 0 {
+			timer := s.clock.NewTimer(pause)
+			select {
+			case <-timer.C():
+			case <-s.ctx.Done():
+				timer.Stop()
+				return
 			}
 		}
 	}
 }
 
-// moveBatch moves up to n visible messages of the task's source queue.
+// errBusy reports contention that a later attempt resolves.
+var errBusy = errors.New("queue busy")
+
+// moveBatch moves up to n visible messages of the task's source queue. A
+// non-empty reason fails the task; an error is worth a retry.
 func (s *Service) moveBatch(t *moveTask, n int) (int, string, error) {
 	s.mu.RLock()
 	rec := t.rec
@@ -258,7 +277,9 @@ func (s *Service) moveBatch(t *moveTask, n int) (int, string, error) {
 	if src == nil {
 		return 0, "The source queue no longer exists.", nil
 	}
-	src.op.RLock()
+	if !src.op.TryRLock() {
+		return 0, "", errBusy
+	}
 	defer src.op.RUnlock()
 	now := s.clock.Now()
 	nowNs := now.UnixNano()
@@ -269,30 +290,23 @@ func (s *Service) moveBatch(t *moveTask, n int) (int, string, error) {
 	}
 	src.advance(now)
 	cands := src.idx.pick(n, func(seq uint64, sentAt int64, group string) *flight {
-		return &flight{st: store.State{SentAt: sentAt, VisibleAt: nowNs + int64(time.Minute), Nonce: randUint64(), GroupID: group}, receivedAt: nowNs, pending: true}
+		return newBusyFlight(store.State{SentAt: sentAt, VisibleAt: nowNs + int64(time.Minute), Nonce: randUint64(), GroupID: group}, nowNs)
 	}, now.UnixMilli()-int64(src.set.retention)*1000)
 	srcID := src.rec.ID
 	src.mu.Unlock()
+	s.reap(s.ctx, src)
 	if len(cands) == 0 {
 		return 0, "", nil
 	}
 	giveBack := func() {
 		src.mu.Lock()
 		src.idx.unpick(cands)
+		src.wake()
 		src.mu.Unlock()
 	}
-	var b store.Batch
-	type landing struct {
-		q *queue
-		m *store.Message
-	}
-	var lands []landing
-	locked := map[*queue]bool{}
-	defer func() {
-		for q := range locked {
-			q.op.RUnlock()
-		}
-	}()
+	// Group the messages by destination.
+	byDst := map[*queue][]store.Message{}
+	var order []*queue
 	for _, c := range cands {
 		m, err := s.st.GetMessage(s.ctx, srcID, c.seq)
 		if err != nil {
@@ -312,26 +326,45 @@ func (s *Service) moveBatch(t *moveTask, n int) (int, string, error) {
 			giveBack()
 			return 0, "The destination queue " + target + " does not exist.", nil
 		}
-		if !locked[dst] {
-			if !dst.op.TryRLock() {
-				giveBack()
-				return 0, "", nil
+		if _, ok := byDst[dst]; !ok {
+			order = append(order, dst)
+		}
+		byDst[dst] = append(byDst[dst], m)
+	}
+	var b store.Batch
+	type landing struct {
+		q      *queue
+		landed []*store.Message
+	}
+	var lands []landing
+	release := func() {
+		for _, l := range lands {
+			l.q.op.RUnlock()
+		}
+	}
+	for _, dst := range order {
+		if !dst.op.TryRLock() {
+			for _, l := range lands {
+				s.finishLanding(l.q, l.landed, false)
 			}
-			locked[dst] = true
+			release()
+			giveBack()
+			return 0, "", errBusy
 		}
-		dst.mu.Lock()
-		nm := m
-		nm.Seq = dst.nextSeq
-		dst.nextSeq++
-		nm.DLQSourceArn = ""
-		nm.State = store.State{SentAt: m.State.SentAt, VisibleAt: nowNs, GroupID: m.GroupID}
-		if dst.fifo {
-			dst.idx.group(m.GroupID).pending++
+		landed := s.prepareLanding(dst, byDst[dst], "", now, &b)
+		lands = append(lands, landing{dst, landed})
+		if landed == nil {
+			for _, l := range lands {
+				s.finishLanding(l.q, l.landed, false)
+			}
+			release()
+			giveBack()
+			return 0, "A destination queue was deleted.", nil
 		}
-		dst.mu.Unlock()
+	}
+	defer release()
+	for _, c := range cands {
 		b.DeleteMessage(srcID, c.seq)
-		b.PutMessage(dst.rec.ID, &nm)
-		lands = append(lands, landing{dst, &nm})
 	}
 	s.mu.Lock()
 	t.rec.Moved += int64(len(cands))
@@ -350,20 +383,11 @@ func (s *Service) moveBatch(t *moveTask, n int) (int, string, error) {
 				src.idx.removeFlight(c.seq, c.f)
 			}
 		}
+		src.wake()
 		src.mu.Unlock()
 	}
 	for _, l := range lands {
-		l.q.mu.Lock()
-		if l.q.fifo {
-			l.q.idx.group(l.m.GroupID).pending--
-		}
-		if err == nil && !l.q.deleted {
-			l.q.idx.addReady(readyEntry{seq: l.m.Seq, sentAt: l.m.State.SentAt}, l.m.GroupID)
-			l.q.signal()
-		} else if l.q.fifo {
-			l.q.idx.maybeAvail(l.m.GroupID, l.q.idx.group(l.m.GroupID))
-		}
-		l.q.mu.Unlock()
+		s.finishLanding(l.q, l.landed, err == nil)
 	}
 	if err != nil {
 		return 0, "", err

@@ -10,8 +10,11 @@
 //     message states, rebuilt at start; bodies are read from the store.
 //   - Time comes from the injected clock only.
 //
-// Lock order: Service.mu, then queue.op, then queue.mu; a dead-letter
-// queue's op lock is only ever tried (TryRLock) while the source's is held.
+// Lock order: queue.op, then Service.mu, then queue.mu. While one queue's
+// op lock is held, another's (a dead-letter or move destination queue) is
+// only ever tried (TryRLock), never waited for. No lock is held across a
+// store commit except queue.op (shared by every operation, exclusive only for
+// DeleteQueue and PurgeQueue) and Service.mu in CreateQueue.
 // The package knows nothing of HTTP; wire adapters call the Service.
 package queue
 
@@ -82,6 +85,9 @@ type queue struct {
 	waiters  int
 	dedup    map[string]store.Dedup
 	dedupExp []dedupRef // in expiry order
+	// dedupPending maps the deduplication keys of sends being committed
+	// to a channel closed when their commit ends.
+	dedupPending map[string]chan struct{}
 	attempts map[string]*attempt
 }
 
@@ -155,6 +161,7 @@ func (s *Service) newQueue(rec store.Queue) *queue {
 		rec: rec, set: parseSettings(rec.Attributes), fifo: fifo,
 		arn: s.arn(rec.Name), nextSeq: 1, idx: newIndex(fifo),
 		notify: make(chan struct{}), dedup: map[string]store.Dedup{}, attempts: map[string]*attempt{},
+		dedupPending: map[string]chan struct{}{},
 	}
 }
 
@@ -168,6 +175,9 @@ func (s *Service) loadQueue(ctx context.Context, rec store.Queue, now time.Time)
 		case st.VisibleAt > nowNs:
 			q.idx.addDelayed(timed{at: st.VisibleAt, seq: seq, sentAt: st.SentAt, group: st.GroupID})
 		default:
+			if st.Nonce != 0 {
+				q.idx.returned[seq] = returned{nonce: st.Nonce, sentAt: st.SentAt, group: st.GroupID}
+			}
 			q.idx.addReady(readyEntry{seq: seq, sentAt: st.SentAt, received: st.Nonce != 0}, st.GroupID)
 		}
 		return nil
@@ -234,7 +244,15 @@ func (q *queue) signal() {
 }
 
 func (q *queue) advance(now time.Time) {
-	if q.idx.advance(now.UnixNano(), int64(q.set.retention)*1000) {
+	q.idx.advance(now.UnixNano(), int64(q.set.retention)*1000)
+	q.wake()
+}
+
+// wake signals long polls if the index says a message became available.
+// Requires q.mu.
+func (q *queue) wake() {
+	if q.idx.woke {
+		q.idx.woke = false
 		q.signal()
 	}
 }
@@ -462,6 +480,7 @@ func (s *Service) GetQueueAttributes(ctx context.Context, name string, names []s
 	if err != nil {
 		return nil, err
 	}
+	defer s.reap(ctx, q)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.advance(s.clock.Now())

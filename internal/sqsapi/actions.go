@@ -179,6 +179,13 @@ func (h *Handler) register() {
 		if err != nil {
 			return nil, err
 		}
+		ids := make([]string, len(in.Entries))
+		for i, e := range in.Entries {
+			ids[i] = e.Id
+		}
+		if err := queue.CheckBatchIDs("SendMessageBatchRequestEntry", ids); err != nil {
+			return nil, err
+		}
 		entries := make([]queue.SendInput, 0, len(in.Entries))
 		out := &sendMessageBatchOutput{Successful: []sendBatchResultEntry{}, Failed: []batchResultError{}}
 		for _, e := range in.Entries {

@@ -337,12 +337,13 @@ func queryAttrs(p awsquery.Params, prefix string) (map[string]msgAttrValue, erro
 			}
 			v.BinaryValue = raw
 		}
-		if len(p.Members(prefix)) > 0 {
-			for k := range m {
-				if strings.HasPrefix(k, "Value.StringListValue.") || strings.HasPrefix(k, "Value.BinaryListValue.") {
-					v.StringListValues = append(v.StringListValues, m[k])
-				}
+		for k := range m {
+			if strings.HasPrefix(k, "Value.StringListValue.") || strings.HasPrefix(k, "Value.BinaryListValue.") {
+				v.StringListValues = append(v.StringListValues, m[k])
 			}
+		}
+		if _, dup := out[m["Name"]]; dup {
+			return nil, awserr.New(awserr.InvalidParameterValue, "Message (user) attribute name '"+m["Name"]+"' already exists.")
 		}
 		out[m["Name"]] = v
 	}

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 
@@ -47,8 +48,6 @@ type Store struct {
 	mu     sync.RWMutex // guards closed; held for reading by every operation
 	closed bool
 
-	hwmMu sync.Mutex        // guards hwm
-	hwm   map[uint64]uint64 // cached high-water marks, raised when a batch is built
 }
 
 // Open opens (creating if needed) the store in dir.
@@ -68,12 +67,13 @@ func Open(dir string, o Options) (*Store, error) {
 		Cache:        cache,
 		MemTableSize: o.MemTableBytes,
 		Logger:       pebbleLogger{o.Logger.With("component", "pebble")},
+		Merger:       maxMerger,
 	}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
 	}
-	return &Store{db: db, hwm: map[uint64]uint64{}}, nil
+	return &Store{db: db}, nil
 }
 
 // Close flushes and closes the store.
@@ -376,13 +376,9 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 		}
 	}
 	for qid, seq := range hwm {
-		// Raise the cached mark while building the batch, so that batches
-		// committed out of order still never write a lower mark.
-		mark, err := s.raiseHighWater(qid, seq)
-		if err != nil {
-			return err
-		}
-		if err := pb.Set(qidKey('h', qid), binary.BigEndian.AppendUint64(nil, mark), nil); err != nil {
+		// Merged by maxMerger: the stored mark is the largest ever
+		// written, whatever order concurrent batches commit in.
+		if err := pb.Merge(qidKey('h', qid), binary.BigEndian.AppendUint64(nil, seq), nil); err != nil {
 			return err
 		}
 	}
@@ -390,23 +386,6 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
-}
-
-func (s *Store) raiseHighWater(qid, seq uint64) (uint64, error) {
-	s.hwmMu.Lock()
-	defer s.hwmMu.Unlock()
-	cur, ok := s.hwm[qid]
-	if !ok {
-		var err error
-		if cur, err = s.highWater(qid); err != nil {
-			return 0, err
-		}
-	}
-	if seq > cur {
-		cur = seq
-	}
-	s.hwm[qid] = cur
-	return cur, nil
 }
 
 func deletePrefix(pb *pebble.Batch, p []byte) error {
@@ -424,4 +403,33 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	p.l.Error(fmt.Sprintf(format, args...))
 	panic(fmt.Sprintf(format, args...))
+}
+
+// maxMerger merges high-water marks ('h' keys): 8-byte big-endian values,
+// keeping the largest. Its name is stored in the database; changing it
+// makes existing data directories refuse to open.
+var maxMerger = &pebble.Merger{
+	Name: "forkline.max-uint64.v1",
+	Merge: func(key, value []byte) (pebble.ValueMerger, error) {
+		m := &maxValue{}
+		return m, m.add(value)
+	},
+}
+
+type maxValue struct{ max uint64 }
+
+func (m *maxValue) add(v []byte) error {
+	if len(v) != 8 {
+		return fmt.Errorf("%w: high-water mark operand of %d bytes", store.ErrCorrupt, len(v))
+	}
+	if n := binary.BigEndian.Uint64(v); n > m.max {
+		m.max = n
+	}
+	return nil
+}
+
+func (m *maxValue) MergeNewer(v []byte) error { return m.add(v) }
+func (m *maxValue) MergeOlder(v []byte) error { return m.add(v) }
+func (m *maxValue) Finish(bool) ([]byte, io.Closer, error) {
+	return binary.BigEndian.AppendUint64(nil, m.max), nil, nil
 }
