@@ -88,7 +88,7 @@ type queue struct {
 	// dedupPending maps the deduplication keys of sends being committed
 	// to a channel closed when their commit ends.
 	dedupPending map[string]chan struct{}
-	attempts map[string]*attempt
+	attempts     map[string]*attempt
 }
 
 type dedupRef struct {

@@ -47,7 +47,6 @@ type Store struct {
 
 	mu     sync.RWMutex // guards closed; held for reading by every operation
 	closed bool
-
 }
 
 // Open opens (creating if needed) the store in dir.
