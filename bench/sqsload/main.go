@@ -68,11 +68,13 @@ type result struct {
 	p50, p99  time.Duration
 	errors    int
 	completed int
+	// cpuPerReq is the server's CPU time per request during the run.
+	cpuPerReq time.Duration
 }
 
 func (r result) String() string {
-	return fmt.Sprintf("%-40s %10.0f req/s %10.0f msg/s  p50 %8s  p99 %8s  errors %d", r.name, r.ops, r.msgs,
-		r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.errors)
+	return fmt.Sprintf("%-40s %10.0f req/s %10.0f msg/s  p50 %8s  p99 %8s  server CPU %s/req  errors %d", r.name, r.ops, r.msgs,
+		r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.cpuPerReq.Round(time.Microsecond), r.errors)
 }
 
 func run() error {
@@ -99,8 +101,8 @@ func run() error {
 	row := func(name string, fl, nu result, target string) {
 		ratio := fl.ops / nu.ops
 		fmt.Printf("%s\n%s\n  ratio %.2f (target %s)\n\n", fl, nu, ratio, target)
-		report = append(report, fmt.Sprintf("| %s | %.0f | %s / %s | %.0f | %s / %s | **%.2f** | %s |", name,
-			fl.ops, ms(fl.p50), ms(fl.p99), nu.ops, ms(nu.p50), ms(nu.p99), ratio, target))
+		report = append(report, fmt.Sprintf("| %s | %.0f | %s / %s | %d µs | %.0f | %s / %s | %d µs | **%.2f** | %s |", name,
+			fl.ops, ms(fl.p50), ms(fl.p99), fl.cpuPerReq.Microseconds(), nu.ops, ms(nu.p50), ms(nu.p99), nu.cpuPerReq.Microseconds(), ratio, target))
 	}
 
 	// (a) and (b): forkline (durable, on disk) and the null server.
@@ -122,11 +124,18 @@ func run() error {
 	fc, nc := sdkClient(fk.url), sdkClient(nl.url)
 	nullQueue := nl.url + "/000000000000/bench"
 
-	row("SDK SendMessage, c=16", sdkSend(fc, fkURL, 16), sdkSend(nc, nullQueue, 16), "≥ 0.9")
-	row("SDK SendMessageBatch (10 × 1 KiB), c=16", sdkBatch(fc, fkURL, 16), sdkBatch(nc, nullQueue, 16), "≥ 0.9")
-	row("SDK ReceiveMessage(10) + DeleteMessageBatch, c=16", sdkRecvDelete(fc, fkURL, 16), sdkRecvDelete(nc, nullQueue, 16), "≥ 0.8")
-	empty := rawSend(fk.addr, fkURL, 64, *duration)
-	row("raw HTTP SendMessage, c=64, keep-alive", empty, rawSend(nl.addr, nullQueue, 64, *duration), "≥ 0.6")
+	row("SDK SendMessage, c=16",
+		fk.withCPU(func() result { return sdkSend(fc, fkURL, 16) }),
+		nl.withCPU(func() result { return sdkSend(nc, nullQueue, 16) }), "≥ 0.9")
+	row("SDK SendMessageBatch (10 × 1 KiB), c=16",
+		fk.withCPU(func() result { return sdkBatch(fc, fkURL, 16) }),
+		nl.withCPU(func() result { return sdkBatch(nc, nullQueue, 16) }), "≥ 0.9")
+	row("SDK ReceiveMessage(10) + DeleteMessageBatch, c=16",
+		fk.withCPU(func() result { return sdkRecvDelete(fc, fkURL, 16) }),
+		nl.withCPU(func() result { return sdkRecvDelete(nc, nullQueue, 16) }), "≥ 0.8")
+	row("raw HTTP SendMessage, c=64, keep-alive",
+		fk.withCPU(func() result { return rawSend(fk.addr, fkURL, 64, *duration) }),
+		nl.withCPU(func() result { return rawSend(nl.addr, nullQueue, 64, *duration) }), "≥ 0.6")
 	fk.stop()
 
 	var extra []string
@@ -143,17 +152,17 @@ func run() error {
 		if err := createQueue(fk.url, "probe"); err != nil {
 			return err
 		}
-		probe := rawSend(fk.addr, fk.url+"/000000000000/probe", 64, *duration)
+		probe := fk.withCPU(func() result { return rawSend(fk.addr, fk.url+"/000000000000/probe", 64, *duration) })
 		start := time.Now()
 		if err := preload(fk.addr, fk.url+"/000000000000/large", *queued); err != nil {
 			return err
 		}
 		loadTime := time.Since(start)
 		fmt.Printf("preloaded %d × 1 KiB messages in %s (%.0f msg/s)\n", *queued, loadTime.Round(time.Millisecond), float64(*queued)/loadTime.Seconds())
-		full := rawSend(fk.addr, fk.url+"/000000000000/large", 64, *duration)
+		full := fk.withCPU(func() result { return rawSend(fk.addr, fk.url+"/000000000000/large", 64, *duration) })
 		fmt.Printf("%s\n%s\n  ratio %.2f (target ≥ 0.9)\n", full, probe, full.ops/probe.ops)
-		report = append(report, fmt.Sprintf("| raw SendMessage with %d queued, c=64 | %.0f | %s / %s | %.0f (empty queue, same process) | %s / %s | **%.2f** | ≥ 0.9 |",
-			*queued, full.ops, ms(full.p50), ms(full.p99), probe.ops, ms(probe.p50), ms(probe.p99), full.ops/probe.ops))
+		report = append(report, fmt.Sprintf("| raw SendMessage with %d queued, c=64 (baseline: empty queue, same process) | %.0f | %s / %s | %d µs | %.0f | %s / %s | %d µs | **%.2f** | ≥ 0.9 |",
+			*queued, full.ops, ms(full.p50), ms(full.p99), full.cpuPerReq.Microseconds(), probe.ops, ms(probe.p50), ms(probe.p99), probe.cpuPerReq.Microseconds(), full.ops/probe.ops))
 		rss := fk.rssMiB()
 		depth, _ := queueDepth(fk.url, "large")
 		fmt.Printf("RSS with %s queued: %.1f MiB\n", depth, rss)
@@ -174,8 +183,8 @@ func run() error {
 		fk2.stop()
 	}
 
-	fmt.Println("\n| workload | forkline req/s | forkline p50 / p99 | null req/s | null p50 / p99 | ratio | target |")
-	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Println("\n| workload | forkline req/s | forkline p50 / p99 | forkline CPU/req | baseline req/s | baseline p50 / p99 | baseline CPU/req | ratio | target |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, r := range report {
 		fmt.Println(r)
 	}
@@ -259,6 +268,29 @@ func (p *proc) stop() {
 func (p *proc) kill() {
 	p.cmd.Process.Kill()
 	<-p.done
+}
+
+// cpu returns the process's user+system CPU time.
+func (p *proc) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// withCPU runs fn and sets the server CPU time per request of its result.
+func (p *proc) withCPU(fn func() result) result {
+	before := p.cpu()
+	r := fn()
+	if r.completed > 0 {
+		r.cpuPerReq = (p.cpu() - before) / time.Duration(r.completed)
+	}
+	return r
 }
 
 func (p *proc) rssMiB() float64 {

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -534,28 +533,31 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 	var moves []candidate
 	var moveMsgs []store.Message
 	var gone []candidate
-	for _, c := range cands {
-		var m store.Message
-		var err error
-		if c.fresh {
-			// A message never received has the state it was sent with.
-			m, err = s.st.GetContent(ctx, qid, c.seq)
-			m.State = store.State{SentAt: c.f.st.SentAt, GroupID: c.f.st.GroupID}
-		} else {
-			m, err = s.st.GetMessage(ctx, qid, c.seq)
-		}
-		if errors.Is(err, store.ErrNotFound) {
+	seqs := make([]uint64, len(cands))
+	withState := make([]bool, len(cands))
+	for i, c := range cands {
+		// A message never received has the state it was sent with; only
+		// the others' states are read.
+		seqs[i], withState[i] = c.seq, !c.fresh
+	}
+	read, found, err := s.st.ReadMessages(ctx, qid, seqs, withState)
+	if err != nil {
+		q.mu.Lock()
+		q.idx.unpick(cands)
+		q.wake()
+		q.mu.Unlock()
+		s.commitBestEffort(ctx, q, &b)
+		return nil, notify, next, fmt.Errorf("read messages: %w", err)
+	}
+	for i, c := range cands {
+		m := read[i]
+		if !found[i] {
 			gone = append(gone, c)
 			b.DeleteMessage(qid, c.seq)
 			continue
 		}
-		if err != nil {
-			q.mu.Lock()
-			q.idx.unpick(cands)
-			q.wake()
-			q.mu.Unlock()
-			s.commitBestEffort(ctx, q, &b)
-			return nil, notify, next, fmt.Errorf("read message: %w", err)
+		if c.fresh {
+			m.State = store.State{SentAt: c.f.st.SentAt, GroupID: c.f.st.GroupID}
 		}
 		if set.redrive != nil && int(m.State.ReceiveCount) >= set.redrive.MaxReceiveCount {
 			moves = append(moves, c)
@@ -603,7 +605,7 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 		}
 	}
 
-	err := s.st.Commit(ctx, &b)
+	err = s.st.Commit(ctx, &b)
 
 	q.mu.Lock()
 	if err != nil {

@@ -42,6 +42,11 @@ type Queues interface {
 	// GetContent returns a message without its state (State is zero), or
 	// ErrNotFound: one read where the caller knows the state.
 	GetContent(ctx context.Context, queueID, seq uint64) (Message, error)
+	// ReadMessages reads several messages of a queue at once (ascending
+	// sequence numbers read fastest). withState[i] asks for message i's
+	// state too; otherwise its State is zero. found[i] reports whether
+	// message i exists.
+	ReadMessages(ctx context.Context, queueID uint64, seqs []uint64, withState []bool) (msgs []Message, found []bool, err error)
 	// GetState returns the state of one message, or ErrNotFound.
 	GetState(ctx context.Context, queueID, seq uint64) (State, error)
 	// LoadDedup returns the stored FIFO deduplication entries of a queue.

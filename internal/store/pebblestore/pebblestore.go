@@ -16,6 +16,7 @@
 package pebblestore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -237,6 +238,67 @@ func (s *Store) GetContent(ctx context.Context, qid, seq uint64) (store.Message,
 		return m, fmt.Errorf("queue %d message %d: %w", qid, seq, err)
 	}
 	return m, nil
+}
+
+// ReadMessages implements store.Queues with one iterator per key range,
+// which costs far less than a point lookup per message.
+func (s *Store) ReadMessages(ctx context.Context, qid uint64, seqs []uint64, withState []bool) ([]store.Message, []bool, error) {
+	if err := s.begin(); err != nil {
+		return nil, nil, err
+	}
+	defer s.end()
+	msgs := make([]store.Message, len(seqs))
+	found := make([]bool, len(seqs))
+	if len(seqs) == 0 {
+		return msgs, found, nil
+	}
+	lo, hi := seqs[0], seqs[0]
+	anyState := false
+	for i, q := range seqs {
+		lo, hi = min(lo, q), max(hi, q)
+		anyState = anyState || withState[i]
+	}
+	read := func(prefix byte, fn func(i int, v []byte) error) error {
+		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: seqKey(prefix, qid, lo), UpperBound: seqKey(prefix, qid, hi+1)})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
+		for i, q := range seqs {
+			k := seqKey(prefix, qid, q)
+			if it.SeekGE(k) && bytes.Equal(it.Key(), k) {
+				if err := fn(i, it.Value()); err != nil {
+					return fmt.Errorf("queue %d message %d: %w", qid, q, err)
+				}
+			}
+		}
+		return it.Error()
+	}
+	err := read('m', func(i int, v []byte) error {
+		msgs[i].Seq = seqs[i]
+		if err := decodeContent(v, &msgs[i]); err != nil {
+			return err
+		}
+		found[i] = true
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if anyState {
+		err = read('s', func(i int, v []byte) error {
+			if !withState[i] {
+				return nil
+			}
+			st, err := decodeState(v)
+			msgs[i].State = st
+			return err
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return msgs, found, nil
 }
 
 // GetState implements store.Queues.

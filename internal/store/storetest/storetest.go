@@ -137,6 +137,10 @@ func testMessages(t *testing.T, b Backend) {
 	if err != nil || content.Body != "hello" || content.State != (store.State{}) {
 		t.Fatalf("GetContent = %+v, %v", content, err)
 	}
+	ms, found, err := s.ReadMessages(ctx, 7, []uint64{2, 1, 5}, []bool{false, true, true})
+	if err != nil || !found[0] || !found[1] || found[2] || ms[0].Body != "two" || ms[0].State != (store.State{}) || ms[1].State != st || ms[1].Body != "hello" {
+		t.Fatalf("ReadMessages = %+v %v %v", ms, found, err)
+	}
 	states, hwm := scan(t, s, 7)
 	if len(states) != 2 || states[1] != st || hwm != 2 {
 		t.Fatalf("ScanStates = %v, hwm %d", states, hwm)
