@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Config configures `forkline serve`.
@@ -22,6 +23,9 @@ type Config struct {
 	CredentialsFile string
 	LogLevel        string
 	LogFormat       string
+	// GroupCommitWindow lets concurrent durable writes gather before the
+	// write-ahead log is synced (see pebblestore.Options).
+	GroupCommitWindow time.Duration
 }
 
 // Default returns the defaults.
@@ -33,6 +37,8 @@ func Default() Config {
 		AccountID: "000000000000",
 		LogLevel:  "info",
 		LogFormat: "text",
+
+		GroupCommitWindow: 250 * time.Microsecond,
 	}
 }
 
@@ -69,6 +75,13 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	env("FORKLINE_CREDENTIALS_FILE", &c.CredentialsFile)
 	env("FORKLINE_LOG_LEVEL", &c.LogLevel)
 	env("FORKLINE_LOG_FORMAT", &c.LogFormat)
+	var envErr error
+	if v := getenv("FORKLINE_GROUP_COMMIT_WINDOW"); v != "" {
+		c.GroupCommitWindow, envErr = time.ParseDuration(v)
+		if envErr != nil {
+			return c, fmt.Errorf("FORKLINE_GROUP_COMMIT_WINDOW: %w", envErr)
+		}
+	}
 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on (FORKLINE_LISTEN)")
@@ -78,6 +91,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.CredentialsFile, "credentials-file", c.CredentialsFile, "file of access key / secret pairs; enables SigV4 verification (FORKLINE_CREDENTIALS_FILE)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (FORKLINE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (FORKLINE_LOG_FORMAT)")
+	fs.DurationVar(&c.GroupCommitWindow, "group-commit-window", c.GroupCommitWindow, "least time between write-ahead log syncs; concurrent writes share a sync (FORKLINE_GROUP_COMMIT_WINDOW)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -101,6 +115,9 @@ func (c Config) Validate() error {
 	}
 	if !regionRe.MatchString(c.Region) {
 		errs = append(errs, fmt.Errorf("region %q: want a region name such as us-east-1", c.Region))
+	}
+	if c.GroupCommitWindow < 0 || c.GroupCommitWindow > 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("group commit window %s: want 0 to 100ms", c.GroupCommitWindow))
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data directory must not be empty"))

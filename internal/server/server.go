@@ -80,7 +80,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	st, err := pebblestore.Open(cfg.DataDir+"/store", pebblestore.Options{Logger: o.Logger})
+	st, err := pebblestore.Open(cfg.DataDir+"/store", pebblestore.Options{Logger: o.Logger, GroupCommitWindow: cfg.GroupCommitWindow})
 	if err != nil {
 		return nil, err
 	}
