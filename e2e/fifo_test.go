@@ -171,3 +171,18 @@ func TestFIFOBatchOrder(t *testing.T) {
 		t.Fatalf("order %v", got)
 	}
 }
+
+func TestFIFORetentionCountsExact(t *testing.T) {
+	s, c := start(t, true)
+	url := create(t, c, "old.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true", "MessageRetentionPeriod": "60"})
+	sendFIFO(t, c, url, "a", "g1", "")
+	sendFIFO(t, c, url, "b", "g2", "")
+	s.Clock.Advance(30 * time.Second)
+	sendFIFO(t, c, url, "c", "g2", "")
+	s.Clock.Advance(30 * time.Second)
+	// Retention ends for a and b; ApproximateNumberOfMessages is exact at once.
+	wantCounts(t, c, url, "1", "0", "0")
+	if got := bodies(receive(t, c, url, 10)); fmt.Sprint(got) != "[c]" {
+		t.Fatalf("received %v", got)
+	}
+}

@@ -149,6 +149,12 @@ type index struct {
 	// latest handle, removed from the ready heap lazily.
 	dropped map[uint64]bool
 
+	// age orders the visible messages of FIFO queues by send time, for
+	// retention (their groups are ordered by sequence, not by age). Stale
+	// entries are skipped when popped; the heap is rebuilt when they
+	// outnumber the live ones.
+	age minHeap[timed]
+
 	nVisible, nInflight, nDelayed int64
 
 	// expired collects messages past retention, to be deleted from the
@@ -174,6 +180,7 @@ func (x *index) reset() {
 	x.inflight = map[uint64]*flight{}
 	x.returned = map[uint64]returned{}
 	x.dropped = map[uint64]bool{}
+	x.age = minHeap[timed]{less: func(a, b timed) bool { return a.at < b.at }}
 	x.nVisible, x.nInflight, x.nDelayed = 0, 0, 0
 	x.expired = nil
 }
@@ -227,6 +234,10 @@ func (x *index) addReady(e readyEntry, groupName string) {
 	if !x.fifo {
 		x.ready.Push(e)
 		return
+	}
+	x.age.Push(timed{at: e.sentAt, seq: e.seq, group: groupName})
+	if x.age.Len() > 1024 && int64(x.age.Len()) > 4*x.nVisible {
+		x.rebuildAge()
 	}
 	g := x.group(groupName)
 	i := sort.Search(len(g.msgs), func(i int) bool { return g.msgs[i].seq >= e.seq })
@@ -306,8 +317,25 @@ func (x *index) advance(now int64, retentionMs int64) {
 		}
 		x.returnFlight(t.seq, f)
 	}
-	if !x.fifo {
-		limit := now/1e6 - retentionMs
+	limit := now/1e6 - retentionMs
+	if x.fifo {
+		for x.age.Len() > 0 && x.age.Top().at <= limit {
+			t := x.age.Pop()
+			g := x.groups[t.group]
+			if g == nil {
+				continue
+			}
+			i := sort.Search(len(g.msgs), func(i int) bool { return g.msgs[i].seq >= t.seq })
+			if i == len(g.msgs) || g.msgs[i].seq != t.seq {
+				continue // no longer visible
+			}
+			g.msgs = append(g.msgs[:i], g.msgs[i+1:]...)
+			x.nVisible--
+			delete(x.returned, t.seq)
+			x.expired = append(x.expired, t.seq)
+			x.maybeAvail(t.group, g)
+		}
+	} else {
 		for x.ready.Len() > 0 && x.ready.Top().sentAt <= limit {
 			e := x.ready.Pop()
 			if x.dropped[e.seq] {
@@ -319,6 +347,18 @@ func (x *index) advance(now int64, retentionMs int64) {
 			x.expired = append(x.expired, e.seq)
 		}
 	}
+}
+
+// rebuildAge drops stale entries from the FIFO age heap.
+func (x *index) rebuildAge() {
+	var items []timed
+	for name, g := range x.groups {
+		for _, e := range g.msgs {
+			items = append(items, timed{at: e.sentAt, seq: e.seq, group: name})
+		}
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].at < items[j].at })
+	x.age.items = items // sorted is a valid heap
 }
 
 // nextDue returns the earliest Unix ns at which advance may have work, or 0.
