@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -76,4 +77,26 @@ func TestStateSurvivesRestart(t *testing.T) {
 	wantCounts(t, c2, url, "0", "1", "0")
 	del(t, c2, url, second[0])
 	wantCounts(t, c2, url, "0", "0", "0")
+}
+
+// With its dead-letter queue deleted, a message past maxReceiveCount
+// neither spins long polls nor blocks the messages behind it.
+func TestRedriveWithDeletedDeadLetterQueue(t *testing.T) {
+	s, c := start(t, true)
+	dlq := create(t, c, "gone-dlq", nil)
+	src := create(t, c, "src", map[string]string{"VisibilityTimeout": "5", "RedrivePolicy": redrive(attrs(t, c, dlq)["QueueArn"], 1)})
+	send(t, c, src, "poison")
+	receive(t, c, src, 1)
+	s.Clock.Advance(5 * time.Second)
+	if _, err := c.DeleteQueue(ctx(t), &sqs.DeleteQueueInput{QueueUrl: aws.String(dlq)}); err != nil {
+		t.Fatal(err)
+	}
+	send(t, c, src, "fresh")
+	got := receive(t, c, src, 1, func(in *sqs.ReceiveMessageInput) { in.WaitTimeSeconds = 20 })
+	if len(got) != 1 || *got[0].Body != "fresh" {
+		t.Fatalf("received %v, want the fresh message", bodies(got))
+	}
+	// The poisoned message stays in the source queue.
+	s.Clock.Advance(2 * time.Second)
+	wantCounts(t, c, src, "1", "1", "0")
 }

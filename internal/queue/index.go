@@ -251,6 +251,9 @@ func (x *index) addReady(e readyEntry, groupName string) {
 
 func (x *index) addDelayed(t timed) {
 	x.nDelayed++
+	if x.delayed.Len() == 0 || t.at < x.delayed.Top().at {
+		x.woke = true // long polls recompute their wake-up time
+	}
 	x.delayed.Push(t)
 }
 
@@ -283,7 +286,16 @@ func (x *index) removeFlight(seq uint64, f *flight) {
 // failed) and it stays in flight.
 func (x *index) settleFlight(seq uint64, f *flight) {
 	f.release()
-	x.expiry.Push(timed{at: f.st.VisibleAt, seq: seq})
+	x.pushExpiry(timed{at: f.st.VisibleAt, seq: seq})
+}
+
+// pushExpiry adds an in-flight deadline; one earlier than every other
+// wakes long polls so that they wait for it.
+func (x *index) pushExpiry(t timed) {
+	if x.expiry.Len() == 0 || t.at < x.expiry.Top().at {
+		x.woke = true
+	}
+	x.expiry.Push(t)
 }
 
 func (f *flight) release() {
@@ -379,6 +391,9 @@ type candidate struct {
 	f   *flight
 	// fresh: never received, so its stored state is known without a read.
 	fresh bool
+	// prev is the message's entry in index.returned before the pick.
+	prev    returned
+	hadPrev bool
 }
 
 // pick takes up to max visible messages, marking each in flight and busy.
@@ -393,6 +408,7 @@ func (x *index) pick(max int, mk func(seq uint64, sentAt int64, group string) *f
 				continue
 			}
 			x.nVisible--
+			prev, had := x.returned[e.seq]
 			delete(x.returned, e.seq)
 			if e.sentAt <= retentionLimitMs {
 				x.expired = append(x.expired, e.seq)
@@ -400,7 +416,7 @@ func (x *index) pick(max int, mk func(seq uint64, sentAt int64, group string) *f
 			}
 			f := mk(e.seq, e.sentAt, "")
 			x.addFlight(e.seq, f)
-			out = append(out, candidate{e.seq, f, !e.received})
+			out = append(out, candidate{seq: e.seq, f: f, fresh: !e.received, prev: prev, hadPrev: had})
 		}
 		return out
 	}
@@ -416,6 +432,7 @@ func (x *index) pick(max int, mk func(seq uint64, sentAt int64, group string) *f
 			e := g.msgs[taken]
 			taken++
 			x.nVisible--
+			prev, had := x.returned[e.seq]
 			delete(x.returned, e.seq)
 			if e.sentAt <= retentionLimitMs {
 				x.expired = append(x.expired, e.seq)
@@ -423,7 +440,7 @@ func (x *index) pick(max int, mk func(seq uint64, sentAt int64, group string) *f
 			}
 			f := mk(e.seq, e.sentAt, ref.name)
 			x.addFlight(e.seq, f)
-			out = append(out, candidate{e.seq, f, !e.received})
+			out = append(out, candidate{seq: e.seq, f: f, fresh: !e.received, prev: prev, hadPrev: had})
 		}
 		g.msgs = append(g.msgs[:0], g.msgs[taken:]...)
 		x.maybeAvail(ref.name, g)
@@ -443,11 +460,10 @@ func (x *index) unpick(c []candidate) {
 	for _, cd := range c {
 		if x.inflight[cd.seq] == cd.f {
 			x.removeFlight(cd.seq, cd.f)
-			if cd.fresh {
-				x.addReady(readyEntry{seq: cd.seq, sentAt: cd.f.st.SentAt}, cd.f.st.GroupID)
-			} else {
-				x.addReady(readyEntry{seq: cd.seq, sentAt: cd.f.st.SentAt, received: true}, cd.f.st.GroupID)
+			if cd.hadPrev {
+				x.returned[cd.seq] = cd.prev
 			}
+			x.addReady(readyEntry{seq: cd.seq, sentAt: cd.f.st.SentAt, received: !cd.fresh}, cd.f.st.GroupID)
 		}
 	}
 }

@@ -593,10 +593,16 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 			dlq = nil
 		}
 		if dlq == nil {
-			// Could not move now: they move on a later receive.
+			// The dead-letter queue cannot take them now (deleted, or
+			// being purged): leave them out of sight for a second and
+			// try again then, so that they neither spin long polls nor
+			// block the messages behind them.
 			q.mu.Lock()
-			q.idx.unpick(moves)
-			q.wake()
+			for i, c := range moves {
+				c.f.st = moveMsgs[i].State
+				c.f.st.VisibleAt = nowNs + int64(time.Second)
+				q.idx.settleFlight(c.seq, c.f)
+			}
 			q.mu.Unlock()
 		} else {
 			for _, m := range moveMsgs {
@@ -918,6 +924,11 @@ func (s *Service) deleteMessages(ctx context.Context, q *queue, handles []string
 		if r, ok := q.idx.returned[seq]; ok && r.nonce == nonce {
 			seen[seq] = true
 			q.idx.dropVisible(seq)
+			if q.fifo {
+				// Keep the group's later messages back until the
+				// delete is durable.
+				q.idx.beginSend(r.group, seq)
+			}
 			dels = append(dels, del{seq: seq, r: r})
 			b.DeleteMessage(qid, seq)
 		}
@@ -934,8 +945,13 @@ func (s *Service) deleteMessages(ctx context.Context, q *queue, handles []string
 			q.idx.removeFlight(d.seq, d.f)
 		case d.f != nil:
 			q.idx.settleFlight(d.seq, d.f)
-		case err != nil:
-			q.idx.undrop(d.seq, d.r)
+		default:
+			if err != nil {
+				q.idx.undrop(d.seq, d.r)
+			}
+			if q.fifo {
+				q.idx.endSend(d.r.group, d.seq)
+			}
 		}
 	}
 	q.wake()

@@ -307,12 +307,21 @@ func (s *Service) moveBatch(t *moveTask, n int) (int, string, error) {
 	// Group the messages by destination.
 	byDst := map[*queue][]store.Message{}
 	var order []*queue
-	for _, c := range cands {
-		m, err := s.st.GetMessage(s.ctx, srcID, c.seq)
-		if err != nil {
-			giveBack()
-			return 0, "", err
+	seqs := make([]uint64, len(cands))
+	withState := make([]bool, len(cands))
+	for i, c := range cands {
+		seqs[i], withState[i] = c.seq, true
+	}
+	read, found, err := s.st.ReadMessages(s.ctx, srcID, seqs, withState)
+	if err != nil {
+		giveBack()
+		return 0, "", err
+	}
+	for i := range cands {
+		if !found[i] {
+			continue // gone from the store: deleted below with the others
 		}
+		m := read[i]
 		target := rec.DestinationArn
 		if target == "" {
 			target = m.DLQSourceArn
@@ -366,14 +375,18 @@ func (s *Service) moveBatch(t *moveTask, n int) (int, string, error) {
 	for _, c := range cands {
 		b.DeleteMessage(srcID, c.seq)
 	}
+	moved := 0
+	for _, ms := range byDst {
+		moved += len(ms)
+	}
 	s.mu.Lock()
-	t.rec.Moved += int64(len(cands))
+	t.rec.Moved += int64(moved)
 	b.PutMoveTask(t.rec)
 	s.mu.Unlock()
-	err := s.st.Commit(s.ctx, &b)
+	err = s.st.Commit(s.ctx, &b)
 	if err != nil {
 		s.mu.Lock()
-		t.rec.Moved -= int64(len(cands))
+		t.rec.Moved -= int64(moved)
 		s.mu.Unlock()
 		giveBack()
 	} else {
@@ -394,3 +407,4 @@ func (s *Service) moveBatch(t *moveTask, n int) (int, string, error) {
 	}
 	return len(cands), "", nil
 }
+

@@ -70,6 +70,8 @@ type queue struct {
 	// queue, and for writing by DeleteQueue and PurgeQueue, so that no
 	// write lands for a queue after it is gone or purged.
 	op sync.RWMutex
+	// updMu serializes changes to the queue record (attributes, tags).
+	updMu sync.Mutex
 
 	mu      sync.Mutex // guards every field below
 	rec     store.Queue
@@ -552,12 +554,17 @@ func (s *Service) SetQueueAttributes(ctx context.Context, name string, attrs map
 func (s *Service) updateQueue(ctx context.Context, q *queue, fn func(*store.Queue) error) error {
 	q.op.RLock()
 	defer q.op.RUnlock()
+	// updMu serializes record updates without holding q.mu, which message
+	// operations need, across the commit.
+	q.updMu.Lock()
+	defer q.updMu.Unlock()
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	if q.deleted {
+		q.mu.Unlock()
 		return errNoQueue()
 	}
 	rec := q.rec
+	q.mu.Unlock()
 	rec.Attributes = copyMap(rec.Attributes)
 	rec.Tags = copyMap(rec.Tags)
 	if err := fn(&rec); err != nil {
@@ -568,8 +575,11 @@ func (s *Service) updateQueue(ctx context.Context, q *queue, fn func(*store.Queu
 	if err := s.st.Commit(ctx, &b); err != nil {
 		return fmt.Errorf("update queue %s: %w", rec.Name, err)
 	}
+	q.mu.Lock()
+	rec.LastPurgeAt = q.rec.LastPurgeAt
 	q.rec = rec
 	q.set = parseSettings(rec.Attributes)
+	q.mu.Unlock()
 	return nil
 }
 
