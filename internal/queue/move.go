@@ -407,4 +407,3 @@ func (s *Service) moveBatch(t *moveTask, n int) (int, string, error) {
 	}
 	return len(cands), "", nil
 }
-
