@@ -72,55 +72,39 @@ func (h *Handler) register() {
 	reg(h, "DeleteQueue", func(p awsquery.Params, in *queueURLInput) error {
 		in.QueueUrl = p["QueueUrl"]
 		return nil
-	}, func(h *Handler, r *Request, in *queueURLInput) (*empty, error) {
-		name, err := h.queueName(r, in.QueueUrl)
-		if err != nil {
-			return nil, err
-		}
+	}, onQueue(func(h *Handler, r *Request, name string, in *queueURLInput) (*empty, error) {
 		return &empty{}, h.svc.DeleteQueue(r.Ctx, name)
-	}, nil)
+	}), nil)
 
 	reg(h, "PurgeQueue", func(p awsquery.Params, in *queueURLInput) error {
 		in.QueueUrl = p["QueueUrl"]
 		return nil
-	}, func(h *Handler, r *Request, in *queueURLInput) (*empty, error) {
-		name, err := h.queueName(r, in.QueueUrl)
-		if err != nil {
-			return nil, err
-		}
+	}, onQueue(func(h *Handler, r *Request, name string, in *queueURLInput) (*empty, error) {
 		return &empty{}, h.svc.PurgeQueue(r.Ctx, name)
-	}, nil)
+	}), nil)
 
 	reg(h, "GetQueueAttributes", func(p awsquery.Params, in *getQueueAttributesInput) error {
 		in.QueueUrl = p["QueueUrl"]
 		in.AttributeNames = p.List("AttributeName")
 		return nil
-	}, func(h *Handler, r *Request, in *getQueueAttributesInput) (*attributesOutput, error) {
-		name, err := h.queueName(r, in.QueueUrl)
-		if err != nil {
-			return nil, err
-		}
+	}, onQueue(func(h *Handler, r *Request, name string, in *getQueueAttributesInput) (*attributesOutput, error) {
 		attrs, err := h.svc.GetQueueAttributes(r.Ctx, name, in.AttributeNames)
 		if err != nil {
 			return nil, err
 		}
 		return &attributesOutput{Attributes: attrs}, nil
-	}, func(x *awsquery.XML, o *attributesOutput) { xmlAttributes(x, o.Attributes) })
+	}), func(x *awsquery.XML, o *attributesOutput) { xmlAttributes(x, o.Attributes) })
 
 	reg(h, "SetQueueAttributes", func(p awsquery.Params, in *setQueueAttributesInput) error {
 		in.QueueUrl = p["QueueUrl"]
 		in.Attributes = p.Map("Attribute", "Name", "Value")
 		return nil
-	}, func(h *Handler, r *Request, in *setQueueAttributesInput) (*empty, error) {
-		name, err := h.queueName(r, in.QueueUrl)
-		if err != nil {
-			return nil, err
-		}
+	}, onQueue(func(h *Handler, r *Request, name string, in *setQueueAttributesInput) (*empty, error) {
 		if in.Attributes == nil {
 			return nil, awserr.New(awserr.MissingParameter, "The request must contain the parameter Attributes.")
 		}
 		return &empty{}, h.svc.SetQueueAttributes(r.Ctx, name, in.Attributes)
-	}, nil)
+	}), nil)
 
 	reg(h, "SendMessage", func(p awsquery.Params, in *sendMessageInput) error {
 		in.QueueUrl = p["QueueUrl"]
@@ -138,11 +122,7 @@ func (h *Handler) register() {
 		in.MessageDeduplicationId = optString(p, "MessageDeduplicationId")
 		in.MessageGroupId = optString(p, "MessageGroupId")
 		return nil
-	}, func(h *Handler, r *Request, in *sendMessageInput) (*sendMessageOutput, error) {
-		name, err := h.queueName(r, in.QueueUrl)
-		if err != nil {
-			return nil, err
-		}
+	}, onQueue(func(h *Handler, r *Request, name string, in *sendMessageInput) (*sendMessageOutput, error) {
 		si, err := h.sendInput(r, "", in.MessageBody, in.DelaySeconds, in.MessageAttributes, in.MessageSystemAttributes, in.MessageDeduplicationId, in.MessageGroupId)
 		if err != nil {
 			return nil, err
@@ -153,7 +133,7 @@ func (h *Handler) register() {
 		}
 		return &sendMessageOutput{MD5OfMessageBody: res.MD5Body, MD5OfMessageAttributes: res.MD5Attr,
 			MD5OfMessageSystemAttributes: res.MD5SysAttr, MessageId: res.MessageID, SequenceNumber: res.SequenceNumber}, nil
-	}, xmlSendResult)
+	}), xmlSendResult)
 
 	reg(h, "SendMessageBatch", func(p awsquery.Params, in *sendMessageBatchInput) error {
 		in.QueueUrl = p["QueueUrl"]
@@ -174,11 +154,7 @@ func (h *Handler) register() {
 			in.Entries = append(in.Entries, e)
 		}
 		return nil
-	}, func(h *Handler, r *Request, in *sendMessageBatchInput) (*sendMessageBatchOutput, error) {
-		name, err := h.queueName(r, in.QueueUrl)
-		if err != nil {
-			return nil, err
-		}
+	}, onQueue(func(h *Handler, r *Request, name string, in *sendMessageBatchInput) (*sendMessageBatchOutput, error) {
 		ids := make([]string, len(in.Entries))
 		for i, e := range in.Entries {
 			ids[i] = e.Id
@@ -228,7 +204,7 @@ func (h *Handler) register() {
 				MessageId: x.MessageID, SequenceNumber: x.SequenceNumber}})
 		}
 		return out, nil
-	}, func(x *awsquery.XML, o *sendMessageBatchOutput) {
+	}), func(x *awsquery.XML, o *sendMessageBatchOutput) {
 		for _, s := range o.Successful {
 			x.Open("SendMessageBatchResultEntry")
 			x.Elem("Id", s.Id)
@@ -253,11 +229,7 @@ func (h *Handler) register() {
 		}
 		in.WaitTimeSeconds, err = p.Int("WaitTimeSeconds")
 		return err
-	}, func(h *Handler, r *Request, in *receiveMessageInput) (*receiveMessageOutput, error) {
-		name, err := h.queueName(r, in.QueueUrl)
-		if err != nil {
-			return nil, err
-		}
+	}, onQueue(func(h *Handler, r *Request, name string, in *receiveMessageInput) (*receiveMessageOutput, error) {
 		msgs, err := h.svc.ReceiveMessage(r.Ctx, name, queue.ReceiveInput{
 			MaxNumberOfMessages: in.MaxNumberOfMessages, VisibilityTimeout: in.VisibilityTimeout,
 			WaitTimeSeconds:       in.WaitTimeSeconds,
@@ -275,7 +247,7 @@ func (h *Handler) register() {
 			})
 		}
 		return out, nil
-	}, func(x *awsquery.XML, o *receiveMessageOutput) {
+	}), func(x *awsquery.XML, o *receiveMessageOutput) {
 		for _, m := range o.Messages {
 			x.Open("Message")
 			x.Elem("MessageId", m.MessageId)
@@ -312,26 +284,18 @@ func (h *Handler) register() {
 	reg(h, "DeleteMessage", func(p awsquery.Params, in *receiptInput) error {
 		in.QueueUrl, in.ReceiptHandle = p["QueueUrl"], p["ReceiptHandle"]
 		return nil
-	}, func(h *Handler, r *Request, in *receiptInput) (*empty, error) {
-		name, err := h.queueName(r, in.QueueUrl)
-		if err != nil {
-			return nil, err
-		}
+	}, onQueue(func(h *Handler, r *Request, name string, in *receiptInput) (*empty, error) {
 		return &empty{}, h.svc.DeleteMessage(r.Ctx, name, in.ReceiptHandle)
-	}, nil)
+	}), nil)
 
 	reg(h, "ChangeMessageVisibility", func(p awsquery.Params, in *receiptInput) error {
 		in.QueueUrl, in.ReceiptHandle = p["QueueUrl"], p["ReceiptHandle"]
 		var err error
 		in.VisibilityTimeout, err = p.Int("VisibilityTimeout")
 		return err
-	}, func(h *Handler, r *Request, in *receiptInput) (*empty, error) {
-		name, err := h.queueName(r, in.QueueUrl)
-		if err != nil {
-			return nil, err
-		}
+	}, onQueue(func(h *Handler, r *Request, name string, in *receiptInput) (*empty, error) {
 		return &empty{}, h.svc.ChangeMessageVisibility(r.Ctx, name, in.ReceiptHandle, in.VisibilityTimeout)
-	}, nil)
+	}), nil)
 
 	batchQuery := func(entryName string) func(p awsquery.Params, in *batchInput) error {
 		return func(p awsquery.Params, in *batchInput) error {
@@ -349,11 +313,7 @@ func (h *Handler) register() {
 		}
 	}
 	batchRun := func(do func(h *Handler, r *Request, name string, es []queue.BatchEntry) ([]error, error)) func(h *Handler, r *Request, in *batchInput) (*batchOutput, error) {
-		return func(h *Handler, r *Request, in *batchInput) (*batchOutput, error) {
-			name, err := h.queueName(r, in.QueueUrl)
-			if err != nil {
-				return nil, err
-			}
+		return onQueue(func(h *Handler, r *Request, name string, in *batchInput) (*batchOutput, error) {
 			es := make([]queue.BatchEntry, len(in.Entries))
 			for i, e := range in.Entries {
 				es[i] = queue.BatchEntry{ID: e.Id, ReceiptHandle: e.ReceiptHandle, VisibilityTimeout: e.VisibilityTimeout}
@@ -371,7 +331,7 @@ func (h *Handler) register() {
 				}
 			}
 			return out, nil
-		}
+		})
 	}
 	batchXML := func(entry string) func(x *awsquery.XML, o *batchOutput) {
 		return func(x *awsquery.XML, o *batchOutput) {
@@ -396,40 +356,28 @@ func (h *Handler) register() {
 		in.QueueUrl = p["QueueUrl"]
 		in.Tags = p.Map("Tag", "Key", "Value")
 		return nil
-	}, func(h *Handler, r *Request, in *tagQueueInput) (*empty, error) {
-		name, err := h.queueName(r, in.QueueUrl)
-		if err != nil {
-			return nil, err
-		}
+	}, onQueue(func(h *Handler, r *Request, name string, in *tagQueueInput) (*empty, error) {
 		return &empty{}, h.svc.TagQueue(r.Ctx, name, in.Tags)
-	}, nil)
+	}), nil)
 
 	reg(h, "UntagQueue", func(p awsquery.Params, in *untagQueueInput) error {
 		in.QueueUrl = p["QueueUrl"]
 		in.TagKeys = p.List("TagKey")
 		return nil
-	}, func(h *Handler, r *Request, in *untagQueueInput) (*empty, error) {
-		name, err := h.queueName(r, in.QueueUrl)
-		if err != nil {
-			return nil, err
-		}
+	}, onQueue(func(h *Handler, r *Request, name string, in *untagQueueInput) (*empty, error) {
 		return &empty{}, h.svc.UntagQueue(r.Ctx, name, in.TagKeys)
-	}, nil)
+	}), nil)
 
 	reg(h, "ListQueueTags", func(p awsquery.Params, in *queueURLInput) error {
 		in.QueueUrl = p["QueueUrl"]
 		return nil
-	}, func(h *Handler, r *Request, in *queueURLInput) (*tagsOutput, error) {
-		name, err := h.queueName(r, in.QueueUrl)
-		if err != nil {
-			return nil, err
-		}
+	}, onQueue(func(h *Handler, r *Request, name string, in *queueURLInput) (*tagsOutput, error) {
 		tags, err := h.svc.ListQueueTags(r.Ctx, name)
 		if err != nil {
 			return nil, err
 		}
 		return &tagsOutput{Tags: tags}, nil
-	}, func(x *awsquery.XML, o *tagsOutput) {
+	}), func(x *awsquery.XML, o *tagsOutput) {
 		keys := make([]string, 0, len(o.Tags))
 		for k := range o.Tags {
 			keys = append(keys, k)
@@ -448,11 +396,7 @@ func (h *Handler) register() {
 		var err error
 		in.MaxResults, err = p.Int("MaxResults")
 		return err
-	}, func(h *Handler, r *Request, in *listDLQSourcesInput) (*listDLQSourcesOutput, error) {
-		name, err := h.queueName(r, in.QueueUrl)
-		if err != nil {
-			return nil, err
-		}
+	}, onQueue(func(h *Handler, r *Request, name string, in *listDLQSourcesInput) (*listDLQSourcesOutput, error) {
 		max := 0
 		if in.MaxResults != nil {
 			max = *in.MaxResults
@@ -469,7 +413,7 @@ func (h *Handler) register() {
 			out.QueueUrls = append(out.QueueUrls, h.queueURL(r, n))
 		}
 		return out, nil
-	}, func(x *awsquery.XML, o *listDLQSourcesOutput) {
+	}), func(x *awsquery.XML, o *listDLQSourcesOutput) {
 		for _, u := range o.QueueUrls {
 			x.Elem("QueueUrl", u)
 		}
@@ -483,24 +427,16 @@ func (h *Handler) register() {
 		in.AWSAccountIds = p.List("AWSAccountId")
 		in.Actions = p.List("ActionName")
 		return nil
-	}, func(h *Handler, r *Request, in *addPermissionInput) (*empty, error) {
-		name, err := h.queueName(r, in.QueueUrl)
-		if err != nil {
-			return nil, err
-		}
+	}, onQueue(func(h *Handler, r *Request, name string, in *addPermissionInput) (*empty, error) {
 		return &empty{}, h.svc.AddPermission(r.Ctx, name, in.Label, in.AWSAccountIds, in.Actions)
-	}, nil)
+	}), nil)
 
 	reg(h, "RemovePermission", func(p awsquery.Params, in *removePermissionInput) error {
 		in.QueueUrl, in.Label = p["QueueUrl"], p["Label"]
 		return nil
-	}, func(h *Handler, r *Request, in *removePermissionInput) (*empty, error) {
-		name, err := h.queueName(r, in.QueueUrl)
-		if err != nil {
-			return nil, err
-		}
+	}, onQueue(func(h *Handler, r *Request, name string, in *removePermissionInput) (*empty, error) {
 		return &empty{}, h.svc.RemovePermission(r.Ctx, name, in.Label)
-	}, nil)
+	}), nil)
 
 	reg(h, "StartMessageMoveTask", func(p awsquery.Params, in *startMoveInput) error {
 		in.SourceArn, in.DestinationArn = p["SourceArn"], p["DestinationArn"]

@@ -356,3 +356,18 @@ func optString(p awsquery.Params, name string) *string {
 	}
 	return nil
 }
+
+// queueAddressed is an input that names its queue by URL.
+type queueAddressed interface{ queueURL() string }
+
+// onQueue adapts run to receive the queue name resolved from the input's
+// QueueUrl (or, for a query request posted to a queue's URL, its path).
+func onQueue[In queueAddressed, Out any](run func(h *Handler, r *Request, name string, in In) (*Out, error)) func(h *Handler, r *Request, in In) (*Out, error) {
+	return func(h *Handler, r *Request, in In) (*Out, error) {
+		name, err := h.queueName(r, in.queueURL())
+		if err != nil {
+			return nil, err
+		}
+		return run(h, r, name, in)
+	}
+}

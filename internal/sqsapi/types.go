@@ -234,3 +234,18 @@ type cancelMoveOutput struct {
 }
 
 type empty struct{}
+
+// queueURL implementations for onQueue.
+func (in *queueURLInput) queueURL() string           { return in.QueueUrl }
+func (in *getQueueAttributesInput) queueURL() string { return in.QueueUrl }
+func (in *setQueueAttributesInput) queueURL() string { return in.QueueUrl }
+func (in *sendMessageInput) queueURL() string        { return in.QueueUrl }
+func (in *sendMessageBatchInput) queueURL() string   { return in.QueueUrl }
+func (in *receiveMessageInput) queueURL() string     { return in.QueueUrl }
+func (in *receiptInput) queueURL() string            { return in.QueueUrl }
+func (in *batchInput) queueURL() string              { return in.QueueUrl }
+func (in *tagQueueInput) queueURL() string           { return in.QueueUrl }
+func (in *untagQueueInput) queueURL() string         { return in.QueueUrl }
+func (in *listDLQSourcesInput) queueURL() string     { return in.QueueUrl }
+func (in *addPermissionInput) queueURL() string      { return in.QueueUrl }
+func (in *removePermissionInput) queueURL() string   { return in.QueueUrl }
