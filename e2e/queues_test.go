@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -278,4 +279,32 @@ func TestQueueURLForms(t *testing.T) {
 	}
 	_, err := c.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: aws.String(s.URL + "/123456789012/forms"), MessageBody: aws.String("x")})
 	wantCode(t, err, "AWS.SimpleQueueService.NonExistentQueue")
+}
+
+func TestConcurrentCreateQueue(t *testing.T) {
+	_, c := start(t, false)
+	var wg sync.WaitGroup
+	urls := make([]string, 8)
+	for i := range urls {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			out, err := c.CreateQueue(ctx(t), &sqs.CreateQueueInput{QueueName: aws.String("race")})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			urls[i] = *out.QueueUrl
+		}(i)
+	}
+	wg.Wait()
+	for _, u := range urls {
+		if u != urls[0] {
+			t.Fatalf("urls differ: %v", urls)
+		}
+	}
+	all, err := c.ListQueues(ctx(t), &sqs.ListQueuesInput{})
+	if err != nil || len(all.QueueUrls) != 1 {
+		t.Fatalf("ListQueues = %v, %v", all, err)
+	}
 }

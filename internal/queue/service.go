@@ -14,7 +14,7 @@
 // op lock is held, another's (a dead-letter or move destination queue) is
 // only ever tried (TryRLock), never waited for. No lock is held across a
 // store commit except queue.op (shared by every operation, exclusive only for
-// DeleteQueue and PurgeQueue) and Service.mu in CreateQueue.
+// DeleteQueue and PurgeQueue) and queue.updMu (record updates).
 // The package knows nothing of HTTP; wire adapters call the Service.
 package queue
 
@@ -52,12 +52,15 @@ type Service struct {
 	region string
 	acct   string
 
-	mu          sync.RWMutex // guards queues, byID, deletedAt, nextQueueID, tasks
+	mu          sync.RWMutex // guards queues, byID, deletedAt, nextQueueID, tasks, creating
 	queues      map[string]*queue
 	byID        map[uint64]*queue
 	deletedAt   map[string]time.Time
 	nextQueueID uint64
 	tasks       map[string]*moveTask
+	// creating maps queue names being created to a channel closed when
+	// their commit ends.
+	creating map[string]chan struct{}
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -126,7 +129,7 @@ func New(ctx context.Context, st store.Queues, cfg Config) (*Service, error) {
 		st: st, clock: cfg.Clock, log: cfg.Logger.With("service", "sqs"),
 		region: cfg.Region, acct: cfg.AccountID,
 		queues: map[string]*queue{}, byID: map[uint64]*queue{}, deletedAt: map[string]time.Time{},
-		tasks: map[string]*moveTask{}, nextQueueID: 1,
+		tasks: map[string]*moveTask{}, nextQueueID: 1, creating: map[string]chan struct{}{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	recs, err := st.LoadQueues(ctx)
@@ -325,31 +328,58 @@ func (s *Service) CreateQueue(ctx context.Context, name string, attrs, tags map[
 	}
 
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if q := s.queues[name]; q != nil {
-		q.mu.Lock()
-		defer q.mu.Unlock()
-		for k, v := range canon {
-			if cur := q.rec.Attributes[k]; cur != v && !(k == AttrPolicy && compactJSON(cur) == compactJSON(v)) {
-				return QueueInfo{}, errorf(ErrQueueNameExists, "A queue already exists with the same name and a different value for attribute %s", k)
+	for {
+		if q := s.queues[name]; q != nil {
+			defer s.mu.Unlock()
+			q.mu.Lock()
+			defer q.mu.Unlock()
+			for k, v := range canon {
+				if cur := q.rec.Attributes[k]; cur != v && !(k == AttrPolicy && compactJSON(cur) == compactJSON(v)) {
+					return QueueInfo{}, errorf(ErrQueueNameExists, "A queue already exists with the same name and a different value for attribute %s", k)
+				}
 			}
+			return QueueInfo{Name: name, Arn: q.arn}, nil
 		}
-		return QueueInfo{Name: name, Arn: q.arn}, nil
+		// Another CreateQueue of this name is committing: wait for it.
+		ch := s.creating[name]
+		if ch == nil {
+			break
+		}
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return QueueInfo{}, ctx.Err()
+		}
+		s.mu.Lock()
 	}
 	now := s.clock.Now()
 	if at, ok := s.deletedAt[name]; ok && now.Sub(at) < deleteCooloff {
+		s.mu.Unlock()
 		return QueueInfo{}, errorf(ErrQueueDeletedRecently, "You must wait 60 seconds after deleting a queue before you can create another queue with the same name.")
 	}
 	rec := store.Queue{
 		ID: s.nextQueueID, Name: name, Attributes: full, Tags: copyMap(tags),
 		CreatedAt: now.Unix(), ModifiedAt: now.Unix(),
 	}
+	s.nextQueueID++
+	done := make(chan struct{})
+	s.creating[name] = done
+	s.mu.Unlock()
+
+	// Commit without Service.mu, which every request takes to find its
+	// queue.
 	var b store.Batch
 	b.PutQueue(rec)
-	if err := s.st.Commit(ctx, &b); err != nil {
+	err = s.st.Commit(ctx, &b)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.creating, name)
+	close(done)
+	if err != nil {
 		return QueueInfo{}, fmt.Errorf("create queue %s: %w", name, err)
 	}
-	s.nextQueueID++
 	q := s.newQueue(rec)
 	s.queues[name] = q
 	s.byID[rec.ID] = q
