@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/forkline/forkline/internal/server/servertest"
 )
 
 func redrive(dlqArn string, max int) string {
@@ -152,4 +154,54 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+func TestListDeadLetterSourceQueuesPagination(t *testing.T) {
+	_, c := start(t, false)
+	dlq := create(t, c, "dlq", nil)
+	arn := attrs(t, c, dlq)["QueueArn"]
+	for i := 0; i < 5; i++ {
+		create(t, c, fmt.Sprint("src-", i), map[string]string{"RedrivePolicy": redrive(arn, 3)})
+	}
+	create(t, c, "unrelated", nil)
+	var got []string
+	p := sqs.NewListDeadLetterSourceQueuesPaginator(c, &sqs.ListDeadLetterSourceQueuesInput{QueueUrl: aws.String(dlq), MaxResults: aws.Int32(2)})
+	for p.HasMorePages() {
+		pg, err := p.NextPage(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, pg.QueueUrls...)
+	}
+	if len(got) != 5 {
+		t.Fatalf("sources %v", got)
+	}
+}
+
+// A move task running when the server stops resumes when it starts again.
+func TestMoveTaskResumesAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := servertest.Start(t, servertest.Options{DataDir: dir})
+	c := sqs.NewFromConfig(s.Config())
+	dlq := create(t, c, "dlq", nil)
+	dlqArn := attrs(t, c, dlq)["QueueArn"]
+	dest := create(t, c, "dest", nil)
+	for i := 0; i < 3; i++ {
+		send(t, c, dlq, fmt.Sprint(i))
+	}
+	create(t, c, "src", map[string]string{"RedrivePolicy": redrive(dlqArn, 3)})
+	// One message a second: the task is still running when we stop.
+	if _, err := c.StartMessageMoveTask(ctx(t), &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn),
+		DestinationArn: aws.String(attrs(t, c, dest)["QueueArn"]), MaxNumberOfMessagesPerSecond: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	s.Stop(t)
+	s2 := servertest.Start(t, servertest.Options{DataDir: dir})
+	c2 := sqs.NewFromConfig(s2.Config())
+	waitFor(t, func() bool {
+		r, err := c2.ListMessageMoveTasks(ctx(t), &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqArn)})
+		return err == nil && len(r.Results) == 1 && *r.Results[0].Status == "COMPLETED"
+	})
+	wantCounts(t, c2, dest, "3", "0", "0")
+	wantCounts(t, c2, dlq, "0", "0", "0")
 }
