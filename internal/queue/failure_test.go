@@ -1,0 +1,162 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/forkline/forkline/internal/clock"
+	"github.com/forkline/forkline/internal/store"
+	"github.com/forkline/forkline/internal/store/pebblestore"
+)
+
+// flakyStore fails a share of commits, as a full disk or an I/O error
+// would, before anything is written.
+type flakyStore struct {
+	store.Queues
+	failPct atomic.Int32
+	rnd     func() int
+}
+
+var errInjected = errors.New("injected commit failure")
+
+func (f *flakyStore) Commit(ctx context.Context, b *store.Batch) error {
+	if int32(f.rnd()%100) < f.failPct.Load() {
+		return errInjected
+	}
+	return f.Queues.Commit(ctx, b)
+}
+
+// TestStoreFailuresKeepIndexAndStoreInAgreement drives concurrent sends,
+// receives, deletes and visibility changes while 10% of commits fail, then
+// checks that the counts the service reports match what a fresh service
+// rebuilds from the store, and that every acknowledged send that was not
+// deleted is still there.
+func TestStoreFailuresKeepIndexAndStoreInAgreement(t *testing.T) {
+	for _, fifo := range []bool{false, true} {
+		t.Run(fmt.Sprint("fifo=", fifo), func(t *testing.T) {
+			dir := t.TempDir()
+			pst, err := pebblestore.Open(dir, pebblestore.Options{CacheBytes: 4 << 20, MemTableBytes: 4 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pst.Close()
+			var mu sync.Mutex
+			r := rand.New(rand.NewPCG(1, 2))
+			fs := &flakyStore{Queues: pst, rnd: func() int { mu.Lock(); defer mu.Unlock(); return r.IntN(1000) }}
+			clk := clock.NewFake(time.Unix(1_800_000_000, 0))
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			ctx := context.Background()
+			svc, err := New(ctx, fs, Config{Region: "us-east-1", AccountID: "000000000000", Clock: clk, Logger: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			name, attrs := "q", map[string]string{"VisibilityTimeout": "1"}
+			if fifo {
+				name, attrs = "q.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "1"}
+			}
+			if _, err := svc.CreateQueue(ctx, name, attrs, nil); err != nil {
+				t.Fatal(err)
+			}
+			fs.failPct.Store(10)
+
+			var acked, deleted sync.Map // body -> true
+			var wg sync.WaitGroup
+			for w := 0; w < 8; w++ {
+				wg.Add(1)
+				go func(w int) {
+					defer wg.Done()
+					for i := 0; i < 60; i++ {
+						body := fmt.Sprintf("w%d-%d", w, i)
+						in := SendInput{Body: body}
+						if fifo {
+							in.GroupID, in.HasGroupID = strconv.Itoa(w%3), true
+						}
+						if _, err := svc.SendMessage(ctx, name, in); err == nil {
+							acked.Store(body, true)
+						}
+						n := 3
+						msgs, err := svc.ReceiveMessage(ctx, name, ReceiveInput{MaxNumberOfMessages: &n})
+						if err != nil {
+							continue
+						}
+						for j, m := range msgs {
+							switch j % 3 {
+							case 0:
+								if svc.DeleteMessage(ctx, name, m.ReceiptHandle) == nil {
+									deleted.Store(m.Body, true)
+								}
+							case 1:
+								zero := 0
+								svc.ChangeMessageVisibility(ctx, name, m.ReceiptHandle, &zero)
+							}
+						}
+					}
+				}(w)
+			}
+			wg.Wait()
+			fs.failPct.Store(0)
+			clk.Advance(2 * time.Second) // every visibility timeout ends
+
+			got, err := svc.GetQueueAttributes(ctx, name, []string{AttrAll})
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc.Close()
+
+			// A fresh service over the same store must agree.
+			svc2, err := New(ctx, pst, Config{Region: "us-east-1", AccountID: "000000000000", Clock: clk, Logger: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer svc2.Close()
+			again, err := svc2.GetQueueAttributes(ctx, name, []string{AttrAll})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{AttrApproximateNumberOfMessages, AttrApproximateNotVisible, AttrApproximateDelayed} {
+				if got[k] != again[k] {
+					t.Errorf("%s: %s in memory, %s rebuilt from the store", k, got[k], again[k])
+				}
+			}
+			// Every acknowledged, undeleted message is received exactly once.
+			seen := map[string]bool{}
+			ten := 10
+			for {
+				msgs, err := svc2.ReceiveMessage(ctx, name, ReceiveInput{MaxNumberOfMessages: &ten})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(msgs) == 0 {
+					break
+				}
+				for _, m := range msgs {
+					if seen[m.Body] {
+						t.Fatalf("%s received twice", m.Body)
+					}
+					seen[m.Body] = true
+					if err := svc2.DeleteMessage(ctx, name, m.ReceiptHandle); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			acked.Range(func(k, _ any) bool {
+				if _, gone := deleted.Load(k); !gone && !seen[k.(string)] {
+					t.Errorf("acknowledged message %s lost", k)
+				}
+				return true
+			})
+			if want := got[AttrApproximateNumberOfMessages]; strconv.Itoa(len(seen)) != want {
+				t.Errorf("received %d messages after the run, counts said %s", len(seen), want)
+			}
+		})
+	}
+}
