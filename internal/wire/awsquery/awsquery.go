@@ -186,11 +186,16 @@ func Write(w http.ResponseWriter, action, xmlns, requestID string, result func(*
 	x.Elem("RequestId", requestID)
 	x.Close("ResponseMetadata")
 	x.Close(action + "Response")
+	x.send(w, requestID, http.StatusOK)
+}
+
+// send writes the document with its headers and status.
+func (x *XML) send(w http.ResponseWriter, requestID string, status int) {
 	h := w.Header()
 	h.Set("Content-Type", "text/xml")
 	h.Set("x-amzn-RequestId", requestID)
 	h.Set("Content-Length", strconv.Itoa(x.Len()))
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	w.Write(x.Bytes())
 }
 
@@ -207,10 +212,5 @@ func WriteError(w http.ResponseWriter, xmlns, requestID string, e *awserr.Error)
 	x.Close("Error")
 	x.Elem("RequestId", requestID)
 	x.Close("ErrorResponse")
-	h := w.Header()
-	h.Set("Content-Type", "text/xml")
-	h.Set("x-amzn-RequestId", requestID)
-	h.Set("Content-Length", strconv.Itoa(x.Len()))
-	w.WriteHeader(e.Status)
-	w.Write(x.Bytes())
+	x.send(w, requestID, e.Status)
 }
