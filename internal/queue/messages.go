@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -183,46 +184,75 @@ func sequenceNumber(seq uint64) string {
 }
 
 func (s *Service) send(ctx context.Context, q *queue, in []SendInput, batch bool) ([]SendResult, error) {
-	q.op.RLock()
-	defer q.op.RUnlock()
+	var b store.Batch
+	qs, err := s.beginSend(ctx, q, in, batch, &b, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	err = s.st.Commit(ctx, &b)
+	s.endSend(qs, err)
+	if err != nil {
+		return nil, fmt.Errorf("send to queue %d: %w", q.rec.ID, err)
+	}
+	return qs.results, nil
+}
 
+// queueSend is one queue's share of a send whose store operations are in a
+// batch being committed.
+type queueSend struct {
+	q       *queue
+	in      []SendInput
+	results []SendResult
+	preps   []*sendPrep
+	mine    []string      // deduplication keys this send registered as pending
+	done    chan struct{} // closed when the commit ends, for waiting duplicates
+	nowMs   int64
+}
+
+// beginSend validates and numbers the messages and adds their operations to
+// b. On success it returns holding q.op for reading, and the caller must
+// commit b and call endSend with the commit's error. Entries that fail
+// validation have their error in the results and no operation in b.
+func (s *Service) beginSend(ctx context.Context, q *queue, in []SendInput, batch bool, b *store.Batch, now time.Time) (*queueSend, error) {
+	q.op.RLock()
 	q.mu.Lock()
 	if q.deleted {
 		q.mu.Unlock()
+		q.op.RUnlock()
 		return nil, errNoQueue()
 	}
 	set := q.set
 	q.mu.Unlock()
 
-	results := make([]SendResult, len(in))
-	preps := make([]*sendPrep, 0, len(in))
+	qs := &queueSend{q: q, in: in, results: make([]SendResult, len(in)), preps: make([]*sendPrep, 0, len(in))}
 	total := 0
 	for i := range in {
 		p, err := s.validateSend(q, &in[i], set)
 		if err != nil {
-			results[i] = SendResult{ID: in[i].ID, Err: err}
+			qs.results[i] = SendResult{ID: in[i].ID, Err: err}
 			continue
 		}
 		total += p.size
-		preps = append(preps, p)
+		qs.preps = append(qs.preps, p)
 	}
 	if batch && total > MaxMessageSizeLimit {
+		q.op.RUnlock()
 		return nil, errorf(ErrBatchRequestTooLong, "Batch requests cannot be longer than %d bytes. You have sent %d bytes.", MaxMessageSizeLimit, total)
 	}
 
-	now := s.clock.Now()
 	nowNs, nowMs := now.UnixNano(), now.UnixMilli()
-	var b store.Batch
+	qs.nowMs = nowMs
 	// Wait until no send with one of our deduplication keys is being
 	// committed: a duplicate is only answered once its original is durable.
 	for {
 		q.mu.Lock()
 		if q.deleted {
 			q.mu.Unlock()
+			q.op.RUnlock()
 			return nil, errNoQueue()
 		}
 		var wait chan struct{}
-		for _, p := range preps {
+		for _, p := range qs.preps {
 			if ch, ok := q.dedupPending[p.dedup]; ok && p.dedup != "" {
 				wait = ch
 				break
@@ -235,15 +265,14 @@ func (s *Service) send(ctx context.Context, q *queue, in []SendInput, batch bool
 		select {
 		case <-wait:
 		case <-ctx.Done():
+			q.op.RUnlock()
 			return nil, ctx.Err()
 		}
 	}
 	for _, k := range q.expireDedup(nowNs) {
 		b.DeleteDedup(q.rec.ID, k)
 	}
-	var done chan struct{}
-	var mine []string
-	for _, p := range preps {
+	for _, p := range qs.preps {
 		if p.dedup != "" {
 			if d, ok := q.dedup[p.dedup]; ok {
 				// A duplicate is accepted but not delivered; the
@@ -265,30 +294,34 @@ func (s *Service) send(ctx context.Context, q *queue, in []SendInput, batch bool
 			d := store.Dedup{Key: p.dedup, MessageID: p.msg.ID, Seq: seq, ExpiresAt: nowNs + int64(dedupWindow)}
 			q.dedup[p.dedup] = d
 			q.dedupExp = append(q.dedupExp, dedupRef{p.dedup, d.ExpiresAt})
-			if done == nil {
-				done = make(chan struct{})
+			if qs.done == nil {
+				qs.done = make(chan struct{})
 			}
-			q.dedupPending[p.dedup] = done
-			mine = append(mine, p.dedup)
+			q.dedupPending[p.dedup] = qs.done
+			qs.mine = append(qs.mine, p.dedup)
 			b.PutDedup(q.rec.ID, d)
 		}
 		b.PutMessage(q.rec.ID, p.msg)
 	}
-	qid := q.rec.ID
 	q.mu.Unlock()
+	return qs, nil
+}
 
-	err := s.st.Commit(ctx, &b)
-
+// endSend makes the messages of a committed send receivable (or forgets
+// them if err, the commit's error, is set), fills in the results and
+// releases q.op.
+func (s *Service) endSend(qs *queueSend, err error) {
+	q := qs.q
 	q.mu.Lock()
-	for _, p := range preps {
+	for _, p := range qs.preps {
 		if p.isDup {
 			continue
 		}
 		if err == nil && !q.deleted {
 			if p.delay > 0 {
-				q.idx.addDelayed(timed{at: p.visible, seq: p.msg.Seq, sentAt: nowMs, group: p.msg.GroupID})
+				q.idx.addDelayed(timed{at: p.visible, seq: p.msg.Seq, sentAt: qs.nowMs, group: p.msg.GroupID})
 			} else {
-				q.idx.addReady(readyEntry{seq: p.msg.Seq, sentAt: nowMs}, p.msg.GroupID)
+				q.idx.addReady(readyEntry{seq: p.msg.Seq, sentAt: qs.nowMs}, p.msg.GroupID)
 			}
 		}
 		if q.fifo {
@@ -298,26 +331,94 @@ func (s *Service) send(ctx context.Context, q *queue, in []SendInput, batch bool
 			}
 		}
 	}
-	for _, k := range mine {
+	for _, k := range qs.mine {
 		delete(q.dedupPending, k)
 	}
-	if done != nil {
-		close(done)
+	if qs.done != nil {
+		close(qs.done)
 	}
 	q.wake()
 	q.mu.Unlock()
-	if err != nil {
-		return nil, fmt.Errorf("send to queue %d: %w", qid, err)
-	}
+	q.op.RUnlock()
 	j := 0
-	for i := range in {
-		if results[i].Err != nil {
+	for i := range qs.in {
+		if qs.results[i].Err != nil {
 			continue
 		}
-		results[i] = *preps[j].res
+		if err != nil {
+			qs.results[i] = SendResult{ID: qs.in[i].ID, Err: err}
+		} else {
+			qs.results[i] = *qs.preps[j].res
+		}
 		j++
 	}
-	return results, nil
+}
+
+// Target is one queue's share of a send to several queues.
+type Target struct {
+	// QueueArn names the queue.
+	QueueArn string
+	Inputs   []SendInput
+}
+
+// TargetResult is the outcome for one Target: Err if the target failed as
+// a whole (its queue does not exist), else one result per input, each
+// with its own Err.
+type TargetResult struct {
+	Results []SendResult
+	Err     error
+}
+
+// SendTxn is a send to several queues prepared into one store batch, so
+// that the caller commits its own records and the messages together.
+type SendTxn struct {
+	s     *Service
+	parts []*queueSend // by target index; nil for failed targets
+	res   []TargetResult
+}
+
+// BeginSends prepares a send to several queues into b: the messages are
+// validated and numbered and their operations added to b. The caller must
+// commit b and then call End exactly once, promptly: until then the queues
+// hold the messages' places (FIFO groups, deduplication entries) and
+// DeleteQueue and PurgeQueue of the target queues wait. Queues are locked
+// in a fixed order, so concurrent callers cannot deadlock.
+func (s *Service) BeginSends(ctx context.Context, targets []Target, b *store.Batch) *SendTxn {
+	t := &SendTxn{s: s, parts: make([]*queueSend, len(targets)), res: make([]TargetResult, len(targets))}
+	qs := make([]*queue, len(targets))
+	order := make([]int, 0, len(targets))
+	for i, tg := range targets {
+		q := s.lookupArn(tg.QueueArn)
+		if q == nil {
+			t.res[i].Err = errNoQueue()
+			continue
+		}
+		qs[i] = q
+		order = append(order, i)
+	}
+	sort.SliceStable(order, func(a, b int) bool { return qs[order[a]].rec.ID < qs[order[b]].rec.ID })
+	now := s.clock.Now()
+	for _, i := range order {
+		part, err := s.beginSend(ctx, qs[i], targets[i].Inputs, false, b, now)
+		if err != nil {
+			t.res[i].Err = err
+			continue
+		}
+		t.parts[i] = part
+	}
+	return t
+}
+
+// End completes the send after the commit of its batch (err is the
+// commit's error) and returns one result per target.
+func (t *SendTxn) End(err error) []TargetResult {
+	for i := len(t.parts) - 1; i >= 0; i-- {
+		if p := t.parts[i]; p != nil {
+			t.s.endSend(p, err)
+			t.res[i].Results = p.results
+		}
+	}
+	return t.res
 }
 
 // expireDedup drops expired deduplication entries and returns their keys.

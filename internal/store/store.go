@@ -57,6 +57,30 @@ type Queues interface {
 	Commit(ctx context.Context, b *Batch) error
 }
 
+// Records is a durable, ordered key-value space divided into namespaces,
+// for the services whose records are small documents (topics and
+// subscriptions, functions, state machines, stacks): values are opaque
+// bytes (JSON by convention), keys sort bytewise within a namespace.
+// Implementations are safe for concurrent use.
+type Records interface {
+	// GetRecord returns the value stored under key, or ErrNotFound.
+	GetRecord(ctx context.Context, ns, key string) ([]byte, error)
+	// ScanRecords calls fn for each record of the namespace whose key
+	// starts with prefix, in key order. The value passed to fn is only
+	// valid during the call.
+	ScanRecords(ctx context.Context, ns, prefix string, fn func(key string, val []byte) error) error
+	// Commit applies a batch atomically and durably.
+	Commit(ctx context.Context, b *Batch) error
+}
+
+// Store is everything a backend provides; one batch may mix operations of
+// every kind, so that a change spanning services is one durable write.
+type Store interface {
+	Queues
+	Records
+	Close() error
+}
+
 // Queue is the stored description of one queue.
 type Queue struct {
 	ID   uint64 `json:"id"`
@@ -156,6 +180,8 @@ const (
 	OpPutDedup                        // QueueID, Dedup
 	OpDeleteDedup                     // QueueID, Dedup.Key
 	OpPutMoveTask                     // MoveTask
+	OpPutRecord                       // NS, Key, Value
+	OpDeleteRecord                    // NS, Key
 )
 
 // Op is one operation of a batch.
@@ -168,6 +194,9 @@ type Op struct {
 	State   State
 	Dedup   Dedup
 	Task    *MoveTask
+	NS      string
+	Key     string
+	Value   []byte
 }
 
 // Batch is an ordered list of operations committed together.
@@ -217,6 +246,16 @@ func (b *Batch) DeleteDedup(queueID uint64, key string) {
 
 // PutMoveTask writes a move task.
 func (b *Batch) PutMoveTask(t MoveTask) { b.Ops = append(b.Ops, Op{Kind: OpPutMoveTask, Task: &t}) }
+
+// PutRecord writes a record. Namespaces are non-empty and hold no NUL byte.
+func (b *Batch) PutRecord(ns, key string, val []byte) {
+	b.Ops = append(b.Ops, Op{Kind: OpPutRecord, NS: ns, Key: key, Value: val})
+}
+
+// DeleteRecord removes a record; deleting an absent record is no error.
+func (b *Batch) DeleteRecord(ns, key string) {
+	b.Ops = append(b.Ops, Op{Kind: OpDeleteRecord, NS: ns, Key: key})
+}
 
 // Len reports the number of operations.
 func (b *Batch) Len() int { return len(b.Ops) }

@@ -13,6 +13,7 @@
 //	's' qid seq         message state (codec.go)
 //	'd' qid key         FIFO deduplication entry
 //	't' handle          message move task (JSON)
+//	'r' ns 0x00 key     record of another service (store.Records)
 package pebblestore
 
 import (
@@ -32,7 +33,7 @@ import (
 	"github.com/forkline/forkline/internal/store"
 )
 
-var _ store.Queues = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // Options tune the engine. The zero value is a sensible default.
 type Options struct {
@@ -439,6 +440,10 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 			if v, err = json.Marshal(op.Task); err == nil {
 				err = pb.Set(append([]byte{'t'}, op.Task.Handle...), v, nil)
 			}
+		case store.OpPutRecord:
+			err = pb.Set(recordKey(op.NS, op.Key), op.Value, nil)
+		case store.OpDeleteRecord:
+			err = pb.Delete(recordKey(op.NS, op.Key), nil)
 		default:
 			err = fmt.Errorf("unknown batch operation %d", op.Kind)
 		}
@@ -457,6 +462,55 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+func recordKey(ns, key string) []byte {
+	k := make([]byte, 0, 2+len(ns)+len(key))
+	k = append(k, 'r')
+	k = append(k, ns...)
+	k = append(k, 0)
+	return append(k, key...)
+}
+
+// GetRecord implements store.Records.
+func (s *Store) GetRecord(ctx context.Context, ns, key string) ([]byte, error) {
+	if err := s.begin(); err != nil {
+		return nil, err
+	}
+	defer s.end()
+	v, closer, err := s.db.Get(recordKey(ns, key))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return bytes.Clone(v), nil
+}
+
+// ScanRecords implements store.Records.
+func (s *Store) ScanRecords(ctx context.Context, ns, prefix string, fn func(string, []byte) error) error {
+	if err := s.begin(); err != nil {
+		return err
+	}
+	defer s.end()
+	lower := recordKey(ns, prefix)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	skip := len(ns) + 2
+	for it.First(); it.Valid(); it.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(string(it.Key()[skip:]), it.Value()); err != nil {
+			return err
+		}
+	}
+	return it.Error()
 }
 
 func deletePrefix(pb *pebble.Batch, p []byte) error {

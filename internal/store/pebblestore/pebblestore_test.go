@@ -10,7 +10,7 @@ import (
 func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Backend{
 		Location: func(t *testing.T) string { return t.TempDir() },
-		Open: func(t *testing.T, dir string) (store.Queues, func()) {
+		Open: func(t *testing.T, dir string) (store.Store, func()) {
 			s, err := Open(dir, Options{})
 			if err != nil {
 				t.Fatal(err)

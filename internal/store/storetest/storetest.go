@@ -17,7 +17,7 @@ import (
 // test; calling it again with the same location reopens the same data.
 type Backend struct {
 	// Open returns a store; close must release it.
-	Open func(t *testing.T, location string) (s store.Queues, close func())
+	Open func(t *testing.T, location string) (s store.Store, close func())
 	// Location returns a fresh location.
 	Location func(t *testing.T) string
 }
@@ -37,20 +37,22 @@ func Run(t *testing.T, b Backend) {
 		{"MoveTasks", testMoveTasks},
 		{"ConcurrentCommits", testConcurrent},
 		{"Reopen", testReopen},
+		{"Records", testRecords},
+		{"RecordsWithMessagesInOneBatch", testRecordsMixed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}
 }
 
-func open(t *testing.T, b Backend) store.Queues {
+func open(t *testing.T, b Backend) store.Store {
 	t.Helper()
 	s, closeFn := b.Open(t, b.Location(t))
 	t.Cleanup(closeFn)
 	return s
 }
 
-func commit(t *testing.T, s store.Queues, fill func(*store.Batch)) {
+func commit(t *testing.T, s store.Store, fill func(*store.Batch)) {
 	t.Helper()
 	var b store.Batch
 	fill(&b)
@@ -270,5 +272,82 @@ func testReopen(t *testing.T, b Backend) {
 	m, err := s2.GetMessage(context.Background(), 1, 1)
 	if err != nil || m.Body != "persisted" {
 		t.Fatalf("after reopen: %+v, %v", m, err)
+	}
+}
+
+func records(t *testing.T, s store.Records, ns, prefix string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	var last string
+	err := s.ScanRecords(context.Background(), ns, prefix, func(k string, v []byte) error {
+		if len(out) > 0 && k <= last {
+			t.Errorf("ScanRecords out of order: %q after %q", k, last)
+		}
+		last = k
+		out[k] = string(v)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func testRecords(t *testing.T, b Backend) {
+	loc := b.Location(t)
+	s, closeFn := b.Open(t, loc)
+	ctx := context.Background()
+	commit(t, s, func(b *store.Batch) {
+		b.PutRecord("topic", "arn:b", []byte(`{"n":"b"}`))
+		b.PutRecord("topic", "arn:a", []byte(`{"n":"a"}`))
+		b.PutRecord("topic", "arn:a\xff", []byte(`x`))
+		b.PutRecord("topics", "arn:a", []byte(`other namespace`))
+		b.PutRecord("sub", "arn:a:1", []byte(`s1`))
+		b.PutRecord("sub", "arn:ab:1", []byte(`s2`))
+	})
+	if got := records(t, s, "topic", ""); !reflect.DeepEqual(got, map[string]string{"arn:a": `{"n":"a"}`, "arn:a\xff": "x", "arn:b": `{"n":"b"}`}) {
+		t.Fatalf("scan topic = %v", got)
+	}
+	if got := records(t, s, "sub", "arn:a:"); !reflect.DeepEqual(got, map[string]string{"arn:a:1": "s1"}) {
+		t.Fatalf("scan sub prefix = %v", got)
+	}
+	v, err := s.GetRecord(ctx, "topics", "arn:a")
+	if err != nil || string(v) != "other namespace" {
+		t.Fatalf("GetRecord = %q, %v", v, err)
+	}
+	if _, err := s.GetRecord(ctx, "topic", "arn:c"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetRecord missing = %v, want ErrNotFound", err)
+	}
+	commit(t, s, func(b *store.Batch) {
+		b.DeleteRecord("topic", "arn:b")
+		b.DeleteRecord("topic", "never-existed")
+		b.PutRecord("topic", "arn:a", []byte(`{"n":"a2"}`))
+	})
+	closeFn()
+	s, closeFn = b.Open(t, loc)
+	defer closeFn()
+	if got := records(t, s, "topic", ""); !reflect.DeepEqual(got, map[string]string{"arn:a": `{"n":"a2"}`, "arn:a\xff": "x"}) {
+		t.Fatalf("after reopen: %v", got)
+	}
+	stop := errors.New("stop")
+	n := 0
+	err = s.ScanRecords(ctx, "topic", "", func(string, []byte) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Fatalf("ScanRecords did not stop at the callback's error: n=%d err=%v", n, err)
+	}
+}
+
+func testRecordsMixed(t *testing.T, b Backend) {
+	s := open(t, b)
+	commit(t, s, func(b *store.Batch) {
+		b.PutQueue(store.Queue{ID: 3, Name: "q", Attributes: map[string]string{}})
+		b.PutMessage(3, msg(1, "fan-out"))
+		b.PutRecord("delivery", "d1", []byte("pending"))
+	})
+	if st, hwm := scan(t, s, 3); len(st) != 1 || hwm != 1 {
+		t.Fatalf("message of mixed batch: %v hwm %d", st, hwm)
+	}
+	if got := records(t, s, "delivery", ""); got["d1"] != "pending" {
+		t.Fatalf("record of mixed batch: %v", got)
 	}
 }
