@@ -26,6 +26,10 @@ type Config struct {
 	// GroupCommitWindow lets concurrent durable writes gather before the
 	// write-ahead log is synced (see pebblestore.Options).
 	GroupCommitWindow time.Duration
+	// PublicURL is the scheme://host:port at which subscribers and
+	// functions reach forkline (SNS SubscribeURL, UnsubscribeURL and
+	// SigningCertURL); empty means http:// and the listening address.
+	PublicURL string
 }
 
 // Default returns the defaults.
@@ -75,6 +79,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	env("FORKLINE_CREDENTIALS_FILE", &c.CredentialsFile)
 	env("FORKLINE_LOG_LEVEL", &c.LogLevel)
 	env("FORKLINE_LOG_FORMAT", &c.LogFormat)
+	env("FORKLINE_PUBLIC_URL", &c.PublicURL)
 	var envErr error
 	if v := getenv("FORKLINE_GROUP_COMMIT_WINDOW"); v != "" {
 		c.GroupCommitWindow, envErr = time.ParseDuration(v)
@@ -92,6 +97,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (FORKLINE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (FORKLINE_LOG_FORMAT)")
 	fs.DurationVar(&c.GroupCommitWindow, "group-commit-window", c.GroupCommitWindow, "least time between write-ahead log syncs; concurrent writes share a sync (FORKLINE_GROUP_COMMIT_WINDOW)")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "URL at which subscribers reach forkline, for SNS links; default http://LISTEN (FORKLINE_PUBLIC_URL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -131,6 +137,9 @@ func (c Config) Validate() error {
 	case "text", "json":
 	default:
 		errs = append(errs, fmt.Errorf("log format %q: want text or json", c.LogFormat))
+	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		errs = append(errs, fmt.Errorf("public URL %q: want http://host:port or https://host:port", c.PublicURL))
 	}
 	loop, err := IsLoopback(c.Listen)
 	if err != nil {

@@ -409,6 +409,20 @@ func (s *Service) BeginSends(ctx context.Context, targets []Target, b *store.Bat
 	return t
 }
 
+// Early returns what is known before the commit: Err for targets that
+// failed as a whole and, in Results, the entries that failed validation
+// (the others have a nil Err until End).
+func (t *SendTxn) Early() []TargetResult {
+	out := make([]TargetResult, len(t.res))
+	for i := range t.res {
+		out[i].Err = t.res[i].Err
+		if p := t.parts[i]; p != nil {
+			out[i].Results = p.results
+		}
+	}
+	return out
+}
+
 // End completes the send after the commit of its batch (err is the
 // commit's error) and returns one result per target.
 func (t *SendTxn) End(err error) []TargetResult {

@@ -239,6 +239,16 @@ func (s *Service) lookupArn(arn string) *queue {
 	return s.queues[name]
 }
 
+// QueueByArn reports whether the queue named by an SQS ARN exists and
+// whether it is a FIFO queue.
+func (s *Service) QueueByArn(arn string) (exists, fifo bool) {
+	q := s.lookupArn(arn)
+	if q == nil {
+		return false, false
+	}
+	return true, q.fifo
+}
+
 // signal wakes long polls. Requires q.mu.
 func (q *queue) signal() {
 	if q.waiters == 0 {

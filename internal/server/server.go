@@ -19,14 +19,17 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/forkline/forkline/internal/clock"
 	"github.com/forkline/forkline/internal/config"
 	"github.com/forkline/forkline/internal/queue"
 	"github.com/forkline/forkline/internal/sigv4"
+	"github.com/forkline/forkline/internal/snsapi"
 	"github.com/forkline/forkline/internal/sqsapi"
 	"github.com/forkline/forkline/internal/store/pebblestore"
+	"github.com/forkline/forkline/internal/topic"
 	"github.com/forkline/forkline/internal/wire/awserr"
 	"github.com/forkline/forkline/internal/wire/awsjson"
 	"github.com/forkline/forkline/internal/wire/awsquery"
@@ -52,9 +55,14 @@ type Server struct {
 	clock  clock.Clock
 	store  *pebblestore.Store
 	queues *queue.Service
+	topics *topic.Service
 	sqs    *sqsapi.Handler
+	sns    *snsapi.Handler
 	auth   *sigv4.Verifier
 	http   *http.Server
+	// publicURL is the base of the links SNS puts in messages, set when
+	// the listener is known unless configured.
+	publicURL atomic.Value
 
 	closeOnce sync.Once
 }
@@ -94,6 +102,22 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		sqs:  sqsapi.New(qs, cfg.AccountID, o.Logger),
 		auth: sigv4.NewVerifier(secrets, o.Clock.Now),
 	}
+	s.publicURL.Store(cfg.PublicURL)
+	if cfg.PublicURL == "" {
+		s.publicURL.Store("http://" + cfg.Listen)
+	}
+	ts, err := topic.New(ctx, st, topic.Config{
+		Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger,
+		Queues: qs, Poster: newPoster(), KeyDir: cfg.DataDir,
+		PublicURL: func() string { return s.publicURL.Load().(string) },
+	})
+	if err != nil {
+		qs.Close()
+		st.Close()
+		return nil, err
+	}
+	s.topics = ts
+	s.sns = snsapi.New(ts, o.Logger)
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -105,6 +129,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 
 // Serve accepts connections on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
+	if s.cfg.PublicURL == "" {
+		s.publicURL.Store("http://" + l.Addr().String())
+	}
 	s.log.Info("forkline serving", "listen", l.Addr().String(), "dataDir", s.cfg.DataDir,
 		"region", s.cfg.Region, "account", s.cfg.AccountID, "sigv4", s.auth.Enforcing(), "version", Version)
 	err := s.http.Serve(l)
@@ -120,7 +147,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.closeOnce.Do(func() {
 		// Long polls end when the queue service closes; close it first
-		// so that Shutdown does not wait up to 20 s for them.
+		// so that Shutdown does not wait up to 20 s for them. Topic
+		// deliveries write into queues: stop them before.
+		s.topics.Close()
 		s.queues.Close()
 		err = s.http.Shutdown(ctx)
 		if cerr := s.store.Close(); cerr != nil && err == nil {
@@ -175,6 +204,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 	}
 	sreq := &sqsapi.Request{Ctx: r.Context(), RequestID: reqID, BaseURL: baseURL(r), Path: r.URL.Path}
 	fail := func(service, action string, e *awserr.Error) (string, string) {
+		if service == "sns" && proto == protoQuery {
+			s.sns.WriteError(w, &snsapi.Request{Ctx: r.Context(), RequestID: reqID}, e)
+			return service, action
+		}
 		if proto == protoJSON {
 			s.sqs.WriteJSONError(w, sreq, e)
 		} else {
@@ -187,6 +220,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"running","version":%q}`, Version)
 		return "forkline", "health"
+	}
+	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/SimpleNotificationService-") && s.sns.ServeCertificate(w, r.URL.Path) {
+		return "sns", "SigningCertificate"
 	}
 
 	buf := bodyPool.Get().(*bytes.Buffer)
@@ -242,14 +278,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 		}
 		params = awsquery.FromValues(form)
 		action = params["Action"]
-		if service == "" && s.sqs.Has(action) {
-			service = "sqs"
-		}
-		if service == "" && looksLikeQueuePath(r.URL.Path) {
-			service = "sqs"
+		if service == "" {
+			service = s.guessService(action, params, r.URL.Path)
 		}
 	}
-	if service != "sqs" {
+	if service != "sqs" && service != "sns" {
 		if service == "" && action != "" {
 			return fail(service, action, awserr.New(awserr.InvalidAction, "The action "+action+" is not valid for this endpoint."))
 		}
@@ -258,8 +291,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 		}
 		return fail(service, action, awserr.New(awserr.InvalidAction, "The service "+service+" is not served by forkline."))
 	}
-	if err := s.auth.Verify(r, auth, body); err != nil {
-		return fail(service, action, asAWS(err))
+	// SubscribeURL and UnsubscribeURL links are followed unsigned, as in
+	// SNS; the topic service checks what an unsigned request may do.
+	linkAction := service == "sns" && !auth.Signed && (action == "ConfirmSubscription" || action == "Unsubscribe")
+	if !linkAction {
+		if err := s.auth.Verify(r, auth, body); err != nil {
+			return fail(service, action, asAWS(err))
+		}
+	}
+	if service == "sns" {
+		if proto == protoJSON {
+			return fail(service, action, awserr.New(awserr.UnknownOperation, "SNS is served over the query protocol."))
+		}
+		if action == "" {
+			return fail(service, action, awserr.New(awserr.MissingAction, "The request must contain the parameter Action."))
+		}
+		s.sns.Serve(w, &snsapi.Request{Ctx: r.Context(), RequestID: reqID, Authenticated: auth.Signed,
+			TraceHeader: r.Header.Get("X-Amzn-Trace-Id")}, action, params)
+		return service, action
 	}
 	sreq.AccessKey = auth.AccessKey
 	if sreq.AccessKey == "" {
@@ -282,6 +331,25 @@ func asAWS(err error) *awserr.Error {
 		return ae
 	}
 	return awserr.New(awserr.InternalFailure, "The request processing has failed because of an unknown error.")
+}
+
+// guessService routes an unsigned query request by its action: SQS and
+// SNS share AddPermission and RemovePermission, which SNS addresses by
+// TopicArn.
+func (s *Server) guessService(action string, p awsquery.Params, path string) string {
+	inSNS, inSQS := s.sns.Has(action), s.sqs.Has(action)
+	switch {
+	case inSNS && inSQS:
+		if _, ok := p["TopicArn"]; ok {
+			return "sns"
+		}
+		return "sqs"
+	case inSNS:
+		return "sns"
+	case inSQS, looksLikeQueuePath(path):
+		return "sqs"
+	}
+	return ""
 }
 
 func looksLikeQueuePath(p string) bool {

@@ -82,6 +82,22 @@ const (
 
 var catalogue = map[string]Entry{}
 
+// services holds the codes whose shape differs between services (SNS's
+// TooManyEntriesInBatchRequest is not SQS's), by service name.
+var services = map[string]map[string]Entry{"sns": {}}
+
+// InService returns the catalogue entry of code as service reports it.
+func InService(service, code string) Entry {
+	if e, ok := services[service][code]; ok {
+		return e
+	}
+	return Lookup(code)
+}
+
+func addIn(service, code string, status int, sender bool) {
+	services[service][code] = Entry{Code: code, Status: status, Sender: sender}
+}
+
 func add(code, query string, status int, sender bool) {
 	catalogue[code] = Entry{Code: code, QueryCode: query, Status: status, Sender: sender}
 }
@@ -129,4 +145,19 @@ func init() {
 	add("InvalidAttributeValue", "", http.StatusBadRequest, true)
 	add("InvalidMessageContents", "", http.StatusBadRequest, true)
 	add("InvalidIdFormat", "", http.StatusBadRequest, true)
+
+	// SNS (botocore sns/2010-03-31 model: error shapes and their HTTP
+	// status codes).
+	for code, status := range map[string]int{
+		"InvalidParameter": 400, "ParameterValueInvalid": 400, "NotFound": 404, "ResourceNotFound": 404,
+		"AuthorizationError": 403, "InvalidSecurity": 403, "SubscriptionLimitExceeded": 403,
+		"FilterPolicyLimitExceeded": 403, "TopicLimitExceeded": 403, "TagLimitExceeded": 400, "StaleTag": 400,
+		"TagPolicy": 400, "ConcurrentAccess": 400, "ValidationException": 400, "ValidationError": 400,
+		"TooManyEntriesInBatchRequest": 400, "BatchEntryIdsNotDistinct": 400, "BatchRequestTooLong": 400,
+		"EmptyBatchRequest": 400, "InvalidBatchEntryId": 400, "Throttled": 429, "InvalidAction": 400,
+		"MissingParameter": 400, "MissingAction": 400,
+	} {
+		addIn("sns", code, status, true)
+	}
+	addIn("sns", "InternalError", http.StatusInternalServerError, false)
 }

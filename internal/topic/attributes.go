@@ -1,0 +1,514 @@
+package topic
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/forkline/forkline/internal/topic/filter"
+)
+
+// Topic attributes settable with CreateTopic and SetTopicAttributes (SNS
+// API reference, SetTopicAttributes); FifoTopic only at creation.
+var topicSettable = map[string]bool{
+	"DisplayName": true, "Policy": true, "DeliveryPolicy": true, "KmsMasterKeyId": true,
+	"SignatureVersion": true, "TracingConfig": true, "ContentBasedDeduplication": true,
+	"FifoThroughputScope": true, "ArchivePolicy": true, "DataProtectionPolicy": true,
+}
+
+func init() {
+	for _, p := range []string{"Application", "HTTP", "Firehose", "Lambda", "SQS"} {
+		topicSettable[p+"SuccessFeedbackRoleArn"] = true
+		topicSettable[p+"SuccessFeedbackSampleRate"] = true
+		topicSettable[p+"FailureFeedbackRoleArn"] = true
+	}
+}
+
+// validateTopicAttributes checks topic attributes and returns them
+// normalized. create selects CreateTopic's error forms (and allows
+// FifoTopic) over SetTopicAttributes's.
+func validateTopicAttributes(attrs map[string]string, fifo, create bool) (map[string]string, error) {
+	out := make(map[string]string, len(attrs))
+	bad := func(name, value string) error {
+		if create {
+			return invalidParam("Attributes", fmt.Sprintf("%s: Invalid value [%s]", name, value))
+		}
+		return invalidParam(name, "")
+	}
+	for name, v := range attrs {
+		switch {
+		case name == "FifoTopic" && create:
+			lv := strings.ToLower(v)
+			if lv != "true" && lv != "false" {
+				return nil, bad(name, v)
+			}
+			continue // recorded from the name's suffix; "false" is not stored
+		case !topicSettable[name]:
+			if create {
+				return nil, invalidParam("Attributes", "Unknown attribute "+name)
+			}
+			return nil, invalidParam("AttributeName", "")
+		}
+		switch name {
+		case "SignatureVersion":
+			if v != "1" && v != "2" {
+				return nil, bad(name, v)
+			}
+		case "TracingConfig":
+			if v != "PassThrough" && v != "Active" {
+				return nil, bad(name, v)
+			}
+		case "ContentBasedDeduplication":
+			lv := strings.ToLower(v)
+			if lv != "true" && lv != "false" {
+				return nil, bad(name, v)
+			}
+			if !fifo {
+				return nil, invalidParam("Attributes", "Content-based deduplication can only be set for FIFO topics")
+			}
+			v = lv
+		case "FifoThroughputScope":
+			if v != "Topic" && v != "MessageGroup" {
+				return nil, bad(name, v)
+			}
+			if !fifo {
+				return nil, invalidParam("Attributes", "FifoThroughputScope can only be set for FIFO topics")
+			}
+		case "DeliveryPolicy":
+			if v != "" {
+				if _, err := parseTopicDeliveryPolicy(v); err != nil {
+					return nil, deliveryPolicyError(create, err)
+				}
+			}
+		case "Policy", "ArchivePolicy", "DataProtectionPolicy":
+			if v != "" && !json.Valid([]byte(v)) {
+				return nil, bad(name, v)
+			}
+		case "DisplayName":
+			if len(v) > 100 {
+				return nil, bad(name, v)
+			}
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+func deliveryPolicyError(subscribe bool, err error) error {
+	if subscribe {
+		return invalidParam("Attributes", "DeliveryPolicy: "+err.Error())
+	}
+	return errorf(ErrInvalidParameter, "Invalid parameter: DeliveryPolicy: %s", err.Error())
+}
+
+// Subscription attributes settable with Subscribe and
+// SetSubscriptionAttributes (SNS API reference, SetSubscriptionAttributes).
+var subSettable = map[string]bool{
+	"DeliveryPolicy": true, "FilterPolicy": true, "FilterPolicyScope": true, "RawMessageDelivery": true,
+	"RedrivePolicy": true, "SubscriptionRoleArn": true, "ReplayPolicy": true,
+}
+
+// validateSubAttributes checks the attributes being set (set) against the
+// subscription's whole resulting attribute map (merged) and returns set
+// normalized. subscribe selects Subscribe's error prefix ("Invalid
+// parameter: Attributes Reason: ") over SetSubscriptionAttributes's
+// ("Invalid parameter: ").
+func validateSubAttributes(set, merged map[string]string, proto string, fifoPair bool, subscribe bool) (map[string]string, error) {
+	fail := func(msg string) error {
+		if subscribe {
+			return errorf(ErrInvalidParameter, "Invalid parameter: Attributes Reason: %s", msg)
+		}
+		return errorf(ErrInvalidParameter, "Invalid parameter: %s", msg)
+	}
+	out := make(map[string]string, len(set))
+	for name, v := range set {
+		if !subSettable[name] {
+			if subscribe {
+				return nil, invalidParam("Attributes", "Unknown attribute "+name)
+			}
+			return nil, invalidParam("AttributeName", "")
+		}
+		switch name {
+		case "RawMessageDelivery":
+			lv := strings.ToLower(v)
+			if lv != "true" && lv != "false" {
+				return nil, fail(fmt.Sprintf("RawMessageDelivery: Invalid value [%s]. Must be true or false.", v))
+			}
+			if lv == "true" && proto != "sqs" && proto != "http" && proto != "https" && proto != "firehose" {
+				return nil, errorf(ErrInvalidParameter, "Invalid parameter: Delivery protocol [%s] does not support raw message delivery.", proto)
+			}
+			v = lv
+		case "FilterPolicyScope":
+			if v != string(filter.ScopeAttributes) && v != string(filter.ScopeBody) {
+				return nil, fail(fmt.Sprintf("FilterPolicyScope: Invalid value [%s]. Please use either MessageBody or MessageAttributes", v))
+			}
+		case "RedrivePolicy":
+			if v != "" {
+				dlq, err := parseRedrivePolicy(v)
+				if err != nil {
+					return nil, fail("RedrivePolicy: " + err.Error())
+				}
+				if fifoPair && !strings.HasSuffix(dlq, ".fifo") {
+					return nil, fail("RedrivePolicy: must use a FIFO queue as DLQ for a FIFO Subscription to a FIFO Topic.")
+				}
+			}
+		case "DeliveryPolicy":
+			if v != "" {
+				if _, err := parseSubDeliveryPolicy(v); err != nil {
+					return nil, deliveryPolicyError(subscribe, err)
+				}
+			}
+		case "SubscriptionRoleArn", "ReplayPolicy":
+			if v != "" && name == "ReplayPolicy" && !json.Valid([]byte(v)) {
+				return nil, fail("ReplayPolicy: failed to parse JSON.")
+			}
+		}
+		out[name] = v
+	}
+	// The filter policy is checked against the resulting scope, whichever
+	// of the two changed.
+	if _, touched := set["FilterPolicy"]; touched || set["FilterPolicyScope"] != "" {
+		if doc := merged["FilterPolicy"]; doc != "" && !isEmptyObject(doc) {
+			if _, err := filter.Parse(doc, filter.Scope(merged["FilterPolicyScope"])); err != nil {
+				fe := err.(*filter.Error)
+				if fe.Bare {
+					return nil, fail(fe.Message)
+				}
+				return nil, fail("FilterPolicy: " + fe.Message)
+			}
+		}
+	}
+	return out, nil
+}
+
+// parseRedrivePolicy returns the dead-letter queue ARN of a subscription
+// RedrivePolicy.
+func parseRedrivePolicy(doc string) (string, error) {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(doc), &m); err != nil {
+		return "", fmt.Errorf("failed to parse JSON. %v", err)
+	}
+	for k := range m {
+		if k != "deadLetterTargetArn" {
+			return "", fmt.Errorf("invalid JSON. Attribute %s is unknown.", k)
+		}
+	}
+	arn, _ := m["deadLetterTargetArn"].(string)
+	parts := strings.Split(arn, ":")
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sqs" || parts[5] == "" {
+		return "", fmt.Errorf("deadLetterTargetArn is an invalid arn")
+	}
+	return arn, nil
+}
+
+// ---------------------------------------------------------- delivery policy
+
+// deliveryPolicy is an effective retry policy (SNS developer guide,
+// "Amazon SNS message delivery retries").
+type deliveryPolicy struct {
+	MinDelay, MaxDelay                  int // seconds
+	NumRetries                          int
+	NumNoDelay, NumMinDelay, NumMaxDelay int
+	Backoff                             string
+	ContentType                         string
+	MaxPerSecond                        int
+}
+
+type retryPolicyJSON struct {
+	MinDelayTarget     *int    `json:"minDelayTarget,omitempty"`
+	MaxDelayTarget     *int    `json:"maxDelayTarget,omitempty"`
+	NumRetries         *int    `json:"numRetries,omitempty"`
+	NumNoDelayRetries  *int    `json:"numNoDelayRetries,omitempty"`
+	NumMinDelayRetries *int    `json:"numMinDelayRetries,omitempty"`
+	NumMaxDelayRetries *int    `json:"numMaxDelayRetries,omitempty"`
+	BackoffFunction    *string `json:"backoffFunction,omitempty"`
+}
+
+type throttleJSON struct {
+	MaxReceivesPerSecond *int `json:"maxReceivesPerSecond,omitempty"`
+}
+
+type requestPolicyJSON struct {
+	HeaderContentType *string `json:"headerContentType,omitempty"`
+}
+
+type topicDeliveryJSON struct {
+	HTTP *struct {
+		DefaultHealthyRetryPolicy    *retryPolicyJSON   `json:"defaultHealthyRetryPolicy"`
+		DisableSubscriptionOverrides *bool              `json:"disableSubscriptionOverrides"`
+		DefaultThrottlePolicy        *throttleJSON      `json:"defaultThrottlePolicy"`
+		DefaultRequestPolicy         *requestPolicyJSON `json:"defaultRequestPolicy"`
+	} `json:"http"`
+}
+
+type subDeliveryJSON struct {
+	HealthyRetryPolicy *retryPolicyJSON   `json:"healthyRetryPolicy"`
+	SicklyRetryPolicy  json.RawMessage    `json:"sicklyRetryPolicy"`
+	ThrottlePolicy     *throttleJSON      `json:"throttlePolicy"`
+	RequestPolicy      *requestPolicyJSON `json:"requestPolicy"`
+	Guaranteed         *bool              `json:"guaranteed"`
+}
+
+func strictDecode(doc string, v any) error {
+	dec := json.NewDecoder(strings.NewReader(doc))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if ok := asType(err, &te); ok {
+			return fmt.Errorf("%s type mismatch, expecting %s, received a %s", te.Field, kindName(te.Type.Kind().String()), te.Value)
+		}
+		return fmt.Errorf("failed to parse JSON. %v", err)
+	}
+	return nil
+}
+
+func asType(err error, te **json.UnmarshalTypeError) bool {
+	e, ok := err.(*json.UnmarshalTypeError)
+	if ok {
+		*te = e
+	}
+	return ok
+}
+
+func kindName(k string) string {
+	if strings.HasPrefix(k, "int") {
+		return "integer"
+	}
+	return k
+}
+
+func checkRetry(prefix string, r *retryPolicyJSON) error {
+	if r == nil {
+		return nil
+	}
+	get := func(p *int, def int) int {
+		if p == nil {
+			return def
+		}
+		return *p
+	}
+	lo, hi := get(r.MinDelayTarget, 20), get(r.MaxDelayTarget, 20)
+	n := get(r.NumRetries, 3)
+	switch {
+	case lo < 1:
+		return fmt.Errorf("%s.minDelayTarget must be greater than or equal to 1", prefix)
+	case hi > 3600:
+		return fmt.Errorf("%s.maxDelayTarget must be less than or equal to 3600", prefix)
+	case hi < lo:
+		return fmt.Errorf("%s.maxDelayTarget must be greater than or equal to minDelayTarget", prefix)
+	case n < 0 || n > 100:
+		return fmt.Errorf("%s.numRetries must be between 0 and 100", prefix)
+	case get(r.NumNoDelayRetries, 0) < 0 || get(r.NumMinDelayRetries, 0) < 0 || get(r.NumMaxDelayRetries, 0) < 0:
+		return fmt.Errorf("%s retry counts must be greater than or equal to 0", prefix)
+	case get(r.NumNoDelayRetries, 0)+get(r.NumMinDelayRetries, 0)+get(r.NumMaxDelayRetries, 0) > n:
+		return fmt.Errorf("%s.numRetries must be greater than or equal to the sum of numNoDelayRetries, numMinDelayRetries and numMaxDelayRetries", prefix)
+	}
+	if r.BackoffFunction != nil {
+		switch *r.BackoffFunction {
+		case "linear", "arithmetic", "geometric", "exponential":
+		default:
+			return fmt.Errorf("%s.backoffFunction must be one of linear, arithmetic, geometric, exponential", prefix)
+		}
+	}
+	return nil
+}
+
+func parseTopicDeliveryPolicy(doc string) (*topicDeliveryJSON, error) {
+	var p topicDeliveryJSON
+	if err := strictDecode(doc, &p); err != nil {
+		return nil, err
+	}
+	if p.HTTP != nil {
+		if err := checkRetry("http.defaultHealthyRetryPolicy", p.HTTP.DefaultHealthyRetryPolicy); err != nil {
+			return nil, err
+		}
+	}
+	return &p, nil
+}
+
+func parseSubDeliveryPolicy(doc string) (*subDeliveryJSON, error) {
+	var p subDeliveryJSON
+	if err := strictDecode(doc, &p); err != nil {
+		return nil, err
+	}
+	if err := checkRetry("healthyRetryPolicy", p.HealthyRetryPolicy); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func defaultHTTPPolicy() deliveryPolicy {
+	return deliveryPolicy{MinDelay: 20, MaxDelay: 20, NumRetries: 3, Backoff: "linear", ContentType: "text/plain; charset=UTF-8"}
+}
+
+// managedPolicy is the fixed policy of AWS-managed endpoints (SQS, Lambda):
+// 3 immediate retries, 2 one second apart, 10 backing off from 1 to 20
+// seconds, then 100,000 twenty seconds apart.
+func managedPolicy() deliveryPolicy {
+	return deliveryPolicy{MinDelay: 1, MaxDelay: 20, NumRetries: 100_015, NumNoDelay: 3, NumMinDelay: 2,
+		NumMaxDelay: 100_000, Backoff: "exponential"}
+}
+
+func overlay(p *deliveryPolicy, r *retryPolicyJSON) {
+	if r == nil {
+		return
+	}
+	set := func(dst *int, v *int) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&p.MinDelay, r.MinDelayTarget)
+	set(&p.MaxDelay, r.MaxDelayTarget)
+	set(&p.NumRetries, r.NumRetries)
+	set(&p.NumNoDelay, r.NumNoDelayRetries)
+	set(&p.NumMinDelay, r.NumMinDelayRetries)
+	set(&p.NumMaxDelay, r.NumMaxDelayRetries)
+	if r.BackoffFunction != nil {
+		p.Backoff = *r.BackoffFunction
+	}
+}
+
+// effectiveDeliveryPolicy combines the topic's and the subscription's
+// delivery policies for a protocol.
+func effectiveDeliveryPolicy(topicDoc, subDoc, proto string) deliveryPolicy {
+	if proto != "http" && proto != "https" {
+		return managedPolicy()
+	}
+	p := defaultHTTPPolicy()
+	override := true
+	if topicDoc != "" {
+		if tp, err := parseTopicDeliveryPolicy(topicDoc); err == nil && tp.HTTP != nil {
+			overlay(&p, tp.HTTP.DefaultHealthyRetryPolicy)
+			if tp.HTTP.DefaultRequestPolicy != nil && tp.HTTP.DefaultRequestPolicy.HeaderContentType != nil {
+				p.ContentType = *tp.HTTP.DefaultRequestPolicy.HeaderContentType
+			}
+			if tp.HTTP.DefaultThrottlePolicy != nil && tp.HTTP.DefaultThrottlePolicy.MaxReceivesPerSecond != nil {
+				p.MaxPerSecond = *tp.HTTP.DefaultThrottlePolicy.MaxReceivesPerSecond
+			}
+			if tp.HTTP.DisableSubscriptionOverrides != nil && *tp.HTTP.DisableSubscriptionOverrides {
+				override = false
+			}
+		}
+	}
+	if subDoc != "" && override {
+		if sp, err := parseSubDeliveryPolicy(subDoc); err == nil {
+			overlay(&p, sp.HealthyRetryPolicy)
+			if sp.RequestPolicy != nil && sp.RequestPolicy.HeaderContentType != nil {
+				p.ContentType = *sp.RequestPolicy.HeaderContentType
+			}
+			if sp.ThrottlePolicy != nil && sp.ThrottlePolicy.MaxReceivesPerSecond != nil {
+				p.MaxPerSecond = *sp.ThrottlePolicy.MaxReceivesPerSecond
+			}
+		}
+	}
+	return p
+}
+
+// delay returns the wait before retry n (1-based) and false once the
+// policy is exhausted. The four phases are those of the developer guide:
+// immediate retries, retries at the minimum delay, backoff from the
+// minimum to the maximum, retries at the maximum.
+func (p deliveryPolicy) delay(n int) (time.Duration, bool) {
+	if n > p.NumRetries {
+		return 0, false
+	}
+	sec := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+	if n <= p.NumNoDelay {
+		return 0, true
+	}
+	n -= p.NumNoDelay
+	if n <= p.NumMinDelay {
+		return sec(float64(p.MinDelay)), true
+	}
+	n -= p.NumMinDelay
+	backoff := p.NumRetries - p.NumNoDelay - p.NumMinDelay - p.NumMaxDelay
+	if n > backoff {
+		return sec(float64(p.MaxDelay)), true
+	}
+	lo, hi := float64(p.MinDelay), float64(p.MaxDelay)
+	if backoff <= 1 {
+		return sec(lo), true
+	}
+	x := float64(n-1) / float64(backoff-1) // 0 … 1 across the phase
+	var d float64
+	switch p.Backoff {
+	case "arithmetic":
+		d = lo + (hi-lo)*x*x
+	case "geometric":
+		base := math.Pow(hi-lo+1, 1/float64(backoff-1))
+		d = math.Pow(base, float64(n-1)) + lo - 1
+	case "exponential":
+		a := (hi - lo) / (math.Exp(float64(backoff-1)) - 1)
+		d = a*math.Exp(float64(n-1)) + lo - a
+	default: // linear
+		d = lo + (hi-lo)*x
+	}
+	return sec(d), true
+}
+
+// effectiveTopicDeliveryPolicy renders a topic's EffectiveDeliveryPolicy
+// in AWS's key order.
+func effectiveTopicDeliveryPolicy(doc string) string {
+	p := effectiveDeliveryPolicy(doc, "", "http")
+	disable := false
+	if doc != "" {
+		if tp, err := parseTopicDeliveryPolicy(doc); err == nil && tp.HTTP != nil && tp.HTTP.DisableSubscriptionOverrides != nil {
+			disable = *tp.HTTP.DisableSubscriptionOverrides
+		}
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"http":{"defaultHealthyRetryPolicy":`)
+	writeRetry(&b, p)
+	fmt.Fprintf(&b, `,"disableSubscriptionOverrides":%t`, disable)
+	if p.MaxPerSecond > 0 {
+		fmt.Fprintf(&b, `,"defaultThrottlePolicy":{"maxReceivesPerSecond":%d}`, p.MaxPerSecond)
+	}
+	b.WriteString(`,"defaultRequestPolicy":{"headerContentType":`)
+	b.WriteString(jsonString(p.ContentType))
+	b.WriteString(`}}}`)
+	return b.String()
+}
+
+// effectiveDeliveryPolicyJSON renders an HTTP subscription's
+// EffectiveDeliveryPolicy.
+func effectiveDeliveryPolicyJSON(topicDoc, subDoc string) string {
+	p := effectiveDeliveryPolicy(topicDoc, subDoc, "http")
+	var b bytes.Buffer
+	b.WriteString(`{"healthyRetryPolicy":`)
+	writeRetry(&b, p)
+	b.WriteString(`,"sicklyRetryPolicy":null,"throttlePolicy":`)
+	if p.MaxPerSecond > 0 {
+		fmt.Fprintf(&b, `{"maxReceivesPerSecond":%d}`, p.MaxPerSecond)
+	} else {
+		b.WriteString("null")
+	}
+	b.WriteString(`,"requestPolicy":{"headerContentType":`)
+	b.WriteString(jsonString(p.ContentType))
+	b.WriteString(`},"guaranteed":false}`)
+	return b.String()
+}
+
+func writeRetry(b *bytes.Buffer, p deliveryPolicy) {
+	fmt.Fprintf(b, `{"minDelayTarget":%d,"maxDelayTarget":%d,"numRetries":%d,"numMaxDelayRetries":%d,"numNoDelayRetries":%d,"numMinDelayRetries":%d,"backoffFunction":%s}`,
+		p.MinDelay, p.MaxDelay, p.NumRetries, p.NumMaxDelay, p.NumNoDelay, p.NumMinDelay, jsonString(p.Backoff))
+}
+
+// defaultTopicPolicy is the access policy SNS gives a new topic.
+func defaultTopicPolicy(arn, account string) string {
+	return `{"Version":"2008-10-17","Id":"__default_policy_ID","Statement":[{"Sid":"__default_statement_ID","Effect":"Allow","Principal":{"AWS":"*"},"Action":["SNS:GetTopicAttributes","SNS:SetTopicAttributes","SNS:AddPermission","SNS:RemovePermission","SNS:DeleteTopic","SNS:Subscribe","SNS:ListSubscriptionsByTopic","SNS:Publish"],"Resource":` +
+		jsonString(arn) + `,"Condition":{"StringEquals":{"AWS:SourceOwner":` + jsonString(account) + `}}}]}`
+}
+
+// jsonString encodes s as a JSON string without Go's HTML escaping, as
+// AWS writes it.
+func jsonString(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s)
+	return strings.TrimSuffix(b.String(), "\n")
+}

@@ -1,0 +1,413 @@
+package topic
+
+import (
+	"container/heap"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/forkline/forkline/internal/queue"
+	"github.com/forkline/forkline/internal/store"
+)
+
+// outRec is one pending delivery in the outbox: an HTTP notification or
+// confirmation, or a message on its way to a subscription's dead-letter
+// queue. It is written in the same batch as the publish (or subscribe)
+// that caused it and deleted in the same batch as its outcome.
+type outRec struct {
+	Type       string                   `json:"type"` // Notification, SubscriptionConfirmation, UnsubscribeConfirmation
+	Sub        string                   `json:"sub"`  // subscription ARN
+	Topic      string                   `json:"topic"`
+	Protocol   string                   `json:"protocol"`
+	Endpoint   string                   `json:"endpoint"`
+	MessageID  string                   `json:"messageId"`
+	Message    string                   `json:"message"`
+	Subject    string                   `json:"subject,omitempty"`
+	HasSubject bool                     `json:"hasSubject,omitempty"`
+	Timestamp  string                   `json:"timestamp"`
+	Attrs      []store.MessageAttribute `json:"attrs,omitempty"`
+	Token      string                   `json:"token,omitempty"`
+	Raw        bool                     `json:"raw,omitempty"`
+	SigVersion string                   `json:"sigVersion,omitempty"`
+	Seq        string                   `json:"seq,omitempty"`
+	GroupID    string                   `json:"groupId,omitempty"`
+	DedupID    string                   `json:"dedupId,omitempty"`
+	Trace      string                   `json:"trace,omitempty"`
+	// Attempt counts failed attempts so far.
+	Attempt int `json:"attempt,omitempty"`
+	// DLQ marks a delivery that failed for good: it goes to the
+	// subscription's dead-letter queue.
+	DLQ bool `json:"dlq,omitempty"`
+
+	id  string
+	due int64 // Unix nanoseconds
+	idx int   // heap index
+}
+
+var outSeq atomic.Uint64
+
+func (s *Service) newOut(o *outRec) *outRec {
+	o.id = fmt.Sprintf("%016x%08x", s.clock.Now().UnixNano(), outSeq.Add(1)&0xffffffff)
+	return o
+}
+
+func (o *outRec) put(b *store.Batch) { b.PutRecord(nsOut, o.id, mustJSON(o)) }
+
+// notificationRecord is the outbox record of one message for one
+// subscription.
+func (s *Service) notificationRecord(t *topic, p *prepared, sub *subscription, sigVer string) *outRec {
+	o := &outRec{
+		Type: "Notification", Sub: sub.arn, Topic: t.arn, Protocol: sub.rec.Protocol, Endpoint: sub.rec.Endpoint,
+		MessageID: p.id, Message: p.message(sub.rec.Protocol), Subject: p.in.Subject, HasSubject: p.in.HasSubject,
+		Timestamp: p.ts, Raw: sub.raw, SigVersion: sigVer, Trace: p.in.TraceHeader,
+	}
+	if p.msgs == nil {
+		o.Attrs = p.in.Attributes
+	}
+	if t.fifo {
+		o.Seq = formatSeq(p.seq)
+		o.GroupID, o.DedupID = p.in.GroupID, p.dedupID
+	}
+	return s.newOut(o)
+}
+
+// confirmationRecord is the outbox record of a SubscriptionConfirmation or
+// UnsubscribeConfirmation.
+func (s *Service) confirmationRecord(t *topic, sub *subscription, typ string) *outRec {
+	token := sub.rec.Token
+	msg := "You have chosen to subscribe to the topic " + t.arn + ".\nTo confirm the subscription, visit the SubscribeURL included in this message."
+	if typ == "UnsubscribeConfirmation" {
+		token = newToken()
+		msg = "You have chosen to deactivate subscription " + sub.arn + ".\nTo cancel this operation and restore the subscription, visit the SubscribeURL included in this message."
+	}
+	s.mu.RLock()
+	sigVer := t.rec.Attributes["SignatureVersion"]
+	s.mu.RUnlock()
+	if sigVer == "" {
+		sigVer = "1"
+	}
+	return s.newOut(&outRec{
+		Type: typ, Sub: sub.arn, Topic: t.arn, Protocol: sub.rec.Protocol, Endpoint: sub.rec.Endpoint,
+		MessageID: newID(), Message: msg, Token: token, SigVersion: sigVer,
+		Timestamp: s.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
+	})
+}
+
+// body renders what the endpoint receives.
+func (s *Service) outBody(o *outRec) []byte {
+	if o.Type == "Notification" && o.Raw {
+		return []byte(o.Message)
+	}
+	e := envelope{Type: o.Type, MessageID: o.MessageID, TopicArn: o.Topic, Message: o.Message, Timestamp: o.Timestamp}
+	if o.Type == "Notification" {
+		e.Subject, e.HasSubject, e.Attrs = o.Subject, o.HasSubject, o.Attrs
+		e.UnsubscribeURL = s.unsubscribeURL(o.Sub)
+		if o.Seq != "" {
+			e.SequenceNumber = o.Seq
+			return e.render()
+		}
+		e.SignatureVersion, e.SigningCertURL = o.SigVersion, s.certURL()
+		e.Signature = s.signer.sign(o.SigVersion, notificationToSign(o.MessageID, o.Topic, o.Subject, o.HasSubject, o.Message, o.Timestamp))
+		return e.render()
+	}
+	e.Token = o.Token
+	e.SubscribeURL = s.subscribeURL(o.Topic, o.Token)
+	e.SignatureVersion, e.SigningCertURL = o.SigVersion, s.certURL()
+	e.Signature = s.signer.sign(o.SigVersion, stringToSign([][2]string{
+		{"Message", o.Message}, {"MessageId", o.MessageID}, {"SubscribeURL", e.SubscribeURL},
+		{"Timestamp", o.Timestamp}, {"Token", o.Token}, {"TopicArn", o.Topic}, {"Type", o.Type},
+	}))
+	return e.render()
+}
+
+// dispatcher delivers outbox records: it keeps them in a heap by due time
+// and runs each due one on a bounded pool of goroutines.
+type dispatcher struct {
+	s *Service
+
+	mu    sync.Mutex // guards queue
+	queue outHeap
+	wake  chan struct{}
+	slots   chan struct{}
+	wg      sync.WaitGroup
+}
+
+// maxInFlight bounds concurrent HTTP deliveries.
+const maxInFlight = 32
+
+// httpTimeout is SNS's delivery timeout (developer guide, "Amazon SNS
+// message delivery retries").
+const httpTimeout = 15 * time.Second
+
+func newDispatcher(s *Service) *dispatcher {
+	return &dispatcher{s: s, wake: make(chan struct{}, 1), slots: make(chan struct{}, maxInFlight)}
+}
+
+// load schedules every stored outbox record, due now.
+func (d *dispatcher) load(ctx context.Context) error {
+	now := d.s.clock.Now().UnixNano()
+	return d.s.st.ScanRecords(ctx, nsOut, "", func(k string, v []byte) error {
+		o := new(outRec)
+		if err := json.Unmarshal(v, o); err != nil {
+			return fmt.Errorf("%w: outbox record: %v", store.ErrCorrupt, err)
+		}
+		o.id, o.due = k, now
+		heap.Push(&d.queue, o)
+		return nil
+	})
+}
+
+// add schedules a record whose commit has returned.
+func (d *dispatcher) add(o *outRec) {
+	if o.due == 0 {
+		o.due = d.s.clock.Now().UnixNano()
+	}
+	d.mu.Lock()
+	heap.Push(&d.queue, o)
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *dispatcher) run(ctx context.Context) {
+	defer d.wg.Wait()
+	for {
+		d.mu.Lock()
+		var next *outRec
+		wait := time.Duration(-1)
+		if d.queue.Len() > 0 {
+			now := d.s.clock.Now().UnixNano()
+			if d.queue[0].due <= now {
+				next = heap.Pop(&d.queue).(*outRec)
+			} else {
+				wait = time.Duration(d.queue[0].due - now)
+			}
+		}
+		d.mu.Unlock()
+		if next != nil {
+			select {
+			case d.slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			d.wg.Add(1)
+			go func() {
+				defer d.wg.Done()
+				defer func() { <-d.slots }()
+				d.deliver(ctx, next)
+			}()
+			continue
+		}
+		var timer <-chan time.Time
+		var stop func() bool
+		if wait >= 0 {
+			t := d.s.clock.NewTimer(wait)
+			timer, stop = t.C(), t.Stop
+		}
+		select {
+		case <-ctx.Done():
+			if stop != nil {
+				stop()
+			}
+			return
+		case <-d.wake:
+		case <-timer:
+		}
+		if stop != nil {
+			stop()
+		}
+	}
+}
+
+// deliver makes one attempt and records its outcome.
+func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
+	s := d.s
+	s.mu.RLock()
+	sub := s.subs[o.Sub]
+	s.mu.RUnlock()
+	if o.Type == "Notification" && sub == nil {
+		d.finish(ctx, o, nil) // unsubscribed meanwhile: nothing to deliver
+		return
+	}
+	if o.DLQ {
+		d.toDLQ(ctx, o, sub)
+		return
+	}
+	policy := managedPolicy()
+	if sub != nil {
+		policy = sub.retry
+	} else if o.Protocol == "http" || o.Protocol == "https" {
+		policy = defaultHTTPPolicy()
+	}
+	var permanent bool
+	var err error
+	switch o.Protocol {
+	case "http", "https":
+		permanent, err = d.post(ctx, o, policy)
+	case "sqs":
+		permanent, err = d.toQueue(ctx, o, o.Endpoint)
+		if err == nil {
+			return // the queue write deleted the record
+		}
+	default:
+		d.finish(ctx, o, nil)
+		return
+	}
+	if err == nil {
+		d.finish(ctx, o, nil)
+		return
+	}
+	if ctx.Err() != nil {
+		return // shutting down: the record stays for the next start
+	}
+	o.Attempt++
+	delay, more := policy.delay(o.Attempt)
+	s.log.Info("delivery attempt failed", "subscription", o.Sub, "endpoint", o.Endpoint, "attempt", o.Attempt,
+		"permanent", permanent, "retry", more && !permanent, "err", err)
+	if permanent || !more {
+		if o.Type == "Notification" && sub != nil && sub.dlq != "" {
+			o.DLQ = true
+			d.toDLQ(ctx, o, sub)
+			return
+		}
+		d.finish(ctx, o, nil)
+		return
+	}
+	var b store.Batch
+	o.put(&b)
+	if err := s.st.Commit(ctx, &b); err != nil {
+		s.log.Error("record delivery attempt", "err", err)
+	}
+	o.due = s.clock.Now().Add(delay).UnixNano()
+	d.add(o)
+}
+
+// post sends an HTTP delivery. It reports whether a failure is permanent
+// (a 4xx answer).
+func (d *dispatcher) post(ctx context.Context, o *outRec, p deliveryPolicy) (bool, error) {
+	s := d.s
+	if s.cfg.Poster == nil {
+		return false, fmt.Errorf("no HTTP client configured")
+	}
+	h := map[string]string{
+		"x-amz-sns-message-type": o.Type,
+		"x-amz-sns-message-id":   o.MessageID,
+		"x-amz-sns-topic-arn":    o.Topic,
+		"User-Agent":             "Amazon Simple Notification Service Agent",
+		"Content-Type":           "text/plain; charset=UTF-8",
+	}
+	if o.Type != "SubscriptionConfirmation" {
+		h["x-amz-sns-subscription-arn"] = o.Sub
+	}
+	if o.Type == "Notification" {
+		h["Content-Type"] = p.ContentType
+		if o.Raw {
+			h["x-amz-sns-rawdelivery"] = "true"
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, httpTimeout)
+	defer cancel()
+	status, err := s.cfg.Poster.Post(cctx, o.Endpoint, h, s.outBody(o))
+	switch {
+	case err != nil:
+		return false, err
+	case status >= 200 && status < 400:
+		return false, nil
+	case status >= 400 && status < 500:
+		return true, fmt.Errorf("endpoint answered %d", status)
+	default:
+		return false, fmt.Errorf("endpoint answered %d", status)
+	}
+}
+
+// toQueue lands a delivery in a queue and deletes its outbox record in the
+// same write. A refused message (queue gone, message invalid for it) is a
+// permanent failure.
+func (d *dispatcher) toQueue(ctx context.Context, o *outRec, queueArn string) (bool, error) {
+	s := d.s
+	in := queue.SendInput{SenderID: senderID}
+	if o.Raw {
+		in.Body, in.Attributes = o.Message, o.Attrs
+	} else {
+		in.Body = string(s.outBody(o))
+	}
+	if o.Trace != "" {
+		in.SystemAttributes = []store.MessageAttribute{{Name: "AWSTraceHeader", DataType: "String", StringValue: o.Trace}}
+	}
+	_, fifo := s.cfg.Queues.QueueByArn(queueArn)
+	if o.GroupID != "" {
+		in.GroupID, in.HasGroupID = o.GroupID, true
+	}
+	if fifo && o.DedupID != "" {
+		in.DedupID, in.HasDedupID = o.DedupID, true
+	}
+	var b store.Batch
+	b.DeleteRecord(nsOut, o.id)
+	txn := s.cfg.Queues.BeginSends(ctx, []queue.Target{{QueueArn: queueArn, Inputs: []queue.SendInput{in}}}, &b)
+	early := txn.Early()[0]
+	if early.Err == nil && len(early.Results) == 1 && early.Results[0].Err != nil {
+		early.Err = early.Results[0].Err
+	}
+	if early.Err != nil {
+		txn.End(early.Err)
+		return true, early.Err
+	}
+	err := s.st.Commit(ctx, &b)
+	txn.End(err)
+	return false, err
+}
+
+// toDLQ moves a failed delivery to the subscription's dead-letter queue,
+// or drops it when there is none (or the queue refuses it).
+func (d *dispatcher) toDLQ(ctx context.Context, o *outRec, sub *subscription) {
+	dlq := ""
+	if sub != nil {
+		dlq = sub.dlq
+	}
+	if dlq == "" {
+		d.s.log.Warn("delivery dropped", "subscription", o.Sub, "messageId", o.MessageID)
+		d.finish(ctx, o, nil)
+		return
+	}
+	if _, err := d.toQueue(ctx, o, dlq); err != nil {
+		d.s.log.Warn("dead-letter queue refused the message; dropped", "subscription", o.Sub, "dlq", dlq, "err", err)
+		d.finish(ctx, o, nil)
+	}
+}
+
+// finish deletes a record whose delivery is over.
+func (d *dispatcher) finish(ctx context.Context, o *outRec, _ error) {
+	var b store.Batch
+	b.DeleteRecord(nsOut, o.id)
+	if err := d.s.st.Commit(ctx, &b); err != nil && ctx.Err() == nil {
+		d.s.log.Error("delete outbox record", "err", err)
+	}
+}
+
+// Pending reports the number of outbox records waiting for delivery.
+func (s *Service) Pending() int {
+	s.out.mu.Lock()
+	defer s.out.mu.Unlock()
+	return s.out.queue.Len()
+}
+
+// outHeap orders records by due time.
+type outHeap []*outRec
+
+func (h outHeap) Len() int { return len(h) }
+func (h outHeap) Less(i, j int) bool {
+	if h[i].due != h[j].due {
+		return h[i].due < h[j].due
+	}
+	return h[i].id < h[j].id
+}
+func (h outHeap) Swap(i, j int)  { h[i], h[j] = h[j], h[i]; h[i].idx = i; h[j].idx = j }
+func (h *outHeap) Push(x any)    { o := x.(*outRec); o.idx = len(*h); *h = append(*h, o) }
+func (h *outHeap) Pop() any      { old := *h; o := old[len(old)-1]; *h = old[:len(old)-1]; return o }
+func (o *outRec) String() string { return o.id + " attempt " + strconv.Itoa(o.Attempt) }

@@ -1,0 +1,696 @@
+package topic
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/forkline/forkline/internal/queue"
+	"github.com/forkline/forkline/internal/store"
+	"github.com/forkline/forkline/internal/topic/filter"
+)
+
+// MaxMessageBytes bounds a published message with its attributes, and a
+// batch as a whole (SNS API reference, Publish).
+const MaxMessageBytes = 262144
+
+// ErrParameterValueInvalid is the code SNS gives invalid message
+// attributes; ErrValidationError its framework's missing-member error.
+var (
+	ErrParameterValueInvalid = fmt.Errorf("ParameterValueInvalid")
+	ErrValidationError       = fmt.Errorf("ValidationError")
+)
+
+// senderID is the SenderId of messages SNS delivers into queues.
+const senderID = "AIDAIT2UOQQY3AUEKVGXU"
+
+// PublishInput is one message to publish.
+type PublishInput struct {
+	// ID is the batch entry Id (PublishBatch only).
+	ID               string
+	TopicArn         string
+	TargetArn        string
+	PhoneNumber      string
+	Message          string
+	Subject          string
+	HasSubject       bool
+	MessageStructure string
+	Attributes       []store.MessageAttribute
+	GroupID          string
+	HasGroupID       bool
+	DedupID          string
+	HasDedupID       bool
+	// TraceHeader is the caller's X-Amzn-Trace-Id, passed on to queues as
+	// AWSTraceHeader.
+	TraceHeader string
+}
+
+// PublishResult is the answer for one published message.
+type PublishResult struct {
+	ID             string
+	MessageID      string
+	SequenceNumber string
+}
+
+// prepared is a validated message on its way to the store.
+type prepared struct {
+	in       *PublishInput
+	msgs     map[string]string // per protocol, MessageStructure=json only
+	id       string
+	ts       string
+	dedupKey string
+	dedupID  string
+	seq      uint64
+	dup      bool
+	fm       *filter.Message
+}
+
+var tokenRE = regexp.MustCompile("^[A-Za-z0-9!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~]{1,128}$")
+
+// Publish publishes one message and returns once it and its fan-out are
+// durable.
+func (s *Service) Publish(ctx context.Context, in PublishInput) (PublishResult, error) {
+	arn, param := in.TopicArn, "TopicArn"
+	if arn == "" {
+		arn, param = in.TargetArn, "TargetArn"
+	}
+	if in.PhoneNumber != "" && arn == "" {
+		return PublishResult{}, invalidParam("PhoneNumber", in.PhoneNumber+" is not valid to publish to")
+	}
+	if arn == "" {
+		return PublishResult{}, invalidParam("TopicArn or TargetArn", "no value for required parameter")
+	}
+	t, err := s.lookupTopic(arn, param)
+	if err != nil {
+		return PublishResult{}, err
+	}
+	p, err := s.prepare(t, &in, "")
+	if err != nil {
+		return PublishResult{}, err
+	}
+	res, err := s.publish(ctx, t, []*prepared{p})
+	if err != nil {
+		return PublishResult{}, err
+	}
+	return res[0], nil
+}
+
+// PublishBatch publishes up to 10 messages in one durable write. An
+// invalid entry fails the whole request, as in SNS.
+func (s *Service) PublishBatch(ctx context.Context, topicArn string, in []PublishInput) ([]PublishResult, error) {
+	if len(in) == 0 {
+		return nil, errorf(ErrEmptyBatch, "The batch request doesn't contain any entries.")
+	}
+	if len(in) > 10 {
+		return nil, errorf(ErrTooManyEntries, "The batch request contains more entries than permissible.")
+	}
+	t, err := s.lookupTopic(topicArn, "TopicArn")
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for i := range in {
+		id := in[i].ID
+		if seen[id] {
+			return nil, errorf(ErrBatchEntryIdsNotDistinct, "Two or more batch entries in the request have the same Id.")
+		}
+		seen[id] = true
+		if len(id) > 80 {
+			return nil, errorf(ErrInvalidBatchEntryID, "The Id of a batch entry in the batch request is too long: %s", id)
+		}
+		if id == "" || strings.IndexFunc(id, func(r rune) bool {
+			return !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+		}) >= 0 {
+			return nil, errorf(ErrInvalidBatchEntryID, "The Id of a batch entry in the batch request contains an impermissible character: %s", id)
+		}
+	}
+	ps := make([]*prepared, len(in))
+	total := 0
+	for i := range in {
+		p, err := s.prepare(t, &in[i], fmt.Sprintf("publishBatchRequestEntries.%d.member.", i+1))
+		if err != nil {
+			return nil, err
+		}
+		total += messageSize(&in[i])
+		ps[i] = p
+	}
+	if total > MaxMessageBytes {
+		return nil, errorf(ErrBatchRequestTooLong, "The length of all the messages put together is more than the limit.")
+	}
+	return s.publish(ctx, t, ps)
+}
+
+func messageSize(in *PublishInput) int {
+	n := len(in.Message)
+	for _, a := range in.Attributes {
+		n += len(a.Name) + len(a.DataType) + len(a.StringValue) + len(a.BinaryValue)
+	}
+	return n
+}
+
+// prepare validates one message (SNS API reference, Publish).
+func (s *Service) prepare(t *topic, in *PublishInput, path string) (*prepared, error) {
+	if in.HasSubject {
+		if in.Subject == "" || utf8.RuneCountInString(in.Subject) > 100 || strings.ContainsAny(in.Subject, "\r\n") ||
+			strings.IndexFunc(in.Subject, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+			return nil, invalidParam("Subject", "")
+		}
+	}
+	if in.Message == "" {
+		return nil, errorf(ErrInvalidParameter, "Invalid parameter: Empty message")
+	}
+	if err := validateMessageAttributes(in.Attributes, path); err != nil {
+		return nil, err
+	}
+	if messageSize(in) > MaxMessageBytes {
+		return nil, errorf(ErrInvalidParameter, "Invalid parameter: Message too long")
+	}
+	p := &prepared{in: in}
+	if t.fifo {
+		if !in.HasGroupID || in.GroupID == "" {
+			return nil, errorf(ErrInvalidParameter, "Invalid parameter: The MessageGroupId parameter is required for FIFO topics")
+		}
+		s.mu.RLock()
+		cbd := t.rec.Attributes["ContentBasedDeduplication"] == "true"
+		byGroup := t.rec.Attributes["FifoThroughputScope"] == "MessageGroup"
+		s.mu.RUnlock()
+		switch {
+		case in.HasDedupID:
+			p.dedupID = in.DedupID
+		case cbd:
+			sum := sha256.Sum256([]byte(in.Message))
+			p.dedupID = hex.EncodeToString(sum[:])
+		default:
+			return nil, errorf(ErrInvalidParameter, "Invalid parameter: The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+		}
+		p.dedupKey = p.dedupID
+		if byGroup {
+			p.dedupKey = in.GroupID + "\x00" + p.dedupID
+		}
+	} else if in.HasDedupID {
+		return nil, invalidParam("MessageDeduplicationId", "The request includes MessageDeduplicationId parameter that is not valid for this topic type")
+	}
+	if in.HasGroupID && !tokenRE.MatchString(in.GroupID) {
+		return nil, invalidParam("MessageGroupId", "MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.")
+	}
+	if in.HasDedupID && !tokenRE.MatchString(in.DedupID) {
+		return nil, invalidParam("MessageDeduplicationId", "MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to 128 in length.")
+	}
+	if in.MessageStructure != "" {
+		if in.MessageStructure != "json" {
+			return nil, invalidParam("MessageStructure", "")
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(in.Message), &m); err != nil {
+			return nil, errorf(ErrInvalidParameter, "Invalid parameter: Message Structure - JSON message body failed to parse")
+		}
+		p.msgs = map[string]string{}
+		for k, v := range m {
+			if sv, ok := v.(string); ok {
+				p.msgs[k] = sv
+			}
+		}
+		if _, ok := p.msgs["default"]; !ok {
+			return nil, errorf(ErrInvalidParameter, "Invalid parameter: Message Structure - No default entry in JSON message body")
+		}
+	}
+	return p, nil
+}
+
+// validateMessageAttributes checks SNS message attributes in the order and
+// with the messages SNS uses (SNS developer guide, "Amazon SNS message
+// attributes").
+func validateMessageAttributes(attrs []store.MessageAttribute, path string) error {
+	seen := map[string]bool{}
+	for _, a := range attrs {
+		bad := func(format string, args ...any) error { return errorf(ErrParameterValueInvalid, format, args...) }
+		if len(a.Name) > 256 {
+			return bad("Length of message attribute name must be less than 256 bytes.")
+		}
+		if a.Name == "" {
+			return bad("The message attribute name can not be empty.")
+		}
+		for i := 0; i < len(a.Name); i++ {
+			c := a.Name[i]
+			if !(c == '_' || c == '-' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+				return bad("Invalid non-alphanumeric character '#x%X' was found in the message attribute name. Can only include alphanumeric characters, hyphens, underscores, or dots.", c)
+			}
+		}
+		switch {
+		case strings.HasPrefix(a.Name, "."):
+			return bad("Invalid message attribute name starting with character '.' was found.")
+		case strings.HasSuffix(a.Name, "."):
+			return bad("Invalid message attribute name ending with character '.' was found.")
+		case strings.Contains(a.Name, ".."):
+			return bad("Message attribute name can not have successive '.' character.")
+		}
+		if l := strings.ToLower(a.Name); strings.HasPrefix(l, "aws.") || strings.HasPrefix(l, "amazon.") {
+			return bad("The message attribute name '%s' starts with a reserved prefix (AWS. or Amazon.).", a.Name)
+		}
+		if seen[a.Name] {
+			return bad("The message attribute '%s' is duplicated.", a.Name)
+		}
+		seen[a.Name] = true
+		if a.DataType == "" {
+			return errorf(ErrValidationError, "1 validation error detected: Value null at '%smessageAttributes.%s.member.dataType' failed to satisfy constraint: Member must not be null", path, a.Name)
+		}
+		base, _, _ := strings.Cut(a.DataType, ".")
+		if (base != "String" && base != "Number" && base != "Binary") || len(a.DataType) > 256 {
+			return bad("The message attribute '%s' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.", a.Name)
+		}
+		if base == "Binary" {
+			if a.StringValue != "" {
+				return bad("The message attribute '%s' with type '%s' must use field 'Binary'.", a.Name, a.DataType)
+			}
+			if len(a.BinaryValue) == 0 {
+				return bad("The message attribute '%s' must contain non-empty message attribute value for message attribute type '%s'.", a.Name, a.DataType)
+			}
+			continue
+		}
+		if len(a.BinaryValue) > 0 {
+			return bad("The message attribute '%s' with type '%s' must use field 'String'.", a.Name, a.DataType)
+		}
+		if a.StringValue == "" {
+			return bad("The message attribute '%s' must contain non-empty message attribute value for message attribute type '%s'.", a.Name, a.DataType)
+		}
+		switch {
+		case base == "Number":
+			f, err := strconv.ParseFloat(strings.TrimSpace(a.StringValue), 64)
+			if err != nil {
+				return bad("Could not cast message attribute '%s' value to number.", a.Name)
+			}
+			if f < -1e9 || f > 1e9 {
+				return bad("Value %s for parameter MessageAttributes is invalid. Reason: Number values must be between -1000000000 and 1000000000.", a.StringValue)
+			}
+		case a.DataType == "String.Array":
+			var arr []any
+			if err := json.Unmarshal([]byte(a.StringValue), &arr); err != nil {
+				return bad("The message attribute '%s' with type 'String.Array' has an invalid value. The value must be a JSON array of strings, numbers, true, false or null.", a.Name)
+			}
+			for _, e := range arr {
+				switch e.(type) {
+				case map[string]any, []any:
+					return bad("The message attribute '%s' with type 'String.Array' has an invalid value. The value must be a JSON array of strings, numbers, true, false or null.", a.Name)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// message returns the text a subscription of proto receives.
+func (p *prepared) message(proto string) string {
+	if p.msgs == nil {
+		return p.in.Message
+	}
+	if m, ok := p.msgs[proto]; ok {
+		return m
+	}
+	return p.msgs["default"]
+}
+
+func formatSeq(seq uint64) string { return strconv.FormatUint(10_000_000_000_000_000_000+seq, 10) }
+
+// delivery maps one queue send back to its message and subscription.
+type delivery struct {
+	p   *prepared
+	sub *subscription
+}
+
+func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]PublishResult, error) {
+	now := s.clock.Now()
+	ts := now.UTC().Format("2006-01-02T15:04:05.000Z")
+	for _, p := range ps {
+		p.id = newID()
+		p.ts = ts
+	}
+	s.mu.RLock()
+	subs := t.subs
+	sigVer := t.rec.Attributes["SignatureVersion"]
+	s.mu.RUnlock()
+	if sigVer == "" {
+		sigVer = "1"
+	}
+	needBody := false
+	for _, sub := range subs {
+		if sub.policy != nil && sub.policy.Scope() == filter.ScopeBody {
+			needBody = true
+		}
+	}
+	var b store.Batch
+	var done chan struct{}
+	var mine []string
+	if t.fifo {
+		// Hold the topic's order from numbering to the queues' own
+		// numbering in BeginSends, so that each group keeps its order in
+		// every queue.
+		t.order.Lock()
+		var err error
+		if done, mine, err = s.numberFIFO(ctx, t, ps, now, &b); err != nil {
+			t.order.Unlock()
+			return nil, err
+		}
+	}
+
+	// Fan out: queue messages into the batch, everything else into the
+	// outbox.
+	byQueue := map[string]int{}
+	var targets []queue.Target
+	var owners [][]delivery
+	var outs []*outRec
+	envs := map[*prepared]map[string]string{} // signed envelope bodies by protocol+unsubscribe URL
+	for _, p := range ps {
+		if p.dup {
+			continue
+		}
+		attrs := make(map[string]filter.Attribute, len(p.in.Attributes))
+		for _, a := range p.in.Attributes {
+			attrs[a.Name] = filter.Attribute{DataType: a.DataType, Value: a.StringValue}
+		}
+		p.fm = filter.NewMessage(attrs, p.message("default"), needBody)
+		for _, sub := range subs {
+			if !sub.rec.Confirmed {
+				continue
+			}
+			if sub.policy != nil {
+				fm := p.fm
+				if sub.policy.Scope() == filter.ScopeBody && p.msgs != nil {
+					fm = filter.NewMessage(nil, p.message(sub.rec.Protocol), true)
+				}
+				if !sub.policy.Match(fm) {
+					continue
+				}
+			}
+			switch sub.rec.Protocol {
+			case "sqs":
+				in := s.queueInput(t, p, sub, sigVer, envs)
+				i, ok := byQueue[sub.rec.Endpoint]
+				if !ok {
+					i = len(targets)
+					byQueue[sub.rec.Endpoint] = i
+					targets = append(targets, queue.Target{QueueArn: sub.rec.Endpoint})
+					owners = append(owners, nil)
+				}
+				targets[i].Inputs = append(targets[i].Inputs, in)
+				owners[i] = append(owners[i], delivery{p, sub})
+			case "http", "https":
+				o := s.notificationRecord(t, p, sub, sigVer)
+				o.put(&b)
+				outs = append(outs, o)
+			default:
+				// lambda, email, sms, application and firehose have no
+				// delivery in forkline yet.
+				s.log.Debug("no delivery for protocol", "protocol", sub.rec.Protocol, "subscription", sub.arn)
+			}
+		}
+	}
+	var txn *queue.SendTxn
+	if len(targets) > 0 {
+		txn = s.cfg.Queues.BeginSends(ctx, targets, &b)
+		// Deliveries the queues refuse now (queue gone, message too big
+		// for it) are client-side failures: the subscription's
+		// dead-letter queue gets them through the outbox.
+		for i, r := range txn.Early() {
+			for j, d := range owners[i] {
+				failed := r.Err
+				if failed == nil && j < len(r.Results) {
+					failed = r.Results[j].Err
+				}
+				if failed == nil {
+					continue
+				}
+				s.log.Warn("delivery to queue failed", "subscription", d.sub.arn, "queue", d.sub.rec.Endpoint, "err", failed)
+				if d.sub.dlq == "" {
+					continue
+				}
+				o := s.notificationRecord(t, d.p, d.sub, sigVer)
+				o.DLQ = true
+				o.put(&b)
+				outs = append(outs, o)
+			}
+		}
+	}
+	if t.fifo {
+		t.order.Unlock()
+	}
+	err := s.st.Commit(ctx, &b)
+	if txn != nil {
+		txn.End(err)
+	}
+	if t.fifo {
+		t.mu.Lock()
+		for _, k := range mine {
+			delete(t.pending, k)
+			if err != nil {
+				delete(t.dedup, k)
+			}
+		}
+		t.mu.Unlock()
+		if done != nil {
+			close(done)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("publish to %s: %w", t.rec.Name, err)
+	}
+	for _, o := range outs {
+		s.out.add(o)
+	}
+	res := make([]PublishResult, len(ps))
+	for i, p := range ps {
+		res[i] = PublishResult{ID: p.in.ID, MessageID: p.id}
+		if t.fifo {
+			res[i].SequenceNumber = formatSeq(p.seq)
+		}
+	}
+	return res, nil
+}
+
+// numberFIFO deduplicates and numbers the messages of a FIFO publish,
+// adding their deduplication records to b. It returns the channel to close
+// and the keys to release once the commit ends.
+func (s *Service) numberFIFO(ctx context.Context, t *topic, ps []*prepared, now time.Time, b *store.Batch) (chan struct{}, []string, error) {
+	nowNs := now.UnixNano()
+	for {
+		t.mu.Lock()
+		if t.deleted {
+			t.mu.Unlock()
+			return nil, nil, errTopicNotFound()
+		}
+		var wait chan struct{}
+		for _, p := range ps {
+			if ch, ok := t.pending[p.dedupKey]; ok {
+				wait = ch
+				break
+			}
+		}
+		if wait == nil {
+			break // t.mu held
+		}
+		t.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+	}
+	defer t.mu.Unlock()
+	for k, d := range t.dedup {
+		if d.ExpiresAt <= nowNs {
+			delete(t.dedup, k)
+			b.DeleteRecord(nsDedup, t.rec.Name+"\x00"+k)
+		}
+	}
+	done := make(chan struct{})
+	var mine []string
+	for _, p := range ps {
+		if d, ok := t.dedup[p.dedupKey]; ok {
+			// A duplicate is accepted and answered with the original's
+			// identity, and not delivered.
+			p.dup = true
+			p.id = d.MessageID
+			p.seq = d.Seq
+			continue
+		}
+		// Sequence numbers grow with time, so that they keep growing
+		// across restarts without a stored counter.
+		seq := uint64(nowNs)
+		if seq <= t.lastSeq {
+			seq = t.lastSeq + 1
+		}
+		t.lastSeq = seq
+		p.seq = seq
+		d := dedupRec{MessageID: p.id, Seq: seq, ExpiresAt: nowNs + int64(dedupWindow)}
+		t.dedup[p.dedupKey] = d
+		t.pending[p.dedupKey] = done
+		mine = append(mine, p.dedupKey)
+		b.PutRecord(nsDedup, t.rec.Name+"\x00"+p.dedupKey, mustJSON(d))
+	}
+	return done, mine, nil
+}
+
+// queueInput builds the queue message of an sqs subscription.
+func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer string, envs map[*prepared]map[string]string) queue.SendInput {
+	in := queue.SendInput{SenderID: senderID}
+	if sub.raw {
+		in.Body = p.message("sqs")
+		in.Attributes = p.in.Attributes
+	} else {
+		in.Body = s.envelopeFor(t, p, sub, sigVer, envs)
+	}
+	if p.in.TraceHeader != "" {
+		in.SystemAttributes = []store.MessageAttribute{{Name: "AWSTraceHeader", DataType: "String", StringValue: p.in.TraceHeader}}
+	}
+	_, fifo := s.cfg.Queues.QueueByArn(sub.rec.Endpoint)
+	if p.in.HasGroupID && (fifo || !t.fifo) {
+		in.GroupID, in.HasGroupID = p.in.GroupID, true
+	}
+	if fifo && t.fifo {
+		in.DedupID, in.HasDedupID = p.dedupID, true
+	}
+	return in
+}
+
+// envelopeFor returns the JSON notification a subscription receives; the
+// signature, which covers no subscription-specific field, is computed once
+// per message and protocol.
+func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer string, envs map[*prepared]map[string]string) string {
+	m := envs[p]
+	if m == nil {
+		m = map[string]string{}
+		envs[p] = m
+	}
+	msg := p.message(sub.rec.Protocol)
+	sig, ok := m["sig\x00"+msg]
+	if !ok && !t.fifo {
+		sig = s.signer.sign(sigVer, notificationToSign(p.id, t.arn, p.in.Subject, p.in.HasSubject, msg, p.ts))
+		m["sig\x00"+msg] = sig
+	}
+	e := envelope{
+		Type: "Notification", MessageID: p.id, TopicArn: t.arn, Subject: p.in.Subject, HasSubject: p.in.HasSubject,
+		Message: msg, Timestamp: p.ts, UnsubscribeURL: s.unsubscribeURL(sub.arn),
+	}
+	if t.fifo {
+		e.SequenceNumber = formatSeq(p.seq)
+	} else {
+		e.SignatureVersion, e.Signature, e.SigningCertURL = sigVer, sig, s.certURL()
+	}
+	if p.msgs == nil {
+		e.Attrs = p.in.Attributes
+	}
+	return string(e.render())
+}
+
+func notificationToSign(id, topicArn, subject string, hasSubject bool, msg, ts string) string {
+	f := [][2]string{{"Message", msg}, {"MessageId", id}}
+	if hasSubject {
+		f = append(f, [2]string{"Subject", subject})
+	}
+	f = append(f, [2]string{"Timestamp", ts}, [2]string{"TopicArn", topicArn}, [2]string{"Type", "Notification"})
+	return stringToSign(f)
+}
+
+func (s *Service) unsubscribeURL(subArn string) string {
+	return s.cfg.PublicURL() + "/?Action=Unsubscribe&SubscriptionArn=" + subArn
+}
+
+func (s *Service) subscribeURL(topicArn, token string) string {
+	return s.cfg.PublicURL() + "/?Action=ConfirmSubscription&TopicArn=" + topicArn + "&Token=" + token
+}
+
+func (s *Service) certURL() string { return s.cfg.PublicURL() + "/" + s.signer.certName }
+
+// envelope is the JSON document SNS delivers.
+type envelope struct {
+	Type             string
+	MessageID        string
+	Token            string
+	SequenceNumber   string
+	TopicArn         string
+	Subject          string
+	HasSubject       bool
+	Message          string
+	SubscribeURL     string
+	Timestamp        string
+	SignatureVersion string
+	Signature        string
+	SigningCertURL   string
+	UnsubscribeURL   string
+	Attrs            []store.MessageAttribute
+}
+
+// render writes the envelope as SNS does: two-space indentation, " : "
+// separators, fields in SNS's order.
+func (e *envelope) render() []byte {
+	var b strings.Builder
+	b.WriteString("{\n")
+	first := true
+	field := func(name, value string) {
+		if !first {
+			b.WriteString(",\n")
+		}
+		first = false
+		b.WriteString("  ")
+		b.WriteString(jsonString(name))
+		b.WriteString(" : ")
+		b.WriteString(jsonString(value))
+	}
+	field("Type", e.Type)
+	field("MessageId", e.MessageID)
+	if e.Token != "" {
+		field("Token", e.Token)
+	}
+	if e.SequenceNumber != "" {
+		field("SequenceNumber", e.SequenceNumber)
+	}
+	field("TopicArn", e.TopicArn)
+	if e.HasSubject {
+		field("Subject", e.Subject)
+	}
+	field("Message", e.Message)
+	if e.SubscribeURL != "" {
+		field("SubscribeURL", e.SubscribeURL)
+	}
+	field("Timestamp", e.Timestamp)
+	if e.Signature != "" || e.SignatureVersion != "" {
+		field("SignatureVersion", e.SignatureVersion)
+		field("Signature", e.Signature)
+		field("SigningCertURL", e.SigningCertURL)
+	}
+	if e.UnsubscribeURL != "" {
+		field("UnsubscribeURL", e.UnsubscribeURL)
+	}
+	if len(e.Attrs) > 0 {
+		attrs := append([]store.MessageAttribute(nil), e.Attrs...)
+		sort.Slice(attrs, func(i, j int) bool { return attrs[i].Name < attrs[j].Name })
+		b.WriteString(",\n  \"MessageAttributes\" : {\n")
+		for i, a := range attrs {
+			v := a.StringValue
+			if len(a.BinaryValue) > 0 {
+				v = base64.StdEncoding.EncodeToString(a.BinaryValue)
+			}
+			if i > 0 {
+				b.WriteString(",\n")
+			}
+			b.WriteString("    ")
+			b.WriteString(jsonString(a.Name))
+			b.WriteString(` : {"Type":`)
+			b.WriteString(jsonString(a.DataType))
+			b.WriteString(`,"Value":`)
+			b.WriteString(jsonString(v))
+			b.WriteString("}")
+		}
+		b.WriteString("\n  }")
+	}
+	b.WriteString("\n}")
+	return []byte(b.String())
+}

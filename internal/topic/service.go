@@ -1,0 +1,734 @@
+// Package topic is forkline's SNS: topics, subscriptions, filter policies
+// and the durable fan-out of published messages to queues, HTTP endpoints
+// and functions.
+//
+// Invariants:
+//   - Publish answers only after the message and its whole fan-out are in
+//     the store: deliveries into forkline queues are written as queue
+//     messages in the same batch as the rest, and every other delivery
+//     (HTTP, a dead-letter queue, a retry) as an outbox record that the
+//     dispatcher removes in the same batch as its outcome. A crash at any
+//     instant loses no acknowledged publish.
+//   - Topics and subscriptions are records (store.Records) held in memory
+//     as immutable values; a change writes the record, then swaps the value.
+//
+// Lock order: Service.mu, then topic.mu. Neither is held during a commit,
+// except that Publish holds the queue locks taken by queue.BeginSends.
+package topic
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/forkline/forkline/internal/clock"
+	"github.com/forkline/forkline/internal/queue"
+	"github.com/forkline/forkline/internal/store"
+	"github.com/forkline/forkline/internal/topic/filter"
+)
+
+// Record namespaces.
+const (
+	nsTopic = "sns.topic" // topic name → topicRec
+	nsSub   = "sns.sub"   // subscription ID → subRec
+	nsOut   = "sns.out"   // outbox ID → outRec
+	nsDedup = "sns.dedup" // topic name NUL key → dedupRec
+)
+
+// Queues is what the topic service needs of the queue service.
+type Queues interface {
+	BeginSends(ctx context.Context, targets []queue.Target, b *store.Batch) *queue.SendTxn
+	QueueByArn(arn string) (exists, fifo bool)
+}
+
+// Poster delivers an HTTP POST (the http and https protocols): it returns
+// the response status or a transport error.
+type Poster interface {
+	Post(ctx context.Context, url string, header map[string]string, body []byte) (int, error)
+}
+
+// Config configures a Service.
+type Config struct {
+	Region    string
+	AccountID string
+	Clock     clock.Clock
+	Logger    *slog.Logger
+	Queues    Queues
+	Poster    Poster
+	// PublicURL returns the scheme://host:port at which subscribers reach
+	// forkline, for SubscribeURL, UnsubscribeURL and SigningCertURL.
+	PublicURL func() string
+	// KeyDir holds the message signing key and certificate.
+	KeyDir string
+}
+
+// Service is the topic service. It is safe for concurrent use.
+type Service struct {
+	st     store.Store
+	cfg    Config
+	clock  clock.Clock
+	log    *slog.Logger
+	signer *signer
+
+	mu     sync.RWMutex // guards topics, subs, and every topic's subs list
+	topics map[string]*topic
+	subs   map[string]*subscription // by subscription ARN
+
+	out *dispatcher
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// topic is one live topic.
+type topic struct {
+	arn  string
+	fifo bool
+
+	// rec and subs are replaced, never modified, under Service.mu.
+	rec  topicRec
+	subs []*subscription
+
+	// order is held by a FIFO publish from numbering its messages until
+	// the queues have numbered them, so that groups keep their order.
+	order sync.Mutex
+
+	mu sync.Mutex // guards the fields below
+	// lastSeq is the last FIFO sequence number handed out.
+	lastSeq uint64
+	// dedup holds the deduplication window of a FIFO topic.
+	dedup map[string]dedupRec
+	// pending maps deduplication keys of publishes being committed to a
+	// channel closed when their commit ends.
+	pending map[string]chan struct{}
+	deleted bool
+}
+
+type topicRec struct {
+	Name       string            `json:"name"`
+	Attributes map[string]string `json:"attributes"`
+	Tags       map[string]string `json:"tags,omitempty"`
+	CreatedAt  int64             `json:"createdAt"`
+	// Deleted counts subscriptions removed, for SubscriptionsDeleted.
+	Deleted int `json:"deleted,omitempty"`
+}
+
+type dedupRec struct {
+	MessageID string `json:"messageId"`
+	Seq       uint64 `json:"seq"`
+	ExpiresAt int64  `json:"expiresAt"` // Unix nanoseconds
+}
+
+// subscription is one live subscription; it is immutable.
+type subscription struct {
+	rec    subRec
+	arn    string
+	topic  string // topic ARN
+	policy *filter.Policy
+	raw    bool
+	dlq    string // dead-letter queue ARN of the RedrivePolicy
+	retry  deliveryPolicy
+}
+
+type subRec struct {
+	ID         string            `json:"id"`
+	Topic      string            `json:"topic"` // topic name
+	Protocol   string            `json:"protocol"`
+	Endpoint   string            `json:"endpoint"`
+	Owner      string            `json:"owner"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+	Confirmed  bool              `json:"confirmed"`
+	Token      string            `json:"token,omitempty"`
+	// AuthConfirmed records ConfirmationWasAuthenticated.
+	AuthConfirmed bool `json:"authConfirmed,omitempty"`
+	// AuthUnsubscribe records AuthenticateOnUnsubscribe.
+	AuthUnsubscribe bool  `json:"authUnsubscribe,omitempty"`
+	CreatedAt       int64 `json:"createdAt"`
+}
+
+const (
+	dedupWindow = 5 * time.Minute
+	// tokenLifetime: confirmation tokens expire after three days
+	// (ConfirmSubscription API reference).
+	tokenLifetime = 72 * time.Hour
+	maxTopics     = 100000
+)
+
+// New loads every topic and subscription and starts the delivery of
+// outstanding outbox records. Close stops it.
+func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.PublicURL == nil {
+		cfg.PublicURL = func() string { return "http://localhost:4566" }
+	}
+	sg, err := loadSigner(cfg.KeyDir, cfg.Region)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		st: st, cfg: cfg, clock: cfg.Clock, log: cfg.Logger.With("service", "sns"), signer: sg,
+		topics: map[string]*topic{}, subs: map[string]*subscription{},
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	err = st.ScanRecords(ctx, nsTopic, "", func(_ string, v []byte) error {
+		var rec topicRec
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("%w: topic: %v", store.ErrCorrupt, err)
+		}
+		s.topics[rec.Name] = s.newTopic(rec)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load topics: %w", err)
+	}
+	err = st.ScanRecords(ctx, nsSub, "", func(_ string, v []byte) error {
+		var rec subRec
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("%w: subscription: %v", store.ErrCorrupt, err)
+		}
+		t := s.topics[rec.Topic]
+		if t == nil {
+			return nil // its topic's deletion removed it too
+		}
+		sub, err := s.newSubscription(t, rec)
+		if err != nil {
+			return err
+		}
+		s.subs[sub.arn] = sub
+		t.subs = append(t.subs, sub)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load subscriptions: %w", err)
+	}
+	now := s.clock.Now().UnixNano()
+	err = st.ScanRecords(ctx, nsDedup, "", func(k string, v []byte) error {
+		name, key, _ := strings.Cut(k, "\x00")
+		t := s.topics[name]
+		var d dedupRec
+		if err := json.Unmarshal(v, &d); err != nil {
+			return fmt.Errorf("%w: deduplication entry: %v", store.ErrCorrupt, err)
+		}
+		if t != nil && d.ExpiresAt > now {
+			t.dedup[key] = d
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load deduplication entries: %w", err)
+	}
+	s.out = newDispatcher(s)
+	if err := s.out.load(ctx); err != nil {
+		return nil, err
+	}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.out.run(s.ctx) }()
+	return s, nil
+}
+
+// Close stops deliveries and waits for them.
+func (s *Service) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+func (s *Service) newTopic(rec topicRec) *topic {
+	return &topic{
+		arn: s.topicArn(rec.Name), fifo: strings.HasSuffix(rec.Name, ".fifo") && rec.Attributes["FifoTopic"] == "true",
+		rec: rec, dedup: map[string]dedupRec{}, pending: map[string]chan struct{}{},
+	}
+}
+
+func (s *Service) topicArn(name string) string {
+	return "arn:aws:sns:" + s.cfg.Region + ":" + s.cfg.AccountID + ":" + name
+}
+
+// topicName returns the name in a topic ARN of this region and account.
+func (s *Service) topicName(arn string) (string, bool) {
+	prefix := "arn:aws:sns:" + s.cfg.Region + ":" + s.cfg.AccountID + ":"
+	if !strings.HasPrefix(arn, prefix) {
+		return "", false
+	}
+	name := arn[len(prefix):]
+	if name == "" || strings.Contains(name, ":") {
+		return "", false
+	}
+	return name, true
+}
+
+// lookupTopic resolves a TopicArn parameter.
+func (s *Service) lookupTopic(arn, param string) (*topic, error) {
+	if !strings.HasPrefix(arn, "arn:") {
+		return nil, invalidParam(param, "")
+	}
+	name, ok := s.topicName(arn)
+	if !ok {
+		if parts := strings.Split(arn, ":"); len(parts) != 6 || parts[2] != "sns" {
+			return nil, invalidParam(param, "")
+		}
+		return nil, errTopicNotFound()
+	}
+	s.mu.RLock()
+	t := s.topics[name]
+	s.mu.RUnlock()
+	if t == nil {
+		return nil, errTopicNotFound()
+	}
+	return t, nil
+}
+
+func (s *Service) lookupSub(arn string) (*subscription, error) {
+	if !strings.HasPrefix(arn, "arn:aws:sns:") || strings.Count(arn, ":") != 6 {
+		return nil, invalidParam("SubscriptionArn", "")
+	}
+	s.mu.RLock()
+	sub := s.subs[arn]
+	s.mu.RUnlock()
+	if sub == nil {
+		return nil, errSubNotFound()
+	}
+	return sub, nil
+}
+
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // records are plain structs of strings and numbers
+	}
+	return b
+}
+
+// ------------------------------------------------------------------ topics
+
+var topicNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+
+// CreateTopic creates a topic or returns the ARN of an identical one.
+func (s *Service) CreateTopic(ctx context.Context, name string, attrs, tags map[string]string) (string, error) {
+	fifo := attrs["FifoTopic"] == "true"
+	base := name
+	if fifo {
+		base = strings.TrimSuffix(name, ".fifo")
+	}
+	if name == "" || !topicNameRE.MatchString(base) || len(name) > 256 || (fifo && !strings.HasSuffix(name, ".fifo")) ||
+		(!fifo && strings.HasSuffix(name, ".fifo") && attrs["FifoTopic"] == "") {
+		if !fifo && strings.HasSuffix(name, ".fifo") {
+			return "", invalidParam("Topic Name", "")
+		}
+		return "", invalidParam("Topic Name", "")
+	}
+	norm, err := validateTopicAttributes(attrs, fifo, true)
+	if err != nil {
+		return "", err
+	}
+	if err := validateTags(tags); err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	if t := s.topics[name]; t != nil {
+		s.mu.Unlock()
+		for k, v := range norm {
+			if t.rec.Attributes[k] != v {
+				return "", invalidParam("Attributes", "Topic already exists with different attributes")
+			}
+		}
+		for k, v := range tags {
+			if cur, ok := t.rec.Tags[k]; !ok || cur != v {
+				return "", invalidParam("Tags", "Topic already exists with different tags")
+			}
+		}
+		return t.arn, nil
+	}
+	if len(s.topics) >= maxTopics {
+		s.mu.Unlock()
+		return "", errorf(ErrTopicLimitExceeded, "Topic limit exceeded")
+	}
+	if fifo {
+		norm["FifoTopic"] = "true"
+	}
+	rec := topicRec{Name: name, Attributes: norm, Tags: copyMap(tags), CreatedAt: s.clock.Now().Unix()}
+	var b store.Batch
+	b.PutRecord(nsTopic, name, mustJSON(rec))
+	// Commit under the lock: topic creation is rare and must not race
+	// with a second create or a delete of the same name.
+	if err := s.st.Commit(ctx, &b); err != nil {
+		s.mu.Unlock()
+		return "", fmt.Errorf("create topic %s: %w", name, err)
+	}
+	t := s.newTopic(rec)
+	s.topics[name] = t
+	s.mu.Unlock()
+	return t.arn, nil
+}
+
+// DeleteTopic deletes a topic and its subscriptions; deleting a missing
+// topic succeeds, as in SNS.
+func (s *Service) DeleteTopic(ctx context.Context, arn string) error {
+	t, err := s.lookupTopic(arn, "TopicArn")
+	if err != nil {
+		if isKind(err, ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.topics[t.rec.Name] != t {
+		return nil
+	}
+	var b store.Batch
+	b.DeleteRecord(nsTopic, t.rec.Name)
+	for _, sub := range t.subs {
+		b.DeleteRecord(nsSub, sub.rec.ID)
+	}
+	t.mu.Lock()
+	for k := range t.dedup {
+		b.DeleteRecord(nsDedup, t.rec.Name+"\x00"+k)
+	}
+	t.mu.Unlock()
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return fmt.Errorf("delete topic %s: %w", t.rec.Name, err)
+	}
+	for _, sub := range t.subs {
+		delete(s.subs, sub.arn)
+	}
+	delete(s.topics, t.rec.Name)
+	t.mu.Lock()
+	t.deleted = true
+	t.mu.Unlock()
+	return nil
+}
+
+// ListTopics returns topic ARNs in name order, 100 per page.
+func (s *Service) ListTopics(ctx context.Context, token string) ([]string, string, error) {
+	s.mu.RLock()
+	arns := make([]string, 0, len(s.topics))
+	for _, t := range s.topics {
+		arns = append(arns, t.arn)
+	}
+	s.mu.RUnlock()
+	return page(arns, token)
+}
+
+const pageSize = 100
+
+// page sorts keys and returns the page after token (the last key of the
+// previous page, hex-encoded).
+func page(keys []string, token string) ([]string, string, error) {
+	sort.Strings(keys)
+	start := 0
+	if token != "" {
+		after, err := hex.DecodeString(token)
+		if err != nil || len(after) == 0 {
+			return nil, "", invalidParam("NextToken", "")
+		}
+		start = sort.SearchStrings(keys, string(after))
+		if start < len(keys) && keys[start] == string(after) {
+			start++
+		}
+	}
+	end := start + pageSize
+	next := ""
+	if end < len(keys) {
+		next = hex.EncodeToString([]byte(keys[end-1]))
+	} else {
+		end = len(keys)
+	}
+	return keys[start:end], next, nil
+}
+
+// GetTopicAttributes returns every attribute of a topic.
+func (s *Service) GetTopicAttributes(ctx context.Context, arn string) (map[string]string, error) {
+	t, err := s.lookupTopic(arn, "TopicArn")
+	if err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	rec := t.rec
+	confirmed, pending := 0, 0
+	for _, sub := range t.subs {
+		if sub.rec.Confirmed {
+			confirmed++
+		} else {
+			pending++
+		}
+	}
+	s.mu.RUnlock()
+	out := copyMap(rec.Attributes)
+	out["TopicArn"] = t.arn
+	out["Owner"] = s.cfg.AccountID
+	if _, ok := out["Policy"]; !ok {
+		out["Policy"] = defaultTopicPolicy(t.arn, s.cfg.AccountID)
+	}
+	if _, ok := out["DisplayName"]; !ok {
+		out["DisplayName"] = ""
+	}
+	out["SubscriptionsConfirmed"] = fmt.Sprint(confirmed)
+	out["SubscriptionsPending"] = fmt.Sprint(pending)
+	out["SubscriptionsDeleted"] = fmt.Sprint(rec.Deleted)
+	out["EffectiveDeliveryPolicy"] = effectiveTopicDeliveryPolicy(rec.Attributes["DeliveryPolicy"])
+	if t.fifo {
+		out["FifoTopic"] = "true"
+		if _, ok := out["ContentBasedDeduplication"]; !ok {
+			out["ContentBasedDeduplication"] = "false"
+		}
+		if _, ok := out["FifoThroughputScope"]; !ok {
+			out["FifoThroughputScope"] = "Topic"
+		}
+	}
+	return out, nil
+}
+
+// SetTopicAttributes sets one attribute.
+func (s *Service) SetTopicAttributes(ctx context.Context, arn, name, value string) error {
+	t, err := s.lookupTopic(arn, "TopicArn")
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		return invalidParam("AttributeName", "")
+	}
+	norm, err := validateTopicAttributes(map[string]string{name: value}, t.fifo, false)
+	if err != nil {
+		return err
+	}
+	return s.updateTopic(ctx, t, func(rec *topicRec) {
+		for k, v := range norm {
+			if v == "" && k != "DisplayName" {
+				delete(rec.Attributes, k)
+			} else {
+				rec.Attributes[k] = v
+			}
+		}
+	})
+}
+
+// updateTopic writes a changed copy of a topic record, then swaps it in.
+func (s *Service) updateTopic(ctx context.Context, t *topic, fn func(*topicRec)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.topics[t.rec.Name] != t {
+		return errTopicNotFound()
+	}
+	rec := t.rec
+	rec.Attributes = copyMap(rec.Attributes)
+	rec.Tags = copyMap(rec.Tags)
+	fn(&rec)
+	var b store.Batch
+	b.PutRecord(nsTopic, rec.Name, mustJSON(rec))
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return fmt.Errorf("update topic %s: %w", rec.Name, err)
+	}
+	t.rec = rec
+	return nil
+}
+
+func isKind(err, kind error) bool {
+	e, ok := err.(*Error)
+	return ok && e.Kind == kind
+}
+
+// ----------------------------------------------------------------- tags
+
+// TagResource adds or replaces tags of a topic.
+func (s *Service) TagResource(ctx context.Context, arn string, tags map[string]string) error {
+	t, err := s.lookupTagged(arn)
+	if err != nil {
+		return err
+	}
+	if err := validateTags(tags); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	n := len(t.rec.Tags)
+	for k := range tags {
+		if _, ok := t.rec.Tags[k]; !ok {
+			n++
+		}
+	}
+	s.mu.RUnlock()
+	if n > 50 {
+		return errorf(ErrTagLimitExceeded, "Could not complete request: tag quota of per resource exceeded")
+	}
+	return s.updateTopic(ctx, t, func(rec *topicRec) {
+		for k, v := range tags {
+			rec.Tags[k] = v
+		}
+	})
+}
+
+// UntagResource removes tags of a topic.
+func (s *Service) UntagResource(ctx context.Context, arn string, keys []string) error {
+	t, err := s.lookupTagged(arn)
+	if err != nil {
+		return err
+	}
+	return s.updateTopic(ctx, t, func(rec *topicRec) {
+		for _, k := range keys {
+			delete(rec.Tags, k)
+		}
+	})
+}
+
+// ListTagsForResource returns a topic's tags.
+func (s *Service) ListTagsForResource(ctx context.Context, arn string) (map[string]string, error) {
+	t, err := s.lookupTagged(arn)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return copyMap(t.rec.Tags), nil
+}
+
+func (s *Service) lookupTagged(arn string) (*topic, error) {
+	t, err := s.lookupTopic(arn, "ResourceArn")
+	if err != nil && isKind(err, ErrNotFound) {
+		return nil, errorf(ErrResourceNotFound, "Resource does not exist")
+	}
+	return t, err
+}
+
+func validateTags(tags map[string]string) error {
+	if len(tags) > 50 {
+		return errorf(ErrTagLimitExceeded, "Could not complete request: tag quota of per resource exceeded")
+	}
+	for k, v := range tags {
+		if k == "" || len(k) > 128 {
+			return invalidParam("Tags", "Tag keys must be between 1 and 128 characters in length")
+		}
+		if len(v) > 256 {
+			return invalidParam("Tags", "Tag values must be between 0 and 256 characters in length")
+		}
+		if strings.HasPrefix(strings.ToLower(k), "aws:") {
+			return invalidParam("Tags", "Tag keys cannot start with 'aws:'")
+		}
+	}
+	return nil
+}
+
+// --------------------------------------------------------------- permissions
+
+type policyDoc struct {
+	Version   string           `json:"Version"`
+	ID        string           `json:"Id"`
+	Statement []map[string]any `json:"Statement"`
+}
+
+// AddPermission adds a statement labelled label to the topic's access
+// policy, allowing the accounts the actions.
+func (s *Service) AddPermission(ctx context.Context, arn, label string, accounts, actions []string) error {
+	t, err := s.lookupTopic(arn, "TopicArn")
+	if err != nil {
+		return err
+	}
+	if len(accounts) == 0 {
+		return invalidParam("AWSAccountId", "no value for required parameter")
+	}
+	if len(actions) == 0 {
+		return invalidParam("ActionName", "no value for required parameter")
+	}
+	var principals, acts []any
+	for _, a := range accounts {
+		principals = append(principals, "arn:aws:iam::"+a+":root")
+	}
+	for _, a := range actions {
+		if !snsActions[a] {
+			return errorf(ErrInvalidParameter, "Invalid parameter: Policy statement action out of service scope!")
+		}
+		acts = append(acts, "SNS:"+a)
+	}
+	stmt := map[string]any{"Sid": label, "Effect": "Allow", "Resource": t.arn}
+	if len(principals) == 1 {
+		stmt["Principal"] = map[string]any{"AWS": principals[0]}
+	} else {
+		stmt["Principal"] = map[string]any{"AWS": principals}
+	}
+	if len(acts) == 1 {
+		stmt["Action"] = acts[0]
+	} else {
+		stmt["Action"] = acts
+	}
+	var conflict bool
+	err = s.updateTopic(ctx, t, func(rec *topicRec) {
+		doc := s.policyOf(t, rec)
+		for _, st := range doc.Statement {
+			if st["Sid"] == label {
+				conflict = true
+				return
+			}
+		}
+		doc.Statement = append(doc.Statement, stmt)
+		rec.Attributes["Policy"] = string(mustJSON(doc))
+	})
+	if conflict {
+		return errorf(ErrInvalidParameter, "Invalid parameter: Statement already exists")
+	}
+	return err
+}
+
+// RemovePermission removes the statement labelled label, if any.
+func (s *Service) RemovePermission(ctx context.Context, arn, label string) error {
+	t, err := s.lookupTopic(arn, "TopicArn")
+	if err != nil {
+		return err
+	}
+	return s.updateTopic(ctx, t, func(rec *topicRec) {
+		doc := s.policyOf(t, rec)
+		kept := doc.Statement[:0]
+		for _, st := range doc.Statement {
+			if st["Sid"] != label {
+				kept = append(kept, st)
+			}
+		}
+		doc.Statement = kept
+		rec.Attributes["Policy"] = string(mustJSON(doc))
+	})
+}
+
+func (s *Service) policyOf(t *topic, rec *topicRec) policyDoc {
+	raw := rec.Attributes["Policy"]
+	if raw == "" {
+		raw = defaultTopicPolicy(t.arn, s.cfg.AccountID)
+	}
+	var doc policyDoc
+	if json.Unmarshal([]byte(raw), &doc) != nil {
+		doc = policyDoc{Version: "2008-10-17", ID: "__default_policy_ID"}
+	}
+	return doc
+}
+
+var snsActions = map[string]bool{
+	"GetTopicAttributes": true, "SetTopicAttributes": true, "AddPermission": true, "RemovePermission": true,
+	"DeleteTopic": true, "Subscribe": true, "ListSubscriptionsByTopic": true, "Publish": true, "Receive": true,
+}

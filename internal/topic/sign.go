@@ -1,0 +1,165 @@
+package topic
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// signer signs SNS messages with forkline's own RSA key, whose self-signed
+// certificate is served at SigningCertURL so that subscribers can verify
+// messages as they verify AWS's.
+type signer struct {
+	key      *rsa.PrivateKey
+	certPEM  []byte
+	certName string // SimpleNotificationService-<hash>.pem
+}
+
+const (
+	keyFile  = "sns-signing-key.pem"
+	certFile = "sns-signing-cert.pem"
+)
+
+// loadSigner reads the signing key and certificate from dir, creating them
+// on first use. An empty dir gives a key that lives as long as the process.
+func loadSigner(dir, region string) (*signer, error) {
+	if dir != "" {
+		keyPEM, kerr := os.ReadFile(filepath.Join(dir, keyFile))
+		certPEM, cerr := os.ReadFile(filepath.Join(dir, certFile))
+		if kerr == nil && cerr == nil {
+			return parseSigner(keyPEM, certPEM)
+		}
+		if !errors.Is(kerr, os.ErrNotExist) && kerr != nil {
+			return nil, fmt.Errorf("read SNS signing key: %w", kerr)
+		}
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("generate SNS signing key: %w", err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(now.UnixNano()),
+		Subject:      pkix.Name{CommonName: "sns." + region + ".amazonaws.com", Organization: []string{"forkline"}},
+		DNSNames:     []string{"sns." + region + ".amazonaws.com"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(20, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("create SNS signing certificate: %w", err)
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+		// The certificate first: a crash between the two writes leaves
+		// no key, and the next start makes a new pair.
+		if err := writeFileSync(filepath.Join(dir, certFile), certPEM, 0o644); err != nil {
+			return nil, err
+		}
+		if err := writeFileSync(filepath.Join(dir, keyFile), keyPEM, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	return parseSigner(keyPEM, certPEM)
+}
+
+func parseSigner(keyPEM, certPEM []byte) (*signer, error) {
+	kb, _ := pem.Decode(keyPEM)
+	cb, _ := pem.Decode(certPEM)
+	if kb == nil || cb == nil {
+		return nil, errors.New("SNS signing key or certificate is not PEM")
+	}
+	key, err := x509.ParsePKCS1PrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("SNS signing key: %w", err)
+	}
+	sum := sha256.Sum256(cb.Bytes)
+	return &signer{key: key, certPEM: certPEM, certName: "SimpleNotificationService-" + hex.EncodeToString(sum[:16]) + ".pem"}, nil
+}
+
+// writeFileSync writes a file atomically and durably.
+func writeFileSync(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// sign returns the base64 signature of the string to sign: SHA1withRSA for
+// SignatureVersion 1, SHA256withRSA for 2.
+func (s *signer) sign(version, text string) string {
+	var sig []byte
+	var err error
+	if version == "2" {
+		h := sha256.Sum256([]byte(text))
+		sig, err = rsa.SignPKCS1v15(nil, s.key, crypto.SHA256, h[:])
+	} else {
+		h := sha1.Sum([]byte(text))
+		sig, err = rsa.SignPKCS1v15(nil, s.key, crypto.SHA1, h[:])
+	}
+	if err != nil {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(sig)
+}
+
+// CertName returns the file name of the signing certificate, the last part
+// of SigningCertURL.
+func (s *Service) CertName() string { return s.signer.certName }
+
+// CertPEM returns the signing certificate.
+func (s *Service) CertPEM() []byte { return s.signer.certPEM }
+
+// stringToSign builds the canonical text SNS signs: the signed fields in
+// byte order, each as "Name\nValue\n" (SNS developer guide, "Verifying
+// the signatures of Amazon SNS messages").
+func stringToSign(fields [][2]string) string {
+	var b strings.Builder
+	for _, f := range fields {
+		b.WriteString(f[0])
+		b.WriteByte('\n')
+		b.WriteString(f[1])
+		b.WriteByte('\n')
+	}
+	return b.String()
+}

@@ -1,0 +1,437 @@
+package topic
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/forkline/forkline/internal/store"
+	"github.com/forkline/forkline/internal/topic/filter"
+)
+
+// Protocols SNS accepts. sqs, http, https and lambda are delivered (lambda
+// once the function service exists); the others are accepted and kept
+// pending or silent, as forkline has no mail, SMS or mobile push.
+var protocols = map[string]bool{
+	"sqs": true, "http": true, "https": true, "lambda": true, "email": true, "email-json": true,
+	"sms": true, "application": true, "firehose": true,
+}
+
+// PendingConfirmation is what SNS shows in place of the ARN of a
+// subscription awaiting confirmation.
+const PendingConfirmation = "PendingConfirmation"
+
+// SubscribeInput are the parameters of Subscribe.
+type SubscribeInput struct {
+	TopicArn              string
+	Protocol              string
+	Endpoint              string
+	Attributes            map[string]string
+	ReturnSubscriptionArn bool
+	Owner                 string
+}
+
+// Subscribe subscribes an endpoint to a topic and returns the subscription
+// ARN, or "pending confirmation" for an unconfirmed subscription unless
+// ReturnSubscriptionArn is set.
+func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, error) {
+	t, err := s.lookupTopic(in.TopicArn, "TopicArn")
+	if err != nil {
+		return "", err
+	}
+	if in.Protocol == "" {
+		return "", invalidParam("Protocol", "no value for required parameter")
+	}
+	proto := strings.ToLower(in.Protocol)
+	if !protocols[proto] {
+		return "", errorf(ErrInvalidParameter, "Invalid parameter: Amazon SNS does not support this protocol string: %s", in.Protocol)
+	}
+	if err := s.checkEndpoint(t, proto, in.Endpoint); err != nil {
+		return "", err
+	}
+	_, queueFifo := s.cfg.Queues.QueueByArn(in.Endpoint)
+	queueFifo = queueFifo || strings.HasSuffix(in.Endpoint, ".fifo")
+	attrs, err := validateSubAttributes(in.Attributes, in.Attributes, proto, t.fifo && proto == "sqs" && queueFifo, true)
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	if s.topics[t.rec.Name] != t {
+		s.mu.Unlock()
+		return "", errTopicNotFound()
+	}
+	for _, sub := range t.subs {
+		if sub.rec.Protocol != proto || sub.rec.Endpoint != in.Endpoint {
+			continue
+		}
+		// The same endpoint again: the existing subscription, unless the
+		// attributes asked for differ.
+		s.mu.Unlock()
+		for k, v := range attrs {
+			if sub.rec.Attributes[k] != v {
+				return "", invalidParam("Attributes", "Subscription already exists with different attributes")
+			}
+		}
+		if !sub.rec.Confirmed && !in.ReturnSubscriptionArn {
+			return "pending confirmation", nil
+		}
+		return sub.arn, nil
+	}
+	if len(t.subs) >= 12_500_000 {
+		s.mu.Unlock()
+		return "", errorf(ErrSubscriptionLimit, "Subscription limit exceeded")
+	}
+	owner := in.Owner
+	if owner == "" {
+		owner = s.cfg.AccountID
+	}
+	rec := subRec{
+		ID: newID(), Topic: t.rec.Name, Protocol: proto, Endpoint: in.Endpoint, Owner: owner,
+		Attributes: attrs, CreatedAt: s.clock.Now().UnixNano(),
+	}
+	// Queues and functions of this account confirm at once; the others
+	// confirm through the endpoint.
+	switch proto {
+	case "sqs", "lambda", "firehose", "application", "sms":
+		rec.Confirmed = true
+	default:
+		rec.Token = newToken()
+	}
+	sub, err := s.newSubscription(t, rec)
+	if err != nil {
+		s.mu.Unlock()
+		return "", err
+	}
+	var b store.Batch
+	b.PutRecord(nsSub, rec.ID, mustJSON(rec))
+	var out *outRec
+	if proto == "http" || proto == "https" {
+		out = s.confirmationRecord(t, sub, "SubscriptionConfirmation")
+		out.put(&b)
+	}
+	if err := s.st.Commit(ctx, &b); err != nil {
+		s.mu.Unlock()
+		return "", fmt.Errorf("subscribe: %w", err)
+	}
+	s.subs[sub.arn] = sub
+	t.subs = append(append([]*subscription(nil), t.subs...), sub)
+	s.mu.Unlock()
+	if out != nil {
+		s.out.add(out)
+	}
+	if !rec.Confirmed && !in.ReturnSubscriptionArn {
+		return "pending confirmation", nil
+	}
+	return sub.arn, nil
+}
+
+func newToken() string {
+	var b [64]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Service) checkEndpoint(t *topic, proto, endpoint string) error {
+	switch proto {
+	case "sqs":
+		parts := strings.Split(endpoint, ":")
+		if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sqs" || parts[5] == "" {
+			return invalidParam("SQS endpoint ARN", "")
+		}
+		exists, fifo := s.cfg.Queues.QueueByArn(endpoint)
+		isFifoName := strings.HasSuffix(parts[5], ".fifo")
+		if exists {
+			isFifoName = fifo
+		}
+		if !t.fifo && isFifoName {
+			return invalidParam("Invalid parameter: Endpoint", "FIFO SQS Queues can not be subscribed to standard SNS topics")
+		}
+	case "http", "https":
+		if !strings.HasPrefix(strings.ToLower(endpoint), proto+"://") || len(endpoint) <= len(proto)+3 {
+			return errorf(ErrInvalidParameter, "Invalid parameter: Endpoint must match the specified protocol")
+		}
+		if t.fifo {
+			return errorf(ErrInvalidParameter, "Invalid parameter: Invalid protocol type: %s", proto)
+		}
+	case "lambda":
+		parts := strings.Split(endpoint, ":")
+		if len(parts) < 7 || parts[0] != "arn" || parts[2] != "lambda" || parts[5] != "function" {
+			return invalidParam("Endpoint", "")
+		}
+		if t.fifo {
+			return errorf(ErrInvalidParameter, "Invalid parameter: Invalid protocol type: %s", proto)
+		}
+	default:
+		if endpoint == "" {
+			return invalidParam("Endpoint", "no value for required parameter")
+		}
+		if t.fifo {
+			return errorf(ErrInvalidParameter, "Invalid parameter: Invalid protocol type: %s", proto)
+		}
+	}
+	return nil
+}
+
+// newSubscription compiles a subscription's settings from its record.
+func (s *Service) newSubscription(t *topic, rec subRec) (*subscription, error) {
+	sub := &subscription{rec: rec, arn: t.arn + ":" + rec.ID, topic: t.arn}
+	if doc := rec.Attributes["FilterPolicy"]; doc != "" && !isEmptyObject(doc) {
+		p, err := filter.Parse(doc, filter.Scope(rec.Attributes["FilterPolicyScope"]))
+		if err != nil {
+			return nil, invalidParam("FilterPolicy", err.(*filter.Error).Message)
+		}
+		sub.policy = p
+	}
+	sub.raw = rec.Attributes["RawMessageDelivery"] == "true"
+	if rp := rec.Attributes["RedrivePolicy"]; rp != "" {
+		sub.dlq, _ = parseRedrivePolicy(rp)
+	}
+	sub.retry = effectiveDeliveryPolicy(t.rec.Attributes["DeliveryPolicy"], rec.Attributes["DeliveryPolicy"], rec.Protocol)
+	return sub, nil
+}
+
+func isEmptyObject(doc string) bool {
+	return strings.TrimSpace(strings.Trim(strings.TrimSpace(doc), "{}")) == "" && strings.HasPrefix(strings.TrimSpace(doc), "{")
+}
+
+// ConfirmSubscription confirms a pending subscription with its token.
+// authenticated tells whether the request was signed.
+func (s *Service) ConfirmSubscription(ctx context.Context, topicArn, token string, authOnUnsubscribe, authenticated bool) (string, error) {
+	t, err := s.lookupTopic(topicArn, "TopicArn")
+	if err != nil {
+		return "", err
+	}
+	if token == "" {
+		return "", invalidParam("Token", "")
+	}
+	now := s.clock.Now().UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, sub := range t.subs {
+		if sub.rec.Token != token {
+			continue
+		}
+		if sub.rec.Confirmed {
+			return sub.arn, nil
+		}
+		if now-sub.rec.CreatedAt > int64(tokenLifetime) {
+			return "", invalidParam("Token", "")
+		}
+		rec := sub.rec
+		rec.Confirmed = true
+		rec.AuthConfirmed = authenticated
+		rec.AuthUnsubscribe = authOnUnsubscribe
+		var b store.Batch
+		b.PutRecord(nsSub, rec.ID, mustJSON(rec))
+		if err := s.st.Commit(ctx, &b); err != nil {
+			return "", fmt.Errorf("confirm subscription: %w", err)
+		}
+		ns := *sub
+		ns.rec = rec
+		s.replaceSub(t, i, &ns)
+		return ns.arn, nil
+	}
+	return "", invalidParam("Token", "")
+}
+
+// replaceSub swaps subscription i of t. Requires s.mu held for writing.
+func (s *Service) replaceSub(t *topic, i int, sub *subscription) {
+	subs := append([]*subscription(nil), t.subs...)
+	subs[i] = sub
+	t.subs = subs
+	s.subs[sub.arn] = sub
+}
+
+// Unsubscribe deletes a subscription. authenticated tells whether the
+// request was signed: a subscription confirmed with
+// AuthenticateOnUnsubscribe refuses unsigned requests.
+func (s *Service) Unsubscribe(ctx context.Context, arn string, authenticated bool) error {
+	sub, err := s.lookupSub(arn)
+	if err != nil {
+		return err
+	}
+	if sub.rec.AuthUnsubscribe && !authenticated {
+		return errorf(ErrAuthorization, "Only authenticated requests can unsubscribe this subscription")
+	}
+	s.mu.Lock()
+	t := s.topics[sub.rec.Topic]
+	if t == nil || s.subs[arn] == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	i := 0
+	for i < len(t.subs) && t.subs[i].arn != arn {
+		i++
+	}
+	rec := t.rec
+	rec.Deleted++
+	var b store.Batch
+	b.DeleteRecord(nsSub, sub.rec.ID)
+	b.PutRecord(nsTopic, rec.Name, mustJSON(rec))
+	var out *outRec
+	if (sub.rec.Protocol == "http" || sub.rec.Protocol == "https") && sub.rec.Confirmed {
+		out = s.confirmationRecord(t, sub, "UnsubscribeConfirmation")
+		out.put(&b)
+	}
+	if err := s.st.Commit(ctx, &b); err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("unsubscribe: %w", err)
+	}
+	t.rec = rec
+	if i < len(t.subs) {
+		subs := make([]*subscription, 0, len(t.subs)-1)
+		subs = append(append(subs, t.subs[:i]...), t.subs[i+1:]...)
+		t.subs = subs
+	}
+	delete(s.subs, arn)
+	s.mu.Unlock()
+	if out != nil {
+		s.out.add(out)
+	}
+	return nil
+}
+
+// SubscriptionInfo is one entry of ListSubscriptions.
+type SubscriptionInfo struct {
+	SubscriptionArn string
+	Owner           string
+	Protocol        string
+	Endpoint        string
+	TopicArn        string
+}
+
+// ListSubscriptions lists every subscription (topicArn == "") or those of
+// one topic, 100 per page.
+func (s *Service) ListSubscriptions(ctx context.Context, topicArn, token string) ([]SubscriptionInfo, string, error) {
+	var subs []*subscription
+	if topicArn != "" {
+		t, err := s.lookupTopic(topicArn, "TopicArn")
+		if err != nil {
+			return nil, "", err
+		}
+		s.mu.RLock()
+		subs = t.subs
+		s.mu.RUnlock()
+	} else {
+		s.mu.RLock()
+		subs = make([]*subscription, 0, len(s.subs))
+		for _, sub := range s.subs {
+			subs = append(subs, sub)
+		}
+		s.mu.RUnlock()
+	}
+	byKey := make(map[string]*subscription, len(subs))
+	keys := make([]string, 0, len(subs))
+	for _, sub := range subs {
+		byKey[sub.arn] = sub
+		keys = append(keys, sub.arn)
+	}
+	keys, next, err := page(keys, token)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]SubscriptionInfo, len(keys))
+	for i, k := range keys {
+		sub := byKey[k]
+		arn := sub.arn
+		if !sub.rec.Confirmed {
+			arn = PendingConfirmation
+		}
+		out[i] = SubscriptionInfo{SubscriptionArn: arn, Owner: sub.rec.Owner, Protocol: sub.rec.Protocol,
+			Endpoint: sub.rec.Endpoint, TopicArn: sub.topic}
+	}
+	return out, next, nil
+}
+
+// GetSubscriptionAttributes returns a subscription's attributes.
+func (s *Service) GetSubscriptionAttributes(ctx context.Context, arn string) (map[string]string, error) {
+	sub, err := s.lookupSub(arn)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	sub = s.subs[arn]
+	var topicPolicy string
+	if t := s.topics[sub.rec.Topic]; t != nil {
+		topicPolicy = t.rec.Attributes["DeliveryPolicy"]
+	}
+	s.mu.RUnlock()
+	if sub == nil {
+		return nil, errSubNotFound()
+	}
+	out := copyMap(sub.rec.Attributes)
+	out["SubscriptionArn"] = sub.arn
+	out["TopicArn"] = sub.topic
+	out["Owner"] = sub.rec.Owner
+	out["Protocol"] = sub.rec.Protocol
+	out["Endpoint"] = sub.rec.Endpoint
+	out["ConfirmationWasAuthenticated"] = fmt.Sprint(sub.rec.AuthConfirmed || sub.rec.Protocol == "sqs" || sub.rec.Protocol == "lambda")
+	out["PendingConfirmation"] = fmt.Sprint(!sub.rec.Confirmed)
+	if _, ok := out["RawMessageDelivery"]; !ok {
+		out["RawMessageDelivery"] = "false"
+	}
+	if _, ok := out["FilterPolicy"]; ok {
+		if _, ok := out["FilterPolicyScope"]; !ok {
+			out["FilterPolicyScope"] = string(filter.ScopeAttributes)
+		}
+	}
+	if sub.rec.Protocol == "http" || sub.rec.Protocol == "https" {
+		out["EffectiveDeliveryPolicy"] = effectiveDeliveryPolicyJSON(topicPolicy, sub.rec.Attributes["DeliveryPolicy"])
+	}
+	out["SubscriptionPrincipal"] = "arn:aws:iam::" + s.cfg.AccountID + ":root"
+	return out, nil
+}
+
+// SetSubscriptionAttributes sets one attribute of a subscription.
+func (s *Service) SetSubscriptionAttributes(ctx context.Context, arn, name, value string) error {
+	sub, err := s.lookupSub(arn)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		return invalidParam("AttributeName", "")
+	}
+	merged := copyMap(sub.rec.Attributes)
+	merged[name] = value
+	fifoPair := strings.HasSuffix(sub.topic, ".fifo") && sub.rec.Protocol == "sqs" && strings.HasSuffix(sub.rec.Endpoint, ".fifo")
+	norm, err := validateSubAttributes(map[string]string{name: value}, merged, sub.rec.Protocol, fifoPair, false)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.topics[sub.rec.Topic]
+	sub = s.subs[arn]
+	if t == nil || sub == nil {
+		return errSubNotFound()
+	}
+	rec := sub.rec
+	rec.Attributes = copyMap(rec.Attributes)
+	for k, v := range norm {
+		if v == "" {
+			delete(rec.Attributes, k)
+		} else {
+			rec.Attributes[k] = v
+		}
+	}
+	if name == "FilterPolicyScope" && rec.Attributes["FilterPolicy"] == "" {
+		return invalidParam("Attributes", "FilterPolicyScope can only be set when FilterPolicy is set")
+	}
+	ns, err := s.newSubscription(t, rec)
+	if err != nil {
+		return err
+	}
+	var b store.Batch
+	b.PutRecord(nsSub, rec.ID, mustJSON(rec))
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return fmt.Errorf("set subscription attributes: %w", err)
+	}
+	for i := range t.subs {
+		if t.subs[i].arn == arn {
+			s.replaceSub(t, i, ns)
+		}
+	}
+	return nil
+}
