@@ -607,7 +607,7 @@ func (s *Service) subscribeURL(topicArn, token string) string {
 	return s.cfg.PublicURL() + "/?Action=ConfirmSubscription&TopicArn=" + topicArn + "&Token=" + token
 }
 
-func (s *Service) certURL() string { return s.cfg.PublicURL() + "/" + s.signer.certName }
+func (s *Service) certURL() string { return s.cfg.PublicURL() + "/" + s.CertName() }
 
 // envelope is the JSON document SNS delivers.
 type envelope struct {

@@ -175,16 +175,13 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 	if cfg.PublicURL == nil {
 		cfg.PublicURL = func() string { return "http://localhost:4566" }
 	}
-	sg, err := loadSigner(cfg.KeyDir, cfg.Region)
-	if err != nil {
-		return nil, err
-	}
+	sg := &signer{dir: cfg.KeyDir, region: cfg.Region}
 	s := &Service{
 		st: st, cfg: cfg, clock: cfg.Clock, log: cfg.Logger.With("service", "sns"), signer: sg,
 		topics: map[string]*topic{}, subs: map[string]*subscription{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	err = st.ScanRecords(ctx, nsTopic, "", func(_ string, v []byte) error {
+	err := st.ScanRecords(ctx, nsTopic, "", func(_ string, v []byte) error {
 		var rec topicRec
 		if err := json.Unmarshal(v, &rec); err != nil {
 			return fmt.Errorf("%w: topic: %v", store.ErrCorrupt, err)

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -24,9 +25,26 @@ import (
 // certificate is served at SigningCertURL so that subscribers can verify
 // messages as they verify AWS's.
 type signer struct {
+	dir, region string
+
+	once     sync.Once // loads or creates the key on first use
+	err      error
 	key      *rsa.PrivateKey
 	certPEM  []byte
 	certName string // SimpleNotificationService-<hash>.pem
+}
+
+// get loads the key pair on first use: making an RSA key takes a moment,
+// and a server that never signs never pays for it.
+func (s *signer) get() error {
+	s.once.Do(func() {
+		var k *signer
+		k, s.err = loadSigner(s.dir, s.region)
+		if s.err == nil {
+			s.key, s.certPEM, s.certName = k.key, k.certPEM, k.certName
+		}
+	})
+	return s.err
 }
 
 const (
@@ -128,6 +146,9 @@ func writeFileSync(path string, data []byte, mode os.FileMode) error {
 // sign returns the base64 signature of the string to sign: SHA1withRSA for
 // SignatureVersion 1, SHA256withRSA for 2.
 func (s *signer) sign(version, text string) string {
+	if s.get() != nil {
+		return ""
+	}
 	var sig []byte
 	var err error
 	if version == "2" {
@@ -145,10 +166,20 @@ func (s *signer) sign(version, text string) string {
 
 // CertName returns the file name of the signing certificate, the last part
 // of SigningCertURL.
-func (s *Service) CertName() string { return s.signer.certName }
+func (s *Service) CertName() string {
+	if s.signer.get() != nil {
+		return ""
+	}
+	return s.signer.certName
+}
 
 // CertPEM returns the signing certificate.
-func (s *Service) CertPEM() []byte { return s.signer.certPEM }
+func (s *Service) CertPEM() []byte {
+	if s.signer.get() != nil {
+		return nil
+	}
+	return s.signer.certPEM
+}
 
 // stringToSign builds the canonical text SNS signs: the signed fields in
 // byte order, each as "Name\nValue\n" (SNS developer guide, "Verifying

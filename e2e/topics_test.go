@@ -1,0 +1,490 @@
+package e2e
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/forkline/forkline/internal/server/servertest"
+)
+
+func startSNS(t *testing.T, fake bool) (*servertest.Server, *sns.Client, *sqs.Client) {
+	t.Helper()
+	s := servertest.Start(t, servertest.Options{FakeClock: fake})
+	return s, sns.NewFromConfig(s.Config()), sqs.NewFromConfig(s.Config())
+}
+
+func createTopic(t *testing.T, c *sns.Client, name string, attrs map[string]string) string {
+	t.Helper()
+	out, err := c.CreateTopic(ctx(t), &sns.CreateTopicInput{Name: aws.String(name), Attributes: attrs})
+	if err != nil {
+		t.Fatalf("CreateTopic %s: %v", name, err)
+	}
+	return *out.TopicArn
+}
+
+func queueArn(name string) string { return "arn:aws:sqs:us-east-1:000000000000:" + name }
+
+// subscribeQueue creates a queue and subscribes it; it returns the queue
+// URL and the subscription ARN.
+func subscribeQueue(t *testing.T, c *sns.Client, q *sqs.Client, topicArn, name string, attrs map[string]string) (string, string) {
+	t.Helper()
+	qattrs := map[string]string{}
+	if strings.HasSuffix(name, ".fifo") {
+		qattrs["FifoQueue"] = "true"
+	}
+	url := create(t, q, name, qattrs)
+	out, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(topicArn), Protocol: aws.String("sqs"),
+		Endpoint: aws.String(queueArn(name)), Attributes: attrs, ReturnSubscriptionArn: true})
+	if err != nil {
+		t.Fatalf("Subscribe %s: %v", name, err)
+	}
+	return url, *out.SubscriptionArn
+}
+
+func publish(t *testing.T, c *sns.Client, in *sns.PublishInput) *sns.PublishOutput {
+	t.Helper()
+	out, err := c.Publish(ctx(t), in)
+	if err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	return out
+}
+
+// notification is the JSON envelope SNS delivers.
+type notification struct {
+	Type              string
+	MessageId         string
+	Token             string
+	SequenceNumber    string
+	TopicArn          string
+	Subject           string
+	Message           string
+	SubscribeURL      string
+	Timestamp         string
+	SignatureVersion  string
+	Signature         string
+	SigningCertURL    string
+	UnsubscribeURL    string
+	MessageAttributes map[string]struct{ Type, Value string }
+}
+
+func decodeNotification(t *testing.T, body string) notification {
+	t.Helper()
+	var n notification
+	if err := json.Unmarshal([]byte(body), &n); err != nil {
+		t.Fatalf("envelope is not JSON: %v\n%s", err, body)
+	}
+	return n
+}
+
+// verifySignature checks an envelope's signature the way a subscriber
+// does (SNS developer guide, "Verifying the signatures of Amazon SNS
+// messages"): fetch the certificate from SigningCertURL, rebuild the
+// string to sign, verify SHA1withRSA or SHA256withRSA.
+func verifySignature(t *testing.T, raw []byte) {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	str := func(k string) string { s, _ := m[k].(string); return s }
+	resp, err := http.Get(str("SigningCertURL"))
+	if err != nil {
+		t.Fatalf("fetch certificate: %v", err)
+	}
+	pemBytes, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	block, _ := pem.Decode(pemBytes)
+	if block == nil {
+		t.Fatalf("certificate at %s is not PEM: %q", str("SigningCertURL"), pemBytes)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	if str("Type") == "Notification" {
+		keys = []string{"Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"}
+	} else {
+		keys = []string{"Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"}
+	}
+	var b strings.Builder
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			continue
+		}
+		b.WriteString(k + "\n" + str(k) + "\n")
+	}
+	sig, err := base64.StdEncoding.DecodeString(str("Signature"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := cert.PublicKey.(*rsa.PublicKey)
+	if str("SignatureVersion") == "2" {
+		h := sha256.Sum256([]byte(b.String()))
+		err = rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig)
+	} else {
+		h := sha1.Sum([]byte(b.String()))
+		err = rsa.VerifyPKCS1v15(pub, crypto.SHA1, h[:], sig)
+	}
+	if err != nil {
+		t.Fatalf("signature does not verify: %v\n%s", err, raw)
+	}
+}
+
+// Topic CRUD, idempotent creation and its errors (SNS API reference,
+// CreateTopic, GetTopicAttributes, SetTopicAttributes, DeleteTopic).
+func TestTopicLifecycle(t *testing.T) {
+	_, c, _ := startSNS(t, false)
+	arn := createTopic(t, c, "orders", map[string]string{"DisplayName": "Orders"})
+	if arn != "arn:aws:sns:us-east-1:000000000000:orders" {
+		t.Fatalf("TopicArn = %s", arn)
+	}
+	if again := createTopic(t, c, "orders", map[string]string{"DisplayName": "Orders"}); again != arn {
+		t.Fatalf("CreateTopic is not idempotent: %s", again)
+	}
+	_, err := c.CreateTopic(ctx(t), &sns.CreateTopicInput{Name: aws.String("orders"), Attributes: map[string]string{"DisplayName": "Other"}})
+	wantCode(t, err, "InvalidParameter")
+	for _, bad := range []string{"", "a b", "x:y", strings.Repeat("a", 257), "standard.fifo"} {
+		_, err := c.CreateTopic(ctx(t), &sns.CreateTopicInput{Name: aws.String(bad)})
+		wantCode(t, err, "InvalidParameter")
+	}
+	out, err := c.GetTopicAttributes(ctx(t), &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"DisplayName": "Orders", "Owner": "000000000000", "TopicArn": arn,
+		"SubscriptionsConfirmed": "0", "SubscriptionsPending": "0", "SubscriptionsDeleted": "0"} {
+		if out.Attributes[k] != want {
+			t.Errorf("%s = %q, want %q", k, out.Attributes[k], want)
+		}
+	}
+	if !strings.Contains(out.Attributes["Policy"], `"Resource":"`+arn+`"`) || out.Attributes["EffectiveDeliveryPolicy"] == "" {
+		t.Errorf("default Policy / EffectiveDeliveryPolicy missing: %v", out.Attributes)
+	}
+	if _, err := c.SetTopicAttributes(ctx(t), &sns.SetTopicAttributesInput{TopicArn: aws.String(arn),
+		AttributeName: aws.String("SignatureVersion"), AttributeValue: aws.String("2")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.SetTopicAttributes(ctx(t), &sns.SetTopicAttributesInput{TopicArn: aws.String(arn),
+		AttributeName: aws.String("FifoTopic"), AttributeValue: aws.String("true")})
+	wantCode(t, err, "InvalidParameter")
+
+	_, err = c.GetTopicAttributes(ctx(t), &sns.GetTopicAttributesInput{TopicArn: aws.String(arn + "-missing")})
+	wantCode(t, err, "NotFound")
+	var nf *snstypes.NotFoundException
+	if !asType(err, &nf) {
+		t.Fatalf("NotFound is not the SDK's NotFoundException: %T", err)
+	}
+
+	// Tags.
+	if _, err := c.TagResource(ctx(t), &sns.TagResourceInput{ResourceArn: aws.String(arn),
+		Tags: []snstypes.Tag{{Key: aws.String("team"), Value: aws.String("a")}}}); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := c.ListTagsForResource(ctx(t), &sns.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
+	if err != nil || len(tags.Tags) != 1 || *tags.Tags[0].Value != "a" {
+		t.Fatalf("ListTagsForResource = %+v, %v", tags, err)
+	}
+	if _, err := c.UntagResource(ctx(t), &sns.UntagResourceInput{ResourceArn: aws.String(arn), TagKeys: []string{"team"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ListTagsForResource(ctx(t), &sns.ListTagsForResourceInput{ResourceArn: aws.String(arn + "x")})
+	wantCode(t, err, "ResourceNotFound")
+
+	// Pagination: 100 per page (SNS API reference, ListTopics).
+	for i := 0; i < 104; i++ {
+		createTopic(t, c, fmt.Sprintf("page-%03d", i), nil)
+	}
+	p1, err := c.ListTopics(ctx(t), &sns.ListTopicsInput{})
+	if err != nil || len(p1.Topics) != 100 || p1.NextToken == nil {
+		t.Fatalf("first page: %d topics, token %v, %v", len(p1.Topics), p1.NextToken, err)
+	}
+	p2, err := c.ListTopics(ctx(t), &sns.ListTopicsInput{NextToken: p1.NextToken})
+	if err != nil || len(p2.Topics) != 5 || p2.NextToken != nil {
+		t.Fatalf("second page: %d topics, token %v, %v", len(p2.Topics), p2.NextToken, err)
+	}
+
+	if _, err := c.DeleteTopic(ctx(t), &sns.DeleteTopicInput{TopicArn: aws.String(arn)}); err != nil {
+		t.Fatal(err)
+	}
+	// Deleting a missing topic succeeds (SNS API reference, DeleteTopic).
+	if _, err := c.DeleteTopic(ctx(t), &sns.DeleteTopicInput{TopicArn: aws.String(arn)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Publish(ctx(t), &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("x")})
+	wantCode(t, err, "NotFound")
+}
+
+// Fan-out: every subscribed queue gets the signed envelope; raw delivery
+// gets the bare message with its attributes (SNS developer guide, "Fanout
+// to Amazon SQS queues", "Amazon SNS raw message delivery").
+func TestFanOutToQueues(t *testing.T) {
+	_, c, q := startSNS(t, false)
+	arn := createTopic(t, c, "fanout", nil)
+	var urls []string
+	for i := 0; i < 5; i++ {
+		u, _ := subscribeQueue(t, c, q, arn, fmt.Sprintf("fan-%d", i), nil)
+		urls = append(urls, u)
+	}
+	rawURL, _ := subscribeQueue(t, c, q, arn, "fan-raw", map[string]string{"RawMessageDelivery": "true"})
+	out := publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String(`hello <world> & "you"`), Subject: aws.String("greeting"),
+		MessageAttributes: map[string]snstypes.MessageAttributeValue{
+			"color": {DataType: aws.String("String"), StringValue: aws.String("blue")},
+			"n":     {DataType: aws.String("Number"), StringValue: aws.String("42")},
+			"bin":   {DataType: aws.String("Binary"), BinaryValue: []byte{2, 3, 4}},
+		}})
+	for _, u := range urls {
+		msgs := receive(t, q, u, 10)
+		if len(msgs) != 1 {
+			t.Fatalf("%s: %d messages, want 1", u, len(msgs))
+		}
+		n := decodeNotification(t, *msgs[0].Body)
+		if n.Type != "Notification" || n.MessageId != *out.MessageId || n.TopicArn != arn || n.Subject != "greeting" ||
+			n.Message != `hello <world> & "you"` || n.SignatureVersion != "1" || !strings.HasPrefix(n.UnsubscribeURL, "http://") {
+			t.Fatalf("envelope = %+v", n)
+		}
+		if n.MessageAttributes["color"].Value != "blue" || n.MessageAttributes["n"].Type != "Number" || n.MessageAttributes["bin"].Value != "AgME" {
+			t.Fatalf("envelope attributes = %+v", n.MessageAttributes)
+		}
+		verifySignature(t, []byte(*msgs[0].Body))
+	}
+	raw := receive(t, q, rawURL, 10)
+	if len(raw) != 1 || *raw[0].Body != `hello <world> & "you"` {
+		t.Fatalf("raw delivery = %+v", raw)
+	}
+	if a := raw[0].MessageAttributes; *a["color"].StringValue != "blue" || *a["n"].DataType != "Number" || string(a["bin"].BinaryValue) != "\x02\x03\x04" {
+		t.Fatalf("raw attributes = %+v", a)
+	}
+	if raw[0].Attributes["SenderId"] == "" {
+		t.Fatalf("no SenderId on a delivered message")
+	}
+
+	// MessageStructure=json: each protocol gets its own text (SNS API
+	// reference, Publish).
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), MessageStructure: aws.String("json"),
+		Message: aws.String(`{"default":"for everyone","sqs":"for queues"}`)})
+	if n := decodeNotification(t, *receive(t, q, urls[0], 1)[0].Body); n.Message != "for queues" {
+		t.Fatalf("MessageStructure json: Message = %q", n.Message)
+	}
+	_, err := c.Publish(ctx(t), &sns.PublishInput{TopicArn: aws.String(arn), MessageStructure: aws.String("json"), Message: aws.String(`{"sqs":"x"}`)})
+	wantCode(t, err, "InvalidParameter")
+
+	// Signature version 2 signs with SHA256withRSA.
+	if _, err := c.SetTopicAttributes(ctx(t), &sns.SetTopicAttributesInput{TopicArn: aws.String(arn),
+		AttributeName: aws.String("SignatureVersion"), AttributeValue: aws.String("2")}); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("v2")})
+	var body string
+	for _, m := range receive(t, q, urls[1], 10) {
+		if decodeNotification(t, *m.Body).Message == "v2" {
+			body = *m.Body
+		}
+	}
+	if n := decodeNotification(t, body); n.SignatureVersion != "2" {
+		t.Fatalf("SignatureVersion = %q", n.SignatureVersion)
+	}
+	verifySignature(t, []byte(body))
+}
+
+func TestPublishErrors(t *testing.T) {
+	_, c, _ := startSNS(t, false)
+	arn := createTopic(t, c, "errs", nil)
+	cases := []struct {
+		name string
+		in   *sns.PublishInput
+		code string
+	}{
+		{"empty message", &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("")}, "InvalidParameter"},
+		{"long subject", &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("m"), Subject: aws.String(strings.Repeat("s", 101))}, "InvalidParameter"},
+		{"too long", &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String(strings.Repeat("m", 262145))}, "InvalidParameter"},
+		{"no target", &sns.PublishInput{Message: aws.String("m")}, "InvalidParameter"},
+		{"dedup on standard", &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("m"), MessageDeduplicationId: aws.String("d")}, "InvalidParameter"},
+		{"bad attribute type", &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("m"),
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{"a": {DataType: aws.String("Strung"), StringValue: aws.String("x")}}}, "ParameterValueInvalid"},
+		{"malformed arn", &sns.PublishInput{TopicArn: aws.String("nope"), Message: aws.String("m")}, "InvalidParameter"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.Publish(ctx(t), tc.in)
+			wantCode(t, err, tc.code)
+		})
+	}
+}
+
+// PublishBatch: one durable write, Successful in request order, and the
+// batch errors (SNS API reference, PublishBatch).
+func TestPublishBatch(t *testing.T) {
+	_, c, q := startSNS(t, false)
+	arn := createTopic(t, c, "batch", nil)
+	url, _ := subscribeQueue(t, c, q, arn, "batch-q", map[string]string{"RawMessageDelivery": "true"})
+	var entries []snstypes.PublishBatchRequestEntry
+	for i := 0; i < 10; i++ {
+		entries = append(entries, snstypes.PublishBatchRequestEntry{Id: aws.String(fmt.Sprint("e", i)), Message: aws.String(fmt.Sprint("m", i))})
+	}
+	out, err := c.PublishBatch(ctx(t), &sns.PublishBatchInput{TopicArn: aws.String(arn), PublishBatchRequestEntries: entries})
+	if err != nil || len(out.Successful) != 10 || len(out.Failed) != 0 {
+		t.Fatalf("PublishBatch = %+v, %v", out, err)
+	}
+	got := 0
+	for got < 10 {
+		got += len(receive(t, q, url, 10))
+	}
+	_, err = c.PublishBatch(ctx(t), &sns.PublishBatchInput{TopicArn: aws.String(arn), PublishBatchRequestEntries: append(entries, entries[0])})
+	wantCode(t, err, "TooManyEntriesInBatchRequest")
+	_, err = c.PublishBatch(ctx(t), &sns.PublishBatchInput{TopicArn: aws.String(arn), PublishBatchRequestEntries: entries[:2:2][:1:1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.PublishBatch(ctx(t), &sns.PublishBatchInput{TopicArn: aws.String(arn), PublishBatchRequestEntries: []snstypes.PublishBatchRequestEntry{entries[0], entries[0]}})
+	wantCode(t, err, "BatchEntryIdsNotDistinct")
+	_, err = c.PublishBatch(ctx(t), &sns.PublishBatchInput{TopicArn: aws.String(arn), PublishBatchRequestEntries: []snstypes.PublishBatchRequestEntry{
+		{Id: aws.String("bad id!"), Message: aws.String("x")}}})
+	wantCode(t, err, "InvalidBatchEntryId")
+}
+
+// Subscriptions: idempotent Subscribe, attributes, listing, unsubscribe
+// (SNS API reference, Subscribe, GetSubscriptionAttributes).
+func TestSubscriptions(t *testing.T) {
+	_, c, q := startSNS(t, false)
+	arn := createTopic(t, c, "subs", nil)
+	_, subArn := subscribeQueue(t, c, q, arn, "subs-q", map[string]string{"RawMessageDelivery": "True"})
+	again, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"), Endpoint: aws.String(queueArn("subs-q"))})
+	if err != nil || *again.SubscriptionArn != subArn {
+		t.Fatalf("second Subscribe = %v, %v; want the same ARN", again, err)
+	}
+	_, err = c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"), Endpoint: aws.String(queueArn("subs-q")),
+		Attributes: map[string]string{"RawMessageDelivery": "false"}})
+	wantCode(t, err, "InvalidParameter")
+	a, err := c.GetSubscriptionAttributes(ctx(t), &sns.GetSubscriptionAttributesInput{SubscriptionArn: aws.String(subArn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"RawMessageDelivery": "true", "Protocol": "sqs", "PendingConfirmation": "false",
+		"ConfirmationWasAuthenticated": "true", "TopicArn": arn, "Endpoint": queueArn("subs-q")} {
+		if a.Attributes[k] != want {
+			t.Errorf("%s = %q, want %q", k, a.Attributes[k], want)
+		}
+	}
+	for _, bad := range []struct{ name, value string }{{"RawMessageDelivery", "maybe"}, {"FilterPolicy", `{"a":"b"}`},
+		{"FilterPolicyScope", "Everything"}, {"RedrivePolicy", `{"deadLetterTargetArn":"nope"}`}, {"Nope", "x"}} {
+		_, err := c.SetSubscriptionAttributes(ctx(t), &sns.SetSubscriptionAttributesInput{SubscriptionArn: aws.String(subArn),
+			AttributeName: aws.String(bad.name), AttributeValue: aws.String(bad.value)})
+		wantCode(t, err, "InvalidParameter")
+	}
+	_, err = c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("carrier-pigeon"), Endpoint: aws.String("x")})
+	wantCode(t, err, "InvalidParameter")
+	_, err = c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"), Endpoint: aws.String("http://not-an-arn")})
+	wantCode(t, err, "InvalidParameter")
+	_, err = c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"), Endpoint: aws.String(queueArn("x.fifo"))})
+	wantCode(t, err, "InvalidParameter")
+	// Lambda subscriptions are accepted and confirmed (delivery comes
+	// with the functions service).
+	if _, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("lambda"),
+		Endpoint: aws.String("arn:aws:lambda:us-east-1:000000000000:function:f")}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.ListSubscriptionsByTopic(ctx(t), &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(arn)})
+	if err != nil || len(list.Subscriptions) != 2 {
+		t.Fatalf("ListSubscriptionsByTopic = %+v, %v", list, err)
+	}
+	if _, err := c.Unsubscribe(ctx(t), &sns.UnsubscribeInput{SubscriptionArn: aws.String(subArn)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetSubscriptionAttributes(ctx(t), &sns.GetSubscriptionAttributesInput{SubscriptionArn: aws.String(subArn)})
+	wantCode(t, err, "NotFound")
+	ta, _ := c.GetTopicAttributes(ctx(t), &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)})
+	if ta.Attributes["SubscriptionsDeleted"] != "1" || ta.Attributes["SubscriptionsConfirmed"] != "1" {
+		t.Fatalf("counters after unsubscribe: %v", ta.Attributes)
+	}
+	// A publish after the unsubscribe does not reach the queue.
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("late")})
+	if msgs := receive(t, q, queueURLOf(t, q, "subs-q"), 10); len(msgs) != 0 {
+		t.Fatalf("unsubscribed queue got %d messages", len(msgs))
+	}
+}
+
+func queueURLOf(t *testing.T, q *sqs.Client, name string) string {
+	t.Helper()
+	out, err := q.GetQueueUrl(ctx(t), &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *out.QueueUrl
+}
+
+// FIFO topics into FIFO queues: group order, deduplication across the
+// topic, the deduplication ID passed on (SNS developer guide, "Message
+// ordering and deduplication (FIFO topics)").
+func TestFIFOTopic(t *testing.T) {
+	_, c, q := startSNS(t, false)
+	arn := createTopic(t, c, "orders.fifo", map[string]string{"FifoTopic": "true", "ContentBasedDeduplication": "true"})
+	url, _ := subscribeQueue(t, c, q, arn, "orders-q.fifo", map[string]string{"RawMessageDelivery": "true"})
+	envURL, _ := subscribeQueue(t, c, q, arn, "orders-env.fifo", nil)
+	stdURL, _ := subscribeQueue(t, c, q, arn, "orders-std", nil) // standard queues may subscribe to FIFO topics
+
+	var first *sns.PublishOutput
+	for i := 0; i < 20; i++ {
+		out := publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String(fmt.Sprint("m", i)), MessageGroupId: aws.String(fmt.Sprint("g", i%2))})
+		if out.SequenceNumber == nil {
+			t.Fatal("FIFO publish without SequenceNumber")
+		}
+		if first == nil {
+			first = out
+		}
+	}
+	dup := publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("m0"), MessageGroupId: aws.String("g0")})
+	if *dup.MessageId != *first.MessageId || *dup.SequenceNumber != *first.SequenceNumber {
+		t.Fatalf("duplicate answered %s/%s, want the original %s/%s", *dup.MessageId, *dup.SequenceNumber, *first.MessageId, *first.SequenceNumber)
+	}
+	last := map[string]int{}
+	for n := 0; n < 20; {
+		msgs := receive(t, q, url, 10)
+		if len(msgs) == 0 {
+			t.Fatalf("only %d of 20 messages arrived", n)
+		}
+		for _, m := range msgs {
+			var i int
+			fmt.Sscanf(*m.Body, "m%d", &i)
+			g := m.Attributes["MessageGroupId"]
+			if prev, ok := last[g]; ok && i <= prev {
+				t.Fatalf("group %s out of order: %d after %d", g, i, prev)
+			}
+			last[g] = i
+			if m.Attributes["MessageDeduplicationId"] == "" {
+				t.Fatalf("no MessageDeduplicationId passed on")
+			}
+			del(t, q, url, m)
+			n++
+		}
+	}
+	env := receive(t, q, envURL, 1)
+	n := decodeNotification(t, *env[0].Body)
+	if n.SequenceNumber == "" || n.Signature != "" {
+		t.Fatalf("FIFO envelope has SequenceNumber %q and Signature %q; want a number and no signature", n.SequenceNumber, n.Signature)
+	}
+	if msgs := receive(t, q, stdURL, 10); len(msgs) == 0 {
+		t.Fatal("standard queue on a FIFO topic got nothing")
+	}
+	_, err := c.Publish(ctx(t), &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("x")})
+	wantCode(t, err, "InvalidParameter")
+	_, err = c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("http"), Endpoint: aws.String("http://127.0.0.1:1/")})
+	wantCode(t, err, "InvalidParameter")
+}
