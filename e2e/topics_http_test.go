@@ -1,0 +1,263 @@
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+// posted is one request an HTTP subscriber received.
+type posted struct {
+	header http.Header
+	body   []byte
+}
+
+// subscriber is an HTTP endpoint that records what SNS posts and answers
+// with the status status() returns.
+type subscriber struct {
+	*httptest.Server
+	got    chan posted
+	status func(n int) int
+	n      atomic.Int64
+}
+
+func newSubscriber(t *testing.T, status func(n int) int) *subscriber {
+	t.Helper()
+	s := &subscriber{got: make(chan posted, 100), status: status}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		n := int(s.n.Add(1))
+		s.got <- posted{r.Header.Clone(), b}
+		w.WriteHeader(s.status(n))
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *subscriber) next(t *testing.T) posted {
+	t.Helper()
+	select {
+	case p := <-s.got:
+		return p
+	case <-time.After(30 * time.Second):
+		t.Fatal("no delivery within 30 s")
+		return posted{}
+	}
+}
+
+func ok200(int) int { return 200 }
+
+// HTTP subscriptions: the confirmation flow, the x-amz-sns headers, signed
+// envelopes (SNS developer guide, "Fanout to HTTP/S endpoints").
+func TestHTTPSubscription(t *testing.T) {
+	_, c, _ := startSNS(t, false)
+	arn := createTopic(t, c, "web", nil)
+	sub := newSubscriber(t, ok200)
+	out, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("http"), Endpoint: aws.String(sub.URL + "/hook")})
+	if err != nil || *out.SubscriptionArn != "pending confirmation" {
+		t.Fatalf("Subscribe = %v, %v; want pending confirmation", out.SubscriptionArn, err)
+	}
+	conf := sub.next(t)
+	if conf.header.Get("x-amz-sns-message-type") != "SubscriptionConfirmation" || conf.header.Get("x-amz-sns-topic-arn") != arn ||
+		conf.header.Get("x-amz-sns-subscription-arn") != "" {
+		t.Fatalf("confirmation headers = %v", conf.header)
+	}
+	verifySignature(t, conf.body)
+	n := decodeNotification(t, string(conf.body))
+	if n.Token == "" || n.SubscribeURL == "" {
+		t.Fatalf("confirmation = %+v", n)
+	}
+	// Pending subscriptions get nothing and show as PendingConfirmation.
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("too early")})
+	list, _ := c.ListSubscriptionsByTopic(ctx(t), &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(arn)})
+	if *list.Subscriptions[0].SubscriptionArn != "PendingConfirmation" {
+		t.Fatalf("listed as %s", *list.Subscriptions[0].SubscriptionArn)
+	}
+	// Confirm by following SubscribeURL, as a subscriber does.
+	resp, err := http.Get(n.SubscribeURL)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET SubscribeURL: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	list, _ = c.ListSubscriptionsByTopic(ctx(t), &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(arn)})
+	subArn := *list.Subscriptions[0].SubscriptionArn
+	if subArn == "PendingConfirmation" {
+		t.Fatal("still pending after following SubscribeURL")
+	}
+	// Confirming again with the API returns the same subscription.
+	again, err := c.ConfirmSubscription(ctx(t), &sns.ConfirmSubscriptionInput{TopicArn: aws.String(arn), Token: aws.String(n.Token)})
+	if err != nil || *again.SubscriptionArn != subArn {
+		t.Fatalf("ConfirmSubscription = %v, %v", again, err)
+	}
+	_, err = c.ConfirmSubscription(ctx(t), &sns.ConfirmSubscriptionInput{TopicArn: aws.String(arn), Token: aws.String("00ff")})
+	wantCode(t, err, "InvalidParameter")
+
+	pub := publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("hello"), Subject: aws.String("s")})
+	got := sub.next(t)
+	h := got.header
+	if h.Get("x-amz-sns-message-type") != "Notification" || h.Get("x-amz-sns-message-id") != *pub.MessageId ||
+		h.Get("x-amz-sns-subscription-arn") != subArn || h.Get("User-Agent") != "Amazon Simple Notification Service Agent" ||
+		h.Get("Content-Type") != "text/plain; charset=UTF-8" {
+		t.Fatalf("notification headers = %v", h)
+	}
+	verifySignature(t, got.body)
+	if n := decodeNotification(t, string(got.body)); n.Message != "hello" || n.Subject != "s" {
+		t.Fatalf("notification = %+v", n)
+	}
+
+	// Raw delivery posts the bare message with x-amz-sns-rawdelivery.
+	if _, err := c.SetSubscriptionAttributes(ctx(t), &sns.SetSubscriptionAttributesInput{SubscriptionArn: aws.String(subArn),
+		AttributeName: aws.String("RawMessageDelivery"), AttributeValue: aws.String("true")}); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("raw body")})
+	got = sub.next(t)
+	if string(got.body) != "raw body" || got.header.Get("x-amz-sns-rawdelivery") != "true" {
+		t.Fatalf("raw delivery = %q %v", got.body, got.header)
+	}
+
+	// Unsubscribing sends an UnsubscribeConfirmation.
+	if _, err := c.Unsubscribe(ctx(t), &sns.UnsubscribeInput{SubscriptionArn: aws.String(subArn)}); err != nil {
+		t.Fatal(err)
+	}
+	got = sub.next(t)
+	if got.header.Get("x-amz-sns-message-type") != "UnsubscribeConfirmation" {
+		t.Fatalf("after Unsubscribe: %v", got.header)
+	}
+	verifySignature(t, got.body)
+}
+
+// Retries follow the delivery policy, then the subscription's dead-letter
+// queue gets the message (SNS developer guide, "Amazon SNS message
+// delivery retries", "Amazon SNS dead-letter queues").
+func TestHTTPRetriesAndDeadLetterQueue(t *testing.T) {
+	s, c, q := startSNS(t, true)
+	arn := createTopic(t, c, "flaky", nil)
+	dlqURL := create(t, q, "flaky-dlq", nil)
+
+	// An endpoint that fails twice, then accepts.
+	flaky := newSubscriber(t, func(n int) int {
+		if n == 1 { // the confirmation
+			return 200
+		}
+		if n <= 3 {
+			return 503
+		}
+		return 200
+	})
+	subArn := confirmHTTP(t, c, arn, flaky, nil)
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("retry me")})
+	for attempt := 1; attempt <= 3; attempt++ {
+		got := flaky.next(t)
+		if n := decodeNotification(t, string(got.body)); n.Message != "retry me" {
+			t.Fatalf("attempt %d delivered %q", attempt, n.Message)
+		}
+		if attempt < 3 {
+			waitPending(t, s, 1)
+			s.Clock.Advance(20 * time.Second) // the default policy: 3 retries, 20 s apart
+		}
+	}
+	_ = subArn
+
+	// An endpoint that always fails: after the retries, the DLQ.
+	dead := newSubscriber(t, func(n int) int {
+		if n == 1 {
+			return 200
+		}
+		return 500
+	})
+	confirmHTTP(t, c, arn, dead, map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"` + queueArn("flaky-dlq") + `"}`})
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("doomed")})
+	for attempt := 1; attempt <= 4; attempt++ {
+		dead.next(t)
+		if attempt < 4 {
+			waitPending(t, s, 1)
+			s.Clock.Advance(20 * time.Second)
+		}
+	}
+	// The first subscriber got "doomed" too; drain it.
+	flaky.next(t)
+	var body string
+	deadline := time.Now().Add(30 * time.Second)
+	for body == "" && time.Now().Before(deadline) {
+		if msgs := receive(t, q, dlqURL, 1); len(msgs) == 1 {
+			body = *msgs[0].Body
+		} else {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if n := decodeNotification(t, body); n.Message != "doomed" {
+		t.Fatalf("dead-letter queue got %q", body)
+	}
+
+	// A 4xx answer is a permanent failure: straight to the DLQ.
+	gone := newSubscriber(t, func(n int) int {
+		if n == 1 {
+			return 200
+		}
+		return 404
+	})
+	createTopic(t, c, "gone", nil)
+	goneArn := "arn:aws:sns:us-east-1:000000000000:gone"
+	confirmHTTP(t, c, goneArn, gone, map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"` + queueArn("flaky-dlq") + `"}`})
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(goneArn), Message: aws.String("not found")})
+	gone.next(t)
+	deadline = time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if msgs := receive(t, q, dlqURL, 1); len(msgs) == 1 {
+			if n := decodeNotification(t, *msgs[0].Body); n.Message != "not found" {
+				t.Fatalf("dead-letter queue got %q", n.Message)
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("4xx delivery never reached the dead-letter queue")
+}
+
+// confirmHTTP subscribes an endpoint and confirms it with the token it
+// receives.
+func confirmHTTP(t *testing.T, c *sns.Client, topicArn string, sub *subscriber, attrs map[string]string) string {
+	t.Helper()
+	if _, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(topicArn), Protocol: aws.String("http"),
+		Endpoint: aws.String(sub.URL), Attributes: attrs}); err != nil {
+		t.Fatal(err)
+	}
+	n := decodeNotification(t, string(sub.next(t).body))
+	out, err := c.ConfirmSubscription(ctx(t), &sns.ConfirmSubscriptionInput{TopicArn: aws.String(topicArn), Token: aws.String(n.Token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *out.SubscriptionArn
+}
+
+// A queue deleted under its subscription is a client-side failure: the
+// message goes to the subscription's dead-letter queue.
+func TestDeletedQueueGoesToDeadLetterQueue(t *testing.T) {
+	_, c, q := startSNS(t, false)
+	arn := createTopic(t, c, "lost", nil)
+	url, _ := subscribeQueue(t, c, q, arn, "lost-q", map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"` + queueArn("lost-dlq") + `"}`})
+	dlq := create(t, q, "lost-dlq", nil)
+	if _, err := q.DeleteQueue(ctx(t), &sqs.DeleteQueueInput{QueueUrl: aws.String(url)}); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("orphan")})
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if msgs := receive(t, q, dlq, 1); len(msgs) == 1 {
+			if n := decodeNotification(t, *msgs[0].Body); n.Message != "orphan" {
+				t.Fatalf("dead-letter queue got %+v", n)
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("nothing reached the dead-letter queue")
+}
