@@ -75,6 +75,7 @@ type alternative []key
 // key is one (dotted) key with the conditions one of which must hold.
 type key struct {
 	path  string
+	depth int // 1 at the top level
 	conds []cond
 }
 
@@ -107,6 +108,8 @@ type cond struct {
 	exists bool
 	// CIDR.
 	prefix netip.Prefix
+	// Wildcard: the literal parts between the wildcards.
+	parts []string
 	// Anything-but: the negated conditions.
 	not []cond
 }
@@ -128,14 +131,14 @@ func Parse(doc string, scope Scope) (*Policy, error) {
 	if root.kind != jObject {
 		return nil, invalid("Filter is not an object")
 	}
+	if len(root.obj) > MaxKeys {
+		return nil, invalid("Filter policy can not have more than %d keys", MaxKeys)
+	}
 	p := &Policy{scope: scope}
 	nested := false
 	alts, err := p.expand(&root, "", 1, &nested)
 	if err != nil {
 		return nil, err
-	}
-	if len(root.obj) > MaxKeys {
-		return nil, invalid("Filter policy can not have more than %d keys", MaxKeys)
 	}
 	if nested && scope == ScopeAttributes {
 		return nil, &Error{Message: "Filter policy scope MessageAttributes does not support nested filter policy", Bare: true}
@@ -144,17 +147,12 @@ func Parse(doc string, scope Scope) (*Policy, error) {
 	for _, a := range alts {
 		prod := 1.0
 		for _, k := range a {
-			prod *= float64(len(k.conds) * (strings.Count(k.path, "\x00") + 1))
+			prod *= float64(len(k.conds) * k.depth)
 		}
 		total += prod
 	}
 	if total > MaxCombinations {
 		return nil, invalid("Filter policy is too complex")
-	}
-	for i := range alts {
-		for j := range alts[i] {
-			alts[i][j].path = strings.ReplaceAll(alts[i][j].path, "\x00", ".")
-		}
 	}
 	p.alts = alts
 	return p, nil
@@ -188,8 +186,7 @@ func isOr(v *jvalue) bool {
 	return true
 }
 
-// expand turns one policy object into its alternatives. Paths join names
-// with NUL until Parse has counted depths.
+// expand turns one policy object into its alternatives.
 func (p *Policy) expand(obj *jvalue, path string, depth int, nested *bool) ([]alternative, error) {
 	if len(obj.obj) == 0 {
 		return nil, invalid("Empty objects are not allowed")
@@ -209,7 +206,7 @@ func (p *Policy) expand(obj *jvalue, path string, depth int, nested *bool) ([]al
 		} else {
 			kp := m.name
 			if path != "" {
-				kp = path + "\x00" + m.name
+				kp = path + "." + m.name
 			}
 			switch m.val.kind {
 			case jObject:
@@ -223,10 +220,18 @@ func (p *Policy) expand(obj *jvalue, path string, depth int, nested *bool) ([]al
 				if err != nil {
 					return nil, err
 				}
-				sub = []alternative{{key{path: kp, conds: conds}}}
+				sub = []alternative{{key{path: kp, depth: depth, conds: conds}}}
 			default:
 				return nil, invalid("%q must be an object or an array", m.name)
 			}
+		}
+		if len(sub) == 1 {
+			// One alternative: extend each existing one in place (each
+			// has its own backing array).
+			for j := range alts {
+				alts[j] = append(alts[j], sub[0]...)
+			}
+			continue
 		}
 		// Multiply out: every alternative so far with every one of sub.
 		next := make([]alternative, 0, len(alts)*len(sub))
@@ -296,11 +301,11 @@ func parseOperator(op string, arg *jvalue) (cond, error) {
 		if arg.kind != jString {
 			return cond{}, invalid("wildcard match pattern must be a string")
 		}
-		pat, err := parseWildcard(arg.str)
+		parts, err := parseWildcard(arg.str)
 		if err != nil {
 			return cond{}, err
 		}
-		return cond{kind: condWildcard, str: pat}, nil
+		return cond{kind: condWildcard, str: arg.str, parts: parts}, nil
 	case "exists":
 		if arg.kind != jTrue && arg.kind != jFalse {
 			return cond{}, invalid("exists match pattern must be either true or false.")
@@ -323,38 +328,40 @@ func parseOperator(op string, arg *jvalue) (cond, error) {
 	return cond{}, invalid("Unrecognized match type %s", op)
 }
 
-// parseWildcard checks a wildcard pattern and returns it with escapes
-// resolved into a form wildcardMatch reads: \x00 stands for a wildcard.
-func parseWildcard(s string) (string, error) {
+// parseWildcard checks a wildcard pattern and returns its literal parts:
+// the text before the first *, between the *s, and after the last, with
+// the escapes \* and \\ resolved.
+func parseWildcard(s string) ([]string, error) {
+	var parts []string
 	var b strings.Builder
-	stars := 0
 	prevStar := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '\\':
 			if i+1 >= len(s) || (s[i+1] != '*' && s[i+1] != '\\') {
-				return "", invalid("Invalid escape character at pos %d", i+1)
+				return nil, invalid("Invalid escape character at pos %d", i+1)
 			}
 			i++
 			b.WriteByte(s[i])
 			prevStar = false
 		case c == '*':
 			if prevStar {
-				return "", invalid("Consecutive wildcard characters at pos %d", i)
+				return nil, invalid("Consecutive wildcard characters at pos %d", i)
 			}
-			stars++
+			parts = append(parts, b.String())
+			b.Reset()
 			prevStar = true
-			b.WriteByte(0)
 		default:
 			prevStar = false
 			b.WriteByte(c)
 		}
 	}
-	if stars > maxWildcards {
-		return "", invalid("Filter policy is too complex")
+	parts = append(parts, b.String())
+	if len(parts)-1 > maxWildcards {
+		return nil, invalid("Filter policy is too complex")
 	}
-	return b.String(), nil
+	return parts, nil
 }
 
 func parseCIDR(s string) (netip.Prefix, error) {
@@ -567,7 +574,7 @@ func (v *jvalue) text() string {
 
 // maxJSONDepth bounds nesting so that hostile documents cannot exhaust the
 // stack.
-const maxJSONDepth = 64
+const maxJSONDepth = 200
 
 func decode(doc string) (jvalue, error) {
 	dec := json.NewDecoder(strings.NewReader(doc))
@@ -787,7 +794,7 @@ func (c *cond) matches(v value) bool {
 	case condEqualsIgnoreCase:
 		return v.kind == vString && strings.EqualFold(v.str, c.str)
 	case condWildcard:
-		return v.kind == vString && wildcardMatch(c.str, v.str)
+		return v.kind == vString && wildcardMatch(c.parts, v.str)
 	case condNumeric:
 		if v.kind != vNumber {
 			return false
@@ -806,12 +813,11 @@ func (c *cond) matches(v value) bool {
 	return false
 }
 
-// wildcardMatch matches s against a parsed pattern in which \x00 stands
-// for any run of characters.
-func wildcardMatch(pattern, s string) bool {
-	parts := strings.Split(pattern, "\x00")
+// wildcardMatch matches s against a pattern's literal parts, with a
+// wildcard between each two.
+func wildcardMatch(parts []string, s string) bool {
 	if len(parts) == 1 {
-		return pattern == s
+		return parts[0] == s
 	}
 	if !strings.HasPrefix(s, parts[0]) {
 		return false
