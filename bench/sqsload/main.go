@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/md5"
@@ -26,18 +25,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/forkline/forkline/bench/internal/load"
 )
 
 var (
@@ -61,22 +59,6 @@ func main() {
 	}
 }
 
-type result struct {
-	name      string
-	ops       float64 // operations (requests) per second
-	msgs      float64 // messages per second
-	p50, p99  time.Duration
-	errors    int
-	completed int
-	// cpuPerReq is the server's CPU time per request during the run.
-	cpuPerReq time.Duration
-}
-
-func (r result) String() string {
-	return fmt.Sprintf("%-40s %10.0f req/s %10.0f msg/s  p50 %8s  p99 %8s  server CPU %s/req  errors %d", r.name, r.ops, r.msgs,
-		r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.cpuPerReq.Round(time.Microsecond), r.errors)
-}
-
 func run() error {
 	tmp, err := os.MkdirTemp("", "sqsload")
 	if err != nil {
@@ -98,89 +80,89 @@ func run() error {
 
 	fmt.Printf("# sqsload: %s per measurement, GOMAXPROCS of each process = %d cores\n\n", *duration, numCPU())
 	var report []string
-	row := func(name string, fl, nu result, target string) {
-		ratio := fl.ops / nu.ops
+	row := func(name string, fl, nu load.Result, target string) {
+		ratio := fl.Ops / nu.Ops
 		fmt.Printf("%s\n%s\n  ratio %.2f (target %s)\n\n", fl, nu, ratio, target)
 		report = append(report, fmt.Sprintf("| %s | %.0f | %s / %s | %d µs | %.0f | %s / %s | %d µs | **%.2f** | %s |", name,
-			fl.ops, ms(fl.p50), ms(fl.p99), fl.cpuPerReq.Microseconds(), nu.ops, ms(nu.p50), ms(nu.p99), nu.cpuPerReq.Microseconds(), ratio, target))
+			fl.Ops, load.MS(fl.P50), load.MS(fl.P99), fl.CPUPerReq.Microseconds(), nu.Ops, load.MS(nu.P50), load.MS(nu.P99), nu.CPUPerReq.Microseconds(), ratio, target))
 	}
 
 	// (a) and (b): forkline (durable, on disk) and the null server.
-	fk, err := startForkline(bin, filepath.Join(tmp, "data"))
+	fk, err := load.StartForkline(bin, filepath.Join(tmp, "data"))
 	if err != nil {
 		return err
 	}
-	nl, err := startNull(self)
+	nl, err := load.Start(exec.Command(self, "-null-listen", "127.0.0.1:0"))
 	if err != nil {
-		fk.stop()
+		fk.Stop()
 		return err
 	}
-	defer nl.stop()
+	defer nl.Stop()
 
-	fkURL := fk.url + "/000000000000/bench"
-	if err := createQueue(fk.url, "bench"); err != nil {
+	fkURL := fk.URL + "/000000000000/bench"
+	if err := createQueue(fk.URL, "bench"); err != nil {
 		return err
 	}
-	fc, nc := sdkClient(fk.url), sdkClient(nl.url)
-	nullQueue := nl.url + "/000000000000/bench"
+	fc, nc := sdkClient(fk.URL), sdkClient(nl.URL)
+	nullQueue := nl.URL + "/000000000000/bench"
 
 	row("SDK SendMessage, c=16",
-		fk.withCPU(func() result { return sdkSend(fc, fkURL, 16) }),
-		nl.withCPU(func() result { return sdkSend(nc, nullQueue, 16) }), "≥ 0.9")
+		fk.WithCPU(func() load.Result { return sdkSend(fc, fkURL, 16) }),
+		nl.WithCPU(func() load.Result { return sdkSend(nc, nullQueue, 16) }), "≥ 0.9")
 	row("SDK SendMessageBatch (10 × 1 KiB), c=16",
-		fk.withCPU(func() result { return sdkBatch(fc, fkURL, 16) }),
-		nl.withCPU(func() result { return sdkBatch(nc, nullQueue, 16) }), "≥ 0.9")
+		fk.WithCPU(func() load.Result { return sdkBatch(fc, fkURL, 16) }),
+		nl.WithCPU(func() load.Result { return sdkBatch(nc, nullQueue, 16) }), "≥ 0.9")
 	row("SDK ReceiveMessage(10) + DeleteMessageBatch, c=16",
-		fk.withCPU(func() result { return sdkRecvDelete(fc, fkURL, 16) }),
-		nl.withCPU(func() result { return sdkRecvDelete(nc, nullQueue, 16) }), "≥ 0.8")
+		fk.WithCPU(func() load.Result { return sdkRecvDelete(fc, fkURL, 16) }),
+		nl.WithCPU(func() load.Result { return sdkRecvDelete(nc, nullQueue, 16) }), "≥ 0.8")
 	row("raw HTTP SendMessage, c=64, keep-alive",
-		fk.withCPU(func() result { return rawSend(fk.addr, fkURL, 64, *duration) }),
-		nl.withCPU(func() result { return rawSend(nl.addr, nullQueue, 64, *duration) }), "≥ 0.6")
-	fk.stop()
+		fk.WithCPU(func() load.Result { return rawSend(fk.Addr, fkURL, 64, *duration) }),
+		nl.WithCPU(func() load.Result { return rawSend(nl.Addr, nullQueue, 64, *duration) }), "≥ 0.6")
+	fk.Stop()
 
 	var extra []string
 	if *queued > 0 {
 		// Large queue: preload, then send rate, RSS and restart time.
 		dir := filepath.Join(tmp, "large")
-		fk, err := startForkline(bin, dir)
+		fk, err := load.StartForkline(bin, dir)
 		if err != nil {
 			return err
 		}
-		if err := createQueue(fk.url, "large"); err != nil {
+		if err := createQueue(fk.URL, "large"); err != nil {
 			return err
 		}
-		if err := createQueue(fk.url, "probe"); err != nil {
+		if err := createQueue(fk.URL, "probe"); err != nil {
 			return err
 		}
-		probe := fk.withCPU(func() result { return rawSend(fk.addr, fk.url+"/000000000000/probe", 64, *duration) })
+		probe := fk.WithCPU(func() load.Result { return rawSend(fk.Addr, fk.URL+"/000000000000/probe", 64, *duration) })
 		start := time.Now()
-		if err := preload(fk.addr, fk.url+"/000000000000/large", *queued); err != nil {
+		if err := preload(fk.Addr, fk.URL+"/000000000000/large", *queued); err != nil {
 			return err
 		}
 		loadTime := time.Since(start)
 		fmt.Printf("preloaded %d × 1 KiB messages in %s (%.0f msg/s)\n", *queued, loadTime.Round(time.Millisecond), float64(*queued)/loadTime.Seconds())
-		full := fk.withCPU(func() result { return rawSend(fk.addr, fk.url+"/000000000000/large", 64, *duration) })
-		fmt.Printf("%s\n%s\n  ratio %.2f (target ≥ 0.9)\n", full, probe, full.ops/probe.ops)
+		full := fk.WithCPU(func() load.Result { return rawSend(fk.Addr, fk.URL+"/000000000000/large", 64, *duration) })
+		fmt.Printf("%s\n%s\n  ratio %.2f (target ≥ 0.9)\n", full, probe, full.Ops/probe.Ops)
 		report = append(report, fmt.Sprintf("| raw SendMessage with %d queued, c=64 (baseline: empty queue, same process) | %.0f | %s / %s | %d µs | %.0f | %s / %s | %d µs | **%.2f** | ≥ 0.9 |",
-			*queued, full.ops, ms(full.p50), ms(full.p99), full.cpuPerReq.Microseconds(), probe.ops, ms(probe.p50), ms(probe.p99), probe.cpuPerReq.Microseconds(), full.ops/probe.ops))
-		rss := fk.rssMiB()
-		depth, _ := queueDepth(fk.url, "large")
+			*queued, full.Ops, load.MS(full.P50), load.MS(full.P99), full.CPUPerReq.Microseconds(), probe.Ops, load.MS(probe.P50), load.MS(probe.P99), probe.CPUPerReq.Microseconds(), full.Ops/probe.Ops))
+		rss := fk.RSSMiB()
+		depth, _ := queueDepth(fk.URL, "large")
 		fmt.Printf("RSS with %s queued: %.1f MiB\n", depth, rss)
 		extra = append(extra, fmt.Sprintf("| RSS of forkline with %s × 1 KiB messages queued | %.1f MiB | ≤ 256 MiB |", depth, rss))
-		fk.kill()
+		fk.Kill()
 		t0 := time.Now()
-		fk2, err := startForkline(bin, dir)
+		fk2, err := load.StartForkline(bin, dir)
 		if err != nil {
 			return err
 		}
-		if err := firstReceive(fk2.url, "large"); err != nil {
-			fk2.stop()
+		if err := firstReceive(fk2.URL, "large"); err != nil {
+			fk2.Stop()
 			return err
 		}
 		restart := time.Since(t0)
 		fmt.Printf("kill -9, restart to first receive with %s queued: %s\n", depth, restart.Round(time.Millisecond))
 		extra = append(extra, fmt.Sprintf("| kill -9, then process start to first message received, %s queued | %s | ≤ 2 s |", depth, restart.Round(time.Millisecond)))
-		fk2.stop()
+		fk2.Stop()
 	}
 
 	fmt.Println("\n| workload | forkline req/s | forkline p50 / p99 | forkline CPU/req | baseline req/s | baseline p50 / p99 | baseline CPU/req | ratio | target |")
@@ -198,115 +180,10 @@ func run() error {
 	return nil
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
 
 func numCPU() int { return runtimeNumCPU() }
 
 // ---------------------------------------------------------------- processes
-
-type proc struct {
-	cmd  *exec.Cmd
-	url  string
-	addr string
-	done chan struct{}
-}
-
-var listenRe = regexp.MustCompile(`listen=(\S+)`)
-
-func startProc(cmd *exec.Cmd) (*proc, error) {
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sent := false
-		for sc.Scan() {
-			if m := listenRe.FindStringSubmatch(sc.Text()); m != nil && !sent {
-				addr <- m[1]
-				sent = true
-			}
-		}
-		io.Copy(io.Discard, stderr)
-	}()
-	go func() { cmd.Wait(); close(p.done) }()
-	select {
-	case a := <-addr:
-		p.addr, p.url = a, "http://"+a
-		return p, nil
-	case <-p.done:
-		return nil, errors.New("server exited before listening")
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		return nil, errors.New("server did not start")
-	}
-}
-
-func startForkline(bin, dir string) (*proc, error) {
-	return startProc(exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--log-level", "info"))
-}
-
-func startNull(self string) (*proc, error) {
-	return startProc(exec.Command(self, "-null-listen", "127.0.0.1:0"))
-}
-
-func (p *proc) stop() {
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func (p *proc) kill() {
-	p.cmd.Process.Kill()
-	<-p.done
-}
-
-// cpu returns the process's user+system CPU time.
-func (p *proc) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
-}
-
-// withCPU runs fn and sets the server CPU time per request of its result.
-func (p *proc) withCPU(fn func() result) result {
-	before := p.cpu()
-	r := fn()
-	if r.completed > 0 {
-		r.cpuPerReq = (p.cpu() - before) / time.Duration(r.completed)
-	}
-	return r
-}
-
-func (p *proc) rssMiB() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			f := strings.Fields(line)
-			kb, _ := strconv.Atoi(f[1])
-			return float64(kb) / 1024
-		}
-	}
-	return -1
-}
 
 // ---------------------------------------------------------------- SDK load
 
@@ -319,51 +196,8 @@ func sdkClient(url string) *sqs.Client {
 	})
 }
 
-// measure runs op from c workers for the duration.
-func measure(name string, c int, d time.Duration, op func(ctx context.Context) (int, error)) result {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	var mu sync.Mutex
-	var lats []time.Duration
-	var msgs, errs int
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i := 0; i < c; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var local []time.Duration
-			m, e := 0, 0
-			for ctx.Err() == nil {
-				t := time.Now()
-				n, err := op(context.Background())
-				if err != nil {
-					e++
-					continue
-				}
-				local = append(local, time.Since(t))
-				m += n
-			}
-			mu.Lock()
-			lats = append(lats, local...)
-			msgs += m
-			errs += e
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	el := time.Since(start).Seconds()
-	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
-	r := result{name: name, ops: float64(len(lats)) / el, msgs: float64(msgs) / el, errors: errs, completed: len(lats)}
-	if len(lats) > 0 {
-		r.p50 = lats[len(lats)/2]
-		r.p99 = lats[len(lats)*99/100]
-	}
-	return r
-}
-
-func sdkSend(c *sqs.Client, url string, conc int) result {
-	return measure("SendMessage "+host(url), conc, *duration, func(ctx context.Context) (int, error) {
+func sdkSend(c *sqs.Client, url string, conc int) load.Result {
+	return load.Measure("SendMessage "+host(url), conc, *duration, func(ctx context.Context) (int, error) {
 		_, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(body1K)})
 		return 1, err
 	})
@@ -377,9 +211,9 @@ func batchEntries() []types.SendMessageBatchRequestEntry {
 	return e
 }
 
-func sdkBatch(c *sqs.Client, url string, conc int) result {
+func sdkBatch(c *sqs.Client, url string, conc int) load.Result {
 	entries := batchEntries()
-	return measure("SendMessageBatch "+host(url), conc, *duration, func(ctx context.Context) (int, error) {
+	return load.Measure("SendMessageBatch "+host(url), conc, *duration, func(ctx context.Context) (int, error) {
 		out, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: entries})
 		if err == nil && len(out.Failed) > 0 {
 			err = errors.New(*out.Failed[0].Message)
@@ -388,8 +222,8 @@ func sdkBatch(c *sqs.Client, url string, conc int) result {
 	})
 }
 
-func sdkRecvDelete(c *sqs.Client, url string, conc int) result {
-	return measure("Receive+DeleteBatch "+host(url), conc, *duration, func(ctx context.Context) (int, error) {
+func sdkRecvDelete(c *sqs.Client, url string, conc int) load.Result {
+	return load.Measure("Receive+DeleteBatch "+host(url), conc, *duration, func(ctx context.Context) (int, error) {
 		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 60})
 		if err != nil || len(out.Messages) == 0 {
 			if err == nil {
@@ -410,33 +244,6 @@ func host(url string) string { return url }
 
 // ---------------------------------------------------------------- raw HTTP
 
-// rawConn sends pre-encoded requests on one keep-alive connection.
-type rawConn struct {
-	c net.Conn
-	r *bufio.Reader
-}
-
-func dial(addr string) (*rawConn, error) {
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	return &rawConn{c: c, r: bufio.NewReaderSize(c, 64<<10)}, nil
-}
-
-func (rc *rawConn) do(req []byte) (int, error) {
-	if _, err := rc.c.Write(req); err != nil {
-		return 0, err
-	}
-	resp, err := http.ReadResponse(rc.r, nil)
-	if err != nil {
-		return 0, err
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, err
-}
-
 func encode(addr, target string, body []byte) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AmazonSQS.%s\r\nContent-Length: %d\r\n\r\n", addr, target, len(body))
@@ -449,29 +256,29 @@ func sendReq(addr, queueURL string) []byte {
 	return encode(addr, "SendMessage", body)
 }
 
-func rawSend(addr, queueURL string, conc int, d time.Duration) result {
+func rawSend(addr, queueURL string, conc int, d time.Duration) load.Result {
 	if d == 0 {
-		return result{}
+		return load.Result{}
 	}
 	req := sendReq(addr, queueURL)
-	conns := make(chan *rawConn, conc)
+	conns := make(chan *load.RawConn, conc)
 	for i := 0; i < conc; i++ {
-		c, err := dial(addr)
+		c, err := load.Dial(addr)
 		if err != nil {
-			return result{name: err.Error()}
+			return load.Result{Name: err.Error()}
 		}
 		conns <- c
 	}
 	defer func() {
 		close(conns)
 		for c := range conns {
-			c.c.Close()
+			c.C.Close()
 		}
 	}()
-	return measure("raw SendMessage "+addr, conc, d, func(ctx context.Context) (int, error) {
+	return load.Measure("raw SendMessage "+addr, conc, d, func(ctx context.Context) (int, error) {
 		c := <-conns
 		defer func() { conns <- c }()
-		status, err := c.do(req)
+		status, err := c.Do(req)
 		if err == nil && status != 200 {
 			err = fmt.Errorf("status %d", status)
 		}
@@ -494,18 +301,18 @@ func preload(addr, queueURL string, n int) error {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			c, err := dial(addr)
+			c, err := load.Dial(addr)
 			if err != nil {
 				errc <- err
 				return
 			}
-			defer c.c.Close()
+			defer c.C.Close()
 			count := per
 			if w == 0 {
 				count += n/10 - per*conc
 			}
 			for i := 0; i < count; i++ {
-				status, err := c.do(req)
+				status, err := c.Do(req)
 				if err == nil && status != 200 {
 					err = fmt.Errorf("preload status %d", status)
 				}

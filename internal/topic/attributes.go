@@ -506,6 +506,16 @@ func defaultTopicPolicy(arn, account string) string {
 // jsonString encodes s as a JSON string without Go's HTML escaping, as
 // AWS writes it.
 func jsonString(s string) string {
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return `"` + s + `"`
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)

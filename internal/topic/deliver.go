@@ -76,7 +76,7 @@ func (s *Service) notificationRecord(t *topic, p *prepared, sub *subscription, s
 }
 
 // confirmationRecord is the outbox record of a SubscriptionConfirmation or
-// UnsubscribeConfirmation.
+// UnsubscribeConfirmation. Requires s.mu (for t.rec).
 func (s *Service) confirmationRecord(t *topic, sub *subscription, typ string) *outRec {
 	token := sub.rec.Token
 	msg := "You have chosen to subscribe to the topic " + t.arn + ".\nTo confirm the subscription, visit the SubscribeURL included in this message."
@@ -84,9 +84,7 @@ func (s *Service) confirmationRecord(t *topic, sub *subscription, typ string) *o
 		token = newToken()
 		msg = "You have chosen to deactivate subscription " + sub.arn + ".\nTo cancel this operation and restore the subscription, visit the SubscribeURL included in this message."
 	}
-	s.mu.RLock()
 	sigVer := t.rec.Attributes["SignatureVersion"]
-	s.mu.RUnlock()
 	if sigVer == "" {
 		sigVer = "1"
 	}

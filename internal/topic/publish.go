@@ -367,7 +367,7 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	var targets []queue.Target
 	var owners [][]delivery
 	var outs []*outRec
-	envs := map[*prepared]map[string]string{} // signed envelope bodies by protocol+unsubscribe URL
+	envs := map[*prepared]map[string][2]string{} // rendered envelopes around their UnsubscribeURL
 	for _, p := range ps {
 		if p.dup {
 			continue
@@ -539,7 +539,7 @@ func (s *Service) numberFIFO(ctx context.Context, t *topic, ps []*prepared, now 
 }
 
 // queueInput builds the queue message of an sqs subscription.
-func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer string, envs map[*prepared]map[string]string) queue.SendInput {
+func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer string, envs map[*prepared]map[string][2]string) queue.SendInput {
 	in := queue.SendInput{SenderID: senderID}
 	if sub.raw {
 		in.Body = p.message("sqs")
@@ -560,34 +560,37 @@ func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer st
 	return in
 }
 
-// envelopeFor returns the JSON notification a subscription receives; the
-// signature, which covers no subscription-specific field, is computed once
-// per message and protocol.
-func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer string, envs map[*prepared]map[string]string) string {
+// envelopeFor returns the JSON notification a subscription receives. The
+// document is rendered (and signed: the signature covers no
+// subscription-specific field) once per message and protocol text; each
+// subscription only adds its UnsubscribeURL.
+func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer string, envs map[*prepared]map[string][2]string) string {
 	m := envs[p]
 	if m == nil {
-		m = map[string]string{}
+		m = map[string][2]string{}
 		envs[p] = m
 	}
 	msg := p.message(sub.rec.Protocol)
-	sig, ok := m["sig\x00"+msg]
-	if !ok && !t.fifo {
-		sig = s.signer.sign(sigVer, notificationToSign(p.id, t.arn, p.in.Subject, p.in.HasSubject, msg, p.ts))
-		m["sig\x00"+msg] = sig
+	parts, ok := m[msg]
+	if !ok {
+		e := envelope{
+			Type: "Notification", MessageID: p.id, TopicArn: t.arn, Subject: p.in.Subject, HasSubject: p.in.HasSubject,
+			Message: msg, Timestamp: p.ts, splitUnsub: true,
+		}
+		if t.fifo {
+			e.SequenceNumber = formatSeq(p.seq)
+		} else {
+			e.SignatureVersion, e.SigningCertURL = sigVer, s.certURL()
+			e.Signature = s.signer.sign(sigVer, notificationToSign(p.id, t.arn, p.in.Subject, p.in.HasSubject, msg, p.ts))
+		}
+		if p.msgs == nil {
+			e.Attrs = p.in.Attributes
+		}
+		head, tail := e.renderSplit()
+		parts = [2]string{head, tail}
+		m[msg] = parts
 	}
-	e := envelope{
-		Type: "Notification", MessageID: p.id, TopicArn: t.arn, Subject: p.in.Subject, HasSubject: p.in.HasSubject,
-		Message: msg, Timestamp: p.ts, UnsubscribeURL: s.unsubscribeURL(sub.arn),
-	}
-	if t.fifo {
-		e.SequenceNumber = formatSeq(p.seq)
-	} else {
-		e.SignatureVersion, e.Signature, e.SigningCertURL = sigVer, sig, s.certURL()
-	}
-	if p.msgs == nil {
-		e.Attrs = p.in.Attributes
-	}
-	return string(e.render())
+	return parts[0] + jsonString(s.unsubscribeURL(sub.arn)) + parts[1]
 }
 
 func notificationToSign(id, topicArn, subject string, hasSubject bool, msg, ts string) string {
@@ -626,12 +629,26 @@ type envelope struct {
 	SigningCertURL   string
 	UnsubscribeURL   string
 	Attrs            []store.MessageAttribute
+	// splitUnsub asks renderSplit for an UnsubscribeURL field whose value
+	// the caller fills in.
+	splitUnsub bool
 }
 
 // render writes the envelope as SNS does: two-space indentation, " : "
 // separators, fields in SNS's order.
 func (e *envelope) render() []byte {
+	head, tail := e.renderSplit()
+	if e.UnsubscribeURL == "" {
+		return []byte(head + tail)
+	}
+	return []byte(head + jsonString(e.UnsubscribeURL) + tail)
+}
+
+// renderSplit renders the envelope in two parts around the value of
+// UnsubscribeURL (included when e.UnsubscribeURL or e.splitUnsub is set).
+func (e *envelope) renderSplit() (string, string) {
 	var b strings.Builder
+	b.Grow(len(e.Message) + 1024)
 	b.WriteString("{\n")
 	first := true
 	field := func(name, value string) {
@@ -666,8 +683,10 @@ func (e *envelope) render() []byte {
 		field("Signature", e.Signature)
 		field("SigningCertURL", e.SigningCertURL)
 	}
-	if e.UnsubscribeURL != "" {
-		field("UnsubscribeURL", e.UnsubscribeURL)
+	split := -1
+	if e.UnsubscribeURL != "" || e.splitUnsub {
+		b.WriteString(",\n  \"UnsubscribeURL\" : ")
+		split = b.Len()
 	}
 	if len(e.Attrs) > 0 {
 		attrs := append([]store.MessageAttribute(nil), e.Attrs...)
@@ -692,5 +711,9 @@ func (e *envelope) render() []byte {
 		b.WriteString("\n  }")
 	}
 	b.WriteString("\n}")
-	return []byte(b.String())
+	out := b.String()
+	if split < 0 {
+		return out, ""
+	}
+	return out[:split], out[split:]
 }

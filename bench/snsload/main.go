@@ -1,0 +1,213 @@
+// Command snsload measures forkline's SNS publish throughput and latency
+// with 1, 10 and 100 SQS subscriptions (with and without a filter policy on
+// every subscription), through aws-sdk-go-v2 and through a raw keep-alive
+// HTTP client, against plain SQS SendMessage measured in the same run on
+// the same server. See docs/benchmarks.md for the figures.
+//
+//	go run ./bench/snsload [-duration 10s]
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/forkline/forkline/bench/internal/load"
+)
+
+var (
+	duration = flag.Duration("duration", 10*time.Second, "length of each measurement")
+	binFlag  = flag.String("forkline", "", "forkline binary (default: build ./cmd/forkline)")
+)
+
+var body1K = strings.Repeat("x", 1024)
+
+const acct = "000000000000"
+
+func main() {
+	flag.Parse()
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "snsload:", err)
+		os.Exit(1)
+	}
+}
+
+func cfg(u string) aws.Config {
+	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDBENCH", "secret", ""),
+		BaseEndpoint: aws.String(u), HTTPClient: load.HTTPClient(), RetryMaxAttempts: 1}
+}
+
+// topicSpec is one topic of the run.
+type topicSpec struct {
+	name   string
+	subs   int
+	filter bool
+	fifo   bool
+}
+
+func run() error {
+	tmp, err := os.MkdirTemp("", "snsload")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := *binFlag
+	if bin == "" {
+		bin = filepath.Join(tmp, "forkline")
+		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/forkline").CombinedOutput(); err != nil {
+			return fmt.Errorf("build forkline: %v\n%s", err, out)
+		}
+	}
+	fk, err := load.StartForkline(bin, filepath.Join(tmp, "data"))
+	if err != nil {
+		return err
+	}
+	defer fk.Stop()
+	ctx := context.Background()
+	q, s := sqs.NewFromConfig(cfg(fk.URL)), sns.NewFromConfig(cfg(fk.URL))
+
+	if _, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("base")}); err != nil {
+		return err
+	}
+	specs := []topicSpec{{"t1", 1, false, false}, {"t10", 10, false, false}, {"t100", 100, false, false},
+		{"f10", 10, true, false}, {"f100", 100, true, false}, {"fifo10.fifo", 10, false, true}}
+	arns := map[string]string{}
+	for _, sp := range specs {
+		attrs := map[string]string{}
+		if sp.fifo {
+			attrs = map[string]string{"FifoTopic": "true", "ContentBasedDeduplication": "false"}
+		}
+		out, err := s.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(sp.name), Attributes: attrs})
+		if err != nil {
+			return err
+		}
+		arns[sp.name] = *out.TopicArn
+		for i := 0; i < sp.subs; i++ {
+			qn := fmt.Sprintf("%s-q%d", strings.TrimSuffix(sp.name, ".fifo"), i)
+			qattrs := map[string]string{}
+			if sp.fifo {
+				qn += ".fifo"
+				qattrs["FifoQueue"] = "true"
+			}
+			if _, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(qn), Attributes: qattrs}); err != nil {
+				return err
+			}
+			sattrs := map[string]string{}
+			if sp.filter {
+				sattrs["FilterPolicy"] = `{"kind":["order"],"amount":[{"numeric":[">",10]}]}`
+			}
+			if _, err := s.Subscribe(ctx, &sns.SubscribeInput{TopicArn: out.TopicArn, Protocol: aws.String("sqs"),
+				Endpoint: aws.String("arn:aws:sqs:us-east-1:" + acct + ":" + qn), Attributes: sattrs}); err != nil {
+				return err
+			}
+		}
+	}
+
+	fmt.Printf("# snsload: %s per measurement, 1 KiB messages\n\n", *duration)
+	var rows []string
+	base := fk.WithCPU(func() load.Result {
+		qurl := fk.URL + "/" + acct + "/base"
+		return load.Measure("SDK SendMessage c=16", 16, *duration, func(ctx context.Context) (int, error) {
+			_, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(qurl), MessageBody: aws.String(body1K)})
+			return 1, err
+		})
+	})
+	fmt.Println(base)
+	rows = append(rows, row("SDK SendMessage (baseline), c=16", base, base, ""))
+	var p50one time.Duration
+	for _, sp := range specs {
+		sp := sp
+		r := fk.WithCPU(func() load.Result {
+			n := 0
+			return load.Measure("SDK Publish "+sp.name, 16, *duration, func(ctx context.Context) (int, error) {
+				in := &sns.PublishInput{TopicArn: aws.String(arns[sp.name]), Message: aws.String(body1K),
+					MessageAttributes: map[string]snstypes.MessageAttributeValue{
+						"kind":   {DataType: aws.String("String"), StringValue: aws.String("order")},
+						"amount": {DataType: aws.String("Number"), StringValue: aws.String("42")},
+					}}
+				if sp.fifo {
+					n++
+					in.MessageGroupId = aws.String(fmt.Sprint("g", n%16))
+					in.MessageDeduplicationId = aws.String(fmt.Sprint(time.Now().UnixNano(), "-", n))
+				}
+				_, err := s.Publish(ctx, in)
+				return sp.subs, err
+			})
+		})
+		fmt.Println(r)
+		target := ""
+		switch sp.name {
+		case "t1":
+			p50one = r.P50
+		case "t10":
+			target = "≥ 0.8"
+		case "t100":
+			target = fmt.Sprintf("p50 ≤ 2× t1 (%.1f×)", float64(r.P50)/float64(p50one))
+		}
+		rows = append(rows, row(fmt.Sprintf("SDK Publish, %d subscriptions%s, c=16", sp.subs, variant(sp)), r, base, target))
+	}
+
+	rawBase := fk.WithCPU(func() load.Result {
+		body, _ := json.Marshal(map[string]string{"QueueUrl": fk.URL + "/" + acct + "/base", "MessageBody": body1K})
+		req := rawRequest(fk.Addr, "application/x-amz-json-1.0", "AmazonSQS.SendMessage", body)
+		return load.RawLoad("raw SendMessage c=64", fk.Addr, 64, *duration, 1, func(int) []byte { return req })
+	})
+	fmt.Println(rawBase)
+	rows = append(rows, row("raw SendMessage (baseline), c=64", rawBase, rawBase, ""))
+	for _, sp := range specs[:3] {
+		form := url.Values{"Action": {"Publish"}, "Version": {"2010-03-31"}, "TopicArn": {arns[sp.name]}, "Message": {body1K}}
+		req := rawRequest(fk.Addr, "application/x-www-form-urlencoded", "", []byte(form.Encode()))
+		r := fk.WithCPU(func() load.Result {
+			return load.RawLoad("raw Publish "+sp.name, fk.Addr, 64, *duration, sp.subs, func(int) []byte { return req })
+		})
+		fmt.Println(r)
+		rows = append(rows, row(fmt.Sprintf("raw Publish, %d subscriptions, c=64", sp.subs), r, rawBase, ""))
+	}
+
+	fmt.Println("\n| workload | req/s | messages/s | p50 / p99 | server CPU/req | ratio to SendMessage | target |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+	for _, r := range rows {
+		fmt.Println(r)
+	}
+	return nil
+}
+
+func variant(sp topicSpec) string {
+	switch {
+	case sp.filter:
+		return " with a filter policy each"
+	case sp.fifo:
+		return " (FIFO topic and queues, unsigned)"
+	}
+	return ""
+}
+
+func row(name string, r, base load.Result, target string) string {
+	return fmt.Sprintf("| %s | %.0f | %.0f | %s / %s | %d µs | **%.2f** | %s |", name, r.Ops, r.Msgs, load.MS(r.P50), load.MS(r.P99),
+		r.CPUPerReq.Microseconds(), r.Ops/base.Ops, target)
+}
+
+func rawRequest(addr, contentType, target string, body []byte) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\n", addr, contentType)
+	if target != "" {
+		fmt.Fprintf(&b, "X-Amz-Target: %s\r\n", target)
+	}
+	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n", len(body))
+	b.Write(body)
+	return b.Bytes()
+}
