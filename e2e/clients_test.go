@@ -128,3 +128,20 @@ func TestMoveTaskQueryXML(t *testing.T) {
 		t.Fatalf("list: %s", out)
 	}
 }
+
+// TestSNSWithBoto3 drives SNS with current boto3 (its own query serializer
+// and XML parser) and verifies delivered signatures with Python's
+// cryptography package, independently of forkline's code.
+func TestSNSWithBoto3(t *testing.T) {
+	requireClient(t, "python3", "-c", "import boto3, cryptography")
+	s, _ := start(t, false)
+	cmd := exec.Command("python3", "testdata/sns_client.py")
+	cmd.Env = append(cleanEnv(), "FORKLINE_ENDPOINT="+s.URL)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("sns client failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "all checks passed") {
+		t.Fatalf("sns client output: %s", out)
+	}
+}

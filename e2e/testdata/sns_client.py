@@ -1,0 +1,89 @@
+"""Drive forkline's SNS with current boto3 (botocore's own query-protocol
+serializer and XML parser) and verify the delivered signatures with the
+`cryptography` package, independently of forkline's Go code.
+
+Run by e2e/clients_test.go with FORKLINE_ENDPOINT set.
+"""
+import base64
+import json
+import os
+import urllib.request
+
+import boto3
+from botocore.exceptions import ClientError
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+endpoint = os.environ["FORKLINE_ENDPOINT"]
+kw = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="AKIDPY", aws_secret_access_key="secret")
+sns = boto3.client("sns", **kw)
+sqs = boto3.client("sqs", **kw)
+assert sns.meta.service_model.protocol == "query", sns.meta.service_model.protocol
+
+
+def verify(envelope):
+    """Verify an SNS message signature as the SNS developer guide says."""
+    with urllib.request.urlopen(envelope["SigningCertURL"]) as r:
+        cert = x509.load_pem_x509_certificate(r.read())
+    if envelope["Type"] == "Notification":
+        keys = ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+    else:
+        keys = ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
+    text = "".join("%s\n%s\n" % (k, envelope[k]) for k in keys if k in envelope)
+    algo = hashes.SHA256() if envelope["SignatureVersion"] == "2" else hashes.SHA1()
+    cert.public_key().verify(base64.b64decode(envelope["Signature"]), text.encode(), padding.PKCS1v15(), algo)
+
+
+arn = sns.create_topic(Name="py-topic", Attributes={"DisplayName": "Py"}, Tags=[{"Key": "k", "Value": "v"}])["TopicArn"]
+assert arn == "arn:aws:sns:us-east-1:000000000000:py-topic", arn
+url = sqs.create_queue(QueueName="py-sub")["QueueUrl"]
+sub = sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint="arn:aws:sqs:us-east-1:000000000000:py-sub",
+                    Attributes={"FilterPolicy": json.dumps({"n": [{"numeric": [">=", 10]}]})},
+                    ReturnSubscriptionArn=True)["SubscriptionArn"]
+attrs = sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]
+assert attrs["FilterPolicyScope"] == "MessageAttributes", attrs
+
+for n in (5, 10, 20):
+    sns.publish(TopicArn=arn, Message="n=%d ünïcode <&>" % n, Subject="py",
+                MessageAttributes={"n": {"DataType": "Number", "StringValue": str(n)},
+                                   "b": {"DataType": "Binary", "BinaryValue": b"\x00\x01"}})
+got = []
+while True:
+    msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    if not msgs:
+        break
+    for m in msgs:
+        env = json.loads(m["Body"])
+        verify(env)
+        assert env["MessageAttributes"]["b"] == {"Type": "Binary", "Value": "AAE="}, env["MessageAttributes"]
+        got.append(env["Message"])
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+assert sorted(got) == ["n=10 ünïcode <&>", "n=20 ünïcode <&>"], got
+
+res = sns.publish_batch(TopicArn=arn, PublishBatchRequestEntries=[
+    {"Id": "a", "Message": "one", "MessageAttributes": {"n": {"DataType": "Number", "StringValue": "11"}}},
+    {"Id": "b", "Message": "two"}])
+assert [s["Id"] for s in res["Successful"]] == ["a", "b"] and res["Failed"] == [], res
+
+try:
+    sns.get_topic_attributes(TopicArn=arn + "-missing")
+    raise AssertionError("no error")
+except ClientError as e:
+    assert e.response["Error"]["Code"] == "NotFound", e.response
+    assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404, e.response
+try:
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint="arn:aws:sqs:us-east-1:000000000000:py-sub",
+                  Attributes={"FilterPolicy": '{"n":[{"numeric":[">",3,"<",1]}]}'})
+    raise AssertionError("no error")
+except ClientError as e:
+    assert e.response["Error"]["Message"] == \
+        "Invalid parameter: Attributes Reason: FilterPolicy: Bottom must be less than top", e.response
+
+tags = sns.list_tags_for_resource(ResourceArn=arn)["Tags"]
+assert tags == [{"Key": "k", "Value": "v"}], tags
+topics = sns.list_topics()["Topics"]
+assert {"TopicArn": arn} in topics, topics
+sns.unsubscribe(SubscriptionArn=sub)
+sns.delete_topic(TopicArn=arn)
+print("all checks passed")
