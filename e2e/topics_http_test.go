@@ -30,11 +30,14 @@ type subscriber struct {
 
 func newSubscriber(t *testing.T, status func(n int) int) *subscriber {
 	t.Helper()
-	s := &subscriber{got: make(chan posted, 100), status: status}
+	s := &subscriber{got: make(chan posted, 100_000), status: status}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		n := int(s.n.Add(1))
-		s.got <- posted{r.Header.Clone(), b}
+		select {
+		case s.got <- posted{r.Header.Clone(), b}:
+		default: // never block the server (and its Close) on a full buffer
+		}
 		w.WriteHeader(s.status(n))
 	}))
 	t.Cleanup(s.Close)
