@@ -209,12 +209,12 @@ func parseRedrivePolicy(doc string) (string, error) {
 // deliveryPolicy is an effective retry policy (SNS developer guide,
 // "Amazon SNS message delivery retries").
 type deliveryPolicy struct {
-	MinDelay, MaxDelay                  int // seconds
-	NumRetries                          int
+	MinDelay, MaxDelay                   int // seconds
+	NumRetries                           int
 	NumNoDelay, NumMinDelay, NumMaxDelay int
-	Backoff                             string
-	ContentType                         string
-	MaxPerSecond                        int
+	Backoff                              string
+	ContentType                          string
+	MaxPerSecond                         int
 }
 
 type retryPolicyJSON struct {

@@ -130,8 +130,8 @@ type dispatcher struct {
 	mu    sync.Mutex // guards queue
 	queue outHeap
 	wake  chan struct{}
-	slots   chan struct{}
-	wg      sync.WaitGroup
+	slots chan struct{}
+	wg    sync.WaitGroup
 }
 
 // maxInFlight bounds concurrent HTTP deliveries.

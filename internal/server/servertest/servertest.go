@@ -105,10 +105,12 @@ func (s *Server) Config() aws.Config {
 // Config returns an AWS SDK config for endpoint and credentials.
 func Config(endpoint, key, secret string) aws.Config {
 	return aws.Config{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(key, secret, ""),
-		BaseEndpoint:     aws.String(endpoint),
-		HTTPClient:       &http.Client{Timeout: 60 * time.Second},
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
+		BaseEndpoint: aws.String(endpoint),
+		// A transport of its own: httptest servers closing in other tests
+		// close the idle connections of http.DefaultTransport.
+		HTTPClient:       &http.Client{Timeout: 60 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()},
 		RetryMaxAttempts: 1,
 	}
 }
