@@ -94,6 +94,10 @@ func validBodyChar(r rune) bool {
 	return false
 }
 
+// ValidBody reports whether s holds only the characters SQS allows in a
+// message body.
+func ValidBody(s string) bool { return checkChars(s) == nil }
+
 func checkChars(s string) error {
 	for i, r := range s {
 		if r == utf8.RuneError {

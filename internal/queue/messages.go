@@ -30,6 +30,11 @@ type SendInput struct {
 	HasGroupID bool
 	HasDedupID bool
 	SenderID   string
+	// BodyChecked tells that the caller has checked the body with
+	// ValidBody (a topic fanning one message out to many queues checks it
+	// once); MD5Body, when set, is the body's MD5OfBody.
+	BodyChecked bool
+	MD5Body     string
 }
 
 // SendResult is the answer for one sent message.
@@ -92,8 +97,10 @@ func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep
 	if in.Body == "" {
 		return nil, missing("MessageBody")
 	}
-	if err := checkChars(in.Body); err != nil {
-		return nil, err
+	if !in.BodyChecked {
+		if err := checkChars(in.Body); err != nil {
+			return nil, err
+		}
 	}
 	attrSize, err := validateAttributes(in.Attributes, "MessageAttributes")
 	if err != nil {
@@ -163,9 +170,12 @@ func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep
 			p.dedup = in.GroupID + "\x00" + dedupID
 		}
 	}
+	if in.MD5Body == "" {
+		in.MD5Body = MD5OfBody(in.Body)
+	}
 	p.msg = &store.Message{
 		ID: NewMessageID(), Body: in.Body, Attrs: in.Attributes,
-		MD5Body: MD5OfBody(in.Body), MD5Attr: MD5OfAttributes(in.Attributes),
+		MD5Body: in.MD5Body, MD5Attr: MD5OfAttributes(in.Attributes),
 		SenderID: in.SenderID, TraceHeader: trace, GroupID: in.GroupID,
 	}
 	if q.fifo {

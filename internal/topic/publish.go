@@ -2,7 +2,9 @@ package topic
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
+	"encoding"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -72,6 +74,8 @@ type prepared struct {
 	seq      uint64
 	dup      bool
 	fm       *filter.Message
+	// rawOK caches ValidBody of raw message texts.
+	rawOK map[string]bool
 }
 
 var tokenRE = regexp.MustCompile("^[A-Za-z0-9!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~]{1,128}$")
@@ -367,7 +371,7 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	var targets []queue.Target
 	var owners [][]delivery
 	var outs []*outRec
-	envs := map[*prepared]map[string][2]string{} // rendered envelopes around their UnsubscribeURL
+	envs := map[*prepared]map[string]*rendered{} // rendered envelopes around their UnsubscribeURL
 	for _, p := range ps {
 		if p.dup {
 			continue
@@ -539,13 +543,22 @@ func (s *Service) numberFIFO(ctx context.Context, t *topic, ps []*prepared, now 
 }
 
 // queueInput builds the queue message of an sqs subscription.
-func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer string, envs map[*prepared]map[string][2]string) queue.SendInput {
+func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer string, envs map[*prepared]map[string]*rendered) queue.SendInput {
 	in := queue.SendInput{SenderID: senderID}
 	if sub.raw {
 		in.Body = p.message("sqs")
 		in.Attributes = p.in.Attributes
+		if p.rawOK == nil {
+			p.rawOK = map[string]bool{}
+		}
+		ok, seen := p.rawOK[in.Body]
+		if !seen {
+			ok = queue.ValidBody(in.Body)
+			p.rawOK[in.Body] = ok
+		}
+		in.BodyChecked = ok
 	} else {
-		in.Body = s.envelopeFor(t, p, sub, sigVer, envs)
+		in.Body, in.MD5Body, in.BodyChecked = s.envelopeFor(t, p, sub, sigVer, envs)
 	}
 	if p.in.TraceHeader != "" {
 		in.SystemAttributes = []store.MessageAttribute{{Name: "AWSTraceHeader", DataType: "String", StringValue: p.in.TraceHeader}}
@@ -560,18 +573,28 @@ func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer st
 	return in
 }
 
-// envelopeFor returns the JSON notification a subscription receives. The
-// document is rendered (and signed: the signature covers no
-// subscription-specific field) once per message and protocol text; each
-// subscription only adds its UnsubscribeURL.
-func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer string, envs map[*prepared]map[string][2]string) string {
+// rendered is a notification rendered once per message and protocol text:
+// the document around its UnsubscribeURL, whether it holds only
+// characters SQS accepts, and the MD5 state after its head.
+type rendered struct {
+	head, tail string
+	valid      bool
+	md5Head    []byte
+}
+
+// envelopeFor returns the JSON notification a subscription receives, with
+// its MD5 and whether its characters are valid for SQS. The document is
+// rendered (and signed: the signature covers no subscription-specific
+// field) once per message and protocol text; each subscription only adds
+// its UnsubscribeURL.
+func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer string, envs map[*prepared]map[string]*rendered) (string, string, bool) {
 	m := envs[p]
 	if m == nil {
-		m = map[string][2]string{}
+		m = map[string]*rendered{}
 		envs[p] = m
 	}
 	msg := p.message(sub.rec.Protocol)
-	parts, ok := m[msg]
+	r, ok := m[msg]
 	if !ok {
 		e := envelope{
 			Type: "Notification", MessageID: p.id, TopicArn: t.arn, Subject: p.in.Subject, HasSubject: p.in.HasSubject,
@@ -586,11 +609,23 @@ func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer s
 		if p.msgs == nil {
 			e.Attrs = p.in.Attributes
 		}
-		head, tail := e.renderSplit()
-		parts = [2]string{head, tail}
-		m[msg] = parts
+		r = &rendered{}
+		r.head, r.tail = e.renderSplit()
+		r.valid = queue.ValidBody(r.head) && queue.ValidBody(r.tail)
+		d := md5.New()
+		d.Write([]byte(r.head))
+		r.md5Head, _ = d.(encoding.BinaryMarshaler).MarshalBinary()
+		m[msg] = r
 	}
-	return parts[0] + jsonString(s.unsubscribeURL(sub.arn)) + parts[1]
+	unsub := jsonString(s.unsubscribeURL(sub.arn))
+	d := md5.New()
+	if err := d.(encoding.BinaryUnmarshaler).UnmarshalBinary(r.md5Head); err != nil {
+		d.Reset()
+		d.Write([]byte(r.head))
+	}
+	d.Write([]byte(unsub))
+	d.Write([]byte(r.tail))
+	return r.head + unsub + r.tail, hex.EncodeToString(d.Sum(nil)), r.valid
 }
 
 func notificationToSign(id, topicArn, subject string, hasSubject bool, msg, ts string) string {
