@@ -24,7 +24,10 @@ import (
 
 	"github.com/forkline/forkline/internal/clock"
 	"github.com/forkline/forkline/internal/config"
+	"github.com/forkline/forkline/internal/function"
+	"github.com/forkline/forkline/internal/lambdaapi"
 	"github.com/forkline/forkline/internal/queue"
+	"github.com/forkline/forkline/internal/runtimeapi"
 	"github.com/forkline/forkline/internal/sigv4"
 	"github.com/forkline/forkline/internal/snsapi"
 	"github.com/forkline/forkline/internal/sqsapi"
@@ -42,6 +45,10 @@ var Version = "dev"
 // encoding.
 const maxBody = 8 << 20
 
+// maxLambdaBody bounds a Lambda request: a 50 MB zip, base64-encoded in
+// CreateFunction's JSON (Lambda quotas).
+const maxLambdaBody = 69905067
+
 // Options are the parts of a server tests may replace.
 type Options struct {
 	Clock  clock.Clock
@@ -56,6 +63,8 @@ type Server struct {
 	store  *pebblestore.Store
 	queues *queue.Service
 	topics *topic.Service
+	funcs  *function.Service
+	lambda *lambdaapi.Handler
 	sqs    *sqsapi.Handler
 	sns    *snsapi.Handler
 	auth   *sigv4.Verifier
@@ -118,6 +127,26 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	}
 	s.topics = ts
 	s.sns = snsapi.New(ts, o.Logger)
+	key, secret := "AKIAFORKLINEFUNCTION", "forkline-function-secret"
+	for k, v := range secrets { // functions call forkline with configured credentials
+		if key == "AKIAFORKLINEFUNCTION" || k < key {
+			key, secret = k, v
+		}
+	}
+	fs, err := function.New(ctx, st, function.Config{
+		Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger, DataDir: cfg.DataDir,
+		Listen:      func() (function.Endpoint, error) { return runtimeapi.Listen() },
+		EndpointURL: func() string { return s.publicURL.Load().(string) },
+		AccessKey:   key, SecretKey: secret,
+	})
+	if err != nil {
+		ts.Close()
+		qs.Close()
+		st.Close()
+		return nil, err
+	}
+	s.funcs = fs
+	s.lambda = lambdaapi.New(fs, o.Logger)
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -149,6 +178,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// Long polls end when the queue service closes; close it first
 		// so that Shutdown does not wait up to 20 s for them. Topic
 		// deliveries write into queues: stop them before.
+		s.funcs.Close()
 		s.topics.Close()
 		s.queues.Close()
 		err = s.http.Shutdown(ctx)
@@ -224,6 +254,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/SimpleNotificationService-") && s.sns.ServeCertificate(w, r.URL.Path) {
 		return "sns", "SigningCertificate"
 	}
+	if r.Method == http.MethodGet && s.lambda.ServeCode(w, r) {
+		return "lambda", "GetCode"
+	}
 
 	buf := bodyPool.Get().(*bytes.Buffer)
 	defer func() {
@@ -232,14 +265,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 			bodyPool.Put(buf)
 		}
 	}()
-	if r.ContentLength > 0 && r.ContentLength <= maxBody {
+	limit := int64(maxBody)
+	isLambda := lambdaapi.Owns(r.URL.Path)
+	if isLambda {
+		limit = maxLambdaBody
+	}
+	if r.ContentLength > 0 && r.ContentLength <= limit {
 		buf.Grow(int(r.ContentLength))
 	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxBody))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	body := buf.Bytes()
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
+			if isLambda {
+				lambdaapi.WriteError(w, reqID, http.StatusRequestEntityTooLarge, "RequestTooLargeException",
+					fmt.Sprintf("Request must be smaller than %d bytes for the operation", limit))
+				return "lambda", ""
+			}
 			return fail("", "", &awserr.Error{Entry: awserr.Entry{Code: "RequestEntityTooLarge", Status: http.StatusRequestEntityTooLarge, Sender: true},
 				Message: fmt.Sprintf("Request body is larger than %d bytes.", maxBody)})
 		}
@@ -249,6 +292,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 	auth, err := sigv4.Parse(r)
 	if err != nil {
 		return fail("", "", asAWS(err))
+	}
+
+	// REST-JSON services are routed by their paths.
+	if isLambda || auth.Service == "lambda" {
+		if err := s.auth.Verify(r, auth, body); err != nil {
+			e := asAWS(err)
+			lambdaapi.WriteError(w, reqID, e.Status, e.Code, e.Message)
+			return "lambda", ""
+		}
+		action := s.lambda.Serve(w, &lambdaapi.Request{Ctx: r.Context(), RequestID: reqID, Method: r.Method,
+			Path: r.URL.EscapedPath(), Query: r.URL.Query(), Header: r.Header, Body: body})
+		return "lambda", action
 	}
 
 	// Route: X-Amz-Target, then the credential scope, then Action, then

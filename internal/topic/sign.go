@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/forkline/forkline/internal/durable"
 )
 
 // signer signs SNS messages with forkline's own RSA key, whose self-signed
@@ -90,10 +92,10 @@ func loadSigner(dir, region string) (*signer, error) {
 		}
 		// The certificate first: a crash between the two writes leaves
 		// no key, and the next start makes a new pair.
-		if err := writeFileSync(filepath.Join(dir, certFile), certPEM, 0o644); err != nil {
+		if err := durable.WriteFile(filepath.Join(dir, certFile), certPEM, 0o644); err != nil {
 			return nil, err
 		}
-		if err := writeFileSync(filepath.Join(dir, keyFile), keyPEM, 0o600); err != nil {
+		if err := durable.WriteFile(filepath.Join(dir, keyFile), keyPEM, 0o600); err != nil {
 			return nil, err
 		}
 	}
@@ -112,35 +114,6 @@ func parseSigner(keyPEM, certPEM []byte) (*signer, error) {
 	}
 	sum := sha256.Sum256(cb.Bytes)
 	return &signer{key: key, certPEM: certPEM, certName: "SimpleNotificationService-" + hex.EncodeToString(sum[:16]) + ".pem"}, nil
-}
-
-// writeFileSync writes a file atomically and durably.
-func writeFileSync(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // sign returns the base64 signature of the string to sign: SHA1withRSA for

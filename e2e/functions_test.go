@@ -1,0 +1,319 @@
+package e2e
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/forkline/forkline/internal/server/servertest"
+)
+
+const testRole = "arn:aws:iam::000000000000:role/lambda-role"
+
+var (
+	probeOnce sync.Once
+	probeZip  []byte
+	probeErr  error
+)
+
+// probePackage builds e2e/functions/probe (aws-lambda-go) once per test
+// run and zips it as a provided.al2023 package.
+func probePackage(t *testing.T) []byte {
+	t.Helper()
+	probeOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "probe")
+		if err != nil {
+			probeErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		bin := filepath.Join(dir, "bootstrap")
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./functions/probe")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			probeErr = err
+			probeErr = &buildError{err, string(out)}
+			return
+		}
+		data, err := os.ReadFile(bin)
+		if err != nil {
+			probeErr = err
+			return
+		}
+		probeZip = zipFiles(map[string]zipEntry{"bootstrap": {data, 0o755}})
+	})
+	if probeErr != nil {
+		t.Fatalf("build probe function: %v", probeErr)
+	}
+	return probeZip
+}
+
+type buildError struct {
+	err error
+	out string
+}
+
+func (b *buildError) Error() string { return b.err.Error() + "\n" + b.out }
+
+type zipEntry struct {
+	data []byte
+	mode os.FileMode
+}
+
+func zipFiles(files map[string]zipEntry) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, f := range files {
+		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
+		h.SetMode(f.mode)
+		w, _ := zw.CreateHeader(h)
+		w.Write(f.data)
+	}
+	zw.Close()
+	return buf.Bytes()
+}
+
+// shellFunction is a provided runtime written as a shell script against
+// the Runtime API with curl.
+func shellFunction(script string) []byte {
+	return zipFiles(map[string]zipEntry{"bootstrap": {[]byte("#!/bin/sh\n" + script), 0o755}})
+}
+
+func startLambda(t *testing.T) (*servertest.Server, *lambda.Client) {
+	t.Helper()
+	s := servertest.Start(t, servertest.Options{})
+	return s, lambda.NewFromConfig(s.Config())
+}
+
+func createFunction(t *testing.T, c *lambda.Client, name string, zip []byte, mod ...func(*lambda.CreateFunctionInput)) *lambda.CreateFunctionOutput {
+	t.Helper()
+	in := &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: lambdatypes.RuntimeProvidedal2023,
+		Role: aws.String(testRole), Handler: aws.String("bootstrap"), Code: &lambdatypes.FunctionCode{ZipFile: zip}}
+	for _, m := range mod {
+		m(in)
+	}
+	out, err := c.CreateFunction(ctx(t), in)
+	if err != nil {
+		t.Fatalf("CreateFunction %s: %v", name, err)
+	}
+	return out
+}
+
+func invoke(t *testing.T, c *lambda.Client, name string, payload any, mod ...func(*lambda.InvokeInput)) *lambda.InvokeOutput {
+	t.Helper()
+	b, _ := json.Marshal(payload)
+	in := &lambda.InvokeInput{FunctionName: aws.String(name), Payload: b}
+	for _, m := range mod {
+		m(in)
+	}
+	out, err := c.Invoke(ctx(t), in)
+	if err != nil {
+		t.Fatalf("Invoke %s: %v", name, err)
+	}
+	return out
+}
+
+// Function CRUD and its errors (Lambda API reference: CreateFunction,
+// GetFunction, ListFunctions, UpdateFunctionConfiguration, DeleteFunction).
+func TestFunctionLifecycle(t *testing.T) {
+	_, c := startLambda(t)
+	zip := shellFunction("exit 0\n")
+	out := createFunction(t, c, "lifecycle", zip, func(in *lambda.CreateFunctionInput) {
+		in.Environment = &lambdatypes.Environment{Variables: map[string]string{"COLOR": "blue"}}
+		in.Timeout = aws.Int32(7)
+	})
+	if *out.FunctionArn != "arn:aws:lambda:us-east-1:000000000000:function:lifecycle" || out.State != lambdatypes.StatePending ||
+		*out.Timeout != 7 || *out.MemorySize != 128 || *out.Version != "$LATEST" || out.CodeSize != int64(len(zip)) || *out.CodeSha256 == "" {
+		t.Fatalf("CreateFunction = %+v", out)
+	}
+	_, err := c.CreateFunction(ctx(t), &lambda.CreateFunctionInput{FunctionName: aws.String("lifecycle"), Runtime: lambdatypes.RuntimeProvidedal2023,
+		Role: aws.String(testRole), Code: &lambdatypes.FunctionCode{ZipFile: zip}})
+	wantCode(t, err, "ResourceConflictException")
+	_, err = c.CreateFunction(ctx(t), &lambda.CreateFunctionInput{FunctionName: aws.String("badzip"), Runtime: lambdatypes.RuntimeProvidedal2023,
+		Role: aws.String(testRole), Code: &lambdatypes.FunctionCode{ZipFile: []byte("not a zip")}})
+	wantCode(t, err, "InvalidParameterValueException")
+	_, err = c.CreateFunction(ctx(t), &lambda.CreateFunctionInput{FunctionName: aws.String("badrt"), Runtime: "cobol85",
+		Role: aws.String(testRole), Code: &lambdatypes.FunctionCode{ZipFile: zip}})
+	wantCode(t, err, "InvalidParameterValueException")
+	_, err = c.CreateFunction(ctx(t), &lambda.CreateFunctionInput{FunctionName: aws.String("reserved"), Runtime: lambdatypes.RuntimeProvidedal2023,
+		Role: aws.String(testRole), Code: &lambdatypes.FunctionCode{ZipFile: zip},
+		Environment: &lambdatypes.Environment{Variables: map[string]string{"AWS_REGION": "x"}}})
+	wantCode(t, err, "InvalidParameterValueException")
+
+	got, err := c.GetFunction(ctx(t), &lambda.GetFunctionInput{FunctionName: aws.String("arn:aws:lambda:us-east-1:000000000000:function:lifecycle")})
+	if err != nil || got.Configuration.Environment.Variables["COLOR"] != "blue" || *got.Code.Location == "" || got.Configuration.State != lambdatypes.StateActive {
+		t.Fatalf("GetFunction = %+v, %v", got, err)
+	}
+	_, err = c.GetFunction(ctx(t), &lambda.GetFunctionInput{FunctionName: aws.String("missing")})
+	wantCode(t, err, "ResourceNotFoundException")
+	var rnf *lambdatypes.ResourceNotFoundException
+	if !asType(err, &rnf) || rnf.Message == nil || !strings.Contains(*rnf.Message, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:missing") {
+		t.Fatalf("ResourceNotFoundException message: %v", err)
+	}
+
+	upd, err := c.UpdateFunctionConfiguration(ctx(t), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("lifecycle"),
+		MemorySize: aws.Int32(256), Description: aws.String("bigger")})
+	if err != nil || *upd.MemorySize != 256 || *upd.RevisionId == *out.RevisionId {
+		t.Fatalf("UpdateFunctionConfiguration = %+v, %v", upd, err)
+	}
+	_, err = c.UpdateFunctionConfiguration(ctx(t), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("lifecycle"), Timeout: aws.Int32(901)})
+	wantCode(t, err, "ValidationException")
+
+	for _, n := range []string{"b-func", "c-func"} {
+		createFunction(t, c, n, zip)
+	}
+	list, err := c.ListFunctions(ctx(t), &lambda.ListFunctionsInput{MaxItems: aws.Int32(2)})
+	if err != nil || len(list.Functions) != 2 || list.NextMarker == nil {
+		t.Fatalf("ListFunctions page 1 = %+v, %v", list, err)
+	}
+	list2, err := c.ListFunctions(ctx(t), &lambda.ListFunctionsInput{Marker: list.NextMarker})
+	if err != nil || len(list2.Functions) != 1 || *list2.Functions[0].FunctionName != "lifecycle" {
+		t.Fatalf("ListFunctions page 2 = %+v, %v", list2, err)
+	}
+	if _, err := c.DeleteFunction(ctx(t), &lambda.DeleteFunctionInput{FunctionName: aws.String("lifecycle")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.DeleteFunction(ctx(t), &lambda.DeleteFunctionInput{FunctionName: aws.String("lifecycle")})
+	wantCode(t, err, "ResourceNotFoundException")
+}
+
+// A Go function built with aws-lambda-go runs unchanged through the
+// Runtime API, sees Lambda's environment and nothing of forkline's.
+func TestInvokeGoFunction(t *testing.T) {
+	s, c := startLambda(t)
+	createFunction(t, c, "probe", probePackage(t), func(in *lambda.CreateFunctionInput) {
+		in.Environment = &lambdatypes.Environment{Variables: map[string]string{"GREETING": "hi"}}
+		in.Timeout = aws.Int32(2)
+	})
+	out := invoke(t, c, "probe", map[string]string{"action": "echo", "message": "hello"}, func(in *lambda.InvokeInput) {
+		in.LogType = lambdatypes.LogTypeTail
+	})
+	var r struct {
+		Message, RequestID, FunctionArn string
+		RemainingMs                     int64
+	}
+	if err := json.Unmarshal(out.Payload, &r); err != nil || r.Message != "hello" || r.RequestID == "" ||
+		r.FunctionArn != "arn:aws:lambda:us-east-1:000000000000:function:probe" || r.RemainingMs <= 0 || r.RemainingMs > 2000 {
+		t.Fatalf("echo = %s (%v)", out.Payload, err)
+	}
+	if out.FunctionError != nil || *out.ExecutedVersion != "$LATEST" || out.StatusCode != 200 {
+		t.Fatalf("invoke output = %+v", out)
+	}
+	logs, _ := base64.StdEncoding.DecodeString(*out.LogResult)
+	for _, want := range []string{"START RequestId: ", "END RequestId: ", "REPORT RequestId: ", "Init Duration: "} {
+		if !strings.Contains(string(logs), want) {
+			t.Fatalf("LogResult lacks %q:\n%s", want, logs)
+		}
+	}
+
+	// The environment: Lambda's variables, the function's own, no more.
+	out = invoke(t, c, "probe", map[string]string{"action": "env"})
+	var envr struct {
+		Env      map[string]string
+		EnvNames []string
+	}
+	json.Unmarshal(out.Payload, &envr)
+	for k, want := range map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "probe", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+		"AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_REGION": "us-east-1", "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/probe",
+		"AWS_EXECUTION_ENV": "AWS_Lambda_provided.al2023", "GREETING": "hi", "AWS_ENDPOINT_URL": s.URL, "_HANDLER": "bootstrap"} {
+		if envr.Env[k] != want {
+			t.Errorf("%s = %q, want %q", k, envr.Env[k], want)
+		}
+	}
+	allowed := map[string]bool{"PATH": true, "LD_LIBRARY_PATH": true, "LANG": true, "TZ": true, "GREETING": true, "_HANDLER": true,
+		"LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true, "AWS_ENDPOINT_URL": true, "_X_AMZN_TRACE_ID": true}
+	for _, k := range envr.EnvNames {
+		if !allowed[k] && !strings.HasPrefix(k, "AWS_") {
+			t.Errorf("unexpected variable %s in the function's environment", k)
+		}
+	}
+
+	// A returned error is Unhandled with the runtime's error document.
+	out = invoke(t, c, "probe", map[string]string{"action": "fail", "message": "boom"})
+	var fe struct{ ErrorMessage, ErrorType string }
+	json.Unmarshal(out.Payload, &fe)
+	if out.FunctionError == nil || *out.FunctionError != "Unhandled" || fe.ErrorMessage != "boom" {
+		t.Fatalf("failure = %s %v", out.Payload, out.FunctionError)
+	}
+
+	// A timeout kills the sandbox; the next invocation gets a new one.
+	out = invoke(t, c, "probe", map[string]any{"action": "sleep", "millis": 5000})
+	json.Unmarshal(out.Payload, &fe)
+	if out.FunctionError == nil || fe.ErrorType != "Sandbox.Timedout" || !strings.Contains(fe.ErrorMessage, "Task timed out after 2.00 seconds") {
+		t.Fatalf("timeout = %s", out.Payload)
+	}
+	out = invoke(t, c, "probe", map[string]string{"action": "echo", "message": "again"})
+	if !strings.Contains(string(out.Payload), "again") {
+		t.Fatalf("after a timeout: %s", out.Payload)
+	}
+
+	// A runtime that exits mid-invocation.
+	out = invoke(t, c, "probe", map[string]string{"action": "exit"})
+	json.Unmarshal(out.Payload, &fe)
+	if out.FunctionError == nil || fe.ErrorType != "Runtime.ExitError" || !strings.Contains(fe.ErrorMessage, "Runtime exited with error: exit status 3") {
+		t.Fatalf("exit = %s", out.Payload)
+	}
+
+	// DryRun and Event.
+	dry := invoke(t, c, "probe", map[string]string{}, func(in *lambda.InvokeInput) { in.InvocationType = lambdatypes.InvocationTypeDryRun })
+	ev := invoke(t, c, "probe", map[string]string{"action": "echo"}, func(in *lambda.InvokeInput) { in.InvocationType = lambdatypes.InvocationTypeEvent })
+	if dry.StatusCode != 204 || ev.StatusCode != 202 {
+		t.Fatalf("DryRun %d, Event %d", dry.StatusCode, ev.StatusCode)
+	}
+	_, err := c.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("probe"), Payload: []byte("not json")})
+	wantCode(t, err, "InvalidRequestContentException")
+	_, err = c.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("probe"), Payload: bytes.Repeat([]byte(" "), 6*1024*1024+1)})
+	wantCode(t, err, "RequestEntityTooLargeException")
+}
+
+// A bootstrap that fails during init is reported as Lambda reports it.
+func TestInvokeInitFailures(t *testing.T) {
+	_, c := startLambda(t)
+	createFunction(t, c, "crash", shellFunction("echo initialising >&2\nexit 1\n"))
+	out := invoke(t, c, "crash", map[string]string{})
+	var fe struct{ ErrorMessage, ErrorType string }
+	json.Unmarshal(out.Payload, &fe)
+	if out.FunctionError == nil || fe.ErrorType != "Runtime.ExitError" {
+		t.Fatalf("crash in init = %s", out.Payload)
+	}
+	// A runtime that reports its own init error.
+	createFunction(t, c, "initerr", shellFunction(`curl -s -X POST -H 'Lambda-Runtime-Function-Error-Type: Runtime.ConfigError' `+
+		`-d '{"errorType":"Runtime.ConfigError","errorMessage":"missing setting"}' "http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/init/error"
+exit 1
+`))
+	out = invoke(t, c, "initerr", map[string]string{})
+	json.Unmarshal(out.Payload, &fe)
+	if out.FunctionError == nil || fe.ErrorType != "Runtime.ConfigError" || fe.ErrorMessage != "missing setting" {
+		t.Fatalf("init error = %s", out.Payload)
+	}
+	// No bootstrap at all.
+	createFunction(t, c, "nobootstrap", zipFiles(map[string]zipEntry{"handler.sh": {[]byte("x"), 0o644}}))
+	out = invoke(t, c, "nobootstrap", map[string]string{})
+	json.Unmarshal(out.Payload, &fe)
+	if fe.ErrorType != "Runtime.InvalidEntrypoint" {
+		t.Fatalf("missing bootstrap = %s", out.Payload)
+	}
+	// A shell runtime that answers through the Runtime API with curl.
+	createFunction(t, c, "shell", shellFunction(`while true; do
+  HEADERS=$(mktemp)
+  EVENT=$(curl -sS -D "$HEADERS" "http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation/next")
+  ID=$(grep -i Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '\r' | cut -d' ' -f2)
+  curl -sS -X POST -d "{\"got\":$EVENT}" "http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation/$ID/response" >/dev/null
+done
+`))
+	out = invoke(t, c, "shell", map[string]int{"n": 42})
+	if string(out.Payload) != `{"got":{"n":42}}` {
+		t.Fatalf("shell runtime answered %s", out.Payload)
+	}
+}

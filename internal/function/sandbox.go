@@ -1,0 +1,484 @@
+package function
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// initTimeout bounds a runtime's initialization (Lambda: 10 seconds).
+const initTimeout = 10 * time.Second
+
+// maxPayload bounds synchronous request and response payloads (6 MB).
+const maxPayload = 6 * 1024 * 1024
+
+// pool holds the sandboxes of one function configuration.
+type pool struct {
+	s *Service
+
+	mu     sync.Mutex // guards the fields below
+	idle   []*sandbox
+	count  int // sandboxes alive, idle or busy
+	closed bool
+	freed  chan struct{} // signalled when a sandbox is released or ends
+}
+
+func (s *Service) newPool() *pool { return &pool{s: s, freed: make(chan struct{}, 1)} }
+
+// sandbox is one runtime process with its Runtime API endpoint.
+type sandbox struct {
+	ep      Endpoint
+	cmd     *exec.Cmd
+	died    chan struct{}
+	stream  string
+	log     *logSink
+	initDur time.Duration
+	used    bool // has served an invocation (its init duration is reported once)
+}
+
+// logSink collects a sandbox's output: the current invocation's copy for
+// LogType Tail, and the function's log.
+type logSink struct {
+	mu  sync.Mutex // guards cur
+	cur *bytes.Buffer
+	out func(line string)
+}
+
+func (l *logSink) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	if l.cur != nil {
+		l.cur.Write(p)
+	}
+	l.mu.Unlock()
+	if l.out != nil {
+		for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+			l.out(line)
+		}
+	}
+	return len(p), nil
+}
+
+func (l *logSink) begin() {
+	l.mu.Lock()
+	l.cur = new(bytes.Buffer)
+	l.mu.Unlock()
+}
+
+func (l *logSink) line(s string) { l.Write([]byte(s + "\n")) }
+
+func (l *logSink) end() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.cur.Bytes()
+	l.cur = nil
+	return b
+}
+
+// acquire returns an idle sandbox, or starts one while the pool has room,
+// or waits for one to be freed.
+func (p *pool) acquire(ctx context.Context, rec funcRec) (*sandbox, bool, error) {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, false, errors.New("function changed")
+		}
+		if n := len(p.idle); n > 0 {
+			sb := p.idle[n-1]
+			p.idle = p.idle[:n-1]
+			p.mu.Unlock()
+			select {
+			case <-sb.died:
+				p.gone()
+				continue // died while idle
+			default:
+			}
+			return sb, false, nil
+		}
+		if p.count < p.s.cfg.MaxSandboxes {
+			p.count++
+			p.mu.Unlock()
+			sb, err := p.s.start(rec)
+			if err != nil {
+				p.gone()
+				return nil, true, err
+			}
+			return sb, true, nil
+		}
+		p.mu.Unlock()
+		select {
+		case <-p.freed:
+		case <-ctx.Done():
+			return nil, false, errorf(ErrTooManyRequests, "Rate Exceeded.")
+		}
+	}
+}
+
+// release returns a healthy sandbox to the pool, or ends a broken one.
+func (p *pool) release(sb *sandbox, healthy bool) {
+	p.mu.Lock()
+	if healthy && !p.closed {
+		p.idle = append(p.idle, sb)
+		p.mu.Unlock()
+		p.signal()
+		return
+	}
+	p.mu.Unlock()
+	sb.kill()
+	p.gone()
+}
+
+func (p *pool) gone() {
+	p.mu.Lock()
+	p.count--
+	p.mu.Unlock()
+	p.signal()
+}
+
+func (p *pool) signal() {
+	select {
+	case p.freed <- struct{}{}:
+	default:
+	}
+}
+
+// close ends the idle sandboxes; busy ones end when released.
+func (p *pool) close() {
+	p.mu.Lock()
+	p.closed = true
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, sb := range idle {
+		sb.kill()
+		p.gone()
+	}
+}
+
+func (sb *sandbox) kill() {
+	if sb.cmd.Process != nil {
+		syscall.Kill(-sb.cmd.Process.Pid, syscall.SIGKILL) // the process group
+		sb.cmd.Process.Kill()
+	}
+	<-sb.died
+	sb.ep.Close()
+}
+
+// functionError is an invocation failure reported as Lambda reports it:
+// X-Amz-Function-Error with an error document as the payload.
+type functionError struct {
+	errorType string
+	message   string
+}
+
+func (e *functionError) Error() string { return e.errorType + ": " + e.message }
+
+func (e *functionError) payload() []byte {
+	b, _ := json.Marshal(map[string]string{"errorType": e.errorType, "errorMessage": e.message})
+	return b
+}
+
+// entrypoint returns the command that runs a function's runtime.
+func entrypoint(root, runtime, handler string) ([]string, error) {
+	if strings.HasPrefix(runtime, "provided") {
+		for _, b := range []string{filepath.Join(root, "bootstrap"), "/opt/bootstrap"} {
+			if st, err := os.Stat(b); err == nil && !st.IsDir() {
+				return []string{b}, nil
+			}
+		}
+		return nil, &functionError{"Runtime.InvalidEntrypoint", "Couldn't find valid bootstrap(s): [" + filepath.Join(root, "bootstrap") + " /opt/bootstrap]"}
+	}
+	return nil, &functionError{"Runtime.InvalidRuntime", fmt.Sprintf("forkline cannot run the %s runtime yet; use a provided.al2023 bootstrap", runtime)}
+}
+
+// environment builds a sandbox's whole environment: Lambda's variables and
+// the function's own, nothing of forkline's.
+func (s *Service) environment(rec funcRec, root, api, stream string) []string {
+	c := rec.Config
+	env := map[string]string{
+		"PATH":                            "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+		"LD_LIBRARY_PATH":                 "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
+		"LANG":                            "en_US.UTF-8",
+		"TZ":                              ":UTC",
+		"_HANDLER":                        c.Handler,
+		"AWS_REGION":                      s.cfg.Region,
+		"AWS_DEFAULT_REGION":              s.cfg.Region,
+		"AWS_EXECUTION_ENV":               "AWS_Lambda_" + c.Runtime,
+		"AWS_LAMBDA_FUNCTION_NAME":        c.FunctionName,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": fmt.Sprint(c.MemorySize),
+		"AWS_LAMBDA_FUNCTION_VERSION":     c.Version,
+		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
+		"AWS_LAMBDA_LOG_GROUP_NAME":       c.LoggingConfig.LogGroup,
+		"AWS_LAMBDA_LOG_STREAM_NAME":      stream,
+		"AWS_LAMBDA_RUNTIME_API":          api,
+		"LAMBDA_TASK_ROOT":                root,
+		"LAMBDA_RUNTIME_DIR":              root,
+		"AWS_ACCESS_KEY_ID":               s.cfg.AccessKey,
+		"AWS_SECRET_ACCESS_KEY":           s.cfg.SecretKey,
+		"AWS_SESSION_TOKEN":               "",
+		"AWS_ENDPOINT_URL":                s.cfg.EndpointURL(),
+	}
+	if c.Environment != nil {
+		for k, v := range c.Environment.Variables {
+			env[k] = v
+		}
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		if v == "" && k == "AWS_SESSION_TOKEN" {
+			continue
+		}
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// start runs a new sandbox and waits for its runtime to be ready.
+func (s *Service) start(rec funcRec) (*sandbox, error) {
+	root, err := s.taskRoot(rec.CodeHex)
+	if err != nil {
+		return nil, err
+	}
+	argv, err := entrypoint(root, rec.Config.Runtime, rec.Config.Handler)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := s.cfg.Listen()
+	if err != nil {
+		return nil, fmt.Errorf("runtime API: %w", err)
+	}
+	var id [16]byte
+	randRead(id[:])
+	now := s.clock.Now().UTC()
+	stream := now.Format("2006/01/02") + "/[" + rec.Config.Version + "]" + hex.EncodeToString(id[:])
+	name := rec.Config.FunctionName
+	sink := &logSink{out: func(line string) { s.log.Debug("function output", "function", name, "stream", stream, "line", line) }}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = root
+	cmd.Env = s.environment(rec, root, ep.Addr(), stream)
+	cmd.Stdout, cmd.Stderr = sink, sink
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	begin := time.Now()
+	if err := cmd.Start(); err != nil {
+		ep.Close()
+		return nil, &functionError{"Runtime.InvalidEntrypoint", fmt.Sprintf("RequestId: %s Error: fork/exec %s: %v", "", argv[0], errors.Unwrap(err))}
+	}
+	sb := &sandbox{ep: ep, cmd: cmd, died: make(chan struct{}), stream: stream, log: sink}
+	go func() { cmd.Wait(); close(sb.died) }()
+	timer := time.NewTimer(initTimeout)
+	defer timer.Stop()
+	select {
+	case <-ep.Ready():
+		sb.initDur = time.Since(begin)
+		return sb, nil
+	case <-sb.died:
+		ep.Close()
+		if typ, body, ok := ep.InitError(); ok {
+			fe := &functionError{errorType: typ}
+			var m struct {
+				ErrorType    string `json:"errorType"`
+				ErrorMessage string `json:"errorMessage"`
+			}
+			if json.Unmarshal(body, &m) == nil {
+				if fe.errorType == "" {
+					fe.errorType = m.ErrorType
+				}
+				fe.message = m.ErrorMessage
+			}
+			if fe.errorType == "" {
+				fe.errorType = "Runtime.Unknown"
+			}
+			return nil, fe
+		}
+		return nil, &functionError{"Runtime.ExitError", fmt.Sprintf("RequestId: %s Error: Runtime exited with error: %v", "", cmd.ProcessState)}
+	case <-timer.C:
+		sb.kill()
+		return nil, &functionError{"Sandbox.Timedout", fmt.Sprintf("Init timed out after %.2f seconds", initTimeout.Seconds())}
+	}
+}
+
+// InvokeInput are the parameters of Invoke.
+type InvokeInput struct {
+	FunctionName   string
+	Qualifier      string
+	InvocationType string // RequestResponse (default), Event or DryRun
+	LogType        string // None or Tail
+	ClientContext  string
+	TraceID        string
+	Payload        []byte
+}
+
+// InvokeOutput is an invocation's outcome.
+type InvokeOutput struct {
+	StatusCode      int
+	Payload         []byte
+	FunctionError   string // "Unhandled" when the function failed
+	ExecutedVersion string
+	LogResult       string // base64 of the last 4 KB of the log, for Tail
+}
+
+// Invoke runs a function.
+func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, error) {
+	ref := in.FunctionName
+	if in.Qualifier != "" {
+		ref += ":" + in.Qualifier
+	}
+	f, _, err := s.lookup(ref)
+	if err != nil {
+		return InvokeOutput{}, err
+	}
+	if len(in.Payload) > maxPayload {
+		return InvokeOutput{}, errorf(ErrRequestEntityTooLarge, "Request must be smaller than %d bytes for the InvokeFunction operation", maxPayload)
+	}
+	if len(in.Payload) == 0 {
+		in.Payload = []byte("{}")
+	}
+	if !json.Valid(in.Payload) {
+		return InvokeOutput{}, errorf(ErrInvalidRequestContent, "Could not parse request body into json: Could not parse payload into json: Unexpected character: was expecting a JSON value")
+	}
+	switch in.InvocationType {
+	case "", "RequestResponse":
+	case "DryRun":
+		return InvokeOutput{StatusCode: 204, ExecutedVersion: "$LATEST"}, nil
+	case "Event":
+		if in.LogType == "Tail" {
+			return InvokeOutput{}, errorf(ErrInvalidParameterValue, "LogType must be None for asynchronous invocations")
+		}
+		// The caller's buffer is reused once the request ends.
+		in.Payload = append([]byte(nil), in.Payload...)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			in.InvocationType = ""
+			if _, err := s.Invoke(s.ctx, in); err != nil {
+				s.log.Warn("asynchronous invocation failed", "function", in.FunctionName, "err", err)
+			}
+		}()
+		return InvokeOutput{StatusCode: 202}, nil
+	default:
+		return InvokeOutput{}, errorf(ErrInvalidParameterValue, "1 validation error detected: Value '%s' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]", in.InvocationType)
+	}
+	s.mu.RLock()
+	rec, p := f.rec, f.pool
+	s.mu.RUnlock()
+
+	reqID := newRevision()
+	out := InvokeOutput{StatusCode: 200, ExecutedVersion: rec.Config.Version}
+	sb, cold, err := p.acquire(ctx, rec)
+	if err != nil {
+		var fe *functionError
+		if errors.As(err, &fe) {
+			out.FunctionError, out.Payload = "Unhandled", fe.payload()
+			return out, nil
+		}
+		return InvokeOutput{}, err
+	}
+	sb.log.begin()
+	sb.log.line(fmt.Sprintf("START RequestId: %s Version: %s", reqID, rec.Config.Version))
+	start := time.Now()
+	timeout := time.Duration(rec.Config.Timeout) * time.Second
+	deadline := s.clock.Now().Add(timeout)
+	ictx, cancel := context.WithTimeout(ctx, timeout)
+	trace := in.TraceID
+	if trace == "" {
+		trace = newTraceID(s.clock.Now())
+	}
+	res, err := sb.ep.Invoke(ictx, Invocation{RequestID: reqID, Deadline: deadline, FunctionArn: s.functionArn(rec.Config.FunctionName),
+		TraceID: trace, ClientContext: in.ClientContext, Payload: in.Payload}, sb.died)
+	timedOut := ictx.Err() == context.DeadlineExceeded && ctx.Err() == nil
+	cancel()
+	dur := time.Since(start)
+	healthy := err == nil
+	status := ""
+	switch {
+	case err == nil && res.Error:
+		out.FunctionError, out.Payload = "Unhandled", res.Payload
+	case err == nil:
+		out.Payload = res.Payload
+	case timedOut:
+		sb.log.line(fmt.Sprintf("%s %s Task timed out after %.2f seconds", s.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z"), reqID, timeout.Seconds()))
+		status = "\tStatus: timeout"
+		msg := fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", reqID, timeout.Seconds())
+		out.FunctionError, out.Payload = "Unhandled", (&functionError{"Sandbox.Timedout", msg}).payload()
+	case ctx.Err() != nil:
+		p.release(sb, false)
+		return InvokeOutput{}, ctx.Err()
+	default:
+		msg := fmt.Sprintf("RequestId: %s Error: Runtime exited with error: %v", reqID, exitStatus(sb))
+		sb.log.line(msg)
+		status = "\tStatus: error\tError Type: Runtime.ExitError"
+		out.FunctionError, out.Payload = "Unhandled", (&functionError{"Runtime.ExitError", msg}).payload()
+	}
+	sb.log.line("END RequestId: " + reqID)
+	report := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
+		reqID, float64(dur.Microseconds())/1000, (dur.Milliseconds() + 1), rec.Config.MemorySize, maxRSSMB(sb))
+	if cold && !sb.used {
+		report += fmt.Sprintf("Init Duration: %.2f ms\t", float64(sb.initDur.Microseconds())/1000)
+	}
+	report += strings.TrimPrefix(status, "\t")
+	sb.used = true
+	sb.log.line(report)
+	logs := sb.log.end()
+	if in.LogType == "Tail" {
+		if len(logs) > 4096 {
+			logs = logs[len(logs)-4096:]
+		}
+		out.LogResult = base64.StdEncoding.EncodeToString(logs)
+	}
+	p.release(sb, healthy)
+	return out, nil
+}
+
+// ErrInvalidRequestContent is Lambda's code for a payload that is not JSON;
+// ErrRequestEntityTooLarge the code real Lambda gives an oversized Invoke
+// payload (its model calls it RequestTooLargeException).
+var (
+	ErrInvalidRequestContent = errors.New("InvalidRequestContentException")
+	ErrRequestEntityTooLarge = errors.New("RequestEntityTooLargeException")
+)
+
+func exitStatus(sb *sandbox) string {
+	select {
+	case <-sb.died:
+		if sb.cmd.ProcessState != nil {
+			return sb.cmd.ProcessState.String()
+		}
+	default:
+	}
+	return "runtime failed"
+}
+
+func maxRSSMB(sb *sandbox) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", sb.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:")), "%d", &kb)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// newTraceID returns an X-Ray trace header for an invocation.
+func newTraceID(now time.Time) string {
+	var b [12]byte
+	randRead(b[:])
+	var p [8]byte
+	randRead(p[:])
+	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", now.Unix(), hex.EncodeToString(b[:]), hex.EncodeToString(p[:]))
+}

@@ -1,0 +1,410 @@
+// Package lambdaapi is the Lambda wire adapter: the REST-JSON protocol of
+// the 2015-03-31 API (paths name the resource, JSON bodies, errors as
+// X-Amzn-ErrorType plus a JSON document), decoding each request into a
+// call of the function service and encoding its result.
+package lambdaapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/forkline/forkline/internal/function"
+)
+
+// Request is what the adapter needs of an HTTP request.
+type Request struct {
+	Ctx       context.Context
+	RequestID string
+	Method    string
+	// Path is the escaped request path.
+	Path   string
+	Query  url.Values
+	Header http.Header
+	Body   []byte
+}
+
+// Handler serves Lambda. It is safe for concurrent use.
+type Handler struct {
+	svc *function.Service
+	log *slog.Logger
+}
+
+// New returns the Lambda adapter over svc.
+func New(svc *function.Service, log *slog.Logger) *Handler { return &Handler{svc: svc, log: log} }
+
+// Owns reports whether a path belongs to the Lambda API.
+func Owns(path string) bool {
+	for _, p := range []string{"/2015-03-31/", "/2016-08-19/", "/2017-03-31/", "/2018-10-31/", "/2019-09-25/", "/2019-09-30/", "/2021-10-31/"} {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// apiError is a Lambda error on the wire.
+type apiError struct {
+	status int
+	code   string
+	msg    string
+}
+
+var statuses = map[string]int{
+	"ResourceNotFoundException": 404, "ResourceConflictException": 409, "InvalidParameterValueException": 400,
+	"RequestTooLargeException": 413, "TooManyRequestsException": 429, "ValidationException": 400,
+	"InvalidRuntimeException": 502, "CodeStorageExceededException": 400, "PreconditionFailedException": 412,
+	"InvalidRequestContentException": 400, "UnrecognizedClientException": 403, "ServiceException": 500,
+	"RequestEntityTooLargeException": 413,
+}
+
+// lowerMessage lists the errors whose body carries "message" rather than
+// "Message" (botocore's lambda model; the SDKs match the key exactly).
+var lowerMessage = map[string]bool{
+	"InvalidParameterValueException": true, "ResourceConflictException": true, "PreconditionFailedException": true,
+	"TooManyRequestsException": true, "CodeStorageExceededException": true, "InvalidRequestContentException": true,
+	"ValidationException": true, "UnknownOperationException": true,
+}
+
+func (h *Handler) toAPI(r *Request, err error) apiError {
+	var fe *function.Error
+	if errors.As(err, &fe) {
+		code := fe.Kind.Error()
+		return apiError{statuses[code], code, fe.Message}
+	}
+	if errors.Is(err, context.Canceled) {
+		return apiError{503, "ServiceException", "The request was cancelled."}
+	}
+	h.log.Error("internal error", "requestId", r.RequestID, "err", err)
+	return apiError{500, "ServiceException", "An internal error occurred."}
+}
+
+// WriteError writes a Lambda error (also used by the router for
+// authentication failures).
+func WriteError(w http.ResponseWriter, requestID string, status int, code, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Amzn-ErrorType", code)
+	h.Set("X-Amzn-RequestId", requestID)
+	w.WriteHeader(status)
+	typ := "User"
+	if status >= 500 {
+		typ = "Service"
+	}
+	key := "Message"
+	if lowerMessage[code] {
+		key = "message"
+	}
+	b, _ := json.Marshal(map[string]string{"Type": typ, key: msg})
+	w.Write(b)
+}
+
+func writeJSON(w http.ResponseWriter, requestID string, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Amzn-RequestId", requestID)
+	w.WriteHeader(status)
+	if v != nil {
+		json.NewEncoder(w).Encode(v)
+	}
+}
+
+// Serve routes one request by method and path.
+func (h *Handler) Serve(w http.ResponseWriter, r *Request) string {
+	parts := strings.Split(strings.Trim(r.Path, "/"), "/")
+	for i := range parts {
+		if u, err := url.PathUnescape(parts[i]); err == nil {
+			parts[i] = u
+		}
+	}
+	action, err := h.route(w, r, parts)
+	if err != nil {
+		e := h.toAPI(r, err)
+		WriteError(w, r.RequestID, e.status, e.code, e.msg)
+	}
+	return action
+}
+
+var errUnknownPath = errors.New("unknown path")
+
+func (h *Handler) route(w http.ResponseWriter, r *Request, parts []string) (string, error) {
+	n := len(parts)
+	fail := func(action string, err error) (string, error) { return action, err }
+	switch {
+	case n == 2 && parts[0] == "2015-03-31" && parts[1] == "functions" && r.Method == http.MethodPost:
+		return fail("CreateFunction", h.createFunction(w, r))
+	case n == 2 && parts[0] == "2015-03-31" && parts[1] == "functions" && r.Method == http.MethodGet:
+		return fail("ListFunctions", h.listFunctions(w, r))
+	case n == 3 && parts[0] == "2015-03-31" && parts[1] == "functions" && r.Method == http.MethodGet:
+		return fail("GetFunction", h.getFunction(w, r, parts[2]))
+	case n == 3 && parts[0] == "2015-03-31" && parts[1] == "functions" && r.Method == http.MethodDelete:
+		return fail("DeleteFunction", h.deleteFunction(w, r, parts[2]))
+	case n == 4 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "configuration" && r.Method == http.MethodGet:
+		return fail("GetFunctionConfiguration", h.getConfiguration(w, r, parts[2]))
+	case n == 4 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "configuration" && r.Method == http.MethodPut:
+		return fail("UpdateFunctionConfiguration", h.updateConfiguration(w, r, parts[2]))
+	case n == 4 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "code" && r.Method == http.MethodPut:
+		return fail("UpdateFunctionCode", h.updateCode(w, r, parts[2]))
+	case n == 4 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "invocations" && r.Method == http.MethodPost:
+		return fail("Invoke", h.invoke(w, r, parts[2]))
+	case n == 2 && parts[0] == "2016-08-19" && parts[1] == "account-settings" && r.Method == http.MethodGet:
+		writeJSON(w, r.RequestID, 200, map[string]any{
+			"AccountLimit": map[string]any{"TotalCodeSize": 80530636800, "CodeSizeUnzipped": 262144000, "CodeSizeZipped": 52428800,
+				"ConcurrentExecutions": 1000, "UnreservedConcurrentExecutions": 1000},
+			"AccountUsage": map[string]any{"TotalCodeSize": 0, "FunctionCount": 0},
+		})
+		return "GetAccountSettings", nil
+	}
+	WriteError(w, r.RequestID, 404, "UnknownOperationException", "Unknown operation: "+r.Method+" "+r.Path)
+	return "", nil
+}
+
+func decode(r *Request, v any) error {
+	if len(r.Body) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		return &function.Error{Kind: function.ErrInvalidRequestContent, Message: "Could not parse request body into json: " + err.Error()}
+	}
+	return nil
+}
+
+type createRequest struct {
+	FunctionName  string
+	Runtime       string
+	Role          string
+	Handler       string
+	Description   string
+	Timeout       *int
+	MemorySize    *int
+	Publish       bool
+	PackageType   string
+	Architectures []string
+	Code          *struct {
+		ZipFile  []byte
+		S3Bucket string
+		S3Key    string
+		ImageUri string
+	}
+	Environment      *struct{ Variables map[string]string }
+	Tags             map[string]string
+	TracingConfig    *struct{ Mode string }
+	EphemeralStorage *struct{ Size int }
+}
+
+func (h *Handler) createFunction(w http.ResponseWriter, r *Request) error {
+	var in createRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	ci := function.CreateInput{FunctionName: in.FunctionName, Runtime: in.Runtime, Role: in.Role, Handler: in.Handler,
+		Description: in.Description, Timeout: in.Timeout, MemorySize: in.MemorySize, Architectures: in.Architectures,
+		PackageType: in.PackageType, Tags: in.Tags}
+	if in.Code != nil {
+		if in.Code.S3Bucket != "" || in.Code.ImageUri != "" {
+			return &function.Error{Kind: function.ErrInvalidParameterValue, Message: "forkline takes function code as ZipFile until object storage exists."}
+		}
+		ci.ZipFile, ci.HasCode = in.Code.ZipFile, len(in.Code.ZipFile) > 0
+	}
+	if in.Environment != nil {
+		ci.Environment = in.Environment.Variables
+		if ci.Environment == nil {
+			ci.Environment = map[string]string{}
+		}
+	}
+	if in.TracingConfig != nil {
+		ci.TracingMode = in.TracingConfig.Mode
+	}
+	if in.EphemeralStorage != nil {
+		ci.Ephemeral = &in.EphemeralStorage.Size
+	}
+	c, err := h.svc.CreateFunction(r.Ctx, ci)
+	if err != nil {
+		return err
+	}
+	// A new function reports Pending until it is ready (Lambda developer
+	// guide, "Lambda function states"); forkline's are ready at once, so
+	// GetFunction already says Active.
+	c.State, c.StateReason, c.StateReasonCode = "Pending", "The function is being created.", "Creating"
+	writeJSON(w, r.RequestID, http.StatusCreated, c)
+	return nil
+}
+
+func (h *Handler) listFunctions(w http.ResponseWriter, r *Request) error {
+	max, _ := strconv.Atoi(r.Query.Get("MaxItems"))
+	fs, next, err := h.svc.ListFunctions(r.Ctx, r.Query.Get("Marker"), max)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"Functions": fs}
+	if fs == nil {
+		out["Functions"] = []any{}
+	}
+	if next != "" {
+		out["NextMarker"] = next
+	}
+	writeJSON(w, r.RequestID, 200, out)
+	return nil
+}
+
+func (h *Handler) getFunction(w http.ResponseWriter, r *Request, name string) error {
+	info, err := h.svc.GetFunction(r.Ctx, name, r.Query.Get("Qualifier"))
+	if err != nil {
+		return err
+	}
+	out := map[string]any{
+		"Configuration": info.Configuration,
+		"Code":          map[string]string{"RepositoryType": "S3", "Location": info.CodeLocation},
+	}
+	if len(info.Tags) > 0 {
+		out["Tags"] = info.Tags
+	}
+	writeJSON(w, r.RequestID, 200, out)
+	return nil
+}
+
+func (h *Handler) getConfiguration(w http.ResponseWriter, r *Request, name string) error {
+	info, err := h.svc.GetFunction(r.Ctx, name, r.Query.Get("Qualifier"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, r.RequestID, 200, info.Configuration)
+	return nil
+}
+
+func (h *Handler) deleteFunction(w http.ResponseWriter, r *Request, name string) error {
+	ref := name
+	if q := r.Query.Get("Qualifier"); q != "" {
+		ref += ":" + q
+	}
+	if err := h.svc.DeleteFunction(r.Ctx, ref); err != nil {
+		return err
+	}
+	writeJSON(w, r.RequestID, http.StatusNoContent, nil)
+	return nil
+}
+
+func (h *Handler) updateCode(w http.ResponseWriter, r *Request, name string) error {
+	var in struct {
+		ZipFile    []byte
+		S3Bucket   string
+		RevisionId string
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if len(in.ZipFile) == 0 {
+		return &function.Error{Kind: function.ErrInvalidParameterValue, Message: "Please provide a source for function code."}
+	}
+	c, err := h.svc.UpdateCode(r.Ctx, name, in.ZipFile, in.RevisionId)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, r.RequestID, 200, c)
+	return nil
+}
+
+func (h *Handler) updateConfiguration(w http.ResponseWriter, r *Request, name string) error {
+	var in struct {
+		Runtime, Role, Handler, Description *string
+		Timeout, MemorySize                 *int
+		Environment                         *struct{ Variables map[string]string }
+		TracingConfig                       *struct{ Mode string }
+		EphemeralStorage                    *struct{ Size int }
+		RevisionId                          string
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	u := function.ConfigUpdate{Runtime: in.Runtime, Role: in.Role, Handler: in.Handler, Description: in.Description,
+		Timeout: in.Timeout, MemorySize: in.MemorySize, RevisionID: in.RevisionId}
+	if in.Environment != nil {
+		vars := in.Environment.Variables
+		if vars == nil {
+			vars = map[string]string{}
+		}
+		u.Environment = &vars
+	}
+	if in.TracingConfig != nil {
+		u.TracingMode = &in.TracingConfig.Mode
+	}
+	if in.EphemeralStorage != nil {
+		u.Ephemeral = &in.EphemeralStorage.Size
+	}
+	c, err := h.svc.UpdateConfiguration(r.Ctx, name, u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, r.RequestID, 200, c)
+	return nil
+}
+
+func (h *Handler) invoke(w http.ResponseWriter, r *Request, name string) error {
+	in := function.InvokeInput{
+		FunctionName: name, Qualifier: r.Query.Get("Qualifier"),
+		InvocationType: r.Header.Get("X-Amz-Invocation-Type"), LogType: r.Header.Get("X-Amz-Log-Type"),
+		ClientContext: r.Header.Get("X-Amz-Client-Context"), TraceID: r.Header.Get("X-Amzn-Trace-Id"),
+		Payload: r.Body,
+	}
+	if in.ClientContext != "" {
+		if raw, err := base64.StdEncoding.DecodeString(in.ClientContext); err == nil {
+			in.ClientContext = string(raw)
+		}
+	}
+	out, err := h.svc.Invoke(r.Ctx, in)
+	if err != nil {
+		return err
+	}
+	hd := w.Header()
+	hd.Set("X-Amzn-RequestId", r.RequestID)
+	if out.ExecutedVersion != "" && out.StatusCode == 200 {
+		hd.Set("X-Amz-Executed-Version", out.ExecutedVersion)
+	}
+	if out.FunctionError != "" {
+		hd.Set("X-Amz-Function-Error", out.FunctionError)
+	}
+	if out.LogResult != "" {
+		hd.Set("X-Amz-Log-Result", out.LogResult)
+	}
+	hd.Set("Content-Type", "application/json")
+	w.WriteHeader(out.StatusCode)
+	w.Write(out.Payload)
+	return nil
+}
+
+// ServeCode answers a GET of a function's code location.
+func (h *Handler) ServeCode(w http.ResponseWriter, r *http.Request) bool {
+	const p = "/_forkline/lambda/code/"
+	if !strings.HasPrefix(r.URL.Path, p) || !strings.HasSuffix(r.URL.Path, ".zip") {
+		return false
+	}
+	path, ok := h.svc.CodePath(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, p), ".zip"))
+	if !ok {
+		http.NotFound(w, r)
+		return true
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		http.NotFound(w, r)
+		return true
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", "application/zip")
+	http.ServeContent(w, r, "code.zip", modTime(f), f)
+	return true
+}
+
+func modTime(f *os.File) time.Time {
+	if st, err := f.Stat(); err == nil {
+		return st.ModTime()
+	}
+	return time.Time{}
+}
