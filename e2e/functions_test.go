@@ -11,9 +11,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/forkline/forkline/internal/server/servertest"
@@ -315,5 +318,55 @@ done
 	out = invoke(t, c, "shell", map[string]int{"n": 42})
 	if string(out.Payload) != `{"got":{"n":42}}` {
 		t.Fatalf("shell runtime answered %s", out.Payload)
+	}
+}
+
+// A lambda subscription invokes the function with SNS's event (Lambda
+// developer guide, "Using AWS Lambda with Amazon SNS").
+func TestSNSToLambda(t *testing.T) {
+	s, c := startLambda(t)
+	sc := sns.NewFromConfig(s.Config())
+	out := filepath.Join(t.TempDir(), "events")
+	createFunction(t, c, "sink", shellFunction(`while true; do
+  HEADERS=$(mktemp)
+  EVENT=$(curl -sS -D "$HEADERS" "http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation/next")
+  ID=$(grep -i Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '\r' | cut -d' ' -f2)
+  printf '%s\n' "$EVENT" >> "$OUT_FILE"
+  curl -sS -X POST -d '{}' "http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation/$ID/response" >/dev/null
+done
+`), func(in *lambda.CreateFunctionInput) {
+		in.Environment = &lambdatypes.Environment{Variables: map[string]string{"OUT_FILE": out}}
+	})
+	arn := createTopic(t, sc, "to-lambda", nil)
+	sub, err := sc.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("lambda"),
+		Endpoint: aws.String("arn:aws:lambda:us-east-1:000000000000:function:sink")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := publish(t, sc, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("to the function <&>"), Subject: aws.String("s"),
+		MessageAttributes: map[string]snstypes.MessageAttributeValue{"k": {DataType: aws.String("String"), StringValue: aws.String("v")}}})
+	deadline := time.Now().Add(30 * time.Second)
+	var data []byte
+	for len(data) == 0 && time.Now().Before(deadline) {
+		data, _ = os.ReadFile(out)
+		time.Sleep(10 * time.Millisecond)
+	}
+	var ev struct {
+		Records []struct {
+			EventSource, EventVersion, EventSubscriptionArn string
+			Sns                                             struct {
+				Type, MessageId, TopicArn, Subject, Message, SignatureVersion, Signature, SigningCertUrl, UnsubscribeUrl string
+				MessageAttributes                                                                                  map[string]struct{ Type, Value string }
+			}
+		}
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(data), &ev); err != nil || len(ev.Records) != 1 {
+		t.Fatalf("event = %s (%v)", data, err)
+	}
+	r := ev.Records[0]
+	if r.EventSource != "aws:sns" || r.EventSubscriptionArn != *sub.SubscriptionArn || r.Sns.MessageId != *pub.MessageId ||
+		r.Sns.Message != "to the function <&>" || r.Sns.Subject != "s" || r.Sns.MessageAttributes["k"].Value != "v" ||
+		r.Sns.SignatureVersion != "1" || r.Sns.Signature == "" || r.Sns.SigningCertUrl == "" {
+		t.Fatalf("event record = %+v", r)
 	}
 }

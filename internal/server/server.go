@@ -147,6 +147,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	}
 	s.funcs = fs
 	s.lambda = lambdaapi.New(fs, o.Logger)
+	ts.SetFunctions(invoker{fs})
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -177,9 +178,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		// Long polls end when the queue service closes; close it first
 		// so that Shutdown does not wait up to 20 s for them. Topic
-		// deliveries write into queues: stop them before.
-		s.funcs.Close()
+		// deliveries write into queues and invoke functions: stop them
+		// first; then the sandboxes.
 		s.topics.Close()
+		s.funcs.Close()
 		s.queues.Close()
 		err = s.http.Shutdown(ctx)
 		if cerr := s.store.Close(); cerr != nil && err == nil {
@@ -386,6 +388,19 @@ func asAWS(err error) *awserr.Error {
 		return ae
 	}
 	return awserr.New(awserr.InternalFailure, "The request processing has failed because of an unknown error.")
+}
+
+// invoker lets topics invoke functions.
+type invoker struct{ fs *function.Service }
+
+// InvokeEvent implements topic.Invoker: the function runs the event now;
+// its own failure is its business (asynchronous invocation semantics).
+func (i invoker) InvokeEvent(ctx context.Context, arn string, payload []byte) (bool, error) {
+	_, err := i.fs.Invoke(ctx, function.InvokeInput{FunctionName: arn, Payload: payload})
+	if errors.Is(err, function.ErrResourceNotFound) {
+		return false, nil
+	}
+	return true, err
 }
 
 // guessService routes an unsigned query request by its action: SQS and

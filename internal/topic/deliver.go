@@ -1,8 +1,10 @@
 package topic
 
 import (
+	"bytes"
 	"container/heap"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -253,6 +255,8 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 		if err == nil {
 			return // the queue write deleted the record
 		}
+	case "lambda":
+		permanent, err = d.toFunction(ctx, o)
 	default:
 		d.finish(ctx, o, nil)
 		return
@@ -322,6 +326,74 @@ func (d *dispatcher) post(ctx context.Context, o *outRec, p deliveryPolicy) (boo
 	default:
 		return false, fmt.Errorf("endpoint answered %d", status)
 	}
+}
+
+// toFunction hands a notification to a function as SNS does: an
+// asynchronous invocation whose event is a Records list holding the
+// notification. A missing function is a permanent (client-side) failure;
+// what the function then does with the event is Lambda's business.
+func (d *dispatcher) toFunction(ctx context.Context, o *outRec) (bool, error) {
+	s := d.s
+	fns := s.functions()
+	if fns == nil {
+		return false, fmt.Errorf("no function service")
+	}
+	found, err := fns.InvokeEvent(ctx, o.Endpoint, s.lambdaEvent(o))
+	if err != nil {
+		return false, err
+	}
+	if !found {
+		return true, fmt.Errorf("function %s does not exist", o.Endpoint)
+	}
+	return false, nil
+}
+
+// lambdaEvent renders the event a function receives from SNS (Lambda
+// developer guide, "Using AWS Lambda with Amazon SNS").
+func (s *Service) lambdaEvent(o *outRec) []byte {
+	type attr struct {
+		Type  string `json:"Type"`
+		Value string `json:"Value"`
+	}
+	type snsPart struct {
+		Type              string          `json:"Type"`
+		MessageID         string          `json:"MessageId"`
+		TopicArn          string          `json:"TopicArn"`
+		Subject           *string         `json:"Subject"`
+		Message           string          `json:"Message"`
+		Timestamp         string          `json:"Timestamp"`
+		SignatureVersion  string          `json:"SignatureVersion"`
+		Signature         string          `json:"Signature"`
+		SigningCertURL    string          `json:"SigningCertUrl"`
+		UnsubscribeURL    string          `json:"UnsubscribeUrl"`
+		MessageAttributes map[string]attr `json:"MessageAttributes"`
+	}
+	type record struct {
+		EventSource          string  `json:"EventSource"`
+		EventVersion         string  `json:"EventVersion"`
+		EventSubscriptionArn string  `json:"EventSubscriptionArn"`
+		Sns                  snsPart `json:"Sns"`
+	}
+	p := snsPart{Type: "Notification", MessageID: o.MessageID, TopicArn: o.Topic, Message: o.Message, Timestamp: o.Timestamp,
+		SignatureVersion: "1", SigningCertURL: s.certURL(), UnsubscribeURL: s.unsubscribeURL(o.Sub), MessageAttributes: map[string]attr{}}
+	if o.HasSubject {
+		subj := o.Subject
+		p.Subject = &subj
+	}
+	// The event always says SignatureVersion 1 and is signed that way.
+	p.Signature = s.signer.sign("1", notificationToSign(o.MessageID, o.Topic, o.Subject, o.HasSubject, o.Message, o.Timestamp))
+	for _, a := range o.Attrs {
+		v := a.StringValue
+		if len(a.BinaryValue) > 0 {
+			v = base64.StdEncoding.EncodeToString(a.BinaryValue)
+		}
+		p.MessageAttributes[a.Name] = attr{a.DataType, v}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(map[string][]record{"Records": {{EventSource: "aws:sns", EventVersion: "1.0", EventSubscriptionArn: o.Sub, Sns: p}}})
+	return bytes.TrimRight(b.Bytes(), "\n")
 }
 
 // toQueue lands a delivery in a queue and deletes its outbox record in the

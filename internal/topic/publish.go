@@ -406,13 +406,13 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 				}
 				targets[i].Inputs = append(targets[i].Inputs, in)
 				owners[i] = append(owners[i], delivery{p, sub})
-			case "http", "https":
+			case "http", "https", "lambda":
 				o := s.notificationRecord(t, p, sub, sigVer)
 				o.put(&b)
 				outs = append(outs, o)
 			default:
-				// lambda, email, sms, application and firehose have no
-				// delivery in forkline yet.
+				// email, sms, application and firehose have no delivery
+				// in forkline.
 				s.log.Debug("no delivery for protocol", "protocol", sub.rec.Protocol, "subscription", sub.arn)
 			}
 		}

@@ -55,6 +55,14 @@ type Poster interface {
 	Post(ctx context.Context, url string, header map[string]string, body []byte) (int, error)
 }
 
+// Invoker runs the functions of lambda subscriptions. InvokeEvent hands
+// an event to a function as Lambda's asynchronous invocation accepts it:
+// found reports whether the function exists; err is a failure to hand it
+// over.
+type Invoker interface {
+	InvokeEvent(ctx context.Context, functionArn string, payload []byte) (found bool, err error)
+}
+
 // Config configures a Service.
 type Config struct {
 	Region    string
@@ -63,6 +71,9 @@ type Config struct {
 	Logger    *slog.Logger
 	Queues    Queues
 	Poster    Poster
+	// Functions delivers to lambda subscriptions; nil keeps their
+	// deliveries in the outbox.
+	Functions Invoker
 	// PublicURL returns the scheme://host:port at which subscribers reach
 	// forkline, for SubscribeURL, UnsubscribeURL and SigningCertURL.
 	PublicURL func() string
@@ -83,6 +94,8 @@ type Service struct {
 	subs   map[string]*subscription // by subscription ARN
 
 	out *dispatcher
+
+	fnMu sync.RWMutex // guards cfg.Functions
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -235,6 +248,20 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.out.run(s.ctx) }()
 	return s, nil
+}
+
+// SetFunctions connects the function service, which starts after topics
+// (functions may publish to topics).
+func (s *Service) SetFunctions(f Invoker) {
+	s.fnMu.Lock()
+	s.cfg.Functions = f
+	s.fnMu.Unlock()
+}
+
+func (s *Service) functions() Invoker {
+	s.fnMu.RLock()
+	defer s.fnMu.RUnlock()
+	return s.cfg.Functions
 }
 
 // Close stops deliveries and waits for them.
