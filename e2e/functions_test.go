@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
@@ -369,4 +370,96 @@ done
 		r.Sns.SignatureVersion != "1" || r.Sns.Signature == "" || r.Sns.SigningCertUrl == "" {
 		t.Fatalf("event record = %+v", r)
 	}
+}
+
+// pythonRuntime is a custom runtime written in Python against the Runtime
+// API: handler(event) is the body of the handle function.
+func pythonRuntime(handler string) []byte {
+	return zipFiles(map[string]zipEntry{"bootstrap": {[]byte(`#!/usr/bin/python3
+import json, os, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+def handle(event):
+` + handler + `
+while True:
+    with urllib.request.urlopen(api + "next") as r:
+        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+        event = json.loads(r.read())
+    body = json.dumps(handle(event)).encode()
+    urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=body, method="POST")).read()
+`), 0o755}})
+}
+
+// An SQS event source mapping with partial batch failures: processed
+// messages are deleted, failed ones return and reach the queue's DLQ
+// (Lambda developer guide, "Handling errors for an SQS event source").
+func TestSQSEventSourceMapping(t *testing.T) {
+	s, c := startLambda(t)
+	q := sqs.NewFromConfig(s.Config())
+	out := filepath.Join(t.TempDir(), "bodies")
+	create(t, q, "esm-dlq", nil)
+	url := create(t, q, "esm-src", map[string]string{"VisibilityTimeout": "1",
+		"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:esm-dlq","maxReceiveCount":"2"}`})
+	createFunction(t, c, "consumer", pythonRuntime(`    failures = []
+    with open(os.environ["OUT_FILE"], "a") as f:
+        for r in event["Records"]:
+            assert r["eventSource"] == "aws:sqs" and r["attributes"]["ApproximateReceiveCount"]
+            f.write(r["body"] + "\n")
+            if r["body"] == "fail":
+                failures.append({"itemIdentifier": r["messageId"]})
+    return {"batchItemFailures": failures}`), func(in *lambda.CreateFunctionInput) {
+		in.Environment = &lambdatypes.Environment{Variables: map[string]string{"OUT_FILE": out}}
+	})
+	m, err := c.CreateEventSourceMapping(ctx(t), &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("consumer"),
+		EventSourceArn: aws.String("arn:aws:sqs:us-east-1:000000000000:esm-src"), BatchSize: aws.Int32(10),
+		FunctionResponseTypes: []lambdatypes.FunctionResponseType{lambdatypes.FunctionResponseTypeReportBatchItemFailures}})
+	if err != nil || *m.State != "Creating" || *m.BatchSize != 10 {
+		t.Fatalf("CreateEventSourceMapping = %+v, %v", m, err)
+	}
+	_, err = c.CreateEventSourceMapping(ctx(t), &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("consumer"),
+		EventSourceArn: aws.String("arn:aws:sqs:us-east-1:000000000000:esm-src")})
+	wantCode(t, err, "ResourceConflictException")
+	for _, b := range []string{"a", "b", "fail", "c", "d"} {
+		send(t, q, url, b)
+	}
+	dlq := queueURLOf(t, q, "esm-dlq")
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if counts(t, q, dlq)[0] == "1" && counts(t, q, url) == [3]string{"0", "0", "0"} {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := counts(t, q, dlq); got[0] != "1" {
+		t.Fatalf("dead-letter queue counts %v, want the failed message", got)
+	}
+	if got := counts(t, q, url); got != [3]string{"0", "0", "0"} {
+		t.Fatalf("source queue counts %v, want empty", got)
+	}
+	data, _ := os.ReadFile(out)
+	seen := map[string]int{}
+	for _, l := range strings.Fields(string(data)) {
+		seen[l]++
+	}
+	if seen["a"] != 1 || seen["d"] != 1 || seen["fail"] != 2 {
+		t.Fatalf("processed %v; want each good message once and the failing one twice", seen)
+	}
+	// Disable, list, delete.
+	upd, err := c.UpdateEventSourceMapping(ctx(t), &lambda.UpdateEventSourceMappingInput{UUID: m.UUID, Enabled: aws.Bool(false)})
+	if err != nil || *upd.State != "Updating" {
+		t.Fatalf("UpdateEventSourceMapping = %+v, %v", upd, err)
+	}
+	got, err := c.GetEventSourceMapping(ctx(t), &lambda.GetEventSourceMappingInput{UUID: m.UUID})
+	if err != nil || *got.State != "Disabled" {
+		t.Fatalf("GetEventSourceMapping = %+v, %v", got, err)
+	}
+	list, err := c.ListEventSourceMappings(ctx(t), &lambda.ListEventSourceMappingsInput{FunctionName: aws.String("consumer")})
+	if err != nil || len(list.EventSourceMappings) != 1 {
+		t.Fatalf("ListEventSourceMappings = %+v, %v", list, err)
+	}
+	del, err := c.DeleteEventSourceMapping(ctx(t), &lambda.DeleteEventSourceMappingInput{UUID: m.UUID})
+	if err != nil || *del.State != "Deleting" {
+		t.Fatalf("DeleteEventSourceMapping = %+v, %v", del, err)
+	}
+	_, err = c.GetEventSourceMapping(ctx(t), &lambda.GetEventSourceMappingInput{UUID: m.UUID})
+	wantCode(t, err, "ResourceNotFoundException")
 }

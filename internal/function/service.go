@@ -42,6 +42,8 @@ type Config struct {
 	// MaxSandboxes bounds the sandboxes of one function (its unreserved
 	// concurrency); default 64.
 	MaxSandboxes int
+	// Queues serves SQS event source mappings.
+	Queues Queues
 }
 
 // Configuration is a function's configuration as the Lambda API reports it
@@ -115,8 +117,10 @@ type Service struct {
 	clock clock.Clock
 	log   *slog.Logger
 
-	mu    sync.RWMutex // guards funcs
-	funcs map[string]*fn
+	mu       sync.RWMutex // guards funcs, mappings and pollers
+	funcs    map[string]*fn
+	mappings map[string]*Mapping
+	pollers  map[string]*poller
 
 	// unpackMu serializes the unpacking of code into task roots.
 	unpackMu sync.Mutex
@@ -146,7 +150,8 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 	if cfg.EndpointURL == nil {
 		cfg.EndpointURL = func() string { return "http://localhost:4566" }
 	}
-	s := &Service{st: st, cfg: cfg, clock: cfg.Clock, log: cfg.Logger.With("service", "lambda"), funcs: map[string]*fn{}}
+	s := &Service{st: st, cfg: cfg, clock: cfg.Clock, log: cfg.Logger.With("service", "lambda"), funcs: map[string]*fn{},
+		mappings: map[string]*Mapping{}, pollers: map[string]*poller{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, d := range []string{s.codeDir(), s.taskDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -163,6 +168,9 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load functions: %w", err)
+	}
+	if err := s.loadMappings(ctx); err != nil {
+		return nil, fmt.Errorf("load event source mappings: %w", err)
 	}
 	return s, nil
 }

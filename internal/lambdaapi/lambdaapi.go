@@ -155,6 +155,31 @@ func (h *Handler) route(w http.ResponseWriter, r *Request, parts []string) (stri
 		return fail("UpdateFunctionCode", h.updateCode(w, r, parts[2]))
 	case n == 4 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "invocations" && r.Method == http.MethodPost:
 		return fail("Invoke", h.invoke(w, r, parts[2]))
+	case n == 2 && parts[0] == "2015-03-31" && parts[1] == "event-source-mappings" && r.Method == http.MethodPost:
+		return fail("CreateEventSourceMapping", h.createMapping(w, r))
+	case n == 2 && parts[0] == "2015-03-31" && parts[1] == "event-source-mappings" && r.Method == http.MethodGet:
+		ms, err := h.svc.ListMappings(r.Ctx, r.Query.Get("EventSourceArn"), r.Query.Get("FunctionName"))
+		if err != nil {
+			return "ListEventSourceMappings", err
+		}
+		writeJSON(w, r.RequestID, 200, map[string]any{"EventSourceMappings": ms})
+		return "ListEventSourceMappings", nil
+	case n == 3 && parts[0] == "2015-03-31" && parts[1] == "event-source-mappings" && r.Method == http.MethodGet:
+		m, err := h.svc.GetMapping(r.Ctx, parts[2])
+		if err != nil {
+			return "GetEventSourceMapping", err
+		}
+		writeJSON(w, r.RequestID, 200, m)
+		return "GetEventSourceMapping", nil
+	case n == 3 && parts[0] == "2015-03-31" && parts[1] == "event-source-mappings" && r.Method == http.MethodPut:
+		return fail("UpdateEventSourceMapping", h.updateMapping(w, r, parts[2]))
+	case n == 3 && parts[0] == "2015-03-31" && parts[1] == "event-source-mappings" && r.Method == http.MethodDelete:
+		m, err := h.svc.DeleteMapping(r.Ctx, parts[2])
+		if err != nil {
+			return "DeleteEventSourceMapping", err
+		}
+		writeJSON(w, r.RequestID, http.StatusAccepted, m)
+		return "DeleteEventSourceMapping", nil
 	case n == 2 && parts[0] == "2016-08-19" && parts[1] == "account-settings" && r.Method == http.MethodGet:
 		writeJSON(w, r.RequestID, 200, map[string]any{
 			"AccountLimit": map[string]any{"TotalCodeSize": 80530636800, "CodeSizeUnzipped": 262144000, "CodeSizeZipped": 52428800,
@@ -377,6 +402,51 @@ func (h *Handler) invoke(w http.ResponseWriter, r *Request, name string) error {
 	hd.Set("Content-Type", "application/json")
 	w.WriteHeader(out.StatusCode)
 	w.Write(out.Payload)
+	return nil
+}
+
+type mappingRequest struct {
+	FunctionName                   string
+	EventSourceArn                 string
+	Enabled                        *bool
+	BatchSize                      *int
+	MaximumBatchingWindowInSeconds *int
+	FunctionResponseTypes          *[]string
+	ScalingConfig                  *struct{ MaximumConcurrency *int }
+}
+
+func (m *mappingRequest) input() function.MappingInput {
+	in := function.MappingInput{FunctionName: m.FunctionName, EventSourceArn: m.EventSourceArn, Enabled: m.Enabled,
+		BatchSize: m.BatchSize, MaximumBatchingWindow: m.MaximumBatchingWindowInSeconds, FunctionResponseTypes: m.FunctionResponseTypes}
+	if m.ScalingConfig != nil {
+		in.MaximumConcurrency = m.ScalingConfig.MaximumConcurrency
+	}
+	return in
+}
+
+func (h *Handler) createMapping(w http.ResponseWriter, r *Request) error {
+	var in mappingRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	m, err := h.svc.CreateMapping(r.Ctx, in.input())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, r.RequestID, http.StatusAccepted, m)
+	return nil
+}
+
+func (h *Handler) updateMapping(w http.ResponseWriter, r *Request, id string) error {
+	var in mappingRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	m, err := h.svc.UpdateMapping(r.Ctx, id, in.input())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, r.RequestID, http.StatusAccepted, m)
 	return nil
 }
 
