@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,6 +46,10 @@ type sandbox struct {
 	log     *logSink
 	initDur time.Duration
 	used    bool // has served an invocation (its init duration is reported once)
+	// rssMB and rssAt cache the process's peak memory, read from /proc at
+	// most once a second.
+	rssMB int64
+	rssAt time.Time
 }
 
 // logSink collects a sandbox's output: the current invocation's copy for
@@ -263,7 +268,10 @@ func (s *Service) start(rec funcRec) (*sandbox, error) {
 	now := s.clock.Now().UTC()
 	stream := now.Format("2006/01/02") + "/[" + rec.Config.Version + "]" + hex.EncodeToString(id[:])
 	name := rec.Config.FunctionName
-	sink := &logSink{out: func(line string) { s.log.Debug("function output", "function", name, "stream", stream, "line", line) }}
+	sink := &logSink{}
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		sink.out = func(line string) { s.log.Debug("function output", "function", name, "stream", stream, "line", line) }
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = root
 	cmd.Env = s.environment(rec, root, ep.Addr(), stream)
@@ -460,7 +468,16 @@ func exitStatus(sb *sandbox) string {
 }
 
 func maxRSSMB(sb *sandbox) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", sb.cmd.Process.Pid))
+	if time.Since(sb.rssAt) < time.Second {
+		return sb.rssMB
+	}
+	sb.rssAt = time.Now()
+	sb.rssMB = readHWM(sb.cmd.Process.Pid)
+	return sb.rssMB
+}
+
+func readHWM(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}

@@ -2,11 +2,11 @@ package function
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -203,6 +203,9 @@ var (
 // partial ARN ACCOUNT:function:NAME, or a full ARN, each optionally with a
 // :QUALIFIER) into the name and qualifier.
 func (s *Service) ParseName(ref string) (name, qualifier string, err error) {
+	if plainName(ref) {
+		return ref, "", nil
+	}
 	m := functionRef.FindStringSubmatch(ref)
 	if m == nil || len(ref) > 170 {
 		return "", "", errorf(ErrValidation, "1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", ref, functionRef.String()[1:len(functionRef.String())-1])
@@ -321,13 +324,28 @@ func (s *Service) validateConfig(c *Configuration) error {
 	return nil
 }
 
+// plainName reports whether ref is a bare function name, the common case,
+// without a regular expression.
+func plainName(ref string) bool {
+	if ref == "" || len(ref) > 64 {
+		return false
+	}
+	for i := 0; i < len(ref); i++ {
+		c := ref[i]
+		if !(c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
 var envNameRE = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
 
 func lastModified(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000+0000") }
 
 func newRevision() string {
 	var b [16]byte
-	rand.Read(b[:])
+	randRead(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
@@ -629,4 +647,14 @@ func (s *Service) update(ctx context.Context, f *fn, revisionID string, change f
 	return rec.Config, nil
 }
 
-func randRead(b []byte) { rand.Read(b) }
+// randRead fills b from a fast, non-cryptographic source: request, trace
+// and sandbox IDs need uniqueness, not secrecy, and crypto/rand costs a
+// system call per read on some kernels.
+func randRead(b []byte) {
+	for i := 0; i < len(b); i += 8 {
+		v := mrand.Uint64()
+		for j := 0; j < 8 && i+j < len(b); j++ {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+}
