@@ -15,10 +15,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/forkline/forkline/internal/server/servertest"
 )
@@ -357,7 +357,7 @@ done
 			EventSource, EventVersion, EventSubscriptionArn string
 			Sns                                             struct {
 				Type, MessageId, TopicArn, Subject, Message, SignatureVersion, Signature, SigningCertUrl, UnsubscribeUrl string
-				MessageAttributes                                                                                  map[string]struct{ Type, Value string }
+				MessageAttributes                                                                                        map[string]struct{ Type, Value string }
 			}
 		}
 	}
@@ -462,4 +462,117 @@ func TestSQSEventSourceMapping(t *testing.T) {
 	}
 	_, err = c.GetEventSourceMapping(ctx(t), &lambda.GetEventSourceMappingInput{UUID: m.UUID})
 	wantCode(t, err, "ResourceNotFoundException")
+}
+
+func codeZip(files map[string]string) []byte {
+	m := map[string]zipEntry{}
+	for k, v := range files {
+		m[k] = zipEntry{[]byte(v), 0o644}
+	}
+	return zipFiles(m)
+}
+
+// The managed Python runtime: handler resolution, the context object,
+// error documents (Lambda developer guide, "Building Lambda functions
+// with Python").
+func TestPythonRuntime(t *testing.T) {
+	requireClient(t, "python3", "--version")
+	_, c := startLambda(t)
+	createFunction(t, c, "py", codeZip(map[string]string{
+		"app.py": `import os
+def handler(event, context):
+    if event.get("fail"):
+        raise ValueError("bad input")
+    return {"got": event, "name": context.function_name, "remaining": context.get_remaining_time_in_millis() > 0,
+            "memory": context.memory_limit_in_mb, "requestId": context.aws_request_id, "env": os.environ.get("GREETING")}
+`,
+		"pkg/__init__.py": "",
+		"pkg/mod.py":      "def handle(event, context):\n    print('nested says hi')\n    return 'nested'\n",
+	}), func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler = lambdatypes.RuntimePython311, aws.String("app.handler")
+		in.Environment = &lambdatypes.Environment{Variables: map[string]string{"GREETING": "hello"}}
+	})
+	out := invoke(t, c, "py", map[string]int{"n": 1})
+	var r struct {
+		Got               map[string]int
+		Name, Memory, Env string
+		RequestID         string `json:"requestId"`
+		Remaining         bool
+	}
+	if err := json.Unmarshal(out.Payload, &r); err != nil || r.Got["n"] != 1 || r.Name != "py" || r.Memory != "128" || !r.Remaining ||
+		r.RequestID == "" || r.Env != "hello" || out.FunctionError != nil {
+		t.Fatalf("python answered %s (%v)", out.Payload, err)
+	}
+	out = invoke(t, c, "py", map[string]bool{"fail": true})
+	var fe struct {
+		ErrorMessage, ErrorType, RequestID string
+		StackTrace                         []string
+	}
+	json.Unmarshal(out.Payload, &fe)
+	if out.FunctionError == nil || fe.ErrorType != "ValueError" || fe.ErrorMessage != "bad input" || len(fe.StackTrace) == 0 {
+		t.Fatalf("python error = %s", out.Payload)
+	}
+	// A nested module path and its printed output in the tail.
+	if _, err := c.UpdateFunctionConfiguration(ctx(t), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("py"),
+		Handler: aws.String("pkg/mod.handle")}); err != nil {
+		t.Fatal(err)
+	}
+	out = invoke(t, c, "py", map[string]int{}, func(in *lambda.InvokeInput) { in.LogType = lambdatypes.LogTypeTail })
+	logs, _ := base64.StdEncoding.DecodeString(*out.LogResult)
+	if string(out.Payload) != `"nested"` || !strings.Contains(string(logs), "nested says hi") {
+		t.Fatalf("nested handler = %s, logs %s", out.Payload, logs)
+	}
+	// A module that does not exist fails init as AWS reports it.
+	if _, err := c.UpdateFunctionConfiguration(ctx(t), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("py"),
+		Handler: aws.String("missing.handler")}); err != nil {
+		t.Fatal(err)
+	}
+	out = invoke(t, c, "py", map[string]int{})
+	json.Unmarshal(out.Payload, &fe)
+	if fe.ErrorType != "Runtime.ImportModuleError" || !strings.Contains(fe.ErrorMessage, "Unable to import module 'missing'") {
+		t.Fatalf("import error = %s", out.Payload)
+	}
+}
+
+// The managed Node.js runtime: async and callback handlers, ES modules,
+// errors (Lambda developer guide, "Building Lambda functions with
+// Node.js").
+func TestNodeRuntime(t *testing.T) {
+	requireClient(t, "node", "--version")
+	_, c := startLambda(t)
+	createFunction(t, c, "node", codeZip(map[string]string{
+		"index.js": `exports.handler = async (event, context) => {
+  if (event.fail) throw new TypeError("nope");
+  return { got: event, name: context.functionName, id: context.awsRequestId, left: context.getRemainingTimeInMillis() > 0 };
+};
+exports.cb = (event, context, callback) => { setTimeout(() => callback(null, "called back"), 5); };
+`,
+		"esm.mjs": "export const handler = async () => 'from esm';\n",
+	}), func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler = lambdatypes.RuntimeNodejs20x, aws.String("index.handler")
+	})
+	out := invoke(t, c, "node", map[string]int{"n": 2})
+	var r struct {
+		Got      map[string]int
+		Name, ID string
+		Left     bool
+	}
+	if err := json.Unmarshal(out.Payload, &r); err != nil || r.Got["n"] != 2 || r.Name != "node" || r.ID == "" || !r.Left {
+		t.Fatalf("node answered %s (%v)", out.Payload, err)
+	}
+	out = invoke(t, c, "node", map[string]bool{"fail": true})
+	var fe struct{ ErrorType, ErrorMessage string }
+	json.Unmarshal(out.Payload, &fe)
+	if out.FunctionError == nil || fe.ErrorType != "TypeError" || fe.ErrorMessage != "nope" {
+		t.Fatalf("node error = %s", out.Payload)
+	}
+	for handler, want := range map[string]string{"index.cb": `"called back"`, "esm.handler": `"from esm"`} {
+		if _, err := c.UpdateFunctionConfiguration(ctx(t), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("node"),
+			Handler: aws.String(handler)}); err != nil {
+			t.Fatal(err)
+		}
+		if out := invoke(t, c, "node", map[string]int{}); string(out.Payload) != want {
+			t.Fatalf("%s answered %s, want %s", handler, out.Payload, want)
+		}
+	}
 }

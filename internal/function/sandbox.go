@@ -195,7 +195,7 @@ func (e *functionError) payload() []byte {
 }
 
 // entrypoint returns the command that runs a function's runtime.
-func entrypoint(root, runtime, handler string) ([]string, error) {
+func (s *Service) entrypoint(root, runtime string) ([]string, error) {
 	if strings.HasPrefix(runtime, "provided") {
 		for _, b := range []string{filepath.Join(root, "bootstrap"), "/opt/bootstrap"} {
 			if st, err := os.Stat(b); err == nil && !st.IsDir() {
@@ -204,7 +204,15 @@ func entrypoint(root, runtime, handler string) ([]string, error) {
 		}
 		return nil, &functionError{"Runtime.InvalidEntrypoint", "Couldn't find valid bootstrap(s): [" + filepath.Join(root, "bootstrap") + " /opt/bootstrap]"}
 	}
-	return nil, &functionError{"Runtime.InvalidRuntime", fmt.Sprintf("forkline cannot run the %s runtime yet; use a provided.al2023 bootstrap", runtime)}
+	interp, err := s.interpreter(runtime)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(s.cfg.DataDir, "lambda", "runtimes")
+	if strings.HasPrefix(runtime, "python") {
+		return []string{interp, "-u", filepath.Join(dir, "python", "bootstrap.py")}, nil
+	}
+	return []string{interp, filepath.Join(dir, "nodejs", "bootstrap.js")}, nil
 }
 
 // environment builds a sandbox's whole environment: Lambda's variables and
@@ -234,6 +242,13 @@ func (s *Service) environment(rec funcRec, root, api, stream string) []string {
 		"AWS_SESSION_TOKEN":               "",
 		"AWS_ENDPOINT_URL":                s.cfg.EndpointURL(),
 	}
+	if strings.HasPrefix(c.Runtime, "nodejs") {
+		major := strings.TrimSuffix(strings.TrimPrefix(c.Runtime, "nodejs"), ".x")
+		env["NODE_PATH"] = "/opt/nodejs/node" + major + "/node_modules:/opt/nodejs/node_modules:" + root + "/node_modules:" + root
+	}
+	if strings.HasPrefix(c.Runtime, "python") {
+		env["PYTHONPATH"] = root
+	}
 	if c.Environment != nil {
 		for k, v := range c.Environment.Variables {
 			env[k] = v
@@ -255,7 +270,7 @@ func (s *Service) start(rec funcRec) (*sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	argv, err := entrypoint(root, rec.Config.Runtime, rec.Config.Handler)
+	argv, err := s.entrypoint(root, rec.Config.Runtime)
 	if err != nil {
 		return nil, err
 	}

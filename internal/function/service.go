@@ -44,6 +44,9 @@ type Config struct {
 	MaxSandboxes int
 	// Queues serves SQS event source mappings.
 	Queues Queues
+	// StrictRuntimes refuses to run a managed runtime whose exact version
+	// the host lacks, instead of using the nearest interpreter.
+	StrictRuntimes bool
 }
 
 // Configuration is a function's configuration as the Lambda API reports it
@@ -124,6 +127,8 @@ type Service struct {
 
 	// unpackMu serializes the unpacking of code into task roots.
 	unpackMu sync.Mutex
+	// warned remembers the runtimes already warned about.
+	warned sync.Map
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -157,6 +162,9 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("lambda directories: %w", err)
 		}
+	}
+	if err := s.installRuntimes(); err != nil {
+		return nil, err
 	}
 	err := st.ScanRecords(ctx, nsFunction, "", func(_ string, v []byte) error {
 		var rec funcRec
