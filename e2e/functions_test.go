@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -574,5 +575,77 @@ exports.cb = (event, context, callback) => { setTimeout(() => callback(null, "ca
 		if out := invoke(t, c, "node", map[string]int{}); string(out.Payload) != want {
 			t.Fatalf("%s answered %s, want %s", handler, out.Payload, want)
 		}
+	}
+}
+
+// Versions are immutable snapshots; aliases route by weight and report
+// the version that ran (Lambda developer guide, "Lambda function
+// versions", "Lambda function aliases").
+func TestVersionsAndAliases(t *testing.T) {
+	_, c := startLambda(t)
+	reply := func(v string) []byte {
+		return pythonRuntime("    return " + strconv.Quote(v))
+	}
+	createFunction(t, c, "ver", reply("one"))
+	v1, err := c.PublishVersion(ctx(t), &lambda.PublishVersionInput{FunctionName: aws.String("ver")})
+	if err != nil || *v1.Version != "1" || *v1.FunctionArn != "arn:aws:lambda:us-east-1:000000000000:function:ver:1" {
+		t.Fatalf("PublishVersion = %+v, %v", v1, err)
+	}
+	// Publishing an unchanged $LATEST returns the same version.
+	if again, _ := c.PublishVersion(ctx(t), &lambda.PublishVersionInput{FunctionName: aws.String("ver")}); *again.Version != "1" {
+		t.Fatalf("unchanged publish made version %s", *again.Version)
+	}
+	if _, err := c.UpdateFunctionCode(ctx(t), &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("ver"), ZipFile: reply("two")}); err != nil {
+		t.Fatal(err)
+	}
+	v2, err := c.PublishVersion(ctx(t), &lambda.PublishVersionInput{FunctionName: aws.String("ver")})
+	if err != nil || *v2.Version != "2" {
+		t.Fatalf("second PublishVersion = %+v, %v", v2, err)
+	}
+	if out := invoke(t, c, "ver", nil, func(in *lambda.InvokeInput) { in.Qualifier = aws.String("1") }); string(out.Payload) != `"one"` || *out.ExecutedVersion != "1" {
+		t.Fatalf("version 1 answered %s (%s)", out.Payload, *out.ExecutedVersion)
+	}
+	if out := invoke(t, c, "ver", nil); string(out.Payload) != `"two"` || *out.ExecutedVersion != "$LATEST" {
+		t.Fatalf("$LATEST answered %s", out.Payload)
+	}
+	vs, err := c.ListVersionsByFunction(ctx(t), &lambda.ListVersionsByFunctionInput{FunctionName: aws.String("ver")})
+	if err != nil || len(vs.Versions) != 3 {
+		t.Fatalf("ListVersionsByFunction = %+v, %v", vs, err)
+	}
+	// An alias at version 1 sending 30% to version 2.
+	al, err := c.CreateAlias(ctx(t), &lambda.CreateAliasInput{FunctionName: aws.String("ver"), Name: aws.String("live"),
+		FunctionVersion: aws.String("1"), RoutingConfig: &lambdatypes.AliasRoutingConfiguration{AdditionalVersionWeights: map[string]float64{"2": 0.3}}})
+	if err != nil || *al.AliasArn != "arn:aws:lambda:us-east-1:000000000000:function:ver:live" {
+		t.Fatalf("CreateAlias = %+v, %v", al, err)
+	}
+	ran := map[string]int{}
+	for i := 0; i < 200; i++ {
+		out := invoke(t, c, "ver", nil, func(in *lambda.InvokeInput) { in.Qualifier = aws.String("live") })
+		ran[*out.ExecutedVersion]++
+		if want := map[string]string{"1": `"one"`, "2": `"two"`}[*out.ExecutedVersion]; string(out.Payload) != want {
+			t.Fatalf("version %s answered %s", *out.ExecutedVersion, out.Payload)
+		}
+	}
+	// 30% of 200 is 60; the bounds are five standard deviations wide.
+	if ran["2"] < 28 || ran["2"] > 92 || ran["1"]+ran["2"] != 200 {
+		t.Fatalf("alias routing ran %v", ran)
+	}
+	_, err = c.DeleteFunction(ctx(t), &lambda.DeleteFunctionInput{FunctionName: aws.String("ver"), Qualifier: aws.String("1")})
+	wantCode(t, err, "ResourceConflictException")
+	if _, err := c.UpdateAlias(ctx(t), &lambda.UpdateAliasInput{FunctionName: aws.String("ver"), Name: aws.String("live"),
+		FunctionVersion: aws.String("2"), RoutingConfig: &lambdatypes.AliasRoutingConfiguration{AdditionalVersionWeights: map[string]float64{}}}); err != nil {
+		t.Fatal(err)
+	}
+	if out := invoke(t, c, "ver", nil, func(in *lambda.InvokeInput) { in.Qualifier = aws.String("live") }); *out.ExecutedVersion != "2" {
+		t.Fatalf("after UpdateAlias ran version %s", *out.ExecutedVersion)
+	}
+	if _, err := c.DeleteFunction(ctx(t), &lambda.DeleteFunctionInput{FunctionName: aws.String("ver"), Qualifier: aws.String("1")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetFunction(ctx(t), &lambda.GetFunctionInput{FunctionName: aws.String("ver"), Qualifier: aws.String("1")})
+	wantCode(t, err, "ResourceNotFoundException")
+	as, err := c.ListAliases(ctx(t), &lambda.ListAliasesInput{FunctionName: aws.String("ver")})
+	if err != nil || len(as.Aliases) != 1 {
+		t.Fatalf("ListAliases = %+v, %v", as, err)
 	}
 }

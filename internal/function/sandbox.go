@@ -357,7 +357,7 @@ func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, err
 	if in.Qualifier != "" {
 		ref += ":" + in.Qualifier
 	}
-	f, _, err := s.lookup(ref)
+	f, q, err := s.lookup(ref)
 	if err != nil {
 		return InvokeOutput{}, err
 	}
@@ -373,7 +373,13 @@ func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, err
 	switch in.InvocationType {
 	case "", "RequestResponse":
 	case "DryRun":
-		return InvokeOutput{StatusCode: 204, ExecutedVersion: "$LATEST"}, nil
+		s.mu.RLock()
+		_, _, executed, err := s.resolve(f, q, false)
+		s.mu.RUnlock()
+		if err != nil {
+			return InvokeOutput{}, err
+		}
+		return InvokeOutput{StatusCode: 204, ExecutedVersion: executed}, nil
 	case "Event":
 		if in.LogType == "Tail" {
 			return InvokeOutput{}, errorf(ErrInvalidParameterValue, "LogType must be None for asynchronous invocations")
@@ -393,11 +399,14 @@ func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, err
 		return InvokeOutput{}, errorf(ErrInvalidParameterValue, "1 validation error detected: Value '%s' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]", in.InvocationType)
 	}
 	s.mu.RLock()
-	rec, p := f.rec, f.pool
+	rec, p, executed, err := s.resolve(f, q, true)
 	s.mu.RUnlock()
+	if err != nil {
+		return InvokeOutput{}, err
+	}
 
 	reqID := newRevision()
-	out := InvokeOutput{StatusCode: 200, ExecutedVersion: rec.Config.Version}
+	out := InvokeOutput{StatusCode: 200, ExecutedVersion: executed}
 	sb, cold, err := p.acquire(ctx, rec)
 	if err != nil {
 		var fe *functionError

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -111,6 +112,11 @@ type funcRec struct {
 	Tags   map[string]string `json:"tags,omitempty"`
 	// CodeHex is the hex SHA-256 of the zip, naming lambda/code/HEX.zip.
 	CodeHex string `json:"codeHex"`
+	// LastVersion is the number of the last published version ($LATEST
+	// only).
+	LastVersion int `json:"lastVersion,omitempty"`
+	// PublishedFrom is the $LATEST revision a version was published from.
+	PublishedFrom string `json:"publishedFrom,omitempty"`
 }
 
 // Service is the function service. It is safe for concurrent use.
@@ -137,8 +143,15 @@ type Service struct {
 
 // fn is one live function.
 type fn struct {
-	rec  funcRec // replaced, never modified, under Service.mu
-	pool *pool
+	// All fields are replaced, never modified, under Service.mu.
+	rec      funcRec // $LATEST
+	pool     *pool
+	versions map[string]*version
+	aliases  map[string]*Alias
+}
+
+func (s *Service) newFn(rec funcRec) *fn {
+	return &fn{rec: rec, pool: s.newPool(), versions: map[string]*version{}, aliases: map[string]*Alias{}}
 }
 
 // New loads every function. Close stops the sandboxes.
@@ -171,11 +184,16 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 		if err := json.Unmarshal(v, &rec); err != nil {
 			return fmt.Errorf("%w: function: %v", store.ErrCorrupt, err)
 		}
-		s.funcs[rec.Config.FunctionName] = &fn{rec: rec, pool: s.newPool()}
+		s.funcs[rec.Config.FunctionName] = s.newFn(rec)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load functions: %w", err)
+	}
+	for _, f := range s.funcs {
+		if err := s.loadVersions(ctx, f); err != nil {
+			return nil, fmt.Errorf("load versions of %s: %w", f.rec.Config.FunctionName, err)
+		}
 	}
 	if err := s.loadMappings(ctx); err != nil {
 		return nil, fmt.Errorf("load event source mappings: %w", err)
@@ -188,7 +206,7 @@ func (s *Service) Close() {
 	s.cancel()
 	s.mu.RLock()
 	for _, f := range s.funcs {
-		f.pool.close()
+		f.closePools()
 	}
 	s.mu.RUnlock()
 	s.wg.Wait()
@@ -428,7 +446,7 @@ func (s *Service) CreateFunction(ctx context.Context, in CreateInput) (Configura
 	if err := s.st.Commit(ctx, &b); err != nil {
 		return Configuration{}, fmt.Errorf("create function %s: %w", name, err)
 	}
-	s.funcs[name] = &fn{rec: rec, pool: s.newPool()}
+	s.funcs[name] = s.newFn(rec)
 	return c, nil
 }
 
@@ -451,9 +469,6 @@ func (s *Service) lookup(ref string) (*fn, string, error) {
 	if f == nil {
 		return nil, "", errorf(ErrResourceNotFound, "Function not found: %s", s.functionArn(name))
 	}
-	if q != "" && q != "$LATEST" {
-		return nil, "", errorf(ErrResourceNotFound, "Function not found: %s:%s", s.functionArn(name), q)
-	}
 	return f, q, nil
 }
 
@@ -470,13 +485,16 @@ func (s *Service) GetFunction(ctx context.Context, ref, qualifier string) (Funct
 	if qualifier != "" {
 		ref = ref + ":" + qualifier
 	}
-	f, _, err := s.lookup(ref)
+	f, q, err := s.lookup(ref)
 	if err != nil {
 		return FunctionInfo{}, err
 	}
 	s.mu.RLock()
-	rec := f.rec
+	rec, _, _, err := s.resolve(f, q, false)
 	s.mu.RUnlock()
+	if err != nil {
+		return FunctionInfo{}, err
+	}
 	return FunctionInfo{Configuration: rec.Config, Tags: rec.Tags,
 		CodeLocation: s.cfg.EndpointURL() + "/_forkline/lambda/code/" + rec.CodeHex + ".zip"}, nil
 }
@@ -535,8 +553,11 @@ func (s *Service) DeleteFunction(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
+	if q == "$LATEST" {
+		return errorf(ErrInvalidParameterValue, "$LATEST version cannot be deleted without deleting the function.")
+	}
 	if q != "" {
-		return errorf(ErrInvalidParameterValue, "Deletion of $LATEST version is not allowed.")
+		return s.deleteVersion(ctx, f, q)
 	}
 	s.mu.Lock()
 	name := f.rec.Config.FunctionName
@@ -546,13 +567,56 @@ func (s *Service) DeleteFunction(ctx context.Context, ref string) error {
 	}
 	var b store.Batch
 	b.DeleteRecord(nsFunction, name)
+	for v := range f.versions {
+		n, _ := strconv.Atoi(v)
+		b.DeleteRecord(nsVersion, versionKey(name, n))
+	}
+	for a := range f.aliases {
+		b.DeleteRecord(nsAlias, name+"\x00"+a)
+	}
 	if err := s.st.Commit(ctx, &b); err != nil {
 		s.mu.Unlock()
 		return fmt.Errorf("delete function %s: %w", name, err)
 	}
 	delete(s.funcs, name)
 	s.mu.Unlock()
+	f.closePools()
+	return nil
+}
+
+func (f *fn) closePools() {
 	f.pool.close()
+	for _, v := range f.versions {
+		v.pool.close()
+	}
+}
+
+// deleteVersion deletes a published version no alias points to.
+func (s *Service) deleteVersion(ctx context.Context, f *fn, q string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := f.versions[q]
+	name := f.rec.Config.FunctionName
+	if v == nil {
+		return errorf(ErrResourceNotFound, "Function not found: %s:%s", s.functionArn(name), q)
+	}
+	for _, a := range f.aliases {
+		routed := false
+		if a.RoutingConfig != nil {
+			_, routed = a.RoutingConfig.AdditionalVersionWeights[q]
+		}
+		if a.FunctionVersion == q || routed {
+			return errorf(ErrResourceConflict, "Unable to delete version because the following aliases reference it: [%s]", a.Name)
+		}
+	}
+	n, _ := strconv.Atoi(q)
+	var b store.Batch
+	b.DeleteRecord(nsVersion, versionKey(name, n))
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return fmt.Errorf("delete version: %w", err)
+	}
+	delete(f.versions, q)
+	v.pool.close()
 	return nil
 }
 

@@ -155,6 +155,48 @@ func (h *Handler) route(w http.ResponseWriter, r *Request, parts []string) (stri
 		return fail("UpdateFunctionCode", h.updateCode(w, r, parts[2]))
 	case n == 4 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "invocations" && r.Method == http.MethodPost:
 		return fail("Invoke", h.invoke(w, r, parts[2]))
+	case n == 4 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "versions" && r.Method == http.MethodPost:
+		var in struct{ CodeSha256, Description, RevisionId string }
+		if err := decode(r, &in); err != nil {
+			return "PublishVersion", err
+		}
+		c, err := h.svc.PublishVersion(r.Ctx, parts[2], in.Description, in.CodeSha256, in.RevisionId)
+		if err != nil {
+			return "PublishVersion", err
+		}
+		writeJSON(w, r.RequestID, http.StatusCreated, c)
+		return "PublishVersion", nil
+	case n == 4 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "versions" && r.Method == http.MethodGet:
+		vs, err := h.svc.ListVersions(r.Ctx, parts[2])
+		if err != nil {
+			return "ListVersionsByFunction", err
+		}
+		writeJSON(w, r.RequestID, 200, map[string]any{"Versions": vs})
+		return "ListVersionsByFunction", nil
+	case n == 4 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "aliases" && r.Method == http.MethodPost:
+		return fail("CreateAlias", h.createAlias(w, r, parts[2]))
+	case n == 4 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "aliases" && r.Method == http.MethodGet:
+		as, err := h.svc.ListAliases(r.Ctx, parts[2])
+		if err != nil {
+			return "ListAliases", err
+		}
+		writeJSON(w, r.RequestID, 200, map[string]any{"Aliases": as})
+		return "ListAliases", nil
+	case n == 5 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "aliases" && r.Method == http.MethodGet:
+		a, err := h.svc.GetAlias(r.Ctx, parts[2], parts[4])
+		if err != nil {
+			return "GetAlias", err
+		}
+		writeJSON(w, r.RequestID, 200, a)
+		return "GetAlias", nil
+	case n == 5 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "aliases" && r.Method == http.MethodPut:
+		return fail("UpdateAlias", h.updateAlias(w, r, parts[2], parts[4]))
+	case n == 5 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "aliases" && r.Method == http.MethodDelete:
+		if err := h.svc.DeleteAlias(r.Ctx, parts[2], parts[4]); err != nil {
+			return "DeleteAlias", err
+		}
+		writeJSON(w, r.RequestID, http.StatusNoContent, nil)
+		return "DeleteAlias", nil
 	case n == 2 && parts[0] == "2015-03-31" && parts[1] == "event-source-mappings" && r.Method == http.MethodPost:
 		return fail("CreateEventSourceMapping", h.createMapping(w, r))
 	case n == 2 && parts[0] == "2015-03-31" && parts[1] == "event-source-mappings" && r.Method == http.MethodGet:
@@ -402,6 +444,52 @@ func (h *Handler) invoke(w http.ResponseWriter, r *Request, name string) error {
 	hd.Set("Content-Type", "application/json")
 	w.WriteHeader(out.StatusCode)
 	w.Write(out.Payload)
+	return nil
+}
+
+type aliasRequest struct {
+	Name            string
+	FunctionVersion *string
+	Description     *string
+	RoutingConfig   *struct{ AdditionalVersionWeights map[string]float64 }
+	RevisionId      string
+}
+
+func (a *aliasRequest) input() function.AliasInput {
+	in := function.AliasInput{FunctionVersion: a.FunctionVersion, Description: a.Description, RevisionID: a.RevisionId}
+	if a.RoutingConfig != nil {
+		w := a.RoutingConfig.AdditionalVersionWeights
+		if w == nil {
+			w = map[string]float64{}
+		}
+		in.Weights = &w
+	}
+	return in
+}
+
+func (h *Handler) createAlias(w http.ResponseWriter, r *Request, fn string) error {
+	var in aliasRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	a, err := h.svc.CreateAlias(r.Ctx, fn, in.Name, in.input())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, r.RequestID, http.StatusCreated, a)
+	return nil
+}
+
+func (h *Handler) updateAlias(w http.ResponseWriter, r *Request, fn, name string) error {
+	var in aliasRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	a, err := h.svc.UpdateAlias(r.Ctx, fn, name, in.input())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, r.RequestID, 200, a)
 	return nil
 }
 
