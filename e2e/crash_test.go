@@ -20,6 +20,8 @@ import (
 
 	"context"
 	"encoding/json"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/forkline/forkline/internal/server/servertest"
@@ -370,4 +372,50 @@ func TestPublishCrashDurability(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged publishes survived kill -9 in 3 queues and at the HTTP endpoint", count.Load())
+}
+
+// TestAsyncInvokeCrashDurability: every asynchronous invocation that was
+// answered 202 runs after kill -9 (at least once).
+func TestAsyncInvokeCrashDurability(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(t.TempDir(), "ran")
+	p := startProcess(t, dir)
+	c := lambda.NewFromConfig(servertest.Config(p.url, "AKIDCRASH", "secret"))
+	// A slow function, so that most events are still queued at the crash.
+	createFunction(t, c, "slow", shellFunction(`while true; do
+  HEADERS=$(mktemp)
+  EVENT=$(curl -sS -D "$HEADERS" "http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation/next")
+  ID=$(grep -i Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '\r' | cut -d' ' -f2)
+  sleep 0.05
+  printf '%s\n' "$EVENT" >> "$OUT_FILE"
+  curl -sS -X POST -d '{}' "http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation/$ID/response" >/dev/null
+done
+`), func(in *lambda.CreateFunctionInput) {
+		in.Environment = &lambdatypes.Environment{Variables: map[string]string{"OUT_FILE": out}}
+	})
+	const n = 100
+	for i := 0; i < n; i++ {
+		invoke(t, c, "slow", map[string]int{"i": i}, func(in *lambda.InvokeInput) { in.InvocationType = lambdatypes.InvocationTypeEvent })
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	// The sandboxes of the killed process die with their process group.
+	startProcess(t, dir)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		data, _ := os.ReadFile(out)
+		seen := map[string]bool{}
+		for _, l := range strings.Fields(string(data)) {
+			seen[l] = true
+		}
+		if len(seen) == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d acknowledged events ran after kill -9", len(seen), n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

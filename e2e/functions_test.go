@@ -649,3 +649,67 @@ func TestVersionsAndAliases(t *testing.T) {
 		t.Fatalf("ListAliases = %+v, %v", as, err)
 	}
 }
+
+// Asynchronous invocations are queued durably, retried on the injected
+// clock, and their records go to the OnSuccess / OnFailure destinations
+// (Lambda developer guide, "Asynchronous invocation", "Adding a
+// destination").
+func TestAsyncInvokeRetriesAndDestinations(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{FakeClock: true})
+	c := lambda.NewFromConfig(s.Config())
+	q := sqs.NewFromConfig(s.Config())
+	okURL := create(t, q, "on-success", nil)
+	failURL := create(t, q, "on-failure", nil)
+	createFunction(t, c, "flaky", pythonRuntime(`    if event.get("fail"):
+        raise RuntimeError("always")
+    return {"ok": event}`))
+	cfg, err := c.PutFunctionEventInvokeConfig(ctx(t), &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("flaky"),
+		MaximumRetryAttempts: aws.Int32(1), DestinationConfig: &lambdatypes.DestinationConfig{
+			OnSuccess: &lambdatypes.OnSuccess{Destination: aws.String("arn:aws:sqs:us-east-1:000000000000:on-success")},
+			OnFailure: &lambdatypes.OnFailure{Destination: aws.String("arn:aws:sqs:us-east-1:000000000000:on-failure")}}})
+	if err != nil || *cfg.MaximumRetryAttempts != 1 || *cfg.FunctionArn != "arn:aws:lambda:us-east-1:000000000000:function:flaky:$LATEST" {
+		t.Fatalf("PutFunctionEventInvokeConfig = %+v, %v", cfg, err)
+	}
+	waitMessage := func(url string) map[string]any {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if ms := receive(t, q, url, 1); len(ms) == 1 {
+				var m map[string]any
+				json.Unmarshal([]byte(*ms[0].Body), &m)
+				return m
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("no record in %s", url)
+		return nil
+	}
+	ev := invoke(t, c, "flaky", map[string]int{"n": 1}, func(in *lambda.InvokeInput) { in.InvocationType = lambdatypes.InvocationTypeEvent })
+	if ev.StatusCode != 202 {
+		t.Fatalf("Event invoke status %d", ev.StatusCode)
+	}
+	rec := waitMessage(okURL)
+	rc := rec["requestContext"].(map[string]any)
+	if rc["condition"] != "Success" || rec["responsePayload"].(map[string]any)["ok"].(map[string]any)["n"] != float64(1) {
+		t.Fatalf("success record = %v", rec)
+	}
+
+	invoke(t, c, "flaky", map[string]bool{"fail": true}, func(in *lambda.InvokeInput) { in.InvocationType = lambdatypes.InvocationTypeEvent })
+	// The first attempt fails at once; the retry waits a minute.
+	waitPending(t, s, 1)
+	s.Clock.Advance(time.Minute)
+	rec = waitMessage(failURL)
+	rc = rec["requestContext"].(map[string]any)
+	resp := rec["responseContext"].(map[string]any)
+	if rc["condition"] != "RetriesExhausted" || rc["approximateInvokeCount"] != float64(2) || resp["functionError"] != "Unhandled" {
+		t.Fatalf("failure record = %v", rec)
+	}
+	if err := func() error {
+		_, err := c.DeleteFunctionEventInvokeConfig(ctx(t), &lambda.DeleteFunctionEventInvokeConfigInput{FunctionName: aws.String("flaky")})
+		return err
+	}(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetFunctionEventInvokeConfig(ctx(t), &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String("flaky")})
+	wantCode(t, err, "ResourceNotFoundException")
+}

@@ -291,7 +291,9 @@ func (s *Service) start(rec funcRec) (*sandbox, error) {
 	cmd.Dir = root
 	cmd.Env = s.environment(rec, root, ep.Addr(), stream)
 	cmd.Stdout, cmd.Stderr = sink, sink
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group (so a kill reaches its children), and killed
+	// if forkline dies, even by kill -9.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	begin := time.Now()
 	if err := cmd.Start(); err != nil {
 		ep.Close()
@@ -384,16 +386,15 @@ func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, err
 		if in.LogType == "Tail" {
 			return InvokeOutput{}, errorf(ErrInvalidParameterValue, "LogType must be None for asynchronous invocations")
 		}
-		// The caller's buffer is reused once the request ends.
-		in.Payload = append([]byte(nil), in.Payload...)
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			in.InvocationType = ""
-			if _, err := s.Invoke(s.ctx, in); err != nil {
-				s.log.Warn("asynchronous invocation failed", "function", in.FunctionName, "err", err)
-			}
-		}()
+		s.mu.RLock()
+		_, _, _, err := s.resolve(f, q, false)
+		s.mu.RUnlock()
+		if err != nil {
+			return InvokeOutput{}, err
+		}
+		if _, err := s.enqueue(ctx, in); err != nil {
+			return InvokeOutput{}, err
+		}
 		return InvokeOutput{StatusCode: 202}, nil
 	default:
 		return InvokeOutput{}, errorf(ErrInvalidParameterValue, "1 validation error detected: Value '%s' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]", in.InvocationType)

@@ -45,6 +45,9 @@ type Config struct {
 	MaxSandboxes int
 	// Queues serves SQS event source mappings.
 	Queues Queues
+	// Senders delivers asynchronous invocation records to SQS and SNS
+	// destinations.
+	Senders Senders
 	// StrictRuntimes refuses to run a managed runtime whose exact version
 	// the host lacks, instead of using the nearest interpreter.
 	StrictRuntimes bool
@@ -130,6 +133,9 @@ type Service struct {
 	funcs    map[string]*fn
 	mappings map[string]*Mapping
 	pollers  map[string]*poller
+	eic      map[string]EventInvokeConfig // by NAME NUL QUALIFIER
+
+	async *asyncQueue
 
 	// unpackMu serializes the unpacking of code into task roots.
 	unpackMu sync.Mutex
@@ -169,7 +175,8 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 		cfg.EndpointURL = func() string { return "http://localhost:4566" }
 	}
 	s := &Service{st: st, cfg: cfg, clock: cfg.Clock, log: cfg.Logger.With("service", "lambda"), funcs: map[string]*fn{},
-		mappings: map[string]*Mapping{}, pollers: map[string]*poller{}}
+		mappings: map[string]*Mapping{}, pollers: map[string]*poller{}, eic: map[string]EventInvokeConfig{}}
+	s.async = s.newAsyncQueue()
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, d := range []string{s.codeDir(), s.taskDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -198,6 +205,14 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 	if err := s.loadMappings(ctx); err != nil {
 		return nil, fmt.Errorf("load event source mappings: %w", err)
 	}
+	if err := s.loadInvokeConfigs(ctx); err != nil {
+		return nil, fmt.Errorf("load event invoke configs: %w", err)
+	}
+	if err := s.async.load(ctx); err != nil {
+		return nil, fmt.Errorf("load queued events: %w", err)
+	}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.async.run(s.ctx) }()
 	return s, nil
 }
 

@@ -222,6 +222,19 @@ func (h *Handler) route(w http.ResponseWriter, r *Request, parts []string) (stri
 		}
 		writeJSON(w, r.RequestID, http.StatusAccepted, m)
 		return "DeleteEventSourceMapping", nil
+	case n == 4 && parts[0] == "2019-09-25" && parts[1] == "functions" && parts[3] == "event-invoke-config":
+		return h.eventInvokeConfig(w, r, parts[2])
+	case n == 5 && parts[0] == "2019-09-25" && parts[1] == "functions" && parts[3] == "event-invoke-config" && parts[4] == "list" && r.Method == http.MethodGet:
+		out := []function.EventInvokeConfig{}
+		if c, err := h.svc.GetEventInvokeConfig(r.Ctx, parts[2], ""); err == nil {
+			out = append(out, c)
+		} else if !errors.Is(err, function.ErrResourceNotFound) {
+			return "ListFunctionEventInvokeConfigs", err
+		} else if _, _, lerr := h.svc.ParseName(parts[2]); lerr != nil {
+			return "ListFunctionEventInvokeConfigs", lerr
+		}
+		writeJSON(w, r.RequestID, 200, map[string]any{"FunctionEventInvokeConfigs": out})
+		return "ListFunctionEventInvokeConfigs", nil
 	case n == 2 && parts[0] == "2016-08-19" && parts[1] == "account-settings" && r.Method == http.MethodGet:
 		writeJSON(w, r.RequestID, 200, map[string]any{
 			"AccountLimit": map[string]any{"TotalCodeSize": 80530636800, "CodeSizeUnzipped": 262144000, "CodeSizeZipped": 52428800,
@@ -445,6 +458,42 @@ func (h *Handler) invoke(w http.ResponseWriter, r *Request, name string) error {
 	w.WriteHeader(out.StatusCode)
 	w.Write(out.Payload)
 	return nil
+}
+
+func (h *Handler) eventInvokeConfig(w http.ResponseWriter, r *Request, fn string) (string, error) {
+	q := r.Query.Get("Qualifier")
+	switch r.Method {
+	case http.MethodGet:
+		c, err := h.svc.GetEventInvokeConfig(r.Ctx, fn, q)
+		if err != nil {
+			return "GetFunctionEventInvokeConfig", err
+		}
+		writeJSON(w, r.RequestID, 200, c)
+		return "GetFunctionEventInvokeConfig", nil
+	case http.MethodDelete:
+		if err := h.svc.DeleteEventInvokeConfig(r.Ctx, fn, q); err != nil {
+			return "DeleteFunctionEventInvokeConfig", err
+		}
+		writeJSON(w, r.RequestID, http.StatusNoContent, nil)
+		return "DeleteFunctionEventInvokeConfig", nil
+	case http.MethodPut, http.MethodPost:
+		action := "PutFunctionEventInvokeConfig"
+		if r.Method == http.MethodPost {
+			action = "UpdateFunctionEventInvokeConfig"
+		}
+		var in function.EventInvokeConfig
+		if err := decode(r, &in); err != nil {
+			return action, err
+		}
+		c, err := h.svc.PutEventInvokeConfig(r.Ctx, fn, q, in, r.Method == http.MethodPost)
+		if err != nil {
+			return action, err
+		}
+		writeJSON(w, r.RequestID, 200, c)
+		return action, nil
+	}
+	WriteError(w, r.RequestID, 404, "UnknownOperationException", "Unknown operation: "+r.Method+" "+r.Path)
+	return "", nil
 }
 
 type aliasRequest struct {

@@ -137,7 +137,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger, DataDir: cfg.DataDir,
 		Listen:      func() (function.Endpoint, error) { return runtimeapi.Listen() },
 		EndpointURL: func() string { return s.publicURL.Load().(string) },
-		AccessKey:   key, SecretKey: secret, Queues: qs,
+		AccessKey:   key, SecretKey: secret, Queues: qs, Senders: senders{qs, ts},
 	})
 	if err != nil {
 		ts.Close()
@@ -388,6 +388,19 @@ func asAWS(err error) *awserr.Error {
 		return ae
 	}
 	return awserr.New(awserr.InternalFailure, "The request processing has failed because of an unknown error.")
+}
+
+// senders lets functions deliver asynchronous invocation records to queues
+// and topics.
+type senders struct {
+	*queue.Service
+	ts *topic.Service
+}
+
+// Publish implements function.Senders.
+func (x senders) Publish(ctx context.Context, topicArn, message string) error {
+	_, err := x.ts.Publish(ctx, topic.PublishInput{TopicArn: topicArn, Message: message})
+	return err
 }
 
 // invoker lets topics invoke functions.
