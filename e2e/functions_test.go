@@ -713,3 +713,54 @@ func TestAsyncInvokeRetriesAndDestinations(t *testing.T) {
 	_, err = c.GetFunctionEventInvokeConfig(ctx(t), &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String("flaky")})
 	wantCode(t, err, "ResourceNotFoundException")
 }
+
+// Concurrency, resource policy and tags (Lambda API reference:
+// PutFunctionConcurrency, AddPermission, TagResource).
+func TestFunctionSettings(t *testing.T) {
+	_, c := startLambda(t)
+	createFunction(t, c, "settings", pythonRuntime("    return 1"))
+	arn := "arn:aws:lambda:us-east-1:000000000000:function:settings"
+	if _, err := c.PutFunctionConcurrency(ctx(t), &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("settings"),
+		ReservedConcurrentExecutions: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("settings")})
+	wantCode(t, err, "TooManyRequestsException")
+	got, err := c.GetFunctionConcurrency(ctx(t), &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String("settings")})
+	if err != nil || got.ReservedConcurrentExecutions == nil || *got.ReservedConcurrentExecutions != 0 {
+		t.Fatalf("GetFunctionConcurrency = %+v, %v", got, err)
+	}
+	if _, err := c.DeleteFunctionConcurrency(ctx(t), &lambda.DeleteFunctionConcurrencyInput{FunctionName: aws.String("settings")}); err != nil {
+		t.Fatal(err)
+	}
+	if out := invoke(t, c, "settings", nil); string(out.Payload) != "1" {
+		t.Fatalf("after DeleteFunctionConcurrency: %s", out.Payload)
+	}
+	_, err = c.GetPolicy(ctx(t), &lambda.GetPolicyInput{FunctionName: aws.String("settings")})
+	wantCode(t, err, "ResourceNotFoundException")
+	if _, err := c.AddPermission(ctx(t), &lambda.AddPermissionInput{FunctionName: aws.String("settings"), StatementId: aws.String("sns"),
+		Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("sns.amazonaws.com"),
+		SourceArn: aws.String("arn:aws:sns:us-east-1:000000000000:t")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.AddPermission(ctx(t), &lambda.AddPermissionInput{FunctionName: aws.String("settings"), StatementId: aws.String("sns"),
+		Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("sns.amazonaws.com")})
+	wantCode(t, err, "ResourceConflictException")
+	pol, err := c.GetPolicy(ctx(t), &lambda.GetPolicyInput{FunctionName: aws.String("settings")})
+	if err != nil || !strings.Contains(*pol.Policy, `"Sid":"sns"`) || !strings.Contains(*pol.Policy, `"AWS:SourceArn":"arn:aws:sns:us-east-1:000000000000:t"`) {
+		t.Fatalf("GetPolicy = %v, %v", pol, err)
+	}
+	if _, err := c.RemovePermission(ctx(t), &lambda.RemovePermissionInput{FunctionName: aws.String("settings"), StatementId: aws.String("sns")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.TagResource(ctx(t), &lambda.TagResourceInput{Resource: aws.String(arn), Tags: map[string]string{"team": "a", "env": "dev"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UntagResource(ctx(t), &lambda.UntagResourceInput{Resource: aws.String(arn), TagKeys: []string{"env"}}); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := c.ListTags(ctx(t), &lambda.ListTagsInput{Resource: aws.String(arn)})
+	if err != nil || len(tags.Tags) != 1 || tags.Tags["team"] != "a" {
+		t.Fatalf("ListTags = %+v, %v", tags, err)
+	}
+}

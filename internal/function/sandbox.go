@@ -92,7 +92,7 @@ func (l *logSink) end() []byte {
 
 // acquire returns an idle sandbox, or starts one while the pool has room,
 // or waits for one to be freed.
-func (p *pool) acquire(ctx context.Context, rec funcRec) (*sandbox, bool, error) {
+func (p *pool) acquire(ctx context.Context, rec funcRec, limit int) (*sandbox, bool, error) {
 	for {
 		p.mu.Lock()
 		if p.closed {
@@ -111,7 +111,7 @@ func (p *pool) acquire(ctx context.Context, rec funcRec) (*sandbox, bool, error)
 			}
 			return sb, false, nil
 		}
-		if p.count < p.s.cfg.MaxSandboxes {
+		if p.count < limit {
 			p.count++
 			p.mu.Unlock()
 			sb, err := p.s.start(rec)
@@ -401,14 +401,21 @@ func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, err
 	}
 	s.mu.RLock()
 	rec, p, executed, err := s.resolve(f, q, true)
+	reserved := f.rec.Reserved
 	s.mu.RUnlock()
 	if err != nil {
 		return InvokeOutput{}, err
 	}
-
+	limit := s.cfg.MaxSandboxes
+	if reserved != nil {
+		if *reserved == 0 {
+			return InvokeOutput{}, errorf(ErrTooManyRequests, "Rate Exceeded.")
+		}
+		limit = *reserved
+	}
 	reqID := newRevision()
 	out := InvokeOutput{StatusCode: 200, ExecutedVersion: executed}
-	sb, cold, err := p.acquire(ctx, rec)
+	sb, cold, err := p.acquire(ctx, rec, limit)
 	if err != nil {
 		var fe *functionError
 		if errors.As(err, &fe) {

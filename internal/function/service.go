@@ -120,6 +120,10 @@ type funcRec struct {
 	LastVersion int `json:"lastVersion,omitempty"`
 	// PublishedFrom is the $LATEST revision a version was published from.
 	PublishedFrom string `json:"publishedFrom,omitempty"`
+	// Reserved is the reserved concurrency, if any.
+	Reserved *int `json:"reserved,omitempty"`
+	// Policy holds the resource policy's statements.
+	Policy []json.RawMessage `json:"policy,omitempty"`
 }
 
 // Service is the function service. It is safe for concurrent use.
@@ -493,6 +497,8 @@ type FunctionInfo struct {
 	Tags          map[string]string
 	// CodeLocation is where the code can be downloaded.
 	CodeLocation string
+	// Reserved is the reserved concurrency, if any.
+	Reserved *int
 }
 
 // GetFunction returns a function's configuration, tags and code location.
@@ -506,11 +512,12 @@ func (s *Service) GetFunction(ctx context.Context, ref, qualifier string) (Funct
 	}
 	s.mu.RLock()
 	rec, _, _, err := s.resolve(f, q, false)
+	reserved, tags := f.rec.Reserved, f.rec.Tags
 	s.mu.RUnlock()
 	if err != nil {
 		return FunctionInfo{}, err
 	}
-	return FunctionInfo{Configuration: rec.Config, Tags: rec.Tags,
+	return FunctionInfo{Configuration: rec.Config, Tags: tags, Reserved: reserved,
 		CodeLocation: s.cfg.EndpointURL() + "/_forkline/lambda/code/" + rec.CodeHex + ".zip"}, nil
 }
 

@@ -43,7 +43,7 @@ func New(svc *function.Service, log *slog.Logger) *Handler { return &Handler{svc
 
 // Owns reports whether a path belongs to the Lambda API.
 func Owns(path string) bool {
-	for _, p := range []string{"/2015-03-31/", "/2016-08-19/", "/2017-03-31/", "/2018-10-31/", "/2019-09-25/", "/2019-09-30/", "/2021-10-31/"} {
+	for _, p := range []string{"/2015-03-31/", "/2016-08-19/", "/2017-03-31/", "/2017-10-31/", "/2018-10-31/", "/2019-09-25/", "/2019-09-30/", "/2021-10-31/"} {
 		if strings.HasPrefix(path, p) {
 			return true
 		}
@@ -235,6 +235,41 @@ func (h *Handler) route(w http.ResponseWriter, r *Request, parts []string) (stri
 		}
 		writeJSON(w, r.RequestID, 200, map[string]any{"FunctionEventInvokeConfigs": out})
 		return "ListFunctionEventInvokeConfigs", nil
+	case n == 4 && parts[1] == "functions" && parts[3] == "concurrency" && (parts[0] == "2017-10-31" || parts[0] == "2019-09-30"):
+		return h.concurrency(w, r, parts[2])
+	case n == 4 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "policy" && r.Method == http.MethodPost:
+		var in struct {
+			StatementId, Action, Principal, SourceArn, SourceAccount, EventSourceToken, PrincipalOrgID, FunctionUrlAuthType string
+		}
+		if err := decode(r, &in); err != nil {
+			return "AddPermission", err
+		}
+		ref := parts[2]
+		if q := r.Query.Get("Qualifier"); q != "" {
+			ref += ":" + q
+		}
+		stmt, err := h.svc.AddPermission(r.Ctx, ref, function.PermissionInput{StatementID: in.StatementId, Action: in.Action,
+			Principal: in.Principal, SourceArn: in.SourceArn, SourceAccount: in.SourceAccount, EventSourceToken: in.EventSourceToken})
+		if err != nil {
+			return "AddPermission", err
+		}
+		writeJSON(w, r.RequestID, http.StatusCreated, map[string]string{"Statement": stmt})
+		return "AddPermission", nil
+	case n == 4 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "policy" && r.Method == http.MethodGet:
+		doc, rev, err := h.svc.GetPolicy(r.Ctx, parts[2])
+		if err != nil {
+			return "GetPolicy", err
+		}
+		writeJSON(w, r.RequestID, 200, map[string]string{"Policy": doc, "RevisionId": rev})
+		return "GetPolicy", nil
+	case n == 5 && parts[0] == "2015-03-31" && parts[1] == "functions" && parts[3] == "policy" && r.Method == http.MethodDelete:
+		if err := h.svc.RemovePermission(r.Ctx, parts[2], parts[4]); err != nil {
+			return "RemovePermission", err
+		}
+		writeJSON(w, r.RequestID, http.StatusNoContent, nil)
+		return "RemovePermission", nil
+	case n == 3 && parts[0] == "2017-03-31" && parts[1] == "tags":
+		return h.tags(w, r, parts[2])
 	case n == 2 && parts[0] == "2016-08-19" && parts[1] == "account-settings" && r.Method == http.MethodGet:
 		writeJSON(w, r.RequestID, 200, map[string]any{
 			"AccountLimit": map[string]any{"TotalCodeSize": 80530636800, "CodeSizeUnzipped": 262144000, "CodeSizeZipped": 52428800,
@@ -346,6 +381,9 @@ func (h *Handler) getFunction(w http.ResponseWriter, r *Request, name string) er
 	}
 	if len(info.Tags) > 0 {
 		out["Tags"] = info.Tags
+	}
+	if info.Reserved != nil {
+		out["Concurrency"] = map[string]int{"ReservedConcurrentExecutions": *info.Reserved}
 	}
 	writeJSON(w, r.RequestID, 200, out)
 	return nil
@@ -491,6 +529,74 @@ func (h *Handler) eventInvokeConfig(w http.ResponseWriter, r *Request, fn string
 		}
 		writeJSON(w, r.RequestID, 200, c)
 		return action, nil
+	}
+	WriteError(w, r.RequestID, 404, "UnknownOperationException", "Unknown operation: "+r.Method+" "+r.Path)
+	return "", nil
+}
+
+func (h *Handler) concurrency(w http.ResponseWriter, r *Request, fn string) (string, error) {
+	switch r.Method {
+	case http.MethodPut:
+		var in struct{ ReservedConcurrentExecutions *int }
+		if err := decode(r, &in); err != nil {
+			return "PutFunctionConcurrency", err
+		}
+		if in.ReservedConcurrentExecutions == nil {
+			return "PutFunctionConcurrency", &function.Error{Kind: function.ErrInvalidParameterValue, Message: "ReservedConcurrentExecutions is required."}
+		}
+		n, err := h.svc.PutConcurrency(r.Ctx, fn, *in.ReservedConcurrentExecutions)
+		if err != nil {
+			return "PutFunctionConcurrency", err
+		}
+		writeJSON(w, r.RequestID, 200, map[string]int{"ReservedConcurrentExecutions": n})
+		return "PutFunctionConcurrency", nil
+	case http.MethodGet:
+		n, err := h.svc.GetConcurrency(r.Ctx, fn)
+		if err != nil {
+			return "GetFunctionConcurrency", err
+		}
+		out := map[string]int{}
+		if n != nil {
+			out["ReservedConcurrentExecutions"] = *n
+		}
+		writeJSON(w, r.RequestID, 200, out)
+		return "GetFunctionConcurrency", nil
+	case http.MethodDelete:
+		if err := h.svc.DeleteConcurrency(r.Ctx, fn); err != nil {
+			return "DeleteFunctionConcurrency", err
+		}
+		writeJSON(w, r.RequestID, http.StatusNoContent, nil)
+		return "DeleteFunctionConcurrency", nil
+	}
+	WriteError(w, r.RequestID, 404, "UnknownOperationException", "Unknown operation: "+r.Method+" "+r.Path)
+	return "", nil
+}
+
+func (h *Handler) tags(w http.ResponseWriter, r *Request, arn string) (string, error) {
+	switch r.Method {
+	case http.MethodPost:
+		var in struct{ Tags map[string]string }
+		if err := decode(r, &in); err != nil {
+			return "TagResource", err
+		}
+		if err := h.svc.TagResource(r.Ctx, arn, in.Tags); err != nil {
+			return "TagResource", err
+		}
+		writeJSON(w, r.RequestID, http.StatusNoContent, nil)
+		return "TagResource", nil
+	case http.MethodDelete:
+		if err := h.svc.UntagResource(r.Ctx, arn, r.Query["tagKeys"]); err != nil {
+			return "UntagResource", err
+		}
+		writeJSON(w, r.RequestID, http.StatusNoContent, nil)
+		return "UntagResource", nil
+	case http.MethodGet:
+		tags, err := h.svc.ListTags(r.Ctx, arn)
+		if err != nil {
+			return "ListTags", err
+		}
+		writeJSON(w, r.RequestID, 200, map[string]any{"Tags": tags})
+		return "ListTags", nil
 	}
 	WriteError(w, r.RequestID, 404, "UnknownOperationException", "Unknown operation: "+r.Method+" "+r.Path)
 	return "", nil
