@@ -764,3 +764,55 @@ func TestFunctionSettings(t *testing.T) {
 		t.Fatalf("ListTags = %+v, %v", tags, err)
 	}
 }
+
+// Layers stack in order, later over earlier, and are found where Lambda's
+// runtimes look: python/ on the Python path (Lambda developer guide,
+// "Lambda layers").
+func TestLayers(t *testing.T) {
+	requireClient(t, "python3", "--version")
+	_, c := startLambda(t)
+	publish := func(name string, files map[string]string) string {
+		t.Helper()
+		out, err := c.PublishLayerVersion(ctx(t), &lambda.PublishLayerVersionInput{LayerName: aws.String(name),
+			Content: &lambdatypes.LayerVersionContentInput{ZipFile: codeZip(files)}, CompatibleRuntimes: []lambdatypes.Runtime{lambdatypes.RuntimePython311}})
+		if err != nil {
+			t.Fatalf("PublishLayerVersion: %v", err)
+		}
+		return *out.LayerVersionArn
+	}
+	base := publish("shared", map[string]string{"python/greeting.py": "WORD = 'base'\n", "python/only_base.py": "X = 1\n"})
+	over := publish("shared", map[string]string{"python/greeting.py": "WORD = 'override'\n"})
+	if !strings.HasSuffix(base, ":layer:shared:1") || !strings.HasSuffix(over, ":layer:shared:2") {
+		t.Fatalf("layer version ARNs %s, %s", base, over)
+	}
+	createFunction(t, c, "layered", codeZip(map[string]string{"app.py": `import greeting, only_base
+def handler(event, context):
+    return greeting.WORD + str(only_base.X)
+`}), func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler, in.Layers = lambdatypes.RuntimePython311, aws.String("app.handler"), []string{base, over}
+	})
+	if out := invoke(t, c, "layered", nil); string(out.Payload) != `"override1"` {
+		t.Fatalf("layered function answered %s", out.Payload)
+	}
+	cfg, err := c.GetFunctionConfiguration(ctx(t), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("layered")})
+	if err != nil || len(cfg.Layers) != 2 || *cfg.Layers[1].Arn != over {
+		t.Fatalf("Layers = %+v, %v", cfg.Layers, err)
+	}
+	list, err := c.ListLayerVersions(ctx(t), &lambda.ListLayerVersionsInput{LayerName: aws.String("shared")})
+	if err != nil || len(list.LayerVersions) != 2 || list.LayerVersions[0].Version != 2 {
+		t.Fatalf("ListLayerVersions = %+v, %v", list, err)
+	}
+	_, err = c.CreateFunction(ctx(t), &lambda.CreateFunctionInput{FunctionName: aws.String("badlayer"), Runtime: lambdatypes.RuntimePython311,
+		Role: aws.String(testRole), Handler: aws.String("app.handler"), Code: &lambdatypes.FunctionCode{ZipFile: codeZip(map[string]string{"app.py": ""})},
+		Layers: []string{"arn:aws:lambda:us-east-1:000000000000:layer:missing:1"}})
+	wantCode(t, err, "InvalidParameterValueException")
+	if _, err := c.DeleteLayerVersion(ctx(t), &lambda.DeleteLayerVersionInput{LayerName: aws.String("shared"), VersionNumber: aws.Int64(1)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetLayerVersion(ctx(t), &lambda.GetLayerVersionInput{LayerName: aws.String("shared"), VersionNumber: aws.Int64(1)})
+	wantCode(t, err, "ResourceNotFoundException")
+	// The function keeps working with the layer it already has.
+	if out := invoke(t, c, "layered", nil); string(out.Payload) != `"override1"` {
+		t.Fatalf("after the layer's deletion: %s", out.Payload)
+	}
+}

@@ -195,9 +195,13 @@ func (e *functionError) payload() []byte {
 }
 
 // entrypoint returns the command that runs a function's runtime.
-func (s *Service) entrypoint(root, runtime string) ([]string, error) {
+func (s *Service) entrypoint(root, opt, runtime string) ([]string, error) {
 	if strings.HasPrefix(runtime, "provided") {
-		for _, b := range []string{filepath.Join(root, "bootstrap"), "/opt/bootstrap"} {
+		candidates := []string{filepath.Join(root, "bootstrap")}
+		if opt != "" {
+			candidates = append(candidates, filepath.Join(opt, "bootstrap"))
+		}
+		for _, b := range candidates {
 			if st, err := os.Stat(b); err == nil && !st.IsDir() {
 				return []string{b}, nil
 			}
@@ -217,7 +221,7 @@ func (s *Service) entrypoint(root, runtime string) ([]string, error) {
 
 // environment builds a sandbox's whole environment: Lambda's variables and
 // the function's own, nothing of forkline's.
-func (s *Service) environment(rec funcRec, root, api, stream string) []string {
+func (s *Service) environment(rec funcRec, root, opt, api, stream string) []string {
 	c := rec.Config
 	env := map[string]string{
 		"PATH":                            "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
@@ -242,12 +246,19 @@ func (s *Service) environment(rec funcRec, root, api, stream string) []string {
 		"AWS_SESSION_TOKEN":               "",
 		"AWS_ENDPOINT_URL":                s.cfg.EndpointURL(),
 	}
+	if opt == "" {
+		opt = "/opt"
+	} else {
+		env["PATH"] += ":" + opt + "/bin"
+		env["LD_LIBRARY_PATH"] += ":" + opt + "/lib"
+	}
 	if strings.HasPrefix(c.Runtime, "nodejs") {
 		major := strings.TrimSuffix(strings.TrimPrefix(c.Runtime, "nodejs"), ".x")
-		env["NODE_PATH"] = "/opt/nodejs/node" + major + "/node_modules:/opt/nodejs/node_modules:" + root + "/node_modules:" + root
+		env["NODE_PATH"] = opt + "/nodejs/node" + major + "/node_modules:" + opt + "/nodejs/node_modules:" + root + "/node_modules:" + root
 	}
 	if strings.HasPrefix(c.Runtime, "python") {
-		env["PYTHONPATH"] = root
+		ver := strings.TrimPrefix(c.Runtime, "python")
+		env["PYTHONPATH"] = root + ":" + opt + "/python:" + opt + "/python/lib/python" + ver + "/site-packages"
 	}
 	if c.Environment != nil {
 		for k, v := range c.Environment.Variables {
@@ -270,7 +281,11 @@ func (s *Service) start(rec funcRec) (*sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	argv, err := s.entrypoint(root, rec.Config.Runtime)
+	opt, err := s.optDir(rec.LayerHexes)
+	if err != nil {
+		return nil, fmt.Errorf("layers: %w", err)
+	}
+	argv, err := s.entrypoint(root, opt, rec.Config.Runtime)
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +304,7 @@ func (s *Service) start(rec funcRec) (*sandbox, error) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = root
-	cmd.Env = s.environment(rec, root, ep.Addr(), stream)
+	cmd.Env = s.environment(rec, root, opt, ep.Addr(), stream)
 	cmd.Stdout, cmd.Stderr = sink, sink
 	// Its own process group (so a kill reaches its children), and killed
 	// if forkline dies, even by kill -9.

@@ -77,6 +77,7 @@ type Configuration struct {
 	LastUpdateStatus string           `json:"LastUpdateStatus"`
 	PackageType      string           `json:"PackageType"`
 	Architectures    []string         `json:"Architectures"`
+	Layers           []Layer          `json:"Layers,omitempty"`
 	EphemeralStorage EphemeralStorage `json:"EphemeralStorage"`
 	LoggingConfig    LoggingConfig    `json:"LoggingConfig"`
 	SnapStart        SnapStart        `json:"SnapStart"`
@@ -122,6 +123,8 @@ type funcRec struct {
 	PublishedFrom string `json:"publishedFrom,omitempty"`
 	// Reserved is the reserved concurrency, if any.
 	Reserved *int `json:"reserved,omitempty"`
+	// LayerHexes are the code hashes of the layers, in stacking order.
+	LayerHexes []string `json:"layerHexes,omitempty"`
 	// Policy holds the resource policy's statements.
 	Policy []json.RawMessage `json:"policy,omitempty"`
 }
@@ -138,6 +141,10 @@ type Service struct {
 	mappings map[string]*Mapping
 	pollers  map[string]*poller
 	eic      map[string]EventInvokeConfig // by NAME NUL QUALIFIER
+	// layers by NAME NUL VERSION; layerHigh is each layer's highest
+	// version ever published.
+	layers    map[string]*layerRec
+	layerHigh map[string]int64
 
 	async *asyncQueue
 
@@ -179,7 +186,8 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 		cfg.EndpointURL = func() string { return "http://localhost:4566" }
 	}
 	s := &Service{st: st, cfg: cfg, clock: cfg.Clock, log: cfg.Logger.With("service", "lambda"), funcs: map[string]*fn{},
-		mappings: map[string]*Mapping{}, pollers: map[string]*poller{}, eic: map[string]EventInvokeConfig{}}
+		mappings: map[string]*Mapping{}, pollers: map[string]*poller{}, eic: map[string]EventInvokeConfig{},
+		layers: map[string]*layerRec{}, layerHigh: map[string]int64{}}
 	s.async = s.newAsyncQueue()
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, d := range []string{s.codeDir(), s.taskDir()} {
@@ -189,6 +197,9 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 	}
 	if err := s.installRuntimes(); err != nil {
 		return nil, err
+	}
+	if err := s.loadLayers(ctx); err != nil {
+		return nil, fmt.Errorf("load layers: %w", err)
 	}
 	err := st.ScanRecords(ctx, nsFunction, "", func(_ string, v []byte) error {
 		var rec funcRec
@@ -300,6 +311,7 @@ type CreateInput struct {
 	Tags          map[string]string
 	TracingMode   string
 	Ephemeral     *int
+	Layers        []string
 }
 
 func (s *Service) validateConfig(c *Configuration) error {
@@ -457,6 +469,11 @@ func (s *Service) CreateFunction(ctx context.Context, in CreateInput) (Configura
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(in.Layers) > 0 {
+		if rec.Config.Layers, rec.LayerHexes, err = s.resolveLayers(in.Layers); err != nil {
+			return Configuration{}, err
+		}
+	}
 	if s.funcs[name] != nil {
 		return Configuration{}, errorf(ErrResourceConflict, "Function already exist: %s", name)
 	}
@@ -665,6 +682,7 @@ type ConfigUpdate struct {
 	Timeout, MemorySize, Ephemeral      *int
 	Environment                         *map[string]string
 	TracingMode                         *string
+	Layers                              *[]string
 	RevisionID                          string
 }
 
@@ -697,6 +715,12 @@ func (s *Service) UpdateConfiguration(ctx context.Context, ref string, u ConfigU
 		}
 		if u.Environment != nil {
 			c.Environment = &Environment{Variables: *u.Environment}
+		}
+		if u.Layers != nil {
+			var err error
+			if c.Layers, rec.LayerHexes, err = s.resolveLayers(*u.Layers); err != nil {
+				return err
+			}
 		}
 		return s.validateConfig(c)
 	})

@@ -270,6 +270,58 @@ func (h *Handler) route(w http.ResponseWriter, r *Request, parts []string) (stri
 		return "RemovePermission", nil
 	case n == 3 && parts[0] == "2017-03-31" && parts[1] == "tags":
 		return h.tags(w, r, parts[2])
+	case n == 2 && parts[0] == "2018-10-31" && parts[1] == "layers" && r.Method == http.MethodGet:
+		ls, err := h.svc.ListLayers(r.Ctx)
+		if err != nil {
+			return "ListLayers", err
+		}
+		writeJSON(w, r.RequestID, 200, map[string]any{"Layers": ls})
+		return "ListLayers", nil
+	case n == 4 && parts[0] == "2018-10-31" && parts[1] == "layers" && parts[3] == "versions" && r.Method == http.MethodPost:
+		var in struct {
+			Description, LicenseInfo                    string
+			CompatibleRuntimes, CompatibleArchitectures []string
+			Content                                     *struct{ ZipFile []byte }
+		}
+		if err := decode(r, &in); err != nil {
+			return "PublishLayerVersion", err
+		}
+		pi := function.PublishLayerInput{Name: parts[2], Description: in.Description, LicenseInfo: in.LicenseInfo,
+			CompatibleRuntimes: in.CompatibleRuntimes, CompatArchs: in.CompatibleArchitectures}
+		if in.Content != nil {
+			pi.ZipFile = in.Content.ZipFile
+		}
+		v, err := h.svc.PublishLayerVersion(r.Ctx, pi)
+		if err != nil {
+			return "PublishLayerVersion", err
+		}
+		writeJSON(w, r.RequestID, http.StatusCreated, v)
+		return "PublishLayerVersion", nil
+	case n == 4 && parts[0] == "2018-10-31" && parts[1] == "layers" && parts[3] == "versions" && r.Method == http.MethodGet:
+		vs, err := h.svc.ListLayerVersions(r.Ctx, parts[2])
+		if err != nil {
+			return "ListLayerVersions", err
+		}
+		writeJSON(w, r.RequestID, 200, map[string]any{"LayerVersions": vs})
+		return "ListLayerVersions", nil
+	case n == 5 && parts[0] == "2018-10-31" && parts[1] == "layers" && parts[3] == "versions":
+		v, err := strconv.ParseInt(parts[4], 10, 64)
+		if err != nil {
+			return "GetLayerVersion", &function.Error{Kind: function.ErrInvalidParameterValue, Message: "Invalid layer version " + parts[4]}
+		}
+		if r.Method == http.MethodDelete {
+			if err := h.svc.DeleteLayerVersion(r.Ctx, parts[2], v); err != nil {
+				return "DeleteLayerVersion", err
+			}
+			writeJSON(w, r.RequestID, http.StatusNoContent, nil)
+			return "DeleteLayerVersion", nil
+		}
+		lv, err := h.svc.GetLayerVersion(r.Ctx, parts[2], v)
+		if err != nil {
+			return "GetLayerVersion", err
+		}
+		writeJSON(w, r.RequestID, 200, lv)
+		return "GetLayerVersion", nil
 	case n == 2 && parts[0] == "2016-08-19" && parts[1] == "account-settings" && r.Method == http.MethodGet:
 		writeJSON(w, r.RequestID, 200, map[string]any{
 			"AccountLimit": map[string]any{"TotalCodeSize": 80530636800, "CodeSizeUnzipped": 262144000, "CodeSizeZipped": 52428800,
@@ -311,6 +363,7 @@ type createRequest struct {
 	}
 	Environment      *struct{ Variables map[string]string }
 	Tags             map[string]string
+	Layers           []string
 	TracingConfig    *struct{ Mode string }
 	EphemeralStorage *struct{ Size int }
 }
@@ -322,7 +375,7 @@ func (h *Handler) createFunction(w http.ResponseWriter, r *Request) error {
 	}
 	ci := function.CreateInput{FunctionName: in.FunctionName, Runtime: in.Runtime, Role: in.Role, Handler: in.Handler,
 		Description: in.Description, Timeout: in.Timeout, MemorySize: in.MemorySize, Architectures: in.Architectures,
-		PackageType: in.PackageType, Tags: in.Tags}
+		PackageType: in.PackageType, Tags: in.Tags, Layers: in.Layers}
 	if in.Code != nil {
 		if in.Code.S3Bucket != "" || in.Code.ImageUri != "" {
 			return &function.Error{Kind: function.ErrInvalidParameterValue, Message: "forkline takes function code as ZipFile until object storage exists."}
@@ -437,13 +490,14 @@ func (h *Handler) updateConfiguration(w http.ResponseWriter, r *Request, name st
 		Environment                         *struct{ Variables map[string]string }
 		TracingConfig                       *struct{ Mode string }
 		EphemeralStorage                    *struct{ Size int }
+		Layers                              *[]string
 		RevisionId                          string
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
 	u := function.ConfigUpdate{Runtime: in.Runtime, Role: in.Role, Handler: in.Handler, Description: in.Description,
-		Timeout: in.Timeout, MemorySize: in.MemorySize, RevisionID: in.RevisionId}
+		Timeout: in.Timeout, MemorySize: in.MemorySize, RevisionID: in.RevisionId, Layers: in.Layers}
 	if in.Environment != nil {
 		vars := in.Environment.Variables
 		if vars == nil {
