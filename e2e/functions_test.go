@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -815,4 +817,60 @@ def handler(event, context):
 	if out := invoke(t, c, "layered", nil); string(out.Payload) != `"override1"` {
 		t.Fatalf("after the layer's deletion: %s", out.Payload)
 	}
+}
+
+// Function output and the START / END / REPORT lines are kept per function
+// (log group /aws/lambda/NAME, a stream per sandbox) and read through the
+// CloudWatch Logs API (Lambda developer guide, "Using CloudWatch Logs with
+// Lambda").
+func TestFunctionLogs(t *testing.T) {
+	s, c := startLambda(t)
+	lc := cloudwatchlogs.NewFromConfig(s.Config())
+	createFunction(t, c, "talker", pythonRuntime(`    print("hello from the function", flush=True)
+    return 1`))
+	invoke(t, c, "talker", nil)
+	invoke(t, c, "talker", nil)
+	groups, err := lc.DescribeLogGroups(ctx(t), &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/aws/lambda/")})
+	if err != nil || len(groups.LogGroups) != 1 || *groups.LogGroups[0].LogGroupName != "/aws/lambda/talker" {
+		t.Fatalf("DescribeLogGroups = %+v, %v", groups, err)
+	}
+	streams, err := lc.DescribeLogStreams(ctx(t), &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("/aws/lambda/talker")})
+	if err != nil || len(streams.LogStreams) != 1 || !strings.Contains(*streams.LogStreams[0].LogStreamName, "[$LATEST]") {
+		t.Fatalf("DescribeLogStreams = %+v, %v", streams, err)
+	}
+	evs, err := lc.GetLogEvents(ctx(t), &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/aws/lambda/talker"),
+		LogStreamName: streams.LogStreams[0].LogStreamName, StartFromHead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text []string
+	for _, e := range evs.Events {
+		text = append(text, *e.Message)
+	}
+	all := strings.Join(text, "\n")
+	if strings.Count(all, "START RequestId:") != 2 || strings.Count(all, "hello from the function") != 2 || strings.Count(all, "REPORT RequestId:") != 2 {
+		t.Fatalf("log events:\n%s", all)
+	}
+	f, err := lc.FilterLogEvents(ctx(t), &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("/aws/lambda/talker"), FilterPattern: aws.String("REPORT")})
+	if err != nil || len(f.Events) != 2 {
+		t.Fatalf("FilterLogEvents = %d events, %v", len(f.Events), err)
+	}
+	// Clients write their own logs too.
+	if _, err := lc.CreateLogGroup(ctx(t), &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("app")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.CreateLogStream(ctx(t), &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("app"), LogStreamName: aws.String("s")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = lc.PutLogEvents(ctx(t), &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("app"), LogStreamName: aws.String("s"),
+		LogEvents: []logtypes.InputLogEvent{{Timestamp: aws.Int64(time.Now().UnixMilli()), Message: aws.String("custom line")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := lc.GetLogEvents(ctx(t), &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("app"), LogStreamName: aws.String("s")})
+	if err != nil || len(got.Events) != 1 || *got.Events[0].Message != "custom line" {
+		t.Fatalf("GetLogEvents = %+v, %v", got, err)
+	}
+	_, err = lc.GetLogEvents(ctx(t), &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("missing"), LogStreamName: aws.String("s")})
+	wantCode(t, err, "ResourceNotFoundException")
 }

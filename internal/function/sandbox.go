@@ -299,8 +299,17 @@ func (s *Service) start(rec funcRec) (*sandbox, error) {
 	stream := now.Format("2006/01/02") + "/[" + rec.Config.Version + "]" + hex.EncodeToString(id[:])
 	name := rec.Config.FunctionName
 	sink := &logSink{}
-	if s.log.Enabled(context.Background(), slog.LevelDebug) {
-		sink.out = func(line string) { s.log.Debug("function output", "function", name, "stream", stream, "line", line) }
+	debug := s.log.Enabled(context.Background(), slog.LevelDebug)
+	group := rec.Config.LoggingConfig.LogGroup
+	if s.cfg.Logs != nil || debug {
+		sink.out = func(line string) {
+			if s.cfg.Logs != nil {
+				s.cfg.Logs.Append(group, stream, s.clock.Now(), line)
+			}
+			if debug {
+				s.log.Debug("function output", "function", name, "stream", stream, "line", line)
+			}
+		}
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = root

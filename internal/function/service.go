@@ -48,9 +48,16 @@ type Config struct {
 	// Senders delivers asynchronous invocation records to SQS and SNS
 	// destinations.
 	Senders Senders
+	// Logs receives function output (a stream per sandbox).
+	Logs LogSink
 	// StrictRuntimes refuses to run a managed runtime whose exact version
 	// the host lacks, instead of using the nearest interpreter.
 	StrictRuntimes bool
+}
+
+// LogSink takes function output lines.
+type LogSink interface {
+	Append(group, stream string, ts time.Time, message string)
 }
 
 // Configuration is a function's configuration as the Lambda API reports it

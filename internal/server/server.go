@@ -26,6 +26,8 @@ import (
 	"github.com/forkline/forkline/internal/config"
 	"github.com/forkline/forkline/internal/function"
 	"github.com/forkline/forkline/internal/lambdaapi"
+	"github.com/forkline/forkline/internal/logs"
+	"github.com/forkline/forkline/internal/logsapi"
 	"github.com/forkline/forkline/internal/queue"
 	"github.com/forkline/forkline/internal/runtimeapi"
 	"github.com/forkline/forkline/internal/sigv4"
@@ -57,18 +59,20 @@ type Options struct {
 
 // Server is a running forkline instance.
 type Server struct {
-	cfg    config.Config
-	log    *slog.Logger
-	clock  clock.Clock
-	store  *pebblestore.Store
-	queues *queue.Service
-	topics *topic.Service
-	funcs  *function.Service
-	lambda *lambdaapi.Handler
-	sqs    *sqsapi.Handler
-	sns    *snsapi.Handler
-	auth   *sigv4.Verifier
-	http   *http.Server
+	cfg     config.Config
+	log     *slog.Logger
+	clock   clock.Clock
+	store   *pebblestore.Store
+	queues  *queue.Service
+	topics  *topic.Service
+	funcs   *function.Service
+	lambda  *lambdaapi.Handler
+	logs    *logs.Service
+	logsAPI *logsapi.Handler
+	sqs     *sqsapi.Handler
+	sns     *snsapi.Handler
+	auth    *sigv4.Verifier
+	http    *http.Server
 	// publicURL is the base of the links SNS puts in messages, set when
 	// the listener is known unless configured.
 	publicURL atomic.Value
@@ -127,6 +131,14 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	}
 	s.topics = ts
 	s.sns = snsapi.New(ts, o.Logger)
+	ls, err := logs.New(ctx, st, cfg.Region, cfg.AccountID, o.Clock, o.Logger)
+	if err != nil {
+		ts.Close()
+		qs.Close()
+		st.Close()
+		return nil, err
+	}
+	s.logs, s.logsAPI = ls, logsapi.New(ls, o.Logger)
 	key, secret := "AKIAFORKLINEFUNCTION", "forkline-function-secret"
 	for k, v := range secrets { // functions call forkline with configured credentials
 		if key == "AKIAFORKLINEFUNCTION" || k < key {
@@ -137,9 +149,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger, DataDir: cfg.DataDir,
 		Listen:      func() (function.Endpoint, error) { return runtimeapi.Listen() },
 		EndpointURL: func() string { return s.publicURL.Load().(string) },
-		AccessKey:   key, SecretKey: secret, Queues: qs, Senders: senders{qs, ts},
+		AccessKey:   key, SecretKey: secret, Queues: qs, Senders: senders{qs, ts}, Logs: ls,
 	})
 	if err != nil {
+		ls.Close()
 		ts.Close()
 		qs.Close()
 		st.Close()
@@ -182,6 +195,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// first; then the sandboxes.
 		s.topics.Close()
 		s.funcs.Close()
+		s.logs.Close()
 		s.queues.Close()
 		err = s.http.Shutdown(ctx)
 		if cerr := s.store.Close(); cerr != nil && err == nil {
@@ -319,9 +333,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 			return fail(service, "", awserr.New(awserr.UnknownOperation, "Missing or malformed X-Amz-Target header."))
 		}
 		action = op
-		if prefix == sqsapi.TargetPrefix {
+		switch prefix {
+		case sqsapi.TargetPrefix:
 			service = "sqs"
-		} else {
+		case logsapi.TargetPrefix:
+			if err := s.auth.Verify(r, auth, body); err != nil {
+				logsapi.WriteError(w, reqID, asAWS(err))
+				return "logs", action
+			}
+			s.logsAPI.Serve(r.Context(), w, reqID, action, body)
+			return "logs", action
+		default:
 			return fail(service, action, awserr.New(awserr.UnknownOperation, "The service "+prefix+" is not served by forkline."))
 		}
 	} else {
