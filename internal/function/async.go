@@ -1,12 +1,10 @@
 package function
 
 import (
-	"container/heap"
 	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -66,25 +64,13 @@ type asyncRec struct {
 	EnqueuedAt   int64           `json:"enqueuedAt"` // Unix nanoseconds
 	Attempts     int             `json:"attempts"`
 
-	id  string
-	due int64
+	id string
 }
 
 var asyncSeq atomic.Uint64
 
-// asyncQueue runs queued events when they are due.
-type asyncQueue struct {
-	s     *Service
-	mu    sync.Mutex // guards heap
-	heap  asyncHeap
-	wake  chan struct{}
-	slots chan struct{}
-	wg    sync.WaitGroup
-}
-
-func (s *Service) newAsyncQueue() *asyncQueue {
-	return &asyncQueue{s: s, wake: make(chan struct{}, 1), slots: make(chan struct{}, 16)}
-}
+// asyncWorkers bounds the queued events run at once.
+const asyncWorkers = 16
 
 // enqueue stores an event durably; the invocation answers 202 after.
 func (s *Service) enqueue(ctx context.Context, in InvokeInput) (string, error) {
@@ -100,83 +86,22 @@ func (s *Service) enqueue(ctx context.Context, in InvokeInput) (string, error) {
 	if err := s.st.Commit(ctx, &b); err != nil {
 		return "", fmt.Errorf("queue event: %w", err)
 	}
-	s.async.add(r, now)
+	s.async.Add(r, now)
 	return r.RequestID, nil
 }
 
-func (q *asyncQueue) add(r *asyncRec, at time.Time) {
-	r.due = at.UnixNano()
-	q.mu.Lock()
-	heap.Push(&q.heap, r)
-	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (q *asyncQueue) load(ctx context.Context) error {
-	now := q.s.clock.Now()
-	return q.s.st.ScanRecords(ctx, nsAsync, "", func(k string, v []byte) error {
+// loadAsync schedules every queued event, due now.
+func (s *Service) loadAsync(ctx context.Context) error {
+	now := s.clock.Now()
+	return s.st.ScanRecords(ctx, nsAsync, "", func(k string, v []byte) error {
 		r := new(asyncRec)
 		if err := json.Unmarshal(v, r); err != nil {
 			return fmt.Errorf("%w: queued event: %v", store.ErrCorrupt, err)
 		}
 		r.id = k
-		r.due = now.UnixNano()
-		heap.Push(&q.heap, r)
+		s.async.Add(r, now)
 		return nil
 	})
-}
-
-func (q *asyncQueue) run(ctx context.Context) {
-	defer q.wg.Wait()
-	for {
-		q.mu.Lock()
-		var next *asyncRec
-		wait := time.Duration(-1)
-		if q.heap.Len() > 0 {
-			now := q.s.clock.Now().UnixNano()
-			if q.heap[0].due <= now {
-				next = heap.Pop(&q.heap).(*asyncRec)
-			} else {
-				wait = time.Duration(q.heap[0].due - now)
-			}
-		}
-		q.mu.Unlock()
-		if next != nil {
-			select {
-			case q.slots <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			q.wg.Add(1)
-			go func() {
-				defer q.wg.Done()
-				defer func() { <-q.slots }()
-				q.s.runAsync(ctx, next)
-			}()
-			continue
-		}
-		var timer <-chan time.Time
-		var stop func() bool
-		if wait >= 0 {
-			t := q.s.clock.NewTimer(wait)
-			timer, stop = t.C(), t.Stop
-		}
-		select {
-		case <-ctx.Done():
-			if stop != nil {
-				stop()
-			}
-			return
-		case <-q.wake:
-		case <-timer:
-		}
-		if stop != nil {
-			stop()
-		}
-	}
 }
 
 // invokeConfig returns the event invoke configuration that applies to a
@@ -231,7 +156,7 @@ func (s *Service) runAsync(ctx context.Context, r *asyncRec) {
 			if cerr := s.st.Commit(ctx, &b); cerr != nil {
 				s.log.Error("record asynchronous attempt", "err", cerr)
 			}
-			s.async.add(r, now.Add(delay))
+			s.async.Add(r, now.Add(delay))
 			return
 		default:
 			condition = "RetriesExhausted"
@@ -333,7 +258,7 @@ func (s *Service) deliverDestination(ctx context.Context, b *store.Batch, dest s
 		r.id = fmt.Sprintf("%016x%08x", now.UnixNano(), asyncSeq.Add(1)&0xffffffff)
 		b.PutRecord(nsAsync, r.id, mustJSON(r))
 		finish()
-		s.async.add(r, now)
+		s.async.Add(r, now)
 	default:
 		s.log.Warn("unsupported destination", "destination", dest)
 		finish()
@@ -461,22 +386,4 @@ func (s *Service) loadInvokeConfigs(ctx context.Context) error {
 		s.eic[k] = c
 		return nil
 	})
-}
-
-type asyncHeap []*asyncRec
-
-func (h asyncHeap) Len() int { return len(h) }
-func (h asyncHeap) Less(i, j int) bool {
-	if h[i].due != h[j].due {
-		return h[i].due < h[j].due
-	}
-	return h[i].id < h[j].id
-}
-func (h asyncHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *asyncHeap) Push(x any)   { *h = append(*h, x.(*asyncRec)) }
-func (h *asyncHeap) Pop() any {
-	old := *h
-	r := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return r
 }

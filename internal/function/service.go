@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/forkline/forkline/internal/clock"
+	"github.com/forkline/forkline/internal/schedule"
 	"github.com/forkline/forkline/internal/store"
+	"github.com/forkline/forkline/internal/uuid"
 )
 
 // nsFunction holds one record per function: its $LATEST configuration and
@@ -153,7 +155,7 @@ type Service struct {
 	layers    map[string]*layerRec
 	layerHigh map[string]int64
 
-	async *asyncQueue
+	async *schedule.Queue[*asyncRec]
 
 	// unpackMu serializes the unpacking of code into task roots.
 	unpackMu sync.Mutex
@@ -195,7 +197,7 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 	s := &Service{st: st, cfg: cfg, clock: cfg.Clock, log: cfg.Logger.With("service", "lambda"), funcs: map[string]*fn{},
 		mappings: map[string]*Mapping{}, pollers: map[string]*poller{}, eic: map[string]EventInvokeConfig{},
 		layers: map[string]*layerRec{}, layerHigh: map[string]int64{}}
-	s.async = s.newAsyncQueue()
+	s.async = schedule.New[*asyncRec](s.clock, asyncWorkers)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, d := range []string{s.codeDir(), s.taskDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -230,11 +232,11 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 	if err := s.loadInvokeConfigs(ctx); err != nil {
 		return nil, fmt.Errorf("load event invoke configs: %w", err)
 	}
-	if err := s.async.load(ctx); err != nil {
+	if err := s.loadAsync(ctx); err != nil {
 		return nil, fmt.Errorf("load queued events: %w", err)
 	}
 	s.wg.Add(1)
-	go func() { defer s.wg.Done(); s.async.run(s.ctx) }()
+	go func() { defer s.wg.Done(); s.async.Run(s.ctx, s.runAsync) }()
 	return s, nil
 }
 
@@ -407,14 +409,7 @@ var envNameRE = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
 
 func lastModified(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000+0000") }
 
-func newRevision() string {
-	var b [16]byte
-	randRead(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func newRevision() string { return uuid.New() }
 
 // CreateFunction creates a function from a zip package.
 func (s *Service) CreateFunction(ctx context.Context, in CreateInput) (Configuration, error) {

@@ -23,7 +23,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -34,6 +33,7 @@ import (
 
 	"github.com/forkline/forkline/internal/clock"
 	"github.com/forkline/forkline/internal/store"
+	"github.com/forkline/forkline/internal/uuid"
 )
 
 // Config configures a Service.
@@ -281,16 +281,7 @@ func randUint64() uint64 {
 }
 
 // NewMessageID returns a random RFC 4122 version 4 UUID.
-func NewMessageID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func NewMessageID() string { return uuid.New() }
 
 // ---------------------------------------------------------------- queues
 

@@ -9,8 +9,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +33,7 @@ import (
 	"github.com/forkline/forkline/internal/sqsapi"
 	"github.com/forkline/forkline/internal/store/pebblestore"
 	"github.com/forkline/forkline/internal/topic"
+	"github.com/forkline/forkline/internal/uuid"
 	"github.com/forkline/forkline/internal/wire/awserr"
 	"github.com/forkline/forkline/internal/wire/awsjson"
 	"github.com/forkline/forkline/internal/wire/awsquery"
@@ -206,14 +205,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // NewRequestID returns a random request ID in AWS's UUID form.
-func NewRequestID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func NewRequestID() string { return uuid.New() }
 
 // bodyPool recycles request body buffers; decoders copy what they keep.
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}

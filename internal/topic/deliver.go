@@ -2,17 +2,15 @@ package topic
 
 import (
 	"bytes"
-	"container/heap"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/forkline/forkline/internal/queue"
+	"github.com/forkline/forkline/internal/schedule"
 	"github.com/forkline/forkline/internal/store"
 )
 
@@ -45,9 +43,7 @@ type outRec struct {
 	// subscription's dead-letter queue.
 	DLQ bool `json:"dlq,omitempty"`
 
-	id  string
-	due int64 // Unix nanoseconds
-	idx int   // heap index
+	id string
 }
 
 var outSeq atomic.Uint64
@@ -124,19 +120,14 @@ func (s *Service) outBody(o *outRec) []byte {
 	return e.render()
 }
 
-// dispatcher delivers outbox records: it keeps them in a heap by due time
-// and runs each due one on a bounded pool of goroutines.
+// dispatcher delivers outbox records when they fall due, up to
+// maxInFlight at once.
 type dispatcher struct {
 	s *Service
-
-	mu    sync.Mutex // guards queue
-	queue outHeap
-	wake  chan struct{}
-	slots chan struct{}
-	wg    sync.WaitGroup
+	q *schedule.Queue[*outRec]
 }
 
-// maxInFlight bounds concurrent HTTP deliveries.
+// maxInFlight bounds concurrent deliveries.
 const maxInFlight = 32
 
 // httpTimeout is SNS's delivery timeout (developer guide, "Amazon SNS
@@ -144,86 +135,27 @@ const maxInFlight = 32
 const httpTimeout = 15 * time.Second
 
 func newDispatcher(s *Service) *dispatcher {
-	return &dispatcher{s: s, wake: make(chan struct{}, 1), slots: make(chan struct{}, maxInFlight)}
+	return &dispatcher{s: s, q: schedule.New[*outRec](s.clock, maxInFlight)}
 }
 
 // load schedules every stored outbox record, due now.
 func (d *dispatcher) load(ctx context.Context) error {
-	now := d.s.clock.Now().UnixNano()
+	now := d.s.clock.Now()
 	return d.s.st.ScanRecords(ctx, nsOut, "", func(k string, v []byte) error {
 		o := new(outRec)
 		if err := json.Unmarshal(v, o); err != nil {
 			return fmt.Errorf("%w: outbox record: %v", store.ErrCorrupt, err)
 		}
-		o.id, o.due = k, now
-		heap.Push(&d.queue, o)
+		o.id = k
+		d.q.Add(o, now)
 		return nil
 	})
 }
 
-// add schedules a record whose commit has returned.
-func (d *dispatcher) add(o *outRec) {
-	if o.due == 0 {
-		o.due = d.s.clock.Now().UnixNano()
-	}
-	d.mu.Lock()
-	heap.Push(&d.queue, o)
-	d.mu.Unlock()
-	select {
-	case d.wake <- struct{}{}:
-	default:
-	}
-}
+// add schedules a record whose commit has returned, due now.
+func (d *dispatcher) add(o *outRec) { d.q.Add(o, d.s.clock.Now()) }
 
-func (d *dispatcher) run(ctx context.Context) {
-	defer d.wg.Wait()
-	for {
-		d.mu.Lock()
-		var next *outRec
-		wait := time.Duration(-1)
-		if d.queue.Len() > 0 {
-			now := d.s.clock.Now().UnixNano()
-			if d.queue[0].due <= now {
-				next = heap.Pop(&d.queue).(*outRec)
-			} else {
-				wait = time.Duration(d.queue[0].due - now)
-			}
-		}
-		d.mu.Unlock()
-		if next != nil {
-			select {
-			case d.slots <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			d.wg.Add(1)
-			go func() {
-				defer d.wg.Done()
-				defer func() { <-d.slots }()
-				d.deliver(ctx, next)
-			}()
-			continue
-		}
-		var timer <-chan time.Time
-		var stop func() bool
-		if wait >= 0 {
-			t := d.s.clock.NewTimer(wait)
-			timer, stop = t.C(), t.Stop
-		}
-		select {
-		case <-ctx.Done():
-			if stop != nil {
-				stop()
-			}
-			return
-		case <-d.wake:
-		case <-timer:
-		}
-		if stop != nil {
-			stop()
-		}
-	}
-}
+func (d *dispatcher) run(ctx context.Context) { d.q.Run(ctx, d.deliver) }
 
 // deliver makes one attempt and records its outcome.
 func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
@@ -286,8 +218,7 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 	if err := s.st.Commit(ctx, &b); err != nil {
 		s.log.Error("record delivery attempt", "err", err)
 	}
-	o.due = s.clock.Now().Add(delay).UnixNano()
-	d.add(o)
+	d.q.Add(o, s.clock.Now().Add(delay))
 }
 
 // post sends an HTTP delivery. It reports whether a failure is permanent
@@ -461,23 +392,4 @@ func (d *dispatcher) finish(ctx context.Context, o *outRec, _ error) {
 }
 
 // Pending reports the number of outbox records waiting for delivery.
-func (s *Service) Pending() int {
-	s.out.mu.Lock()
-	defer s.out.mu.Unlock()
-	return s.out.queue.Len()
-}
-
-// outHeap orders records by due time.
-type outHeap []*outRec
-
-func (h outHeap) Len() int { return len(h) }
-func (h outHeap) Less(i, j int) bool {
-	if h[i].due != h[j].due {
-		return h[i].due < h[j].due
-	}
-	return h[i].id < h[j].id
-}
-func (h outHeap) Swap(i, j int)  { h[i], h[j] = h[j], h[i]; h[i].idx = i; h[j].idx = j }
-func (h *outHeap) Push(x any)    { o := x.(*outRec); o.idx = len(*h); *h = append(*h, o) }
-func (h *outHeap) Pop() any      { old := *h; o := old[len(old)-1]; *h = old[:len(old)-1]; return o }
-func (o *outRec) String() string { return o.id + " attempt " + strconv.Itoa(o.Attempt) }
+func (s *Service) Pending() int { return s.out.q.Len() }

@@ -18,7 +18,6 @@ package topic
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -33,6 +32,7 @@ import (
 	"github.com/forkline/forkline/internal/queue"
 	"github.com/forkline/forkline/internal/store"
 	"github.com/forkline/forkline/internal/topic/filter"
+	"github.com/forkline/forkline/internal/uuid"
 )
 
 // Record namespaces.
@@ -328,14 +328,7 @@ func (s *Service) lookupSub(arn string) (*subscription, error) {
 	return sub, nil
 }
 
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func newID() string { return uuid.New() }
 
 func copyMap(m map[string]string) map[string]string {
 	out := make(map[string]string, len(m))
