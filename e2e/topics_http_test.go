@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -263,4 +264,28 @@ func TestDeletedQueueGoesToDeadLetterQueue(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("nothing reached the dead-letter queue")
+}
+
+// throttlePolicy.maxReceivesPerSecond spaces deliveries to a subscriber
+// (SNS developer guide, "Amazon SNS message delivery retries": throttle
+// policy), on the injected clock.
+func TestHTTPThrottlePolicy(t *testing.T) {
+	s, c, _ := startSNS(t, true)
+	arn := createTopic(t, c, "throttled", nil)
+	sub := newSubscriber(t, ok200)
+	confirmHTTP(t, c, arn, sub, map[string]string{"DeliveryPolicy": `{"throttlePolicy":{"maxReceivesPerSecond":1}}`})
+	for i := 0; i < 3; i++ {
+		publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String(fmt.Sprint("m", i))})
+	}
+	sub.next(t) // the first goes at once
+	for i := 1; i < 3; i++ {
+		select {
+		case p := <-sub.got:
+			t.Fatalf("delivery %d came before its second: %s", i, p.body)
+		case <-time.After(50 * time.Millisecond):
+		}
+		waitPending(t, s, 1)
+		s.Clock.Advance(time.Second)
+		sub.next(t)
+	}
 }

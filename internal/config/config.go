@@ -30,6 +30,10 @@ type Config struct {
 	// functions reach forkline (SNS SubscribeURL, UnsubscribeURL and
 	// SigningCertURL); empty means http:// and the listening address.
 	PublicURL string
+	// StrictRuntimes refuses to run a python or nodejs function whose
+	// exact runtime version the host lacks, instead of running it on the
+	// nearest interpreter with a warning.
+	StrictRuntimes bool
 }
 
 // Default returns the defaults.
@@ -97,6 +101,10 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (FORKLINE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (FORKLINE_LOG_FORMAT)")
 	fs.DurationVar(&c.GroupCommitWindow, "group-commit-window", c.GroupCommitWindow, "least time between write-ahead log syncs; concurrent writes share a sync (FORKLINE_GROUP_COMMIT_WINDOW)")
+	if v := getenv("FORKLINE_STRICT_RUNTIMES"); v != "" {
+		c.StrictRuntimes = v == "1" || strings.EqualFold(v, "true")
+	}
+	fs.BoolVar(&c.StrictRuntimes, "strict-runtimes", c.StrictRuntimes, "refuse python/nodejs functions whose exact runtime version the host lacks (FORKLINE_STRICT_RUNTIMES)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "URL at which subscribers reach forkline, for SNS links; default http://LISTEN (FORKLINE_PUBLIC_URL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -148,7 +148,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger, DataDir: cfg.DataDir,
 		Listen:      func() (function.Endpoint, error) { return runtimeapi.Listen() },
 		EndpointURL: func() string { return s.publicURL.Load().(string) },
-		AccessKey:   key, SecretKey: secret, Queues: qs, Senders: senders{qs, ts}, Logs: ls,
+		AccessKey:   key, SecretKey: secret, Queues: qs, Senders: senders{qs, ts}, Logs: ls, StrictRuntimes: cfg.StrictRuntimes,
 	})
 	if err != nil {
 		ls.Close()

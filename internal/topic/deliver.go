@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -125,6 +126,26 @@ func (s *Service) outBody(o *outRec) []byte {
 type dispatcher struct {
 	s *Service
 	q *schedule.Queue[*outRec]
+
+	mu   sync.Mutex           // guards next
+	next map[string]time.Time // earliest next delivery per throttled subscription
+}
+
+// throttle reserves a delivery slot for a subscription limited to perSecond
+// deliveries and returns how long to wait for it (0: deliver now).
+func (d *dispatcher) throttle(o *outRec, perSecond int) time.Duration {
+	if perSecond <= 0 || o.Type != "Notification" {
+		return 0
+	}
+	sub := o.Sub
+	now := d.s.clock.Now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if at, ok := d.next[sub]; ok && at.After(now) {
+		return at.Sub(now)
+	}
+	d.next[sub] = now.Add(time.Second / time.Duration(perSecond))
+	return 0
 }
 
 // maxInFlight bounds concurrent deliveries.
@@ -135,7 +156,7 @@ const maxInFlight = 32
 const httpTimeout = 15 * time.Second
 
 func newDispatcher(s *Service) *dispatcher {
-	return &dispatcher{s: s, q: schedule.New[*outRec](s.clock, maxInFlight)}
+	return &dispatcher{s: s, q: schedule.New[*outRec](s.clock, maxInFlight), next: map[string]time.Time{}}
 }
 
 // load schedules every stored outbox record, due now.
@@ -181,6 +202,13 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 	var err error
 	switch o.Protocol {
 	case "http", "https":
+		// throttlePolicy.maxReceivesPerSecond spaces the deliveries of
+		// a subscription; a throttled delivery waits without spending an
+		// attempt.
+		if wait := d.throttle(o, policy.MaxPerSecond); wait > 0 {
+			d.q.Add(o, s.clock.Now().Add(wait))
+			return
+		}
 		permanent, err = d.post(ctx, o, policy)
 	case "sqs":
 		permanent, err = d.toQueue(ctx, o, o.Endpoint)

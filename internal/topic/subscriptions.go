@@ -206,6 +206,11 @@ func (s *Service) ConfirmSubscription(ctx context.Context, topicArn, token strin
 	if token == "" {
 		return "", invalidParam("Token", "")
 	}
+	// A token that is not in SNS's format is refused before the lookup
+	// (recorded AWS behaviour: "Invalid token").
+	if len(token) < 64 || strings.Trim(token, "0123456789abcdef") != "" {
+		return "", errorf(ErrInvalidParameter, "Invalid token")
+	}
 	now := s.clock.Now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
