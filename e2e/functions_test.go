@@ -874,3 +874,30 @@ func TestFunctionLogs(t *testing.T) {
 	_, err = lc.GetLogEvents(ctx(t), &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("missing"), LogStreamName: aws.String("s")})
 	wantCode(t, err, "ResourceNotFoundException")
 }
+
+// MemorySize is a memory limit where the host allows memory cgroups: a
+// function that goes over it is killed and reported as Lambda reports it.
+func TestMemoryLimit(t *testing.T) {
+	if _, err := os.Stat("/sys/fs/cgroup/memory"); err != nil {
+		if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err != nil {
+			t.Skip("no memory cgroups on this host")
+		}
+	}
+	_, c := startLambda(t)
+	createFunction(t, c, "hungry", pythonRuntime(`    b = bytearray(event["mb"] * 1024 * 1024)
+    return len(b)`), func(in *lambda.CreateFunctionInput) { in.MemorySize = aws.Int32(128) })
+	if out := invoke(t, c, "hungry", map[string]int{"mb": 16}); out.FunctionError != nil {
+		t.Fatalf("16 MB in 128 MB failed: %s", out.Payload)
+	}
+	out := invoke(t, c, "hungry", map[string]int{"mb": 400})
+	var fe struct{ ErrorType, ErrorMessage string }
+	json.Unmarshal(out.Payload, &fe)
+	if out.FunctionError == nil || fe.ErrorType != "Runtime.ExitError" || !strings.Contains(fe.ErrorMessage, "signal: killed") {
+		_, v1 := os.Stat("/sys/fs/cgroup/memory/forkline")
+		_, v2 := os.Stat("/sys/fs/cgroup/forkline")
+		if v1 != nil && v2 != nil {
+			t.Skipf("no writable memory cgroup here: %s", out.Payload)
+		}
+		t.Fatalf("400 MB in a 128 MB function: %s", out.Payload)
+	}
+}

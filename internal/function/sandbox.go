@@ -323,8 +323,20 @@ func (s *Service) start(rec funcRec) (*sandbox, error) {
 		ep.Close()
 		return nil, &functionError{"Runtime.InvalidEntrypoint", fmt.Sprintf("RequestId: %s Error: fork/exec %s: %v", "", argv[0], errors.Unwrap(err))}
 	}
+	var release func()
+	if s.mem != nil {
+		if release, err = s.mem.limit(cmd.Process.Pid, rec.Config.MemorySize, hex.EncodeToString(id[:])); err != nil {
+			s.log.Debug("memory limit not applied", "function", name, "err", err)
+		}
+	}
 	sb := &sandbox{ep: ep, cmd: cmd, died: make(chan struct{}), stream: stream, log: sink}
-	go func() { cmd.Wait(); close(sb.died) }()
+	go func() {
+		cmd.Wait()
+		if release != nil {
+			release()
+		}
+		close(sb.died)
+	}()
 	timer := time.NewTimer(initTimeout)
 	defer timer.Stop()
 	select {

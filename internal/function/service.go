@@ -52,6 +52,9 @@ type Config struct {
 	Senders Senders
 	// Logs receives function output (a stream per sandbox).
 	Logs LogSink
+	// NoMemoryLimits leaves MemorySize unenforced even where memory
+	// cgroups are available.
+	NoMemoryLimits bool
 	// StrictRuntimes refuses to run a managed runtime whose exact version
 	// the host lacks, instead of using the nearest interpreter.
 	StrictRuntimes bool
@@ -156,6 +159,8 @@ type Service struct {
 	layerHigh map[string]int64
 
 	async *schedule.Queue[*asyncRec]
+	// mem enforces MemorySize where the host allows (nil elsewhere).
+	mem *memoryLimiter
 
 	// unpackMu serializes the unpacking of code into task roots.
 	unpackMu sync.Mutex
@@ -198,6 +203,9 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 		mappings: map[string]*Mapping{}, pollers: map[string]*poller{}, eic: map[string]EventInvokeConfig{},
 		layers: map[string]*layerRec{}, layerHigh: map[string]int64{}}
 	s.async = schedule.New[*asyncRec](s.clock, asyncWorkers)
+	if !cfg.NoMemoryLimits {
+		s.mem = newMemoryLimiter()
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, d := range []string{s.codeDir(), s.taskDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {

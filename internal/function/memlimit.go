@@ -1,0 +1,75 @@
+package function
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// memoryLimiter enforces MemorySize with a memory cgroup per sandbox where
+// the host lets forkline create one (cgroup v2 with the memory
+// controller, or the v1 memory hierarchy); elsewhere the size is only
+// reported. A sandbox over its limit is killed by the kernel and reported
+// as Runtime.ExitError, as Lambda reports it.
+type memoryLimiter struct {
+	root string // the directory under which sandbox cgroups are made
+	v2   bool
+}
+
+// newMemoryLimiter finds a usable cgroup hierarchy, or returns nil.
+func newMemoryLimiter() *memoryLimiter {
+	if data, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers"); err == nil && strings.Contains(string(data), "memory") {
+		root := "/sys/fs/cgroup/forkline"
+		if os.MkdirAll(root, 0o755) == nil {
+			// Delegate the memory controller to the sandboxes below.
+			os.WriteFile("/sys/fs/cgroup/cgroup.subtree_control", []byte("+memory"), 0)
+			os.WriteFile(filepath.Join(root, "cgroup.subtree_control"), []byte("+memory"), 0)
+			if probe(root) {
+				return &memoryLimiter{root: root, v2: true}
+			}
+		}
+	}
+	root := "/sys/fs/cgroup/memory/forkline"
+	if os.MkdirAll(root, 0o755) == nil && probe(root) {
+		return &memoryLimiter{root: root}
+	}
+	return nil
+}
+
+// probe checks that a child cgroup can be made and removed under root.
+func probe(root string) bool {
+	dir := filepath.Join(root, fmt.Sprintf("probe-%d", os.Getpid()))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return false
+	}
+	return os.Remove(dir) == nil
+}
+
+// limit puts pid in a new cgroup capped at mb megabytes and returns a
+// function that removes the cgroup once the process has exited.
+func (m *memoryLimiter) limit(pid, mb int, name string) (func(), error) {
+	dir := filepath.Join(m.root, name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, err
+	}
+	bytes := strconv.FormatInt(int64(mb)<<20, 10)
+	var err error
+	if m.v2 {
+		err = os.WriteFile(filepath.Join(dir, "memory.max"), []byte(bytes), 0)
+		if err == nil {
+			os.WriteFile(filepath.Join(dir, "memory.swap.max"), []byte("0"), 0)
+		}
+	} else {
+		err = os.WriteFile(filepath.Join(dir, "memory.limit_in_bytes"), []byte(bytes), 0)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
+	}
+	if err != nil {
+		os.Remove(dir)
+		return nil, err
+	}
+	return func() { os.Remove(dir) }, nil
+}
