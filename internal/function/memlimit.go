@@ -18,24 +18,73 @@ type memoryLimiter struct {
 	v2   bool
 }
 
-// newMemoryLimiter finds a usable cgroup hierarchy, or returns nil.
+// newMemoryLimiter finds a usable cgroup hierarchy, or returns nil. Each
+// forkline process works under BASE/forkline/PID, and removes what
+// processes that died (kill -9) left behind.
 func newMemoryLimiter() *memoryLimiter {
+	pid := strconv.Itoa(os.Getpid())
 	if data, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers"); err == nil && strings.Contains(string(data), "memory") {
-		root := "/sys/fs/cgroup/forkline"
-		if os.MkdirAll(root, 0o755) == nil {
+		base := "/sys/fs/cgroup/forkline"
+		if os.MkdirAll(base, 0o755) == nil {
 			// Delegate the memory controller to the sandboxes below.
 			os.WriteFile("/sys/fs/cgroup/cgroup.subtree_control", []byte("+memory"), 0)
-			os.WriteFile(filepath.Join(root, "cgroup.subtree_control"), []byte("+memory"), 0)
-			if probe(root) {
-				return &memoryLimiter{root: root, v2: true}
+			os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+memory"), 0)
+			sweep(base)
+			root := filepath.Join(base, pid)
+			if os.Mkdir(root, 0o755) == nil {
+				os.WriteFile(filepath.Join(root, "cgroup.subtree_control"), []byte("+memory"), 0)
+				if probe(root) {
+					return &memoryLimiter{root: root, v2: true}
+				}
+				os.Remove(root)
 			}
 		}
 	}
-	root := "/sys/fs/cgroup/memory/forkline"
-	if os.MkdirAll(root, 0o755) == nil && probe(root) {
-		return &memoryLimiter{root: root}
+	base := "/sys/fs/cgroup/memory/forkline"
+	if os.MkdirAll(base, 0o755) == nil {
+		sweep(base)
+		root := filepath.Join(base, pid)
+		if os.Mkdir(root, 0o755) == nil {
+			if probe(root) {
+				return &memoryLimiter{root: root}
+			}
+			os.Remove(root)
+		}
 	}
 	return nil
+}
+
+// sweep removes the cgroups of forkline processes that no longer run
+// (a cgroup directory goes only once no process is in it).
+func sweep(base string) {
+	entries, _ := os.ReadDir(base)
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			os.Remove(filepath.Join(base, e.Name())) // an old layout's sandbox
+			continue
+		}
+		if _, err := os.Stat("/proc/" + e.Name()); err == nil {
+			continue // that forkline still runs
+		}
+		dir := filepath.Join(base, e.Name())
+		subs, _ := os.ReadDir(dir)
+		for _, sub := range subs {
+			if sub.IsDir() {
+				os.Remove(filepath.Join(dir, sub.Name()))
+			}
+		}
+		os.Remove(dir)
+	}
+}
+
+// close removes this process's cgroup directory (its sandboxes are gone).
+func (m *memoryLimiter) close() {
+	if m != nil {
+		os.Remove(m.root)
+	}
 }
 
 // probe checks that a child cgroup can be made and removed under root.

@@ -257,6 +257,7 @@ func (s *Service) Close() {
 	}
 	s.mu.RUnlock()
 	s.wg.Wait()
+	s.mem.close()
 }
 
 func (s *Service) codeDir() string { return filepath.Join(s.cfg.DataDir, "lambda", "code") }
