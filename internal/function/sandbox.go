@@ -50,6 +50,61 @@ type sandbox struct {
 	// most once a second.
 	rssMB int64
 	rssAt time.Time
+	// idleSince is when the sandbox was last released.
+	idleSince time.Time
+}
+
+// idleTimeout is how long a warm sandbox waits for work before it is
+// ended, as Lambda recycles idle execution environments.
+const idleTimeout = 10 * time.Minute
+
+// reap ends the sandboxes idle since before cutoff.
+func (p *pool) reap(cutoff time.Time) {
+	p.mu.Lock()
+	var old []*sandbox
+	kept := p.idle[:0]
+	for _, sb := range p.idle {
+		if sb.idleSince.Before(cutoff) {
+			old = append(old, sb)
+		} else {
+			kept = append(kept, sb)
+		}
+	}
+	p.idle = kept
+	p.mu.Unlock()
+	for _, sb := range old {
+		sb.kill()
+		p.gone()
+	}
+}
+
+// reaper ends idle sandboxes every minute until ctx ends. It wakes on the
+// wall clock: reaping is housekeeping that no API result depends on, and a
+// timer on the injected clock would count among the ones tests wait for.
+// Idleness itself is measured on the injected clock.
+func (s *Service) reaper(ctx context.Context) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		cutoff := s.clock.Now().Add(-idleTimeout)
+		s.mu.RLock()
+		var pools []*pool
+		for _, f := range s.funcs {
+			pools = append(pools, f.pool)
+			for _, v := range f.versions {
+				pools = append(pools, v.pool)
+			}
+		}
+		s.mu.RUnlock()
+		for _, p := range pools {
+			p.reap(cutoff)
+		}
+	}
 }
 
 // logSink collects a sandbox's output: the current invocation's copy for
@@ -134,6 +189,7 @@ func (p *pool) acquire(ctx context.Context, rec funcRec, limit int) (*sandbox, b
 func (p *pool) release(sb *sandbox, healthy bool) {
 	p.mu.Lock()
 	if healthy && !p.closed {
+		sb.idleSince = p.s.clock.Now()
 		p.idle = append(p.idle, sb)
 		p.mu.Unlock()
 		p.signal()

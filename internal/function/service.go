@@ -243,8 +243,9 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 	if err := s.loadAsync(ctx); err != nil {
 		return nil, fmt.Errorf("load queued events: %w", err)
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.async.Run(s.ctx, s.runAsync) }()
+	go func() { defer s.wg.Done(); s.reaper(s.ctx) }()
 	return s, nil
 }
 
