@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // memoryLimiter enforces MemorySize with a memory cgroup per sandbox where
@@ -18,11 +19,14 @@ type memoryLimiter struct {
 	v2   bool
 }
 
+// limiterSeq tells apart the services of one process (tests run many).
+var limiterSeq atomic.Uint64
+
 // newMemoryLimiter finds a usable cgroup hierarchy, or returns nil. Each
-// forkline process works under BASE/forkline/PID, and removes what
+// function service works under BASE/forkline/PID-N, and removes what
 // processes that died (kill -9) left behind.
 func newMemoryLimiter() *memoryLimiter {
-	pid := strconv.Itoa(os.Getpid())
+	pid := fmt.Sprintf("%d-%d", os.Getpid(), limiterSeq.Add(1))
 	if data, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers"); err == nil && strings.Contains(string(data), "memory") {
 		base := "/sys/fs/cgroup/forkline"
 		if os.MkdirAll(base, 0o755) == nil {
@@ -62,11 +66,12 @@ func sweep(base string) {
 		if !e.IsDir() {
 			continue
 		}
-		if _, err := strconv.Atoi(e.Name()); err != nil {
+		owner, _, _ := strings.Cut(e.Name(), "-")
+		if _, err := strconv.Atoi(owner); err != nil {
 			os.Remove(filepath.Join(base, e.Name())) // an old layout's sandbox
 			continue
 		}
-		if _, err := os.Stat("/proc/" + e.Name()); err == nil {
+		if _, err := os.Stat("/proc/" + owner); err == nil {
 			continue // that forkline still runs
 		}
 		dir := filepath.Join(base, e.Name())

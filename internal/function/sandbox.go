@@ -12,10 +12,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // initTimeout bounds a runtime's initialization (Lambda: 10 seconds).
@@ -52,6 +55,66 @@ type sandbox struct {
 	rssAt time.Time
 	// idleSince is when the sandbox was last released.
 	idleSince time.Time
+	out       *outputReader
+}
+
+// outputReader copies a sandbox's output pipe into its log sink and can
+// tell when everything written so far has been copied.
+type outputReader struct {
+	r       *os.File
+	sink    *logSink
+	reading atomic.Bool   // blocked in (or entering) Read
+	copies  atomic.Uint64 // completed copies
+}
+
+func (o *outputReader) run() {
+	buf := make([]byte, 32<<10)
+	for {
+		o.reading.Store(true)
+		n, err := o.r.Read(buf)
+		o.reading.Store(false)
+		if n > 0 {
+			o.sink.Write(buf[:n])
+		}
+		o.copies.Add(1)
+		if err != nil {
+			o.r.Close()
+			return
+		}
+	}
+}
+
+// pending returns the bytes waiting in the pipe.
+func (o *outputReader) pending() int {
+	n := 0
+	if rc, err := o.r.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n)))
+		})
+	}
+	return n
+}
+
+// drain waits (briefly) until output written before now has reached the
+// sink: the pipe is empty and the reader idle in Read, twice in a row with
+// no copy in between. The function wrote its output before it answered,
+// so the bytes are already in the pipe or past it.
+func (o *outputReader) drain() {
+	idle := func() bool { return o.reading.Load() && o.pending() == 0 }
+	deadline := time.Now().Add(50 * time.Millisecond)
+	for {
+		c := o.copies.Load()
+		if idle() {
+			runtime.Gosched()
+			if idle() && o.copies.Load() == c {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
 }
 
 // idleTimeout is how long a warm sandbox waits for work before it is
@@ -370,22 +433,35 @@ func (s *Service) start(rec funcRec) (*sandbox, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = root
 	cmd.Env = s.environment(rec, root, opt, ep.Addr(), stream)
-	cmd.Stdout, cmd.Stderr = sink, sink
+	// Output goes through a pipe forkline reads itself, so that the end of
+	// an invocation can wait until what the function printed before
+	// answering has been collected (see drain).
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		ep.Close()
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
 	// Its own process group (so a kill reaches its children), and killed
 	// if forkline dies, even by kill -9.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	begin := time.Now()
 	if err := cmd.Start(); err != nil {
 		ep.Close()
+		pr.Close()
+		pw.Close()
 		return nil, &functionError{"Runtime.InvalidEntrypoint", fmt.Sprintf("RequestId: %s Error: fork/exec %s: %v", "", argv[0], errors.Unwrap(err))}
 	}
+	pw.Close() // the child has its copy
+	out := &outputReader{r: pr, sink: sink}
+	go out.run()
 	var release func()
 	if s.mem != nil {
 		if release, err = s.mem.limit(cmd.Process.Pid, rec.Config.MemorySize, hex.EncodeToString(id[:])); err != nil {
 			s.log.Debug("memory limit not applied", "function", name, "err", err)
 		}
 	}
-	sb := &sandbox{ep: ep, cmd: cmd, died: make(chan struct{}), stream: stream, log: sink}
+	sb := &sandbox{ep: ep, cmd: cmd, died: make(chan struct{}), stream: stream, log: sink, out: out}
 	go func() {
 		cmd.Wait()
 		if release != nil {
@@ -552,6 +628,7 @@ func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, err
 		status = "\tStatus: error\tError Type: Runtime.ExitError"
 		out.FunctionError, out.Payload = "Unhandled", (&functionError{"Runtime.ExitError", msg}).payload()
 	}
+	sb.out.drain()
 	sb.log.line("END RequestId: " + reqID)
 	report := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
 		reqID, float64(dur.Microseconds())/1000, (dur.Milliseconds() + 1), rec.Config.MemorySize, maxRSSMB(sb))
