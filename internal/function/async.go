@@ -77,8 +77,15 @@ func (s *Service) enqueue(ctx context.Context, in InvokeInput) (string, error) {
 	if len(in.Payload) > maxAsyncPayload {
 		return "", errorf(ErrRequestEntityTooLarge, "Request must be smaller than %d bytes for the InvokeFunction operation", maxAsyncPayload)
 	}
+	name, q, err := s.ParseName(in.FunctionName)
+	if err != nil {
+		return "", err
+	}
+	if in.Qualifier != "" {
+		q = in.Qualifier
+	}
 	now := s.clock.Now()
-	r := &asyncRec{FunctionName: in.FunctionName, Qualifier: in.Qualifier, RequestID: newRevision(),
+	r := &asyncRec{FunctionName: name, Qualifier: q, RequestID: newRevision(),
 		Payload: append(json.RawMessage(nil), in.Payload...), EnqueuedAt: now.UnixNano()}
 	r.id = fmt.Sprintf("%016x%08x", now.UnixNano(), asyncSeq.Add(1)&0xffffffff)
 	var b store.Batch
@@ -254,7 +261,8 @@ func (s *Service) deliverDestination(ctx context.Context, b *store.Batch, dest s
 		finish()
 	case strings.HasPrefix(dest, "arn:aws:lambda:"):
 		now := s.clock.Now()
-		r := &asyncRec{FunctionName: dest, RequestID: newRevision(), Payload: record, EnqueuedAt: now.UnixNano()}
+		name, q, _ := s.ParseName(dest)
+		r := &asyncRec{FunctionName: name, Qualifier: q, RequestID: newRevision(), Payload: record, EnqueuedAt: now.UnixNano()}
 		r.id = fmt.Sprintf("%016x%08x", now.UnixNano(), asyncSeq.Add(1)&0xffffffff)
 		b.PutRecord(nsAsync, r.id, mustJSON(r))
 		finish()
@@ -301,6 +309,9 @@ func (s *Service) PutEventInvokeConfig(ctx context.Context, ref, qualifier strin
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.live(f); err != nil {
+		return EventInvokeConfig{}, err
+	}
 	name := f.rec.Config.FunctionName
 	key := name + "\x00" + qualifier
 	old, exists := s.eic[key]

@@ -96,58 +96,71 @@ func (s *Service) taskRoot(hexSum string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, f := range zr.File {
-		rel, err := safePath(f.Name)
-		if err != nil {
-			os.RemoveAll(tmp)
-			return "", err
-		}
-		if rel == "" {
-			continue
-		}
-		dst := filepath.Join(tmp, rel)
-		mode := f.Mode()
-		if f.FileInfo().IsDir() {
-			if err := os.MkdirAll(dst, 0o755); err != nil {
-				os.RemoveAll(tmp)
-				return "", err
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			os.RemoveAll(tmp)
-			return "", err
-		}
-		if mode&os.ModeSymlink != 0 {
-			rc, err := f.Open()
-			if err != nil {
-				os.RemoveAll(tmp)
-				return "", err
-			}
-			target, _ := io.ReadAll(io.LimitReader(rc, 4096))
-			rc.Close()
-			if err := os.Symlink(string(target), dst); err != nil {
-				os.RemoveAll(tmp)
-				return "", err
-			}
-			continue
-		}
-		// Lambda keeps the permission bits of the package; files without
-		// any are readable (and, for bootstrap files, executable).
-		perm := mode.Perm()
-		if perm == 0 {
-			perm = 0o644
-		}
-		if err := extract(f, dst, perm|0o400); err != nil {
-			os.RemoveAll(tmp)
-			return "", err
-		}
+	if err := unpack(zr.File, tmp); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		os.RemoveAll(tmp)
 		return "", err
 	}
 	return dir, nil
+}
+
+// unpack writes a package's entries under dir: directories and files
+// first, symbolic links last, so that no file is ever written through a
+// link the package made (a zip cannot send a write outside dir).
+func unpack(files []*zip.File, dir string) error {
+	var links []*zip.File
+	for _, f := range files {
+		rel, err := safePath(f.Name)
+		if err != nil {
+			return err
+		}
+		if rel == "" {
+			continue
+		}
+		dst := filepath.Join(dir, rel)
+		mode := f.Mode()
+		switch {
+		case f.FileInfo().IsDir():
+			if err := os.MkdirAll(dst, 0o755); err != nil {
+				return err
+			}
+		case mode&os.ModeSymlink != 0:
+			links = append(links, f)
+		default:
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
+			// Lambda keeps the permission bits of the package; files
+			// without any are readable.
+			perm := mode.Perm()
+			if perm == 0 {
+				perm = 0o644
+			}
+			if err := extract(f, dst, perm|0o400); err != nil {
+				return err
+			}
+		}
+	}
+	for _, f := range links {
+		rel, _ := safePath(f.Name)
+		dst := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return err
+		}
+		target, _ := io.ReadAll(io.LimitReader(rc, 4096))
+		rc.Close()
+		if err := os.Symlink(string(target), dst); err != nil {
+			return fmt.Errorf("zip entry %q: %w", f.Name, err)
+		}
+	}
+	return nil
 }
 
 func extract(f *zip.File, dst string, perm os.FileMode) error {

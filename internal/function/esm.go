@@ -142,7 +142,7 @@ func apply(m *Mapping, in MappingInput) {
 // CreateMapping creates an event source mapping from an SQS queue to a
 // function; it answers with State Creating, as Lambda does.
 func (s *Service) CreateMapping(ctx context.Context, in MappingInput) (Mapping, error) {
-	f, _, err := s.lookup(in.FunctionName)
+	f, q, err := s.lookup(in.FunctionName)
 	if err != nil {
 		return Mapping{}, err
 	}
@@ -157,6 +157,14 @@ func (s *Service) CreateMapping(ctx context.Context, in MappingInput) (Mapping, 
 	m.EventSourceMappingArn = s.mappingArn(m.UUID)
 	s.mu.RLock()
 	m.FunctionArn = f.rec.Config.FunctionArn
+	if q != "" {
+		// A mapping on an alias or version invokes that qualifier.
+		if _, _, _, err := s.resolve(f, q, false); err != nil {
+			s.mu.RUnlock()
+			return Mapping{}, err
+		}
+		m.FunctionArn += ":" + q
+	}
 	s.mu.RUnlock()
 	apply(&m, in)
 	if err := s.checkMapping(&m); err != nil {
@@ -228,7 +236,7 @@ func (s *Service) UpdateMapping(ctx context.Context, id string, in MappingInput)
 	}
 	m := *old
 	if in.FunctionName != "" {
-		name, _, err := s.ParseName(in.FunctionName)
+		name, q, err := s.ParseName(in.FunctionName)
 		if err != nil {
 			return Mapping{}, err
 		}
@@ -236,6 +244,9 @@ func (s *Service) UpdateMapping(ctx context.Context, id string, in MappingInput)
 			return Mapping{}, errorf(ErrResourceNotFound, "Function not found: %s", s.functionArn(name))
 		}
 		m.FunctionArn = s.functionArn(name)
+		if q != "" {
+			m.FunctionArn += ":" + q
+		}
 	}
 	apply(&m, in)
 	if err := s.checkMapping(&m); err != nil {
@@ -388,16 +399,27 @@ func (s *Service) handleBatch(ctx context.Context, name string, m *Mapping, fifo
 		return // the messages come back when their visibility ends
 	case out.FunctionError != "":
 		return
-	case hasReportBatchItemFailures(m):
+	case hasReportBatchItemFailures(m) && len(out.Payload) > 0 && string(out.Payload) != "null":
+		// An answer that cannot be read, or an identifier that is empty
+		// or names no message of the batch, fails the whole batch (Lambda
+		// developer guide, "Reporting batch item failures").
 		var r struct {
 			BatchItemFailures []struct {
-				ItemIdentifier string `json:"itemIdentifier"`
+				ItemIdentifier *string `json:"itemIdentifier"`
 			} `json:"batchItemFailures"`
 		}
-		if json.Unmarshal(out.Payload, &r) == nil {
-			for _, f := range r.BatchItemFailures {
-				failed[f.ItemIdentifier] = true
+		if json.Unmarshal(out.Payload, &r) != nil {
+			return
+		}
+		ids := make(map[string]bool, len(batch))
+		for _, msg := range batch {
+			ids[msg.MessageID] = true
+		}
+		for _, f := range r.BatchItemFailures {
+			if f.ItemIdentifier == nil || !ids[*f.ItemIdentifier] {
+				return
 			}
+			failed[*f.ItemIdentifier] = true
 		}
 	}
 	var entries []queue.BatchEntry

@@ -272,6 +272,13 @@ func copyTree(src, dst string) error {
 		}
 		rel, _ := filepath.Rel(src, p)
 		target := filepath.Join(dst, rel)
+		// A link left by an earlier layer is replaced, never written
+		// through: later layers cannot reach outside the stack.
+		if li, err := os.Lstat(target); err == nil && li.Mode()&os.ModeSymlink != 0 {
+			if err := os.Remove(target); err != nil {
+				return err
+			}
+		}
 		switch {
 		case info.IsDir():
 			return os.MkdirAll(target, 0o755)

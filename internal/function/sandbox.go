@@ -35,10 +35,22 @@ type pool struct {
 	idle   []*sandbox
 	count  int // sandboxes alive, idle or busy
 	closed bool
-	freed  chan struct{} // signalled when a sandbox is released or ends
+	// changed is closed (and replaced) whenever a sandbox is released or
+	// ends or the pool closes: every waiter wakes and looks again.
+	changed chan struct{}
 }
 
-func (s *Service) newPool() *pool { return &pool{s: s, freed: make(chan struct{}, 1)} }
+func (s *Service) newPool() *pool { return &pool{s: s, changed: make(chan struct{})} }
+
+// errPoolClosed tells Invoke that the function changed while it waited:
+// it looks the function up again.
+var errPoolClosed = errors.New("function changed")
+
+// broadcast wakes every waiter. Requires p.mu.
+func (p *pool) broadcast() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
 
 // sandbox is one runtime process with its Runtime API endpoint.
 type sandbox struct {
@@ -182,6 +194,12 @@ func (l *logSink) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	if l.cur != nil {
 		l.cur.Write(p)
+		// Tail returns the last 4 KB: keep no more than twice that.
+		if l.cur.Len() > 2*tailBytes {
+			keep := append([]byte(nil), l.cur.Bytes()[l.cur.Len()-tailBytes:]...)
+			l.cur.Reset()
+			l.cur.Write(keep)
+		}
 	}
 	l.mu.Unlock()
 	if l.out != nil {
@@ -192,6 +210,10 @@ func (l *logSink) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// tailBytes is what LogType Tail returns (Lambda: the last 4 KB).
+const tailBytes = 4096
+
+// begin starts keeping the current invocation's output (for Tail).
 func (l *logSink) begin() {
 	l.mu.Lock()
 	l.cur = new(bytes.Buffer)
@@ -203,19 +225,22 @@ func (l *logSink) line(s string) { l.Write([]byte(s + "\n")) }
 func (l *logSink) end() []byte {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.cur == nil {
+		return nil
+	}
 	b := l.cur.Bytes()
 	l.cur = nil
 	return b
 }
 
-// acquire returns an idle sandbox, or starts one while the pool has room,
-// or waits for one to be freed.
+// acquire returns an idle sandbox, or starts one while the pool has room
+// (limit), or waits for one to be freed.
 func (p *pool) acquire(ctx context.Context, rec funcRec, limit int) (*sandbox, bool, error) {
 	for {
 		p.mu.Lock()
 		if p.closed {
 			p.mu.Unlock()
-			return nil, false, errors.New("function changed")
+			return nil, false, errPoolClosed
 		}
 		if n := len(p.idle); n > 0 {
 			sb := p.idle[n-1]
@@ -223,8 +248,9 @@ func (p *pool) acquire(ctx context.Context, rec funcRec, limit int) (*sandbox, b
 			p.mu.Unlock()
 			select {
 			case <-sb.died:
+				sb.ep.Close() // died while idle
 				p.gone()
-				continue // died while idle
+				continue
 			default:
 			}
 			return sb, false, nil
@@ -239,9 +265,10 @@ func (p *pool) acquire(ctx context.Context, rec funcRec, limit int) (*sandbox, b
 			}
 			return sb, true, nil
 		}
+		wait := p.changed
 		p.mu.Unlock()
 		select {
-		case <-p.freed:
+		case <-wait:
 		case <-ctx.Done():
 			return nil, false, errorf(ErrTooManyRequests, "Rate Exceeded.")
 		}
@@ -254,8 +281,8 @@ func (p *pool) release(sb *sandbox, healthy bool) {
 	if healthy && !p.closed {
 		sb.idleSince = p.s.clock.Now()
 		p.idle = append(p.idle, sb)
+		p.broadcast()
 		p.mu.Unlock()
-		p.signal()
 		return
 	}
 	p.mu.Unlock()
@@ -266,23 +293,18 @@ func (p *pool) release(sb *sandbox, healthy bool) {
 func (p *pool) gone() {
 	p.mu.Lock()
 	p.count--
+	p.broadcast()
 	p.mu.Unlock()
-	p.signal()
 }
 
-func (p *pool) signal() {
-	select {
-	case p.freed <- struct{}{}:
-	default:
-	}
-}
-
-// close ends the idle sandboxes; busy ones end when released.
+// close ends the idle sandboxes and wakes the waiters; busy sandboxes end
+// when released.
 func (p *pool) close() {
 	p.mu.Lock()
 	p.closed = true
 	idle := p.idle
 	p.idle = nil
+	p.broadcast()
 	p.mu.Unlock()
 	for _, sb := range idle {
 		sb.kill()
@@ -567,23 +589,38 @@ func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, err
 	default:
 		return InvokeOutput{}, errorf(ErrInvalidParameterValue, "1 validation error detected: Value '%s' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]", in.InvocationType)
 	}
-	s.mu.RLock()
-	rec, p, executed, err := s.resolve(f, q, true)
-	reserved := f.rec.Reserved
-	s.mu.RUnlock()
-	if err != nil {
-		return InvokeOutput{}, err
-	}
-	limit := s.cfg.MaxSandboxes
-	if reserved != nil {
-		if *reserved == 0 {
-			return InvokeOutput{}, errorf(ErrTooManyRequests, "Rate Exceeded.")
+	var rec funcRec
+	var p *pool
+	var executed string
+	var sb *sandbox
+	var cold bool
+	for {
+		s.mu.RLock()
+		rec, p, executed, err = s.resolve(f, q, true)
+		reserved := f.rec.Reserved
+		s.mu.RUnlock()
+		if err != nil {
+			return InvokeOutput{}, err
 		}
-		limit = *reserved
+		limit := s.cfg.MaxSandboxes
+		if reserved != nil {
+			if *reserved == 0 {
+				return InvokeOutput{}, errorf(ErrTooManyRequests, "Rate Exceeded.")
+			}
+			limit = *reserved
+		}
+		sb, cold, err = p.acquire(ctx, rec, limit)
+		if err != errPoolClosed {
+			break
+		}
+		// The function changed while we waited: run the new one (or
+		// report that it is gone).
+		if f, q, err = s.lookup(ref); err != nil {
+			return InvokeOutput{}, err
+		}
 	}
 	reqID := newRevision()
 	out := InvokeOutput{StatusCode: 200, ExecutedVersion: executed}
-	sb, cold, err := p.acquire(ctx, rec, limit)
 	if err != nil {
 		var fe *functionError
 		if errors.As(err, &fe) {
@@ -592,7 +629,9 @@ func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, err
 		}
 		return InvokeOutput{}, err
 	}
-	sb.log.begin()
+	if in.LogType == "Tail" {
+		sb.log.begin()
+	}
 	sb.log.line(fmt.Sprintf("START RequestId: %s Version: %s", reqID, rec.Config.Version))
 	start := time.Now()
 	timeout := time.Duration(rec.Config.Timeout) * time.Second
@@ -640,8 +679,8 @@ func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, err
 	sb.log.line(report)
 	logs := sb.log.end()
 	if in.LogType == "Tail" {
-		if len(logs) > 4096 {
-			logs = logs[len(logs)-4096:]
+		if len(logs) > tailBytes {
+			logs = logs[len(logs)-tailBytes:]
 		}
 		out.LogResult = base64.StdEncoding.EncodeToString(logs)
 	}

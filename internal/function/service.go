@@ -625,20 +625,50 @@ func (s *Service) DeleteFunction(ctx context.Context, ref string) error {
 	for a := range f.aliases {
 		b.DeleteRecord(nsAlias, name+"\x00"+a)
 	}
+	for k := range s.eic {
+		if strings.HasPrefix(k, name+"\x00") {
+			b.DeleteRecord(nsInvokeConfig, k)
+		}
+	}
 	if err := s.st.Commit(ctx, &b); err != nil {
 		s.mu.Unlock()
 		return fmt.Errorf("delete function %s: %w", name, err)
 	}
 	delete(s.funcs, name)
+	for k := range s.eic {
+		if strings.HasPrefix(k, name+"\x00") {
+			delete(s.eic, k)
+		}
+	}
+	pools := f.pools()
 	s.mu.Unlock()
-	f.closePools()
+	for _, p := range pools {
+		p.close()
+	}
+	return nil
+}
+
+// pools lists a function's pools. Requires s.mu.
+func (f *fn) pools() []*pool {
+	ps := []*pool{f.pool}
+	for _, v := range f.versions {
+		ps = append(ps, v.pool)
+	}
+	return ps
+}
+
+// live reports whether f is still the function of its name. Requires s.mu.
+func (s *Service) live(f *fn) error {
+	name := f.rec.Config.FunctionName
+	if s.funcs[name] != f {
+		return errorf(ErrResourceNotFound, "Function not found: %s", s.functionArn(name))
+	}
 	return nil
 }
 
 func (f *fn) closePools() {
-	f.pool.close()
-	for _, v := range f.versions {
-		v.pool.close()
+	for _, p := range f.pools() {
+		p.close()
 	}
 }
 

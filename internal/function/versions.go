@@ -115,6 +115,9 @@ func (s *Service) PublishVersion(ctx context.Context, ref, description, codeSha,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.live(f); err != nil {
+		return Configuration{}, err
+	}
 	if revisionID != "" && revisionID != f.rec.Config.RevisionID {
 		return Configuration{}, errorf(ErrPreconditionFailed, "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
 	}
@@ -216,6 +219,9 @@ func (s *Service) CreateAlias(ctx context.Context, ref, name string, in AliasInp
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.live(f); err != nil {
+		return Alias{}, err
+	}
 	fname := f.rec.Config.FunctionName
 	if f.aliases[name] != nil {
 		return Alias{}, errorf(ErrResourceConflict, "Alias already exists: %s:%s", s.functionArn(fname), name)
@@ -265,6 +271,9 @@ func (s *Service) UpdateAlias(ctx context.Context, ref, name string, in AliasInp
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.live(f); err != nil {
+		return Alias{}, err
+	}
 	old := f.aliases[name]
 	if old == nil {
 		return Alias{}, errorf(ErrResourceNotFound, "Alias not found: %s:%s", s.functionArn(f.rec.Config.FunctionName), name)
@@ -306,6 +315,9 @@ func (s *Service) DeleteAlias(ctx context.Context, ref, name string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.live(f); err != nil {
+		return err
+	}
 	var b store.Batch
 	b.DeleteRecord(nsAlias, f.rec.Config.FunctionName+"\x00"+name)
 	if err := s.st.Commit(ctx, &b); err != nil {

@@ -398,6 +398,11 @@ func (h *Handler) createFunction(w http.ResponseWriter, r *Request) error {
 	if err != nil {
 		return err
 	}
+	if in.Publish {
+		if c, err = h.svc.PublishVersion(r.Ctx, c.FunctionName, "", "", ""); err != nil {
+			return err
+		}
+	}
 	// A new function reports Pending until it is ready (Lambda developer
 	// guide, "Lambda function states"); forkline's are ready at once, so
 	// GetFunction already says Active.
@@ -468,6 +473,7 @@ func (h *Handler) updateCode(w http.ResponseWriter, r *Request, name string) err
 		ZipFile    []byte
 		S3Bucket   string
 		RevisionId string
+		Publish    bool
 	}
 	if err := decode(r, &in); err != nil {
 		return err
@@ -478,6 +484,11 @@ func (h *Handler) updateCode(w http.ResponseWriter, r *Request, name string) err
 	c, err := h.svc.UpdateCode(r.Ctx, name, in.ZipFile, in.RevisionId)
 	if err != nil {
 		return err
+	}
+	if in.Publish {
+		if c, err = h.svc.PublishVersion(r.Ctx, c.FunctionName, "", "", ""); err != nil {
+			return err
+		}
 	}
 	writeJSON(w, r.RequestID, 200, c)
 	return nil

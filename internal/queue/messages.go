@@ -406,7 +406,7 @@ func (s *Service) BeginSends(ctx context.Context, targets []Target, b *store.Bat
 		qs[i] = q
 		order = append(order, i)
 	}
-	sort.SliceStable(order, func(a, b int) bool { return qs[order[a]].rec.ID < qs[order[b]].rec.ID })
+	sort.SliceStable(order, func(a, b int) bool { return qs[order[a]].id < qs[order[b]].id })
 	now := s.clock.Now()
 	for _, i := range order {
 		part, err := s.beginSend(ctx, qs[i], targets[i].Inputs, false, b, now)

@@ -76,6 +76,8 @@ type queue struct {
 	// updMu serializes changes to the queue record (attributes, tags).
 	updMu sync.Mutex
 
+	id uint64 // immutable copy of rec.ID, readable without mu
+
 	mu      sync.Mutex // guards every field below
 	rec     store.Queue
 	set     settings
@@ -163,7 +165,7 @@ func (s *Service) Close() {
 func (s *Service) newQueue(rec store.Queue) *queue {
 	fifo := rec.Attributes[AttrFifoQueue] == "true"
 	return &queue{
-		rec: rec, set: parseSettings(rec.Attributes), fifo: fifo,
+		id: rec.ID, rec: rec, set: parseSettings(rec.Attributes), fifo: fifo,
 		arn: s.arn(rec.Name), nextSeq: 1, idx: newIndex(fifo),
 		notify: make(chan struct{}), dedup: map[string]store.Dedup{}, attempts: map[string]*attempt{},
 		dedupPending: map[string]chan struct{}{},

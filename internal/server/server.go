@@ -189,14 +189,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.closeOnce.Do(func() {
 		// Long polls end when the queue service closes; close it first
-		// so that Shutdown does not wait up to 20 s for them. Topic
-		// deliveries write into queues and invoke functions: stop them
-		// first; then the sandboxes.
+		// so that Shutdown does not wait up to 20 s for them (the queues
+		// still take writes). Then stop taking requests and wait for those
+		// in progress, so that no invocation meets a closed function
+		// service; then the background work: topic deliveries (which
+		// write into queues and invoke functions), the sandboxes, logs.
+		s.queues.Close()
+		err = s.http.Shutdown(ctx)
 		s.topics.Close()
 		s.funcs.Close()
 		s.logs.Close()
-		s.queues.Close()
-		err = s.http.Shutdown(ctx)
 		if cerr := s.store.Close(); cerr != nil && err == nil {
 			err = cerr
 		}
@@ -420,10 +422,11 @@ func (x senders) Publish(ctx context.Context, topicArn, message string) error {
 // invoker lets topics invoke functions.
 type invoker struct{ fs *function.Service }
 
-// InvokeEvent implements topic.Invoker: the function runs the event now;
-// its own failure is its business (asynchronous invocation semantics).
+// InvokeEvent implements topic.Invoker: SNS invokes asynchronously, so the
+// event is queued durably and the function's own failures meet its retry
+// and destination settings.
 func (i invoker) InvokeEvent(ctx context.Context, arn string, payload []byte) (bool, error) {
-	_, err := i.fs.Invoke(ctx, function.InvokeInput{FunctionName: arn, Payload: payload})
+	_, err := i.fs.Invoke(ctx, function.InvokeInput{FunctionName: arn, InvocationType: "Event", Payload: payload})
 	if errors.Is(err, function.ErrResourceNotFound) {
 		return false, nil
 	}

@@ -420,6 +420,24 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	var txn *queue.SendTxn
 	if len(targets) > 0 {
 		txn = s.cfg.Queues.BeginSends(ctx, targets, &b)
+		if ctx.Err() != nil {
+			// The caller gave up while a queue was busy: write nothing,
+			// so that a retry is not taken for a duplicate.
+			txn.End(ctx.Err())
+			if t.fifo {
+				t.order.Unlock()
+				t.mu.Lock()
+				for _, k := range mine {
+					delete(t.pending, k)
+					delete(t.dedup, k)
+				}
+				t.mu.Unlock()
+				if done != nil {
+					close(done)
+				}
+			}
+			return nil, ctx.Err()
+		}
 		// Deliveries the queues refuse now (queue gone, message too big
 		// for it) are client-side failures: the subscription's
 		// dead-letter queue gets them through the outbox.
@@ -464,7 +482,7 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("publish to %s: %w", t.rec.Name, err)
+		return nil, fmt.Errorf("publish to %s: %w", t.name, err)
 	}
 	for _, o := range outs {
 		s.out.add(o)
@@ -511,7 +529,7 @@ func (s *Service) numberFIFO(ctx context.Context, t *topic, ps []*prepared, now 
 	for k, d := range t.dedup {
 		if d.ExpiresAt <= nowNs {
 			delete(t.dedup, k)
-			b.DeleteRecord(nsDedup, t.rec.Name+"\x00"+k)
+			b.DeleteRecord(nsDedup, t.name+"\x00"+k)
 		}
 	}
 	done := make(chan struct{})
@@ -537,7 +555,7 @@ func (s *Service) numberFIFO(ctx context.Context, t *topic, ps []*prepared, now 
 		t.dedup[p.dedupKey] = d
 		t.pending[p.dedupKey] = done
 		mine = append(mine, p.dedupKey)
-		b.PutRecord(nsDedup, t.rec.Name+"\x00"+p.dedupKey, mustJSON(d))
+		b.PutRecord(nsDedup, t.name+"\x00"+p.dedupKey, mustJSON(d))
 	}
 	return done, mine, nil
 }

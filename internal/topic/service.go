@@ -104,6 +104,7 @@ type Service struct {
 
 // topic is one live topic.
 type topic struct {
+	name string // immutable
 	arn  string
 	fifo bool
 
@@ -272,7 +273,7 @@ func (s *Service) Close() {
 
 func (s *Service) newTopic(rec topicRec) *topic {
 	return &topic{
-		arn: s.topicArn(rec.Name), fifo: strings.HasSuffix(rec.Name, ".fifo") && rec.Attributes["FifoTopic"] == "true",
+		name: rec.Name, arn: s.topicArn(rec.Name), fifo: strings.HasSuffix(rec.Name, ".fifo") && rec.Attributes["FifoTopic"] == "true",
 		rec: rec, dedup: map[string]dedupRec{}, pending: map[string]chan struct{}{},
 	}
 }
@@ -373,14 +374,15 @@ func (s *Service) CreateTopic(ctx context.Context, name string, attrs, tags map[
 	}
 	s.mu.Lock()
 	if t := s.topics[name]; t != nil {
+		rec := t.rec
 		s.mu.Unlock()
 		for k, v := range norm {
-			if t.rec.Attributes[k] != v {
+			if rec.Attributes[k] != v {
 				return "", invalidParam("Attributes", "Topic already exists with different attributes")
 			}
 		}
 		for k, v := range tags {
-			if cur, ok := t.rec.Tags[k]; !ok || cur != v {
+			if cur, ok := rec.Tags[k]; !ok || cur != v {
 				return "", invalidParam("Tags", "Topic already exists with different tags")
 			}
 		}
@@ -420,26 +422,26 @@ func (s *Service) DeleteTopic(ctx context.Context, arn string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.topics[t.rec.Name] != t {
+	if s.topics[t.name] != t {
 		return nil
 	}
 	var b store.Batch
-	b.DeleteRecord(nsTopic, t.rec.Name)
+	b.DeleteRecord(nsTopic, t.name)
 	for _, sub := range t.subs {
 		b.DeleteRecord(nsSub, sub.rec.ID)
 	}
 	t.mu.Lock()
 	for k := range t.dedup {
-		b.DeleteRecord(nsDedup, t.rec.Name+"\x00"+k)
+		b.DeleteRecord(nsDedup, t.name+"\x00"+k)
 	}
 	t.mu.Unlock()
 	if err := s.st.Commit(ctx, &b); err != nil {
-		return fmt.Errorf("delete topic %s: %w", t.rec.Name, err)
+		return fmt.Errorf("delete topic %s: %w", t.name, err)
 	}
 	for _, sub := range t.subs {
 		delete(s.subs, sub.arn)
 	}
-	delete(s.topics, t.rec.Name)
+	delete(s.topics, t.name)
 	t.mu.Lock()
 	t.deleted = true
 	t.mu.Unlock()
@@ -554,7 +556,7 @@ func (s *Service) SetTopicAttributes(ctx context.Context, arn, name, value strin
 func (s *Service) updateTopic(ctx context.Context, t *topic, fn func(*topicRec)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.topics[t.rec.Name] != t {
+	if s.topics[t.name] != t {
 		return errTopicNotFound()
 	}
 	rec := t.rec
@@ -566,7 +568,16 @@ func (s *Service) updateTopic(ctx context.Context, t *topic, fn func(*topicRec))
 	if err := s.st.Commit(ctx, &b); err != nil {
 		return fmt.Errorf("update topic %s: %w", rec.Name, err)
 	}
+	policyChanged := rec.Attributes["DeliveryPolicy"] != t.rec.Attributes["DeliveryPolicy"]
 	t.rec = rec
+	if policyChanged {
+		// The subscriptions' effective retry policies derive from it.
+		for i, sub := range t.subs {
+			if ns, err := s.newSubscription(t, sub.rec); err == nil {
+				s.replaceSub(t, i, ns)
+			}
+		}
+	}
 	return nil
 }
 

@@ -58,7 +58,7 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 		return "", err
 	}
 	s.mu.Lock()
-	if s.topics[t.rec.Name] != t {
+	if s.topics[t.name] != t {
 		s.mu.Unlock()
 		return "", errTopicNotFound()
 	}
@@ -88,7 +88,7 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 		owner = s.cfg.AccountID
 	}
 	rec := subRec{
-		ID: newID(), Topic: t.rec.Name, Protocol: proto, Endpoint: in.Endpoint, Owner: owner,
+		ID: newID(), Topic: t.name, Protocol: proto, Endpoint: in.Endpoint, Owner: owner,
 		Attributes: attrs, CreatedAt: s.clock.Now().UnixNano(),
 	}
 	// Queues and functions of this account confirm at once; the others
@@ -359,8 +359,10 @@ func (s *Service) GetSubscriptionAttributes(ctx context.Context, arn string) (ma
 	s.mu.RLock()
 	sub = s.subs[arn]
 	var topicPolicy string
-	if t := s.topics[sub.rec.Topic]; t != nil {
-		topicPolicy = t.rec.Attributes["DeliveryPolicy"]
+	if sub != nil {
+		if t := s.topics[sub.rec.Topic]; t != nil {
+			topicPolicy = t.rec.Attributes["DeliveryPolicy"]
+		}
 	}
 	s.mu.RUnlock()
 	if sub == nil {
