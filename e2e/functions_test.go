@@ -901,3 +901,42 @@ func TestMemoryLimit(t *testing.T) {
 		t.Fatalf("400 MB in a 128 MB function: %s", out.Payload)
 	}
 }
+
+// Regressions from review: an Event invocation by ARN uses the function's
+// event invoke config; SNS invokes asynchronously, so a failing function
+// meets its OnFailure destination; a mapping's unreadable batch-failure
+// answer retries the whole batch.
+func TestAsyncByArnAndFromSNS(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{FakeClock: true})
+	c := lambda.NewFromConfig(s.Config())
+	q := sqs.NewFromConfig(s.Config())
+	sc := sns.NewFromConfig(s.Config())
+	failURL := create(t, q, "arn-failures", nil)
+	createFunction(t, c, "boom", pythonRuntime(`    raise RuntimeError("no")`))
+	if _, err := c.PutFunctionEventInvokeConfig(ctx(t), &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("boom"),
+		MaximumRetryAttempts: aws.Int32(0), DestinationConfig: &lambdatypes.DestinationConfig{
+			OnFailure: &lambdatypes.OnFailure{Destination: aws.String("arn:aws:sqs:us-east-1:000000000000:arn-failures")}}}); err != nil {
+		t.Fatal(err)
+	}
+	arn := "arn:aws:lambda:us-east-1:000000000000:function:boom"
+	invoke(t, c, arn, map[string]int{}, func(in *lambda.InvokeInput) { in.InvocationType = lambdatypes.InvocationTypeEvent })
+	topicArn := createTopic(t, sc, "to-boom", nil)
+	if _, err := sc.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(topicArn), Protocol: aws.String("lambda"), Endpoint: aws.String(arn)}); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, sc, &sns.PublishInput{TopicArn: aws.String(topicArn), Message: aws.String("hi")})
+	got := 0
+	deadline := time.Now().Add(30 * time.Second)
+	for got < 2 && time.Now().Before(deadline) {
+		for _, m := range receive(t, q, failURL, 10) {
+			if !strings.Contains(*m.Body, `"condition":"RetriesExhausted"`) {
+				t.Fatalf("failure record %s", *m.Body)
+			}
+			got++
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got != 2 {
+		t.Fatalf("%d failure records, want 2 (one by ARN, one from SNS)", got)
+	}
+}
