@@ -22,6 +22,8 @@ import (
 	"encoding/json"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/forkline/forkline/internal/server/servertest"
@@ -417,5 +419,50 @@ done
 			t.Fatalf("%d of %d acknowledged events ran after kill -9", len(seen), n)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestWorkflowResumesAfterKill: a running execution resumes after kill -9
+// where it was, its Wait keeping its deadline.
+func TestWorkflowResumesAfterKill(t *testing.T) {
+	dir := t.TempDir()
+	p := startProcess(t, dir)
+	c := sfn.NewFromConfig(servertest.Config(p.url, "AKIDCRASH", "secret"))
+	def := `{"StartAt":"Before","States":{
+  "Before":{"Type":"Pass","Result":{"step":1},"ResultPath":"$.before","Next":"Wait"},
+  "Wait":{"Type":"Wait","Seconds":2,"Next":"After"},
+  "After":{"Type":"Pass","Result":"done","ResultPath":"$.after","End":true}}}`
+	sm, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("durable"), Definition: aws.String(def), RoleArn: aws.String(sfnRole)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, err := c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn, Input: aws.String(`{"order":7}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // inside the Wait
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	p2 := startProcess(t, dir)
+	c2 := sfn.NewFromConfig(servertest.Config(p2.url, "AKIDCRASH", "secret"))
+	out := waitExecution(t, c2, *start.ExecutionArn)
+	if out.Status != sfntypes.ExecutionStatusSucceeded || !strings.Contains(aws.ToString(out.Output), `"after":"done"`) ||
+		!strings.Contains(aws.ToString(out.Output), `"order":7`) {
+		t.Fatalf("after kill -9: %s %s %s", out.Status, aws.ToString(out.Output), aws.ToString(out.Cause))
+	}
+	hist, err := c2.GetExecutionHistory(ctx(t), &sfn.GetExecutionHistoryInput{ExecutionArn: start.ExecutionArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered := 0
+	for _, e := range hist.Events {
+		if e.Type == sfntypes.HistoryEventTypeWaitStateEntered {
+			entered++
+		}
+	}
+	if entered != 1 {
+		t.Fatalf("the Wait state was entered %d times; the resumed execution should continue it", entered)
 	}
 }

@@ -9,6 +9,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,7 @@ import (
 	"github.com/forkline/forkline/internal/logsapi"
 	"github.com/forkline/forkline/internal/queue"
 	"github.com/forkline/forkline/internal/runtimeapi"
+	"github.com/forkline/forkline/internal/sfnapi"
 	"github.com/forkline/forkline/internal/sigv4"
 	"github.com/forkline/forkline/internal/snsapi"
 	"github.com/forkline/forkline/internal/sqsapi"
@@ -37,6 +39,7 @@ import (
 	"github.com/forkline/forkline/internal/wire/awserr"
 	"github.com/forkline/forkline/internal/wire/awsjson"
 	"github.com/forkline/forkline/internal/wire/awsquery"
+	"github.com/forkline/forkline/internal/workflow"
 )
 
 // Version is set at build time with -ldflags "-X ...server.Version=...".
@@ -68,6 +71,8 @@ type Server struct {
 	lambda  *lambdaapi.Handler
 	logs    *logs.Service
 	logsAPI *logsapi.Handler
+	flows   *workflow.Service
+	sfn     *sfnapi.Handler
 	sqs     *sqsapi.Handler
 	sns     *snsapi.Handler
 	auth    *sigv4.Verifier
@@ -160,6 +165,17 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	s.funcs = fs
 	s.lambda = lambdaapi.New(fs, o.Logger)
 	ts.SetFunctions(invoker{fs})
+	wf, err := workflow.New(ctx, st, workflow.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger,
+		Tasks: tasks{fs: fs, qs: qs, ts: ts}})
+	if err != nil {
+		fs.Close()
+		ls.Close()
+		ts.Close()
+		qs.Close()
+		st.Close()
+		return nil, err
+	}
+	s.flows, s.sfn = wf, sfnapi.New(wf, o.Logger)
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -196,6 +212,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// write into queues and invoke functions), the sandboxes, logs.
 		s.queues.Close()
 		err = s.http.Shutdown(ctx)
+		s.flows.Close()
 		s.topics.Close()
 		s.funcs.Close()
 		s.logs.Close()
@@ -330,6 +347,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 		switch prefix {
 		case sqsapi.TargetPrefix:
 			service = "sqs"
+		case sfnapi.TargetPrefix:
+			if err := s.auth.Verify(r, auth, body); err != nil {
+				sfnapi.WriteError(w, reqID, asAWS(err))
+				return "states", action
+			}
+			s.sfn.Serve(r.Context(), w, reqID, action, body)
+			return "states", action
 		case logsapi.TargetPrefix:
 			if err := s.auth.Verify(r, auth, body); err != nil {
 				logsapi.WriteError(w, reqID, asAWS(err))
@@ -417,6 +441,54 @@ type senders struct {
 func (x senders) Publish(ctx context.Context, topicArn, message string) error {
 	_, err := x.ts.Publish(ctx, topic.PublishInput{TopicArn: topicArn, Message: message})
 	return err
+}
+
+// tasks runs Step Functions Task states on the other services.
+type tasks struct {
+	fs *function.Service
+	qs *queue.Service
+	ts *topic.Service
+}
+
+// InvokeFunction implements workflow.Tasks.
+func (t tasks) InvokeFunction(ctx context.Context, fn string, payload []byte) ([]byte, string, string, error) {
+	out, err := t.fs.Invoke(ctx, function.InvokeInput{FunctionName: fn, Payload: payload})
+	if err != nil {
+		return nil, "", "", err
+	}
+	if out.FunctionError != "" {
+		var e struct{ ErrorType, ErrorMessage string }
+		json.Unmarshal(out.Payload, &e)
+		if e.ErrorType == "" {
+			e.ErrorType = "Lambda.Unknown"
+		}
+		return nil, e.ErrorType, e.ErrorMessage, nil
+	}
+	return out.Payload, "", "", nil
+}
+
+// SendMessage implements workflow.Tasks.
+func (t tasks) SendMessage(ctx context.Context, queueURL, body, group, dedup string) (map[string]any, error) {
+	name := queueURL[strings.LastIndexByte(queueURL, '/')+1:]
+	in := queue.SendInput{Body: body, GroupID: group, HasGroupID: group != "", DedupID: dedup, HasDedupID: dedup != ""}
+	res, err := t.qs.SendMessage(ctx, name, in)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"MessageId": res.MessageID, "MD5OfMessageBody": res.MD5Body}
+	if res.SequenceNumber != "" {
+		out["SequenceNumber"] = res.SequenceNumber
+	}
+	return out, nil
+}
+
+// Publish implements workflow.Tasks.
+func (t tasks) Publish(ctx context.Context, topicArn, message, subject string) (map[string]any, error) {
+	res, err := t.ts.Publish(ctx, topic.PublishInput{TopicArn: topicArn, Message: message, Subject: subject, HasSubject: subject != ""})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"MessageId": res.MessageID}, nil
 }
 
 // invoker lets topics invoke functions.

@@ -1,0 +1,186 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/forkline/forkline/internal/server/servertest"
+)
+
+const sfnRole = "arn:aws:iam::000000000000:role/states"
+
+func waitExecution(t *testing.T, c *sfn.Client, arn string) *sfn.DescribeExecutionOutput {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, err := c.DescribeExecution(ctx(t), &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Status != sfntypes.ExecutionStatusRunning {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("execution %s still running", arn)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A saga across the services: Pass, Choice, a Lambda Task with Retry and
+// Catch, Parallel, Map with intrinsic functions, SQS and SNS tasks (States
+// Language specification; Step Functions developer guide, "Service
+// integrations").
+func TestWorkflowEndToEnd(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	c := sfn.NewFromConfig(s.Config())
+	lc := lambda.NewFromConfig(s.Config())
+	q := sqs.NewFromConfig(s.Config())
+	url := create(t, q, "orders-out", nil)
+	createFunction(t, lc, "price", codeZip(map[string]string{"app.py": `def handler(event, context):
+    if event.get("qty", 0) > 100:
+        raise ValueError("too many")
+    return {"total": event["qty"] * 3}
+`}), func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler = lambdatypes.RuntimePython311, aws.String("app.handler")
+	})
+	def := `{
+  "StartAt": "Init",
+  "States": {
+    "Init": {"Type": "Pass", "Parameters": {"order.$": "$.order", "greeting.$": "States.Format('order {}', $.order.id)"}, "Next": "Big?"},
+    "Big?": {"Type": "Choice", "Choices": [{"Variable": "$.order.qty", "NumericGreaterThan": 100, "Next": "Price"}], "Default": "Price"},
+    "Price": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:000000000000:function:price", "InputPath": "$.order", "ResultPath": "$.price",
+      "Retry": [{"ErrorEquals": ["States.Timeout"], "MaxAttempts": 2}],
+      "Catch": [{"ErrorEquals": ["ValueError"], "ResultPath": "$.failure", "Next": "Compensate"}], "Next": "Fan"},
+    "Compensate": {"Type": "Pass", "Result": "refunded", "ResultPath": "$.compensation", "Next": "Done"},
+    "Fan": {"Type": "Parallel", "ResultPath": "$.parallel", "Next": "Items", "Branches": [
+      {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "End": true}}},
+      {"StartAt": "B", "States": {"B": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+        "Parameters": {"QueueUrl": "` + url + `", "MessageBody.$": "States.JsonToString($.price)"}, "ResultSelector": {"sent": true}, "End": true}}}]},
+    "Items": {"Type": "Map", "ItemsPath": "$.order.items", "ItemSelector": {"item.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"},
+      "ItemProcessor": {"StartAt": "Double", "States": {"Double": {"Type": "Pass", "Parameters": {"v.$": "States.MathAdd($.item, $.item)"}, "End": true}}},
+      "ResultPath": "$.doubled", "Next": "Done"},
+    "Done": {"Type": "Succeed"}
+  }
+}`
+	sm, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("checkout"), Definition: aws.String(def), RoleArn: aws.String(sfnRole)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, err := c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn, Name: aws.String("run-1"),
+		Input: aws.String(`{"order":{"id":"o-1","qty":2,"items":[1,2,3]}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := waitExecution(t, c, *start.ExecutionArn)
+	if out.Status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("execution %s: %v %v", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause))
+	}
+	var res map[string]any
+	json.Unmarshal([]byte(*out.Output), &res)
+	if res["greeting"] != "order o-1" || res["price"].(map[string]any)["total"] != float64(6) ||
+		len(res["parallel"].([]any)) != 2 || res["doubled"].([]any)[2].(map[string]any)["v"] != float64(6) {
+		t.Fatalf("output = %s", *out.Output)
+	}
+	if msgs := receive(t, q, url, 1); len(msgs) != 1 || *msgs[0].Body != `{"total":6}` {
+		t.Fatalf("the SQS task sent %v", msgs)
+	}
+	// The same name and input again is the same execution; other input is
+	// ExecutionAlreadyExists.
+	_, err = c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn, Name: aws.String("run-1"), Input: aws.String(`{}`)})
+	wantCode(t, err, "ExecutionAlreadyExists")
+
+	// The compensation path: the function fails, Catch routes to it.
+	start, _ = c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn,
+		Input: aws.String(`{"order":{"id":"o-2","qty":500,"items":[]}}`)})
+	out = waitExecution(t, c, *start.ExecutionArn)
+	if out.Status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("saga compensation: %s %s %s", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause))
+	}
+	res = map[string]any{}
+	json.Unmarshal([]byte(*out.Output), &res)
+	if res["compensation"] != "refunded" || res["failure"].(map[string]any)["Error"] != "ValueError" {
+		t.Fatalf("saga compensation: %s %s", out.Status, aws.ToString(out.Output))
+	}
+	hist, err := c.GetExecutionHistory(ctx(t), &sfn.GetExecutionHistoryInput{ExecutionArn: start.ExecutionArn})
+	if err != nil || len(hist.Events) < 6 || hist.Events[0].Type != sfntypes.HistoryEventTypeExecutionStarted ||
+		hist.Events[len(hist.Events)-1].Type != sfntypes.HistoryEventTypeExecutionSucceeded {
+		t.Fatalf("history = %+v, %v", hist, err)
+	}
+	var types []string
+	for _, e := range hist.Events {
+		types = append(types, string(e.Type))
+	}
+	if !strings.Contains(strings.Join(types, ","), "LambdaFunctionFailed") {
+		t.Fatalf("history lacks LambdaFunctionFailed: %v", types)
+	}
+	// A Fail state fails the execution with its error and cause.
+	failDef := `{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"Order.Rejected","Cause":"out of stock"}}}`
+	fm, _ := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("reject"), Definition: aws.String(failDef), RoleArn: aws.String(sfnRole)})
+	start, _ = c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: fm.StateMachineArn})
+	out = waitExecution(t, c, *start.ExecutionArn)
+	if out.Status != sfntypes.ExecutionStatusFailed || *out.Error != "Order.Rejected" || *out.Cause != "out of stock" {
+		t.Fatalf("Fail state: %+v", out)
+	}
+	list, err := c.ListExecutions(ctx(t), &sfn.ListExecutionsInput{StateMachineArn: sm.StateMachineArn})
+	if err != nil || len(list.Executions) != 2 {
+		t.Fatalf("ListExecutions = %+v, %v", list, err)
+	}
+}
+
+// Definitions are validated with the offending state and field named
+// (Step Functions API reference, CreateStateMachine: InvalidDefinition).
+func TestWorkflowInvalidDefinitions(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	c := sfn.NewFromConfig(s.Config())
+	for _, def := range []string{
+		`not json`,
+		`{"States":{}}`,
+		`{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Nowhere"}}}`,
+		`{"StartAt":"A","States":{"A":{"Type":"Pass","End":true},"B":{"Type":"Pass","End":true}}}`,
+		`{"StartAt":"A","States":{"A":{"Type":"Teleport","End":true}}}`,
+		`{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::dynamodb:putItem","End":true}}}`,
+		`{"StartAt":"A","States":{"A":{"Type":"Wait","End":true}}}`,
+		`{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"x.$":"not a path"},"End":true}}}`,
+	} {
+		_, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("bad"), Definition: aws.String(def), RoleArn: aws.String(sfnRole)})
+		wantCode(t, err, "InvalidDefinition")
+	}
+	_, err := c.DescribeStateMachine(ctx(t), &sfn.DescribeStateMachineInput{StateMachineArn: aws.String("arn:aws:states:us-east-1:000000000000:stateMachine:none")})
+	wantCode(t, err, "StateMachineDoesNotExist")
+}
+
+// A Wait state keeps its deadline on the injected clock; StopExecution
+// aborts.
+func TestWorkflowWaitAndStop(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{FakeClock: true})
+	c := sfn.NewFromConfig(s.Config())
+	def := `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":3600,"Next":"D"},"D":{"Type":"Succeed"}}}`
+	sm, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("waiter"), Definition: aws.String(def), RoleArn: aws.String(sfnRole)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn, Name: aws.String("a")})
+	waitPending(t, s, 1)
+	s.Clock.Advance(time.Hour)
+	if out := waitExecution(t, c, *a.ExecutionArn); out.Status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("after the wait: %s", out.Status)
+	}
+	b, _ := c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn, Name: aws.String("b")})
+	waitPending(t, s, 1)
+	if _, err := c.StopExecution(ctx(t), &sfn.StopExecutionInput{ExecutionArn: b.ExecutionArn, Error: aws.String("Op.Cancel")}); err != nil {
+		t.Fatal(err)
+	}
+	if out := waitExecution(t, c, *b.ExecutionArn); out.Status != sfntypes.ExecutionStatusAborted {
+		t.Fatalf("after StopExecution: %s", out.Status)
+	}
+}

@@ -1,0 +1,264 @@
+// Package sfnapi is the Step Functions wire adapter: AWS JSON 1.0 with
+// X-Amz-Target "AWSStepFunctions.Operation".
+package sfnapi
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/forkline/forkline/internal/wire/awserr"
+	"github.com/forkline/forkline/internal/wire/awsjson"
+	"github.com/forkline/forkline/internal/workflow"
+)
+
+// TargetPrefix is the X-Amz-Target prefix of Step Functions requests.
+const TargetPrefix = "AWSStepFunctions"
+
+// Handler serves Step Functions. It is safe for concurrent use.
+type Handler struct {
+	svc *workflow.Service
+	log *slog.Logger
+}
+
+// New returns the adapter over svc.
+func New(svc *workflow.Service, log *slog.Logger) *Handler { return &Handler{svc: svc, log: log} }
+
+// WriteError writes e in the Step Functions JSON error shape.
+func WriteError(w http.ResponseWriter, requestID string, e *awserr.Error) {
+	awsjson.WriteError(w, awsjson.ContentType10, requestID, "", false, e)
+}
+
+// Serve serves one request for action.
+func (h *Handler) Serve(ctx context.Context, w http.ResponseWriter, requestID, action string, body []byte) {
+	out, err := h.run(ctx, action, body)
+	if err != nil {
+		var ae *awserr.Error
+		var we *workflow.Error
+		switch {
+		case errors.As(err, &ae):
+		case errors.As(err, &we):
+			ae = &awserr.Error{Entry: awserr.Entry{Code: we.Kind.Error(), Status: 400, Sender: true}, Message: we.Message}
+		default:
+			h.log.Error("internal error", "requestId", requestID, "err", err)
+			ae = &awserr.Error{Entry: awserr.Entry{Code: "InternalFailure", Status: 500}, Message: "An internal error occurred."}
+		}
+		WriteError(w, requestID, ae)
+		return
+	}
+	awsjson.Write(w, awsjson.ContentType10, requestID, out)
+}
+
+func epoch(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
+
+func execJSON(e workflow.ExecutionInfo, withData bool) map[string]any {
+	m := map[string]any{"executionArn": e.Arn, "stateMachineArn": e.StateMachineArn, "name": e.Name, "status": e.Status,
+		"startDate": epoch(e.StartDate)}
+	if !e.StopDate.IsZero() {
+		m["stopDate"] = epoch(e.StopDate)
+	}
+	if withData {
+		m["input"] = e.Input
+		m["inputDetails"] = map[string]bool{"included": true}
+		if e.HasOutput {
+			m["output"] = e.Output
+			m["outputDetails"] = map[string]bool{"included": true}
+		}
+		if e.Error != "" {
+			m["error"] = e.Error
+		}
+		if e.Cause != "" {
+			m["cause"] = e.Cause
+		}
+	}
+	return m
+}
+
+func (h *Handler) run(ctx context.Context, action string, body []byte) (any, error) {
+	switch action {
+	case "CreateStateMachine":
+		var in struct {
+			Name, Definition, RoleArn, Type string
+		}
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		m, err := h.svc.CreateStateMachine(ctx, in.Name, in.Definition, in.RoleArn, in.Type)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"stateMachineArn": m.Arn, "creationDate": epoch(m.CreationDate)}, nil
+	case "DescribeStateMachine":
+		var in struct{ StateMachineArn string }
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		m, err := h.svc.DescribeStateMachine(ctx, in.StateMachineArn)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"stateMachineArn": m.Arn, "name": m.Name, "status": "ACTIVE", "definition": m.Definition,
+			"roleArn": m.RoleArn, "type": m.Type, "creationDate": epoch(m.CreationDate),
+			"loggingConfiguration": map[string]any{"level": "OFF", "includeExecutionData": false},
+			"tracingConfiguration": map[string]any{"enabled": false}}, nil
+	case "UpdateStateMachine":
+		var in struct {
+			StateMachineArn     string
+			Definition, RoleArn *string
+		}
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		t, err := h.svc.UpdateStateMachine(ctx, in.StateMachineArn, in.Definition, in.RoleArn)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"updateDate": epoch(t)}, nil
+	case "ListStateMachines":
+		var out []map[string]any
+		for _, m := range h.svc.ListStateMachines(ctx) {
+			out = append(out, map[string]any{"stateMachineArn": m.Arn, "name": m.Name, "type": m.Type, "creationDate": epoch(m.CreationDate)})
+		}
+		if out == nil {
+			out = []map[string]any{}
+		}
+		return map[string]any{"stateMachines": out}, nil
+	case "DeleteStateMachine":
+		var in struct{ StateMachineArn string }
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		return map[string]any{}, h.svc.DeleteStateMachine(ctx, in.StateMachineArn)
+	case "StartExecution":
+		var in struct{ StateMachineArn, Name, Input string }
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		e, err := h.svc.StartExecution(ctx, in.StateMachineArn, in.Name, in.Input)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"executionArn": e.Arn, "startDate": epoch(e.StartDate)}, nil
+	case "DescribeExecution":
+		var in struct{ ExecutionArn string }
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		e, err := h.svc.DescribeExecution(ctx, in.ExecutionArn)
+		if err != nil {
+			return nil, err
+		}
+		return execJSON(e, true), nil
+	case "ListExecutions":
+		var in struct {
+			StateMachineArn, StatusFilter, NextToken string
+			MaxResults                               int
+		}
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		es, err := h.svc.ListExecutions(ctx, in.StateMachineArn, in.StatusFilter)
+		if err != nil {
+			return nil, err
+		}
+		page, next := paginate(len(es), in.NextToken, in.MaxResults)
+		out := []map[string]any{}
+		for _, e := range es[page[0]:page[1]] {
+			out = append(out, execJSON(e, false))
+		}
+		res := map[string]any{"executions": out}
+		if next != "" {
+			res["nextToken"] = next
+		}
+		return res, nil
+	case "GetExecutionHistory":
+		var in struct {
+			ExecutionArn, NextToken string
+			ReverseOrder            bool
+			MaxResults              int
+			IncludeExecutionData    *bool
+		}
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		evs, err := h.svc.History(ctx, in.ExecutionArn, in.ReverseOrder)
+		if err != nil {
+			return nil, err
+		}
+		page, next := paginate(len(evs), in.NextToken, in.MaxResults)
+		out := []map[string]any{}
+		for _, ev := range evs[page[0]:page[1]] {
+			m := map[string]any{"id": ev.ID, "previousEventId": ev.PreviousEventID, "timestamp": float64(ev.Timestamp) / 1000, "type": ev.Type}
+			for k, v := range ev.Details {
+				if in.IncludeExecutionData != nil && !*in.IncludeExecutionData {
+					v = stripData(v)
+				}
+				m[k] = v
+			}
+			out = append(out, m)
+		}
+		res := map[string]any{"events": out}
+		if next != "" {
+			res["nextToken"] = next
+		}
+		return res, nil
+	case "StopExecution":
+		var in struct{ ExecutionArn, Error, Cause string }
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		t, err := h.svc.StopExecution(ctx, in.ExecutionArn, in.Error, in.Cause)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"stopDate": epoch(t)}, nil
+	case "ValidateStateMachineDefinition":
+		var in struct{ Definition string }
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		if _, err := workflow.Parse(in.Definition); err != nil {
+			return map[string]any{"result": "FAIL", "diagnostics": []map[string]any{{"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": err.Error()}}}, nil
+		}
+		return map[string]any{"result": "OK", "diagnostics": []any{}}, nil
+	}
+	return nil, awserr.New(awserr.UnknownOperation, "Unknown operation "+action+".")
+}
+
+// stripData removes the input and output strings of an event's details.
+func stripData(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	out := map[string]any{}
+	for k, x := range m {
+		if k == "input" || k == "output" {
+			continue
+		}
+		out[k] = x
+	}
+	return out
+}
+
+// paginate cuts n items by an offset token (default page 100).
+func paginate(n int, token string, max int) ([2]int, string) {
+	start := 0
+	if raw, err := base64.RawURLEncoding.DecodeString(token); err == nil && token != "" {
+		if i, err := strconv.Atoi(string(raw)); err == nil && i >= 0 && i <= n {
+			start = i
+		}
+	}
+	if max <= 0 || max > 1000 {
+		max = 100
+	}
+	end := start + max
+	if end >= n {
+		return [2]int{start, n}, ""
+	}
+	return [2]int{start, end}, base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
+}

@@ -1,0 +1,558 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/forkline/forkline/internal/workflow/asl"
+)
+
+// Tasks runs the resources of Task states.
+type Tasks interface {
+	// InvokeFunction runs a Lambda function synchronously: the payload it
+	// returned, or the error it raised (errorType and errorMessage).
+	InvokeFunction(ctx context.Context, function string, payload []byte) (out []byte, errType, errMsg string, err error)
+	// SendMessage sends to an SQS queue (by URL) and returns the SendMessage
+	// result.
+	SendMessage(ctx context.Context, queueURL, body string, groupID, dedupID string) (map[string]any, error)
+	// Publish publishes to an SNS topic and returns the Publish result.
+	Publish(ctx context.Context, topicArn, message, subject string) (map[string]any, error)
+}
+
+// failure is a States error raised while running a state.
+type failure struct {
+	name, cause string
+}
+
+func (f *failure) Error() string { return f.name + ": " + f.cause }
+
+func asFailure(err error) *failure {
+	var f *failure
+	if errors.As(err, &f) {
+		return f
+	}
+	var ae *asl.Error
+	if errors.As(err, &ae) {
+		return &failure{ae.Name, ae.Cause}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &failure{"States.Timeout", "The state timed out"}
+	}
+	return &failure{"States.Runtime", err.Error()}
+}
+
+// run is one execution (or branch) being interpreted.
+type run struct {
+	s      *Service
+	exec   *execution
+	ctx    any // the context object
+	branch bool
+}
+
+// emit records a history event (durably for top-level executions).
+func (r *run) emit(typ string, details map[string]any) {
+	r.exec.addEvent(typ, details)
+}
+
+// processInput applies InputPath.
+func processPath(p *string, v any, ctx any, field string) (any, error) {
+	if p == nil {
+		return v, nil
+	}
+	if *p == "null" {
+		return map[string]any{}, nil
+	}
+	return asl.Select(*p, v, ctx, field)
+}
+
+// runMachine interprets m from its start state with input, returning the
+// output. Top-level executions resume from their cursor.
+func (r *run) runMachine(ctx context.Context, m *Machine, input any, cur *cursor) (any, error) {
+	name := m.StartAt
+	attempt := 0
+	if cur != nil && cur.State != "" {
+		name, attempt = cur.State, cur.Attempt
+		if v, err := asl.Decode(cur.Input); err == nil {
+			input = v
+		}
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		st := m.States[name]
+		if cur != nil && !cur.Entered {
+			r.emit(st.Type+"StateEntered", map[string]any{"stateEnteredEventDetails": map[string]any{"name": name, "input": asl.Encode(input)}})
+		}
+		r.setState(name)
+		if cur != nil {
+			cur.State, cur.Entered, cur.Input, cur.Attempt = name, true, asl.Encode(input), attempt
+			if err := r.exec.persist(cur); err != nil {
+				return nil, err
+			}
+		}
+		out, next, err := r.runState(ctx, st, input, cur)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			f := asFailure(err)
+			// Retry, then Catch (States Language, "Error Handling").
+			if f.name != "States.Runtime" {
+				if delay, ok := retryDelay(st.Retry, f.name, attempt); ok {
+					attempt++
+					if cur != nil {
+						cur.Attempt = attempt
+						cur.WaitUntil = r.s.clock.Now().Add(delay).UnixNano()
+						if err := r.exec.persist(cur); err != nil {
+							return nil, err
+						}
+					}
+					if err := r.s.sleep(ctx, delay); err != nil {
+						return nil, err
+					}
+					continue
+				}
+				if c := findCatcher(st.Catch, f.name); c != nil {
+					errOut := map[string]any{"Error": f.name, "Cause": f.cause}
+					rp := c.ResultPath
+					if rp == nil {
+						s := "$"
+						rp = &s
+					}
+					out, perr := asl.ApplyResultPath(rp, input, errOut)
+					if perr != nil {
+						return nil, perr
+					}
+					r.emit(st.Type+"StateExited", map[string]any{"stateExitedEventDetails": map[string]any{"name": name, "output": asl.Encode(out)}})
+					name, input, attempt = c.Next, out, 0
+					if cur != nil {
+						cur.Entered = false
+					}
+					continue
+				}
+			}
+			return nil, f
+		}
+		r.emit(st.Type+"StateExited", map[string]any{"stateExitedEventDetails": map[string]any{"name": name, "output": asl.Encode(out)}})
+		if next == "" {
+			return out, nil
+		}
+		name, input, attempt = next, out, 0
+		if cur != nil {
+			cur.Entered, cur.WaitUntil = false, 0
+		}
+	}
+}
+
+// setState records the current state in the context object.
+func (r *run) setState(name string) {
+	if m, ok := r.ctx.(map[string]any); ok {
+		m["State"] = map[string]any{"Name": name, "EnteredTime": r.s.clock.Now().UTC().Format(time.RFC3339Nano), "RetryCount": 0}
+	}
+}
+
+// retryDelay returns the wait before the next attempt of a retrier that
+// matches errName, or false.
+func retryDelay(rs []Retrier, errName string, attempt int) (time.Duration, bool) {
+	for _, rr := range rs {
+		if !matches(rr.ErrorEquals, errName) {
+			continue
+		}
+		if attempt >= rr.MaxAttempts {
+			return 0, false
+		}
+		d := rr.IntervalSeconds * math.Pow(rr.BackoffRate, float64(attempt))
+		if rr.MaxDelaySeconds > 0 && d > rr.MaxDelaySeconds {
+			d = rr.MaxDelaySeconds
+		}
+		if rr.JitterStrategy == "FULL" {
+			d = rand.Float64() * d
+		}
+		return time.Duration(d * float64(time.Second)), true
+	}
+	return 0, false
+}
+
+func findCatcher(cs []Catcher, errName string) *Catcher {
+	for i := range cs {
+		if matches(cs[i].ErrorEquals, errName) {
+			return &cs[i]
+		}
+	}
+	return nil
+}
+
+// runState runs one state: its output and the next state ("" to end).
+func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (any, string, error) {
+	next := st.Next
+	input, err := processPath(st.InputPath, raw, r.ctx, "InputPath")
+	if err != nil {
+		return nil, "", err
+	}
+	var result any
+	switch st.Type {
+	case "Succeed":
+		out, err := processPath(st.OutputPath, input, r.ctx, "OutputPath")
+		return out, "", err
+	case "Fail":
+		name, cause := st.Error, st.Cause
+		if st.ErrorPath != "" {
+			v, err := asl.Select(st.ErrorPath, input, r.ctx, "ErrorPath")
+			if err != nil {
+				return nil, "", err
+			}
+			name, _ = v.(string)
+		}
+		if st.CausePath != "" {
+			v, err := asl.Select(st.CausePath, input, r.ctx, "CausePath")
+			if err != nil {
+				return nil, "", err
+			}
+			cause, _ = v.(string)
+		}
+		return nil, "", &failure{name, cause}
+	case "Choice":
+		for _, rule := range st.Choices {
+			if rule.Eval(input, r.ctx) {
+				out, err := processPath(st.OutputPath, input, r.ctx, "OutputPath")
+				return out, rule.Next, err
+			}
+		}
+		if st.Default != "" {
+			out, err := processPath(st.OutputPath, input, r.ctx, "OutputPath")
+			return out, st.Default, err
+		}
+		// Step Functions reports a Choice without a match as a runtime
+		// error (the specification names States.NoChoiceMatched).
+		return nil, "", &failure{"States.Runtime", fmt.Sprintf("An error occurred while executing the state '%s'. Failed to transition out of the state. The state does not point to a next state.", st.Name)}
+	case "Wait":
+		until, err := r.waitUntil(st, input, cur)
+		if err != nil {
+			return nil, "", err
+		}
+		if cur != nil && cur.WaitUntil == 0 {
+			cur.WaitUntil = until.UnixNano()
+			if err := r.exec.persist(cur); err != nil {
+				return nil, "", err
+			}
+		}
+		if err := r.s.sleep(ctx, until.Sub(r.s.clock.Now())); err != nil {
+			return nil, "", err
+		}
+		out, err := processPath(st.OutputPath, input, r.ctx, "OutputPath")
+		return out, next, err
+	case "Pass":
+		result = input
+		if st.HasResult {
+			result = asl.Clone(st.Result)
+		} else if st.Parameters != nil {
+			if result, err = asl.Render(st.Parameters, input, r.ctx, "Parameters"); err != nil {
+				return nil, "", err
+			}
+		}
+	case "Task":
+		params := input
+		if st.Parameters != nil {
+			if params, err = asl.Render(st.Parameters, input, r.ctx, "Parameters"); err != nil {
+				return nil, "", err
+			}
+		}
+		tctx := ctx
+		if st.TimeoutSeconds > 0 {
+			var cancel context.CancelFunc
+			tctx, cancel = context.WithTimeout(ctx, time.Duration(st.TimeoutSeconds)*time.Second)
+			defer cancel()
+		}
+		if result, err = r.task(tctx, st, params); err != nil {
+			if tctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+				return nil, "", &failure{"States.Timeout", fmt.Sprintf("The state '%s' timed out after %d seconds", st.Name, st.TimeoutSeconds)}
+			}
+			return nil, "", err
+		}
+		if st.ResultSelector != nil {
+			if result, err = asl.Render(st.ResultSelector, result, r.ctx, "ResultSelector"); err != nil {
+				return nil, "", err
+			}
+		}
+	case "Parallel":
+		params := input
+		if st.Parameters != nil {
+			if params, err = asl.Render(st.Parameters, input, r.ctx, "Parameters"); err != nil {
+				return nil, "", err
+			}
+		}
+		r.emit("ParallelStateStarted", nil)
+		results := make([]any, len(st.Branches))
+		errs := make([]error, len(st.Branches))
+		bctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for i, b := range st.Branches {
+			wg.Add(1)
+			go func(i int, b *Machine) {
+				defer wg.Done()
+				sub := &run{s: r.s, exec: r.exec, ctx: asl.Clone(r.ctx), branch: true}
+				results[i], errs[i] = sub.runMachine(bctx, b, asl.Clone(params), nil)
+				if errs[i] != nil {
+					cancel() // one failed branch stops the others
+				}
+			}(i, b)
+		}
+		wg.Wait()
+		cancel()
+		for _, e := range errs {
+			if e != nil && !errors.Is(e, context.Canceled) {
+				r.emit("ParallelStateFailed", nil)
+				return nil, "", asFailure(e)
+			}
+		}
+		if ctx.Err() != nil {
+			return nil, "", ctx.Err()
+		}
+		r.emit("ParallelStateSucceeded", nil)
+		result = results
+		if st.ResultSelector != nil {
+			if result, err = asl.Render(st.ResultSelector, result, r.ctx, "ResultSelector"); err != nil {
+				return nil, "", err
+			}
+		}
+	case "Map":
+		if result, err = r.runMap(ctx, st, input); err != nil {
+			return nil, "", err
+		}
+		if st.ResultSelector != nil {
+			if result, err = asl.Render(st.ResultSelector, result, r.ctx, "ResultSelector"); err != nil {
+				return nil, "", err
+			}
+		}
+	}
+	// ResultPath places the result into the state's raw input (States
+	// Language, "Input and Output Processing").
+	out, err := asl.ApplyResultPath(st.ResultPath, raw, result)
+	if err != nil {
+		return nil, "", err
+	}
+	out, err = processPath(st.OutputPath, out, r.ctx, "OutputPath")
+	return out, next, err
+}
+
+func (r *run) waitUntil(st *State, input any, cur *cursor) (time.Time, error) {
+	if cur != nil && cur.WaitUntil != 0 {
+		return time.Unix(0, cur.WaitUntil), nil // the deadline survives restarts
+	}
+	now := r.s.clock.Now()
+	switch {
+	case st.Seconds != nil:
+		return now.Add(time.Duration(*st.Seconds * float64(time.Second))), nil
+	case st.Timestamp != "":
+		return asl.ParseTimestamp(st.Timestamp)
+	case st.SecondsPath != "":
+		v, err := asl.Select(st.SecondsPath, input, r.ctx, "SecondsPath")
+		if err != nil {
+			return time.Time{}, err
+		}
+		n, ok := v.(json.Number)
+		f, ferr := n.Float64()
+		if !ok || ferr != nil || f < 0 {
+			return time.Time{}, &failure{"States.Runtime", fmt.Sprintf("The SecondsPath parameter does not reference a valid positive integer: %s", asl.Encode(v))}
+		}
+		return now.Add(time.Duration(f * float64(time.Second))), nil
+	default:
+		v, err := asl.Select(st.TimestampPath, input, r.ctx, "TimestampPath")
+		if err != nil {
+			return time.Time{}, err
+		}
+		s, _ := v.(string)
+		t, perr := asl.ParseTimestamp(s)
+		if perr != nil {
+			return time.Time{}, &failure{"States.Runtime", fmt.Sprintf("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: %s", asl.Encode(v))}
+		}
+		return t, nil
+	}
+}
+
+func (r *run) runMap(ctx context.Context, st *State, input any) (any, error) {
+	items := input
+	if st.ItemsPath != nil {
+		v, err := processPath(st.ItemsPath, input, r.ctx, "ItemsPath")
+		if err != nil {
+			return nil, err
+		}
+		items = v
+	}
+	list, ok := items.([]any)
+	if !ok {
+		return nil, &failure{"States.Runtime", fmt.Sprintf("Map state input must be an array: %s", asl.Encode(items))}
+	}
+	r.emit("MapStateStarted", map[string]any{"mapStateStartedEventDetails": map[string]any{"length": len(list)}})
+	conc := st.MaxConcurrency
+	if conc <= 0 || conc > 40 {
+		conc = 40
+	}
+	results := make([]any, len(list))
+	errs := make([]error, len(list))
+	sem := make(chan struct{}, conc)
+	mctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	failed := 0
+	tolerated := func() bool {
+		if st.ToleratedCount != nil && failed <= *st.ToleratedCount {
+			return true
+		}
+		if st.ToleratedPct != nil && len(list) > 0 && float64(failed)*100/float64(len(list)) <= *st.ToleratedPct {
+			return true
+		}
+		return false
+	}
+	for i, item := range list {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int, item any) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			ictx := asl.Clone(r.ctx).(map[string]any)
+			ictx["Map"] = map[string]any{"Item": map[string]any{"Index": json.Number(strconv.Itoa(i)), "Value": item}}
+			in := item
+			if st.ItemSelector != nil {
+				v, err := asl.Render(st.ItemSelector, input, ictx, "ItemSelector")
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				in = v
+			}
+			sub := &run{s: r.s, exec: r.exec, ctx: ictx, branch: true}
+			results[i], errs[i] = sub.runMachine(mctx, st.Iterator, in, nil)
+			if errs[i] != nil && !errors.Is(errs[i], context.Canceled) {
+				mu.Lock()
+				failed++
+				if !tolerated() {
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}(i, item)
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if failed > 0 && !tolerated() {
+		r.emit("MapStateFailed", nil)
+		if st.ToleratedCount != nil || st.ToleratedPct != nil {
+			return nil, &failure{"States.ExceedToleratedFailureThreshold", "The specified tolerated failure threshold was exceeded"}
+		}
+		for _, e := range errs {
+			if e != nil && !errors.Is(e, context.Canceled) {
+				return nil, asFailure(e)
+			}
+		}
+	}
+	r.emit("MapStateSucceeded", nil)
+	return results, nil
+}
+
+// task runs a Task state's resource with its parameters.
+func (r *run) task(ctx context.Context, st *State, params any) (any, error) {
+	res := st.Resource
+	tasks := r.s.cfg.Tasks
+	if tasks == nil {
+		return nil, &failure{"States.Runtime", "no task integrations are configured"}
+	}
+	switch {
+	case strings.HasPrefix(res, "arn:aws:lambda:"), strings.HasPrefix(res, "arn:aws:states:::lambda:invoke"):
+		fn, payload := res, params
+		optimized := strings.HasPrefix(res, "arn:aws:states:::lambda:invoke")
+		if optimized {
+			m, ok := params.(map[string]any)
+			if !ok {
+				return nil, &failure{"States.Runtime", "The Parameters of lambda:invoke must be an object with FunctionName"}
+			}
+			fn, _ = m["FunctionName"].(string)
+			payload = m["Payload"]
+			if payload == nil {
+				payload = map[string]any{}
+			}
+		}
+		r.emit("LambdaFunctionScheduled", map[string]any{"lambdaFunctionScheduledEventDetails": map[string]any{"resource": fn, "input": asl.Encode(payload)}})
+		r.emit("LambdaFunctionStarted", nil)
+		out, errType, errMsg, err := tasks.InvokeFunction(ctx, fn, []byte(asl.Encode(payload)))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			r.emit("LambdaFunctionFailed", map[string]any{"lambdaFunctionFailedEventDetails": map[string]any{"error": "Lambda.ServiceException", "cause": err.Error()}})
+			return nil, &failure{"Lambda.ServiceException", err.Error()}
+		}
+		if errType != "" {
+			cause, _ := json.Marshal(map[string]any{"errorMessage": errMsg, "errorType": errType})
+			r.emit("LambdaFunctionFailed", map[string]any{"lambdaFunctionFailedEventDetails": map[string]any{"error": errType, "cause": string(cause)}})
+			return nil, &failure{errType, string(cause)}
+		}
+		var result any = nil
+		if len(out) > 0 {
+			v, err := asl.Decode(string(out))
+			if err != nil {
+				v = string(out)
+			}
+			result = v
+		}
+		r.emit("LambdaFunctionSucceeded", map[string]any{"lambdaFunctionSucceededEventDetails": map[string]any{"output": asl.Encode(result)}})
+		if optimized {
+			return map[string]any{"ExecutedVersion": "$LATEST", "Payload": result, "StatusCode": json.Number("200")}, nil
+		}
+		return result, nil
+	case strings.HasPrefix(res, "arn:aws:states:::sqs:sendMessage"):
+		m, _ := params.(map[string]any)
+		url, _ := m["QueueUrl"].(string)
+		body, ok := m["MessageBody"].(string)
+		if !ok {
+			body = asl.Encode(m["MessageBody"])
+		}
+		group, _ := m["MessageGroupId"].(string)
+		dedup, _ := m["MessageDeduplicationId"].(string)
+		r.emit("TaskScheduled", map[string]any{"taskScheduledEventDetails": map[string]any{"resourceType": "sqs", "resource": "sendMessage", "region": r.s.cfg.Region, "parameters": asl.Encode(params)}})
+		out, err := tasks.SendMessage(ctx, url, body, group, dedup)
+		if err != nil {
+			r.emit("TaskFailed", map[string]any{"taskFailedEventDetails": map[string]any{"resourceType": "sqs", "resource": "sendMessage", "error": "SQS.SdkClientException", "cause": err.Error()}})
+			return nil, &failure{"SQS.SdkClientException", err.Error()}
+		}
+		r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"resourceType": "sqs", "resource": "sendMessage", "output": asl.Encode(out)}})
+		return toJSONValue(out), nil
+	case strings.HasPrefix(res, "arn:aws:states:::sns:publish"):
+		m, _ := params.(map[string]any)
+		topic, _ := m["TopicArn"].(string)
+		msg, ok := m["Message"].(string)
+		if !ok {
+			msg = asl.Encode(m["Message"])
+		}
+		subject, _ := m["Subject"].(string)
+		r.emit("TaskScheduled", map[string]any{"taskScheduledEventDetails": map[string]any{"resourceType": "sns", "resource": "publish", "region": r.s.cfg.Region, "parameters": asl.Encode(params)}})
+		out, err := tasks.Publish(ctx, topic, msg, subject)
+		if err != nil {
+			r.emit("TaskFailed", map[string]any{"taskFailedEventDetails": map[string]any{"resourceType": "sns", "resource": "publish", "error": "SNS.SdkClientException", "cause": err.Error()}})
+			return nil, &failure{"SNS.SdkClientException", err.Error()}
+		}
+		r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"resourceType": "sns", "resource": "publish", "output": asl.Encode(out)}})
+		return toJSONValue(out), nil
+	}
+	return nil, &failure{"States.Runtime", "The resource " + res + " is not supported"}
+}
+
+func toJSONValue(m map[string]any) any {
+	v, err := asl.Decode(asl.Encode(m))
+	if err != nil {
+		return m
+	}
+	return v
+}

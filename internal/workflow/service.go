@@ -1,0 +1,657 @@
+// Package workflow is forkline's Step Functions: state machines in the
+// Amazon States Language and their executions, interpreted in process.
+//
+// Invariants:
+//   - A STANDARD execution's position (state, input, retry attempt, Wait
+//     deadline) and its history are recorded before each state takes
+//     effect; after a restart, running executions resume where they were,
+//     a Wait keeping its deadline and a Task that was in flight running
+//     again.
+//   - Parallel branches and Map iterations run in memory within their
+//     state: a restart runs the whole Parallel or Map state again.
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/forkline/forkline/internal/clock"
+	"github.com/forkline/forkline/internal/store"
+	"github.com/forkline/forkline/internal/uuid"
+	"github.com/forkline/forkline/internal/workflow/asl"
+)
+
+// Record namespaces.
+const (
+	nsMachine = "sfn.sm"   // name → machineRec
+	nsExec    = "sfn.exec" // execution ARN → execRec
+	nsEvent   = "sfn.ev"   // execution ARN NUL event id → Event
+)
+
+// Sentinel errors; the text is Step Functions' error code.
+var (
+	ErrStateMachineDoesNotExist     = fmt.Errorf("StateMachineDoesNotExist")
+	ErrStateMachineAlreadyExists    = fmt.Errorf("StateMachineAlreadyExists")
+	ErrExecutionDoesNotExist        = fmt.Errorf("ExecutionDoesNotExist")
+	ErrExecutionAlreadyExists       = fmt.Errorf("ExecutionAlreadyExists")
+	ErrInvalidDefinition            = fmt.Errorf("InvalidDefinition")
+	ErrInvalidArn                   = fmt.Errorf("InvalidArn")
+	ErrInvalidName                  = fmt.Errorf("InvalidName")
+	ErrInvalidExecutionInput        = fmt.Errorf("InvalidExecutionInput")
+	ErrValidation                   = fmt.Errorf("ValidationException")
+	ErrStateMachineTypeNotSupported = fmt.Errorf("StateMachineTypeNotSupported")
+)
+
+// Error is a client error.
+type Error struct {
+	Kind    error
+	Message string
+}
+
+func (e *Error) Error() string { return e.Kind.Error() + ": " + e.Message }
+
+// Unwrap returns the sentinel kind.
+func (e *Error) Unwrap() error { return e.Kind }
+
+func errorf(kind error, format string, args ...any) error {
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// Config configures a Service.
+type Config struct {
+	Region, AccountID string
+	Clock             clock.Clock
+	Logger            *slog.Logger
+	Tasks             Tasks
+}
+
+// MachineInfo describes a state machine.
+type MachineInfo struct {
+	Arn, Name, Definition, RoleArn, Type string
+	CreationDate                         time.Time
+}
+
+type machineRec struct {
+	Name       string `json:"name"`
+	Definition string `json:"definition"`
+	RoleArn    string `json:"roleArn"`
+	Type       string `json:"type"`
+	Created    int64  `json:"created"` // Unix milliseconds
+}
+
+// cursor is where a running execution is.
+type cursor struct {
+	State     string `json:"state,omitempty"`
+	Entered   bool   `json:"entered,omitempty"`
+	Input     string `json:"input,omitempty"`
+	Attempt   int    `json:"attempt,omitempty"`
+	WaitUntil int64  `json:"waitUntil,omitempty"`
+}
+
+type execRec struct {
+	Arn        string `json:"arn"`
+	Machine    string `json:"machine"` // state machine ARN
+	Name       string `json:"name"`
+	Definition string `json:"definition"`
+	Status     string `json:"status"`
+	Input      string `json:"input"`
+	Output     string `json:"output,omitempty"`
+	Error      string `json:"error,omitempty"`
+	Cause      string `json:"cause,omitempty"`
+	Start      int64  `json:"start"` // Unix milliseconds
+	Stop       int64  `json:"stop,omitempty"`
+	Cursor     cursor `json:"cursor"`
+	NextEvent  int64  `json:"nextEvent"`
+}
+
+// Event is one history event.
+type Event struct {
+	ID              int64          `json:"id"`
+	PreviousEventID int64          `json:"previousEventId"`
+	Timestamp       int64          `json:"timestamp"` // Unix milliseconds
+	Type            string         `json:"type"`
+	Details         map[string]any `json:"details,omitempty"`
+}
+
+// execution is a live execution.
+type execution struct {
+	s      *Service
+	mu     sync.Mutex // guards rec and pending
+	rec    execRec
+	cancel context.CancelFunc
+	done   chan struct{}
+	// pending holds events not yet committed (committed with the next
+	// cursor or at the end).
+	pending []Event
+}
+
+// Service runs state machines. It is safe for concurrent use.
+type Service struct {
+	st    store.Records
+	cfg   Config
+	clock clock.Clock
+	log   *slog.Logger
+
+	mu       sync.Mutex // guards machines and execs
+	machines map[string]*machineRec
+	execs    map[string]*execution
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New loads state machines and resumes running executions.
+func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Service{st: st, cfg: cfg, clock: cfg.Clock, log: cfg.Logger.With("service", "states"),
+		machines: map[string]*machineRec{}, execs: map[string]*execution{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	err := st.ScanRecords(ctx, nsMachine, "", func(_ string, v []byte) error {
+		var m machineRec
+		if err := json.Unmarshal(v, &m); err != nil {
+			return fmt.Errorf("%w: state machine: %v", store.ErrCorrupt, err)
+		}
+		s.machines[m.Name] = &m
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var running []*execution
+	err = st.ScanRecords(ctx, nsExec, "", func(_ string, v []byte) error {
+		var r execRec
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("%w: execution: %v", store.ErrCorrupt, err)
+		}
+		e := &execution{s: s, rec: r, done: make(chan struct{})}
+		s.execs[r.Arn] = e
+		if r.Status == "RUNNING" {
+			running = append(running, e)
+		} else {
+			close(e.done)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range running {
+		s.start(e)
+	}
+	return s, nil
+}
+
+// Close stops the executions (they resume at the next start) and waits.
+func (s *Service) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+func (s *Service) machineArn(name string) string {
+	return "arn:aws:states:" + s.cfg.Region + ":" + s.cfg.AccountID + ":stateMachine:" + name
+}
+
+func (s *Service) execArn(machine, name string) string {
+	return "arn:aws:states:" + s.cfg.Region + ":" + s.cfg.AccountID + ":execution:" + machine + ":" + name
+}
+
+var nameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,80}$`)
+
+// sleep waits d on the injected clock.
+func (s *Service) sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := s.clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C():
+		return nil
+	}
+}
+
+// CreateStateMachine validates and stores a state machine.
+func (s *Service) CreateStateMachine(ctx context.Context, name, definition, roleArn, typ string) (MachineInfo, error) {
+	if !nameRE.MatchString(name) {
+		return MachineInfo{}, errorf(ErrInvalidName, "Invalid Name: '%s'", name)
+	}
+	if typ == "" {
+		typ = "STANDARD"
+	}
+	if typ != "STANDARD" && typ != "EXPRESS" {
+		return MachineInfo{}, errorf(ErrValidation, "1 validation error detected: Value '%s' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]", typ)
+	}
+	if _, err := Parse(definition); err != nil {
+		return MachineInfo{}, errorf(ErrInvalidDefinition, "Invalid State Machine Definition: '%s'", err.Error())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.machines[name]; m != nil {
+		if m.Definition == definition && m.RoleArn == roleArn && m.Type == typ {
+			return s.info(m), nil // idempotent
+		}
+		return MachineInfo{}, errorf(ErrStateMachineAlreadyExists, "State Machine Already Exists: '%s'", s.machineArn(name))
+	}
+	m := &machineRec{Name: name, Definition: definition, RoleArn: roleArn, Type: typ, Created: s.clock.Now().UnixMilli()}
+	var b store.Batch
+	b.PutRecord(nsMachine, name, mustJSON(m))
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return MachineInfo{}, err
+	}
+	s.machines[name] = m
+	return s.info(m), nil
+}
+
+func (s *Service) info(m *machineRec) MachineInfo {
+	return MachineInfo{Arn: s.machineArn(m.Name), Name: m.Name, Definition: m.Definition, RoleArn: m.RoleArn, Type: m.Type,
+		CreationDate: time.UnixMilli(m.Created)}
+}
+
+func (s *Service) machineName(arn string) (string, error) {
+	prefix := "arn:aws:states:" + s.cfg.Region + ":" + s.cfg.AccountID + ":stateMachine:"
+	if !strings.HasPrefix(arn, "arn:") {
+		return "", errorf(ErrInvalidArn, "Invalid Arn: 'Resource type not valid in this context: %s'", arn)
+	}
+	if !strings.HasPrefix(arn, prefix) {
+		return "", errorf(ErrStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", arn)
+	}
+	return arn[len(prefix):], nil
+}
+
+// DescribeStateMachine returns a state machine.
+func (s *Service) DescribeStateMachine(ctx context.Context, arn string) (MachineInfo, error) {
+	name, err := s.machineName(arn)
+	if err != nil {
+		return MachineInfo{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.machines[name]
+	if m == nil {
+		return MachineInfo{}, errorf(ErrStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", arn)
+	}
+	return s.info(m), nil
+}
+
+// UpdateStateMachine changes a machine's definition or role; running
+// executions keep the definition they started with.
+func (s *Service) UpdateStateMachine(ctx context.Context, arn string, definition, roleArn *string) (time.Time, error) {
+	name, err := s.machineName(arn)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if definition != nil {
+		if _, err := Parse(*definition); err != nil {
+			return time.Time{}, errorf(ErrInvalidDefinition, "Invalid State Machine Definition: '%s'", err.Error())
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.machines[name]
+	if old == nil {
+		return time.Time{}, errorf(ErrStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", arn)
+	}
+	m := *old
+	if definition != nil {
+		m.Definition = *definition
+	}
+	if roleArn != nil {
+		m.RoleArn = *roleArn
+	}
+	var b store.Batch
+	b.PutRecord(nsMachine, name, mustJSON(m))
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return time.Time{}, err
+	}
+	s.machines[name] = &m
+	return s.clock.Now(), nil
+}
+
+// ListStateMachines lists state machines by name.
+func (s *Service) ListStateMachines(ctx context.Context) []MachineInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []MachineInfo
+	for _, m := range s.machines {
+		out = append(out, s.info(m))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// DeleteStateMachine deletes a state machine (its executions remain
+// describable, as in Step Functions).
+func (s *Service) DeleteStateMachine(ctx context.Context, arn string) error {
+	name, err := s.machineName(arn)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var b store.Batch
+	b.DeleteRecord(nsMachine, name)
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return err
+	}
+	delete(s.machines, name)
+	return nil
+}
+
+// ExecutionInfo describes an execution.
+type ExecutionInfo struct {
+	Arn, StateMachineArn, Name, Status string
+	Input, Output, Error, Cause        string
+	HasOutput                          bool
+	StartDate, StopDate                time.Time
+}
+
+func (e *execution) info() ExecutionInfo {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.rec
+	out := ExecutionInfo{Arn: r.Arn, StateMachineArn: r.Machine, Name: r.Name, Status: r.Status, Input: r.Input,
+		Output: r.Output, Error: r.Error, Cause: r.Cause, StartDate: time.UnixMilli(r.Start), HasOutput: r.Status == "SUCCEEDED"}
+	if r.Stop != 0 {
+		out.StopDate = time.UnixMilli(r.Stop)
+	}
+	return out
+}
+
+// StartExecution starts an execution; starting again with the same name
+// and input returns the same execution (Step Functions' idempotency).
+func (s *Service) StartExecution(ctx context.Context, machineArn, name, input string) (ExecutionInfo, error) {
+	mname, err := s.machineName(machineArn)
+	if err != nil {
+		return ExecutionInfo{}, err
+	}
+	if name == "" {
+		name = uuid.New()
+	}
+	if !nameRE.MatchString(name) {
+		return ExecutionInfo{}, errorf(ErrInvalidName, "Invalid Name: '%s'", name)
+	}
+	if input == "" {
+		input = "{}"
+	}
+	v, err := asl.Decode(input)
+	if err != nil {
+		return ExecutionInfo{}, errorf(ErrInvalidExecutionInput, "Invalid State Machine Execution Input: '%v'", err)
+	}
+	s.mu.Lock()
+	m := s.machines[mname]
+	if m == nil {
+		s.mu.Unlock()
+		return ExecutionInfo{}, errorf(ErrStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", machineArn)
+	}
+	arn := s.execArn(mname, name)
+	if e := s.execs[arn]; e != nil {
+		s.mu.Unlock()
+		info := e.info()
+		if info.Input == input && info.Status == "RUNNING" {
+			return info, nil
+		}
+		return ExecutionInfo{}, errorf(ErrExecutionAlreadyExists, "Execution Already Exists: '%s'", arn)
+	}
+	now := s.clock.Now()
+	e := &execution{s: s, done: make(chan struct{}), rec: execRec{Arn: arn, Machine: machineArn, Name: name, Definition: m.Definition,
+		Status: "RUNNING", Input: asl.Encode(v), Start: now.UnixMilli(), NextEvent: 1}}
+	e.addEvent("ExecutionStarted", map[string]any{"executionStartedEventDetails": map[string]any{
+		"input": asl.Encode(v), "roleArn": m.RoleArn, "stateMachineArn": machineArn}})
+	// The start is durable before StartExecution answers.
+	if err := e.persist(&e.rec.Cursor); err != nil {
+		s.mu.Unlock()
+		return ExecutionInfo{}, err
+	}
+	s.execs[arn] = e
+	s.mu.Unlock()
+	s.start(e)
+	return e.info(), nil
+}
+
+// start runs an execution in the background.
+func (s *Service) start(e *execution) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	e.cancel = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer cancel()
+		s.execute(ctx, e)
+	}()
+}
+
+// execute interprets an execution to its end (or until shutdown).
+func (s *Service) execute(ctx context.Context, e *execution) {
+	e.mu.Lock()
+	rec := e.rec
+	e.mu.Unlock()
+	m, err := Parse(rec.Definition)
+	if err != nil {
+		e.finish("FAILED", "", "States.Runtime", err.Error())
+		return
+	}
+	input, _ := asl.Decode(rec.Input)
+	rctx := map[string]any{
+		"Execution": map[string]any{"Id": rec.Arn, "Input": input, "Name": rec.Name, "StartTime": time.UnixMilli(rec.Start).UTC().Format(time.RFC3339Nano),
+			"RoleArn": ""},
+		"StateMachine": map[string]any{"Id": rec.Machine, "Name": strings.TrimPrefix(rec.Machine, "arn:aws:states:"+s.cfg.Region+":"+s.cfg.AccountID+":stateMachine:")},
+	}
+	r := &run{s: s, exec: e, ctx: rctx}
+	cur := rec.Cursor
+	tctx := ctx
+	if m.TimeoutSeconds > 0 {
+		var cancel context.CancelFunc
+		deadline := time.UnixMilli(rec.Start).Add(time.Duration(m.TimeoutSeconds) * time.Second)
+		tctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	out, err := r.runMachine(tctx, m, input, &cur)
+	switch {
+	case err == nil:
+		e.addEvent("ExecutionSucceeded", map[string]any{"executionSucceededEventDetails": map[string]any{"output": asl.Encode(out)}})
+		e.finish("SUCCEEDED", asl.Encode(out), "", "")
+	case ctx.Err() != nil:
+		// Stopped (StopExecution finished it) or shutting down: the
+		// execution resumes at the next start.
+		e.flush()
+	case tctx.Err() == context.DeadlineExceeded:
+		e.addEvent("ExecutionTimedOut", map[string]any{"executionTimedOutEventDetails": map[string]any{"error": "States.Timeout"}})
+		e.finish("TIMED_OUT", "", "States.Timeout", "")
+	default:
+		f := asFailure(err)
+		e.addEvent("ExecutionFailed", map[string]any{"executionFailedEventDetails": map[string]any{"error": f.name, "cause": f.cause}})
+		e.finish("FAILED", "", f.name, f.cause)
+	}
+}
+
+// addEvent appends a history event; it is committed with the next
+// persist or finish.
+func (e *execution) addEvent(typ string, details map[string]any) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	id := e.rec.NextEvent
+	if id == 0 {
+		id = 1
+	}
+	e.rec.NextEvent = id + 1
+	e.pending = append(e.pending, Event{ID: id, PreviousEventID: id - 1, Timestamp: e.s.clock.Now().UnixMilli(), Type: typ, Details: details})
+}
+
+// persist commits the cursor with the pending events.
+func (e *execution) persist(cur *cursor) error {
+	e.mu.Lock()
+	e.rec.Cursor = *cur
+	var b store.Batch
+	for _, ev := range e.pending {
+		b.PutRecord(nsEvent, eventKey(e.rec.Arn, ev.ID), mustJSON(ev))
+	}
+	e.pending = nil
+	b.PutRecord(nsExec, e.rec.Arn, mustJSON(e.rec))
+	e.mu.Unlock()
+	return e.s.st.Commit(context.Background(), &b)
+}
+
+func (e *execution) flush() {
+	e.mu.Lock()
+	cur := e.rec.Cursor
+	e.mu.Unlock()
+	if err := e.persist(&cur); err != nil {
+		e.s.log.Error("record execution", "execution", e.rec.Arn, "err", err)
+	}
+}
+
+// finish records the end of an execution.
+func (e *execution) finish(status, output, errName, cause string) {
+	e.mu.Lock()
+	if e.rec.Status != "RUNNING" {
+		e.mu.Unlock()
+		return
+	}
+	e.rec.Status, e.rec.Output, e.rec.Error, e.rec.Cause = status, output, errName, cause
+	e.rec.Stop = e.s.clock.Now().UnixMilli()
+	e.mu.Unlock()
+	e.flush()
+	select {
+	case <-e.done:
+	default:
+		close(e.done)
+	}
+}
+
+func eventKey(arn string, id int64) string { return fmt.Sprintf("%s\x00%012d", arn, id) }
+
+func (s *Service) lookupExec(arn string) (*execution, error) {
+	if !strings.HasPrefix(arn, "arn:aws:states:") || !strings.Contains(arn, ":execution:") {
+		return nil, errorf(ErrInvalidArn, "Invalid Arn: 'Resource type not valid in this context: %s'", arn)
+	}
+	s.mu.Lock()
+	e := s.execs[arn]
+	s.mu.Unlock()
+	if e == nil {
+		return nil, errorf(ErrExecutionDoesNotExist, "Execution Does Not Exist: '%s'", arn)
+	}
+	return e, nil
+}
+
+// DescribeExecution returns an execution.
+func (s *Service) DescribeExecution(ctx context.Context, arn string) (ExecutionInfo, error) {
+	e, err := s.lookupExec(arn)
+	if err != nil {
+		return ExecutionInfo{}, err
+	}
+	return e.info(), nil
+}
+
+// ListExecutions lists a state machine's executions, newest first.
+func (s *Service) ListExecutions(ctx context.Context, machineArn, status string) ([]ExecutionInfo, error) {
+	name, err := s.machineName(machineArn)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.machines[name] == nil {
+		s.mu.Unlock()
+		return nil, errorf(ErrStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", machineArn)
+	}
+	var es []*execution
+	for _, e := range s.execs {
+		es = append(es, e)
+	}
+	s.mu.Unlock()
+	var out []ExecutionInfo
+	for _, e := range es {
+		info := e.info()
+		if info.StateMachineArn == machineArn && (status == "" || info.Status == status) {
+			out = append(out, info)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].StartDate.After(out[j].StartDate) })
+	return out, nil
+}
+
+// History returns an execution's events.
+func (s *Service) History(ctx context.Context, arn string, reverse bool) ([]Event, error) {
+	e, err := s.lookupExec(arn)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	pending := append([]Event(nil), e.pending...)
+	e.mu.Unlock()
+	var out []Event
+	err = s.st.ScanRecords(ctx, nsEvent, arn+"\x00", func(_ string, v []byte) error {
+		var ev Event
+		if err := json.Unmarshal(v, &ev); err != nil {
+			return err
+		}
+		out = append(out, ev)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, pending...)
+	if reverse {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out, nil
+}
+
+// StopExecution aborts a running execution.
+func (s *Service) StopExecution(ctx context.Context, arn, errName, cause string) (time.Time, error) {
+	e, err := s.lookupExec(arn)
+	if err != nil {
+		return time.Time{}, err
+	}
+	e.mu.Lock()
+	running := e.rec.Status == "RUNNING"
+	e.mu.Unlock()
+	if running {
+		e.addEvent("ExecutionAborted", map[string]any{"executionAbortedEventDetails": map[string]any{"error": errName, "cause": cause}})
+		e.finish("ABORTED", "", errName, cause)
+		if e.cancel != nil {
+			e.cancel()
+		}
+	}
+	return s.clock.Now(), nil
+}
+
+// Wait blocks until an execution ends or ctx does (for tests and
+// StartSyncExecution).
+func (s *Service) Wait(ctx context.Context, arn string) (ExecutionInfo, error) {
+	e, err := s.lookupExec(arn)
+	if err != nil {
+		return ExecutionInfo{}, err
+	}
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		return ExecutionInfo{}, ctx.Err()
+	}
+	return e.info(), nil
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
