@@ -184,3 +184,73 @@ func TestWorkflowWaitAndStop(t *testing.T) {
 		t.Fatalf("after StopExecution: %s", out.Status)
 	}
 }
+
+// Callback tasks: the token goes out in an SQS message; SendTaskSuccess,
+// SendTaskFailure and the heartbeat limit end the task (Step Functions
+// developer guide, "Wait for a Callback with Task Token").
+func TestWorkflowCallbacks(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{FakeClock: true})
+	c := sfn.NewFromConfig(s.Config())
+	q := sqs.NewFromConfig(s.Config())
+	url := create(t, q, "approvals", nil)
+	def := `{"StartAt":"Ask","States":{"Ask":{"Type":"Task","Resource":"arn:aws:states:::sqs:sendMessage.waitForTaskToken","HeartbeatSeconds":60,
+  "Parameters":{"QueueUrl":"` + url + `","MessageBody":{"token.$":"$$.Task.Token","order.$":"$.order"}},"ResultPath":"$.approval","End":true}}}`
+	sm, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("approve"), Definition: aws.String(def), RoleArn: aws.String(sfnRole)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := func() string {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if ms := receive(t, q, url, 1); len(ms) == 1 {
+				var m struct{ Token string }
+				json.Unmarshal([]byte(*ms[0].Body), &m)
+				del(t, q, url, ms[0])
+				return m.Token
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatal("no task message")
+		return ""
+	}
+	run := func(name string) string {
+		out, err := c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn, Name: aws.String(name), Input: aws.String(`{"order":1}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *out.ExecutionArn
+	}
+
+	ok := run("ok")
+	tok := token()
+	if _, err := c.SendTaskHeartbeat(ctx(t), &sfn.SendTaskHeartbeatInput{TaskToken: aws.String(tok)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SendTaskSuccess(ctx(t), &sfn.SendTaskSuccessInput{TaskToken: aws.String(tok), Output: aws.String(`{"approved":true}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if out := waitExecution(t, c, ok); out.Status != sfntypes.ExecutionStatusSucceeded || !strings.Contains(*out.Output, `"approval":{"approved":true}`) {
+		t.Fatalf("after SendTaskSuccess: %s %s", out.Status, aws.ToString(out.Output))
+	}
+	_, err = c.SendTaskSuccess(ctx(t), &sfn.SendTaskSuccessInput{TaskToken: aws.String(tok), Output: aws.String(`{}`)})
+	wantCode(t, err, "TaskDoesNotExist")
+	_, err = c.SendTaskSuccess(ctx(t), &sfn.SendTaskSuccessInput{TaskToken: aws.String("garbage!"), Output: aws.String(`{}`)})
+	wantCode(t, err, "InvalidToken")
+
+	no := run("no")
+	if _, err := c.SendTaskFailure(ctx(t), &sfn.SendTaskFailureInput{TaskToken: aws.String(token()), Error: aws.String("Rejected"), Cause: aws.String("nope")}); err != nil {
+		t.Fatal(err)
+	}
+	if out := waitExecution(t, c, no); out.Status != sfntypes.ExecutionStatusFailed || *out.Error != "Rejected" {
+		t.Fatalf("after SendTaskFailure: %+v", out)
+	}
+
+	silent := run("silent")
+	token()
+	waitPending(t, s, 1)
+	s.Clock.Advance(time.Minute)
+	if out := waitExecution(t, c, silent); out.Status != sfntypes.ExecutionStatusFailed || *out.Error != "States.HeartbeatTimeout" {
+		t.Fatalf("without heartbeats: %s %s", out.Status, aws.ToString(out.Error))
+	}
+}

@@ -216,6 +216,24 @@ func (h *Handler) run(ctx context.Context, action string, body []byte) (any, err
 			return nil, err
 		}
 		return map[string]any{"stopDate": epoch(t)}, nil
+	case "SendTaskSuccess":
+		var in struct{ TaskToken, Output string }
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		return map[string]any{}, h.svc.SendTaskSuccess(ctx, in.TaskToken, in.Output)
+	case "SendTaskFailure":
+		var in struct{ TaskToken, Error, Cause string }
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		return map[string]any{}, h.svc.SendTaskFailure(ctx, in.TaskToken, in.Error, in.Cause)
+	case "SendTaskHeartbeat":
+		var in struct{ TaskToken string }
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		return map[string]any{}, h.svc.SendTaskHeartbeat(ctx, in.TaskToken)
 	case "ValidateStateMachineDefinition":
 		var in struct{ Definition string }
 		if err := awsjson.Decode(body, &in); err != nil {

@@ -575,6 +575,7 @@ func parseCatch(v any, where string) ([]Catcher, error) {
 
 // supportedResource reports whether forkline runs a Task resource.
 func supportedResource(r string) bool {
+	r = strings.TrimSuffix(r, ".waitForTaskToken")
 	switch {
 	case strings.HasPrefix(r, "arn:aws:lambda:"):
 		return true

@@ -260,6 +260,12 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 			}
 		}
 	case "Task":
+		if strings.HasSuffix(st.Resource, ".waitForTaskToken") {
+			if result, err = r.callback(ctx, st, input, cur); err != nil {
+				return nil, "", err
+			}
+			break
+		}
 		params := input
 		if st.Parameters != nil {
 			if params, err = asl.Render(st.Parameters, input, r.ctx, "Parameters"); err != nil {
@@ -460,6 +466,110 @@ func (r *run) runMap(ctx context.Context, st *State, input any) (any, error) {
 	}
 	r.emit("MapStateSucceeded", nil)
 	return results, nil
+}
+
+// callback runs a .waitForTaskToken task: it sends the task with a token
+// in $$.Task.Token and waits for SendTaskSuccess or SendTaskFailure, the
+// heartbeat and timeout limits on the injected clock. The token is
+// recorded before the task is sent, so after a restart the execution
+// keeps waiting for it instead of sending again.
+func (r *run) callback(ctx context.Context, st *State, input any, cur *cursor) (any, error) {
+	s := r.s
+	token := ""
+	resumed := false
+	if cur != nil && cur.Token != "" && cur.State == st.Name {
+		token, resumed = cur.Token, true
+	} else {
+		token = newToken(r.exec.rec.Arn)
+	}
+	if m, ok := r.ctx.(map[string]any); ok {
+		m["Task"] = map[string]any{"Token": token}
+	}
+	w := &tokenWait{exec: r.exec, result: make(chan tokenResult, 1), heartbeat: make(chan struct{}, 1)}
+	s.mu.Lock()
+	s.tokens[token] = w
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.tokens, token)
+		s.mu.Unlock()
+	}()
+	if cur != nil && cur.Result != nil && cur.Token == token {
+		w.result <- *cur.Result // answered while nothing waited
+	}
+	if !resumed {
+		if cur != nil {
+			cur.Token = token
+			if err := r.exec.persist(cur); err != nil {
+				return nil, err
+			}
+		}
+		params := input
+		if st.Parameters != nil {
+			var err error
+			if params, err = asl.Render(st.Parameters, input, r.ctx, "Parameters"); err != nil {
+				return nil, err
+			}
+		}
+		base := *st
+		base.Resource = strings.TrimSuffix(st.Resource, ".waitForTaskToken")
+		if _, err := r.task(ctx, &base, params); err != nil {
+			return nil, err
+		}
+	}
+	var timeout, heartbeat <-chan time.Time
+	if st.TimeoutSeconds > 0 {
+		t := s.clock.NewTimer(time.Duration(st.TimeoutSeconds) * time.Second)
+		defer t.Stop()
+		timeout = t.C()
+	}
+	var hb interface{ Stop() bool }
+	resetHeartbeat := func() {
+		if st.HeartbeatSeconds > 0 {
+			if hb != nil {
+				hb.Stop()
+			}
+			t := s.clock.NewTimer(time.Duration(st.HeartbeatSeconds) * time.Second)
+			hb, heartbeat = t, t.C()
+		}
+	}
+	resetHeartbeat()
+	defer func() {
+		if hb != nil {
+			hb.Stop()
+		}
+	}()
+	for {
+		select {
+		case res := <-w.result:
+			if cur != nil {
+				cur.Token, cur.Result = "", nil
+			}
+			if res.Failed {
+				r.emit("TaskFailed", map[string]any{"taskFailedEventDetails": map[string]any{"error": res.Error, "cause": res.Cause}})
+				return nil, &failure{res.Error, res.Cause}
+			}
+			out, err := asl.Decode(res.Output)
+			if err != nil {
+				return nil, &failure{"States.Runtime", err.Error()}
+			}
+			r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"output": res.Output}})
+			if st.ResultSelector != nil {
+				return asl.Render(st.ResultSelector, out, r.ctx, "ResultSelector")
+			}
+			return out, nil
+		case <-w.heartbeat:
+			resetHeartbeat()
+		case <-heartbeat:
+			r.emit("TaskTimedOut", map[string]any{"taskTimedOutEventDetails": map[string]any{"error": "States.HeartbeatTimeout"}})
+			return nil, &failure{"States.HeartbeatTimeout", "No heartbeat was received within " + strconv.Itoa(st.HeartbeatSeconds) + " seconds"}
+		case <-timeout:
+			r.emit("TaskTimedOut", map[string]any{"taskTimedOutEventDetails": map[string]any{"error": "States.Timeout"}})
+			return nil, &failure{"States.Timeout", "The task timed out after " + strconv.Itoa(st.TimeoutSeconds) + " seconds"}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // task runs a Task state's resource with its parameters.

@@ -13,6 +13,7 @@ package workflow
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -93,6 +94,25 @@ type cursor struct {
 	Input     string `json:"input,omitempty"`
 	Attempt   int    `json:"attempt,omitempty"`
 	WaitUntil int64  `json:"waitUntil,omitempty"`
+	// Token is the task token of a callback task that has been sent;
+	// Result is the answer that arrived for it while nothing waited.
+	Token  string       `json:"token,omitempty"`
+	Result *tokenResult `json:"result,omitempty"`
+}
+
+// tokenResult is what SendTaskSuccess or SendTaskFailure said.
+type tokenResult struct {
+	Output string `json:"output,omitempty"`
+	Failed bool   `json:"failed,omitempty"`
+	Error  string `json:"error,omitempty"`
+	Cause  string `json:"cause,omitempty"`
+}
+
+// tokenWait is a callback task waiting for its token.
+type tokenWait struct {
+	exec      *execution
+	result    chan tokenResult
+	heartbeat chan struct{}
 }
 
 type execRec struct {
@@ -139,9 +159,10 @@ type Service struct {
 	clock clock.Clock
 	log   *slog.Logger
 
-	mu       sync.Mutex // guards machines and execs
+	mu       sync.Mutex // guards machines, execs and tokens
 	machines map[string]*machineRec
 	execs    map[string]*execution
+	tokens   map[string]*tokenWait
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -157,7 +178,7 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Service{st: st, cfg: cfg, clock: cfg.Clock, log: cfg.Logger.With("service", "states"),
-		machines: map[string]*machineRec{}, execs: map[string]*execution{}}
+		machines: map[string]*machineRec{}, execs: map[string]*execution{}, tokens: map[string]*tokenWait{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	err := st.ScanRecords(ctx, nsMachine, "", func(_ string, v []byte) error {
 		var m machineRec
@@ -631,6 +652,94 @@ func (s *Service) StopExecution(ctx context.Context, arn, errName, cause string)
 		}
 	}
 	return s.clock.Now(), nil
+}
+
+// ErrInvalidToken and ErrTaskDoesNotExist are the callback errors.
+var (
+	ErrInvalidToken     = fmt.Errorf("InvalidToken")
+	ErrTaskDoesNotExist = fmt.Errorf("TaskDoesNotExist")
+	ErrInvalidOutput    = fmt.Errorf("InvalidOutput")
+)
+
+// newToken makes a task token naming its execution.
+func newToken(execArn string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(execArn + "\x00" + uuid.New()))
+}
+
+func tokenExecution(token string) (string, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return "", false
+	}
+	arn, _, ok := strings.Cut(string(raw), "\x00")
+	return arn, ok
+}
+
+// SendTaskResult answers a callback task (SendTaskSuccess and
+// SendTaskFailure).
+func (s *Service) SendTaskResult(ctx context.Context, token string, res tokenResult) error {
+	if !res.Failed {
+		if _, err := asl.Decode(res.Output); err != nil {
+			return errorf(ErrInvalidOutput, "Invalid Output: '%v'", err)
+		}
+	}
+	arn, ok := tokenExecution(token)
+	if !ok {
+		return errorf(ErrInvalidToken, "Invalid Token: 'Invalid token'")
+	}
+	s.mu.Lock()
+	w := s.tokens[token]
+	if w != nil {
+		delete(s.tokens, token)
+	}
+	e := s.execs[arn]
+	s.mu.Unlock()
+	if w != nil {
+		w.result <- res
+		return nil
+	}
+	// Nothing waits (the execution is between a restart and its resume):
+	// keep the answer with the execution.
+	if e == nil {
+		return errorf(ErrTaskDoesNotExist, "Task Does Not Exist: 'Provided task does not exist anymore'")
+	}
+	e.mu.Lock()
+	cur := e.rec.Cursor
+	live := e.rec.Status == "RUNNING" && cur.Token == token && cur.Result == nil
+	e.mu.Unlock()
+	if !live {
+		return errorf(ErrTaskDoesNotExist, "Task Does Not Exist: 'Provided task does not exist anymore'")
+	}
+	cur.Result = &res
+	return e.persist(&cur)
+}
+
+// SendTaskSuccess answers a callback task with its output.
+func (s *Service) SendTaskSuccess(ctx context.Context, token, output string) error {
+	return s.SendTaskResult(ctx, token, tokenResult{Output: output})
+}
+
+// SendTaskFailure fails a callback task.
+func (s *Service) SendTaskFailure(ctx context.Context, token, errName, cause string) error {
+	return s.SendTaskResult(ctx, token, tokenResult{Failed: true, Error: errName, Cause: cause})
+}
+
+// SendTaskHeartbeat keeps a callback task alive.
+func (s *Service) SendTaskHeartbeat(ctx context.Context, token string) error {
+	if _, ok := tokenExecution(token); !ok {
+		return errorf(ErrInvalidToken, "Invalid Token: 'Invalid token'")
+	}
+	s.mu.Lock()
+	w := s.tokens[token]
+	s.mu.Unlock()
+	if w == nil {
+		return errorf(ErrTaskDoesNotExist, "Task Does Not Exist: 'Provided task does not exist anymore'")
+	}
+	select {
+	case w.heartbeat <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 // Wait blocks until an execution ends or ctx does (for tests and
