@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -12,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/forkline/forkline/internal/server/servertest"
 )
@@ -253,4 +256,57 @@ func TestWorkflowCallbacks(t *testing.T) {
 	if out := waitExecution(t, c, silent); out.Status != sfntypes.ExecutionStatusFailed || *out.Error != "States.HeartbeatTimeout" {
 		t.Fatalf("without heartbeats: %s %s", out.Status, aws.ToString(out.Error))
 	}
+}
+
+// Nested executions (states:startExecution.sync:2), StartSyncExecution on
+// an EXPRESS machine, tags and DescribeStateMachineForExecution.
+func TestWorkflowNestedAndExpress(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	c := sfn.NewFromConfig(s.Config())
+	child, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("child"), RoleArn: aws.String(sfnRole),
+		Definition: aws.String(`{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"doubled.$":"States.MathAdd($.n, $.n)"},"End":true}}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parentDef := `{"StartAt":"Call","States":{"Call":{"Type":"Task","Resource":"arn:aws:states:::states:startExecution.sync:2",
+  "Parameters":{"StateMachineArn":"` + *child.StateMachineArn + `","Input":{"n.$":"$.n"}},"OutputPath":"$.Output","End":true}}}`
+	parent, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("parent"), RoleArn: aws.String(sfnRole),
+		Definition: aws.String(parentDef), Tags: []sfntypes.Tag{{Key: aws.String("team"), Value: aws.String("a")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, _ := c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: parent.StateMachineArn, Input: aws.String(`{"n":21}`)})
+	out := waitExecution(t, c, *start.ExecutionArn)
+	if out.Status != sfntypes.ExecutionStatusSucceeded || *out.Output != `{"doubled":42}` {
+		t.Fatalf("nested execution: %s %s %s", out.Status, aws.ToString(out.Output), aws.ToString(out.Cause))
+	}
+	d, err := c.DescribeStateMachineForExecution(ctx(t), &sfn.DescribeStateMachineForExecutionInput{ExecutionArn: start.ExecutionArn})
+	if err != nil || *d.Definition != parentDef {
+		t.Fatalf("DescribeStateMachineForExecution = %v, %v", d, err)
+	}
+	tags, err := c.ListTagsForResource(ctx(t), &sfn.ListTagsForResourceInput{ResourceArn: parent.StateMachineArn})
+	if err != nil || len(tags.Tags) != 1 || *tags.Tags[0].Key != "team" {
+		t.Fatalf("ListTagsForResource = %+v, %v", tags, err)
+	}
+	express, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("quick"), RoleArn: aws.String(sfnRole),
+		Type: sfntypes.StateMachineTypeExpress, Definition: aws.String(`{"StartAt":"P","States":{"P":{"Type":"Pass","Result":"fast","End":true}}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The SDKs send StartSyncExecution to "sync-" + the endpoint's host;
+	// against a local endpoint that prefix must be turned off.
+	noPrefix := func(o *sfn.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("NoHostPrefix",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
+				}), middleware.Before)
+		})
+	}
+	sync, err := c.StartSyncExecution(ctx(t), &sfn.StartSyncExecutionInput{StateMachineArn: express.StateMachineArn}, noPrefix)
+	if err != nil || sync.Status != sfntypes.SyncExecutionStatusSucceeded || *sync.Output != `"fast"` {
+		t.Fatalf("StartSyncExecution = %+v, %v", sync, err)
+	}
+	_, err = c.StartSyncExecution(ctx(t), &sfn.StartSyncExecutionInput{StateMachineArn: parent.StateMachineArn}, noPrefix)
+	wantCode(t, err, "StateMachineTypeNotSupported")
 }

@@ -83,6 +83,7 @@ func (h *Handler) run(ctx context.Context, action string, body []byte) (any, err
 	case "CreateStateMachine":
 		var in struct {
 			Name, Definition, RoleArn, Type string
+			Tags                            []struct{ Key, Value string }
 		}
 		if err := awsjson.Decode(body, &in); err != nil {
 			return nil, err
@@ -90,6 +91,15 @@ func (h *Handler) run(ctx context.Context, action string, body []byte) (any, err
 		m, err := h.svc.CreateStateMachine(ctx, in.Name, in.Definition, in.RoleArn, in.Type)
 		if err != nil {
 			return nil, err
+		}
+		if len(in.Tags) > 0 {
+			tags := map[string]string{}
+			for _, t := range in.Tags {
+				tags[t.Key] = t.Value
+			}
+			if err := h.svc.Tag(ctx, m.Arn, tags, nil); err != nil {
+				return nil, err
+			}
 		}
 		return map[string]any{"stateMachineArn": m.Arn, "creationDate": epoch(m.CreationDate)}, nil
 	case "DescribeStateMachine":
@@ -216,6 +226,82 @@ func (h *Handler) run(ctx context.Context, action string, body []byte) (any, err
 			return nil, err
 		}
 		return map[string]any{"stopDate": epoch(t)}, nil
+	case "DescribeStateMachineForExecution":
+		var in struct{ ExecutionArn string }
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		e, err := h.svc.DescribeExecution(ctx, in.ExecutionArn)
+		if err != nil {
+			return nil, err
+		}
+		def, err := h.svc.ExecutionDefinition(ctx, in.ExecutionArn)
+		if err != nil {
+			return nil, err
+		}
+		m, _ := h.svc.DescribeStateMachine(ctx, e.StateMachineArn)
+		return map[string]any{"stateMachineArn": e.StateMachineArn, "name": m.Name, "definition": def, "roleArn": m.RoleArn,
+			"updateDate": epoch(e.StartDate)}, nil
+	case "StartSyncExecution":
+		var in struct{ StateMachineArn, Name, Input string }
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		m, err := h.svc.DescribeStateMachine(ctx, in.StateMachineArn)
+		if err != nil {
+			return nil, err
+		}
+		if m.Type != "EXPRESS" {
+			return nil, &workflow.Error{Kind: workflow.ErrStateMachineTypeNotSupported, Message: "This operation is not supported by this type of state machine"}
+		}
+		e, err := h.svc.StartExecution(ctx, in.StateMachineArn, in.Name, in.Input)
+		if err != nil {
+			return nil, err
+		}
+		if e, err = h.svc.Wait(ctx, e.Arn); err != nil {
+			return nil, err
+		}
+		out := execJSON(e, true)
+		delete(out, "inputDetails")
+		delete(out, "outputDetails")
+		out["billingDetails"] = map[string]any{"billedDurationInMilliseconds": e.StopDate.Sub(e.StartDate).Milliseconds(), "billedMemoryUsedInMB": 64}
+		return out, nil
+	case "TagResource":
+		var in struct {
+			ResourceArn string
+			Tags        []struct{ Key, Value string }
+		}
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		tags := map[string]string{}
+		for _, t := range in.Tags {
+			tags[t.Key] = t.Value
+		}
+		return map[string]any{}, h.svc.Tag(ctx, in.ResourceArn, tags, nil)
+	case "UntagResource":
+		var in struct {
+			ResourceArn string
+			TagKeys     []string
+		}
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		return map[string]any{}, h.svc.Tag(ctx, in.ResourceArn, nil, in.TagKeys)
+	case "ListTagsForResource":
+		var in struct{ ResourceArn string }
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		tags, err := h.svc.Tags(ctx, in.ResourceArn)
+		if err != nil {
+			return nil, err
+		}
+		list := []map[string]string{}
+		for k, v := range tags {
+			list = append(list, map[string]string{"key": k, "value": v})
+		}
+		return map[string]any{"tags": list}, nil
 	case "SendTaskSuccess":
 		var in struct{ TaskToken, Output string }
 		if err := awsjson.Decode(body, &in); err != nil {

@@ -581,7 +581,9 @@ func supportedResource(r string) bool {
 		return true
 	case strings.HasPrefix(r, "arn:aws:states:::lambda:invoke"),
 		strings.HasPrefix(r, "arn:aws:states:::sqs:sendMessage"),
-		strings.HasPrefix(r, "arn:aws:states:::sns:publish"):
+		strings.HasPrefix(r, "arn:aws:states:::sns:publish"),
+		r == "arn:aws:states:::states:startExecution", r == "arn:aws:states:::states:startExecution.sync",
+		r == "arn:aws:states:::states:startExecution.sync:2":
 		return true
 	}
 	return false

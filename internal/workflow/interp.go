@@ -575,6 +575,9 @@ func (r *run) callback(ctx context.Context, st *State, input any, cur *cursor) (
 // task runs a Task state's resource with its parameters.
 func (r *run) task(ctx context.Context, st *State, params any) (any, error) {
 	res := st.Resource
+	if strings.HasPrefix(res, "arn:aws:states:::states:startExecution") {
+		return r.startChild(ctx, res, params)
+	}
 	tasks := r.s.cfg.Tasks
 	if tasks == nil {
 		return nil, &failure{"States.Runtime", "no task integrations are configured"}
@@ -657,6 +660,62 @@ func (r *run) task(ctx context.Context, st *State, params any) (any, error) {
 		return toJSONValue(out), nil
 	}
 	return nil, &failure{"States.Runtime", "The resource " + res + " is not supported"}
+}
+
+// startChild starts another execution (states:startExecution), waiting
+// for it with .sync (its output as a string) and .sync:2 (as JSON).
+func (r *run) startChild(ctx context.Context, res string, params any) (any, error) {
+	m, _ := params.(map[string]any)
+	machine, _ := m["StateMachineArn"].(string)
+	name, _ := m["Name"].(string)
+	input := "{}"
+	switch v := m["Input"].(type) {
+	case nil:
+	case string:
+		input = v
+	default:
+		input = asl.Encode(v)
+	}
+	r.emit("TaskScheduled", map[string]any{"taskScheduledEventDetails": map[string]any{"resourceType": "states", "resource": strings.TrimPrefix(res, "arn:aws:states:::states:"),
+		"region": r.s.cfg.Region, "parameters": asl.Encode(params)}})
+	info, err := r.s.StartExecution(ctx, machine, name, input)
+	if err != nil {
+		var we *Error
+		if errors.As(err, &we) {
+			return nil, &failure{"StepFunctions." + we.Kind.Error() + "Exception", we.Message}
+		}
+		return nil, err
+	}
+	if !strings.HasSuffix(res, ".sync") && !strings.HasSuffix(res, ".sync:2") {
+		out := map[string]any{"ExecutionArn": info.Arn, "StartDate": info.StartDate.UTC().Format(time.RFC3339Nano)}
+		r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"output": asl.Encode(out)}})
+		return toJSONValue(out), nil
+	}
+	done, err := r.s.Wait(ctx, info.Arn)
+	if err != nil {
+		if ctx.Err() != nil {
+			// The parent stopped waiting: stop the child too.
+			r.s.StopExecution(context.Background(), info.Arn, "States.Runtime", "The parent execution stopped")
+		}
+		return nil, err
+	}
+	out := map[string]any{"ExecutionArn": done.Arn, "StateMachineArn": done.StateMachineArn, "Name": done.Name,
+		"Status": done.Status, "StartDate": done.StartDate.UTC().Format(time.RFC3339Nano), "StopDate": done.StopDate.UTC().Format(time.RFC3339Nano),
+		"Input": done.Input}
+	if done.Status != "SUCCEEDED" {
+		cause, _ := json.Marshal(out)
+		return nil, &failure{"States.TaskFailed", string(cause)}
+	}
+	if strings.HasSuffix(res, ".sync:2") {
+		v, _ := asl.Decode(done.Output)
+		out["Output"] = v
+		in, _ := asl.Decode(done.Input)
+		out["Input"] = in
+	} else {
+		out["Output"] = done.Output
+	}
+	r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"output": asl.Encode(out)}})
+	return toJSONValue(out), nil
 }
 
 func toJSONValue(m map[string]any) any {

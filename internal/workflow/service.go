@@ -80,11 +80,12 @@ type MachineInfo struct {
 }
 
 type machineRec struct {
-	Name       string `json:"name"`
-	Definition string `json:"definition"`
-	RoleArn    string `json:"roleArn"`
-	Type       string `json:"type"`
-	Created    int64  `json:"created"` // Unix milliseconds
+	Name       string            `json:"name"`
+	Definition string            `json:"definition"`
+	RoleArn    string            `json:"roleArn"`
+	Type       string            `json:"type"`
+	Created    int64             `json:"created"` // Unix milliseconds
+	Tags       map[string]string `json:"tags,omitempty"`
 }
 
 // cursor is where a running execution is.
@@ -653,6 +654,77 @@ func (s *Service) StopExecution(ctx context.Context, arn, errName, cause string)
 	}
 	return s.clock.Now(), nil
 }
+
+// ExecutionDefinition returns the definition an execution runs.
+func (s *Service) ExecutionDefinition(ctx context.Context, arn string) (string, error) {
+	e, err := s.lookupExec(arn)
+	if err != nil {
+		return "", err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.rec.Definition, nil
+}
+
+// Tag adds and removes tags of a state machine.
+func (s *Service) Tag(ctx context.Context, arn string, add map[string]string, remove []string) error {
+	name, err := s.machineName(arn)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.machines[name]
+	if old == nil {
+		return errorf(ErrResourceNotFound, "Resource not found: '%s'", arn)
+	}
+	m := *old
+	m.Tags = map[string]string{}
+	for k, v := range old.Tags {
+		m.Tags[k] = v
+	}
+	for k, v := range add {
+		m.Tags[k] = v
+	}
+	for _, k := range remove {
+		delete(m.Tags, k)
+	}
+	if len(m.Tags) > 50 {
+		return errorf(ErrTooManyTags, "Too many tags: a resource can have 50")
+	}
+	var b store.Batch
+	b.PutRecord(nsMachine, name, mustJSON(m))
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return err
+	}
+	s.machines[name] = &m
+	return nil
+}
+
+// Tags returns a state machine's tags.
+func (s *Service) Tags(ctx context.Context, arn string) (map[string]string, error) {
+	name, err := s.machineName(arn)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.machines[name]
+	if m == nil {
+		return nil, errorf(ErrResourceNotFound, "Resource not found: '%s'", arn)
+	}
+	out := map[string]string{}
+	for k, v := range m.Tags {
+		out[k] = v
+	}
+	return out, nil
+}
+
+// ErrResourceNotFound and ErrTooManyTags are the tagging errors.
+var (
+	ErrResourceNotFound = fmt.Errorf("ResourceNotFound")
+	ErrTooManyTags      = fmt.Errorf("TooManyTags")
+)
 
 // ErrInvalidToken and ErrTaskDoesNotExist are the callback errors.
 var (
