@@ -71,6 +71,15 @@ var (
 	ErrPreconditionFailed    = errors.New("PreconditionFailedException")
 )
 
+// HTTPStatus maps Lambda's error codes to the HTTP status that carries them.
+var HTTPStatus = map[string]int{
+	"ResourceNotFoundException": 404, "ResourceConflictException": 409, "InvalidParameterValueException": 400,
+	"RequestTooLargeException": 413, "TooManyRequestsException": 429, "ValidationException": 400,
+	"InvalidRuntimeException": 502, "CodeStorageExceededException": 400, "PreconditionFailedException": 412,
+	"InvalidRequestContentException": 400, "UnrecognizedClientException": 403, "ServiceException": 500,
+	"RequestEntityTooLargeException": 413,
+}
+
 // Error is a client error: a sentinel kind and Lambda's message.
 type Error struct {
 	Kind    error

@@ -38,39 +38,52 @@ func (s *Service) installRuntimes() error {
 
 // interpreter finds the host interpreter for a managed runtime: the exact
 // version (python3.12, node major 20) when the host has it, else the
-// nearest one with a warning, unless StrictRuntimes refuses.
+// nearest one with a warning, unless StrictRuntimes refuses. A candidate
+// counts only when it runs: version managers such as pyenv put shims on
+// PATH for versions that are not active. The answer is kept per runtime.
 func (s *Service) interpreter(runtime string) (string, error) {
+	if p, ok := s.interpreters.Load(runtime); ok {
+		return p.(string), nil
+	}
+	var exact, fallback, want string
 	switch {
 	case strings.HasPrefix(runtime, "python"):
-		if p, err := exec.LookPath(runtime); err == nil {
-			return p, nil
-		}
-		p, err := exec.LookPath("python3")
-		if err != nil {
-			return "", &functionError{"Runtime.InvalidRuntime", "No Python interpreter (python3) on this host for runtime " + runtime}
-		}
-		return s.nearest(runtime, p)
+		exact, fallback, want = runtime, "python3", "Python "+strings.TrimPrefix(runtime, "python")+"."
 	case strings.HasPrefix(runtime, "nodejs"):
-		p, err := exec.LookPath("node")
-		if err != nil {
-			return "", &functionError{"Runtime.InvalidRuntime", "No Node.js (node) on this host for runtime " + runtime}
-		}
-		out, err := exec.Command(p, "--version").Output()
-		want := "v" + strings.TrimSuffix(strings.TrimPrefix(runtime, "nodejs"), ".x") + "."
-		if err == nil && strings.HasPrefix(strings.TrimSpace(string(out)), want) {
+		exact, fallback, want = "node"+strings.TrimSuffix(strings.TrimPrefix(runtime, "nodejs"), ".x"), "node", "v"+strings.TrimSuffix(strings.TrimPrefix(runtime, "nodejs"), ".x")+"."
+	default:
+		return "", &functionError{"Runtime.InvalidRuntime", "forkline cannot run the " + runtime + " runtime yet"}
+	}
+	for _, name := range []string{exact, fallback} {
+		p, version, ok := probeInterpreter(name)
+		if ok && strings.HasPrefix(version, want) {
+			s.interpreters.Store(runtime, p)
 			return p, nil
 		}
-		return s.nearest(runtime, p)
 	}
-	return "", &functionError{"Runtime.InvalidRuntime", "forkline cannot run the " + runtime + " runtime yet"}
-}
-
-func (s *Service) nearest(runtime, p string) (string, error) {
+	p, _, ok := probeInterpreter(fallback)
+	if !ok {
+		return "", &functionError{"Runtime.InvalidRuntime", fmt.Sprintf("No working %s interpreter on this host for runtime %s", fallback, runtime)}
+	}
 	if s.cfg.StrictRuntimes {
 		return "", &functionError{"Runtime.InvalidRuntime", fmt.Sprintf("The host has no interpreter for %s (strict runtimes)", runtime)}
 	}
-	if _, warned := s.warned.LoadOrStore(runtime, true); !warned {
-		s.log.Warn("runtime version not on this host; using the nearest interpreter", "runtime", runtime, "interpreter", p)
-	}
+	s.log.Warn("runtime version not on this host; using the nearest interpreter", "runtime", runtime, "interpreter", p)
+	s.interpreters.Store(runtime, p)
 	return p, nil
 }
+
+// probeInterpreter finds name on PATH and asks it for its version; ok is false when
+// it is missing or does not run.
+func probeInterpreter(name string) (path, version string, ok bool) {
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", "", false
+	}
+	out, err := exec.Command(p, "--version").CombinedOutput()
+	if err != nil {
+		return "", "", false
+	}
+	return p, strings.TrimSpace(string(out)), true
+}
+

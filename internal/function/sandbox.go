@@ -624,6 +624,9 @@ func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, err
 	if err != nil {
 		var fe *functionError
 		if errors.As(err, &fe) {
+			// Init failures are reported against the request that met them.
+			msg := strings.Replace(fe.message, "RequestId:  Error:", "RequestId: "+reqID+" Error:", 1)
+			fe = &functionError{fe.errorType, msg}
 			out.FunctionError, out.Payload = "Unhandled", fe.payload()
 			return out, nil
 		}

@@ -164,8 +164,8 @@ type Service struct {
 
 	// unpackMu serializes the unpacking of code into task roots.
 	unpackMu sync.Mutex
-	// warned remembers the runtimes already warned about.
-	warned sync.Map
+	// interpreters maps a managed runtime to the host interpreter chosen.
+	interpreters sync.Map
 
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -58,13 +58,6 @@ type apiError struct {
 	msg    string
 }
 
-var statuses = map[string]int{
-	"ResourceNotFoundException": 404, "ResourceConflictException": 409, "InvalidParameterValueException": 400,
-	"RequestTooLargeException": 413, "TooManyRequestsException": 429, "ValidationException": 400,
-	"InvalidRuntimeException": 502, "CodeStorageExceededException": 400, "PreconditionFailedException": 412,
-	"InvalidRequestContentException": 400, "UnrecognizedClientException": 403, "ServiceException": 500,
-	"RequestEntityTooLargeException": 413,
-}
 
 // lowerMessage lists the errors whose body carries "message" rather than
 // "Message" (botocore's lambda model; the SDKs match the key exactly).
@@ -78,7 +71,7 @@ func (h *Handler) toAPI(r *Request, err error) apiError {
 	var fe *function.Error
 	if errors.As(err, &fe) {
 		code := fe.Kind.Error()
-		return apiError{statuses[code], code, fe.Message}
+		return apiError{function.HTTPStatus[code], code, fe.Message}
 	}
 	if errors.Is(err, context.Canceled) {
 		return apiError{503, "ServiceException", "The request was cancelled."}

@@ -451,20 +451,25 @@ type tasks struct {
 }
 
 // InvokeFunction implements workflow.Tasks.
-func (t tasks) InvokeFunction(ctx context.Context, fn string, payload []byte) ([]byte, string, string, error) {
+func (t tasks) InvokeFunction(ctx context.Context, fn string, payload []byte) (workflow.Invocation, error) {
 	out, err := t.fs.Invoke(ctx, function.InvokeInput{FunctionName: fn, Payload: payload})
 	if err != nil {
-		return nil, "", "", err
-	}
-	if out.FunctionError != "" {
-		var e struct{ ErrorType, ErrorMessage string }
-		json.Unmarshal(out.Payload, &e)
-		if e.ErrorType == "" {
-			e.ErrorType = "Lambda.Unknown"
+		var fe *function.Error
+		if errors.As(err, &fe) {
+			return workflow.Invocation{}, &workflow.ServiceError{Code: fe.Kind.Error(), Message: fe.Message, Status: function.HTTPStatus[fe.Kind.Error()]}
 		}
-		return nil, e.ErrorType, e.ErrorMessage, nil
+		return workflow.Invocation{}, err
 	}
-	return out.Payload, "", "", nil
+	inv := workflow.Invocation{Payload: out.Payload, ExecutedVersion: out.ExecutedVersion}
+	if out.FunctionError != "" {
+		var e struct{ ErrorType string }
+		json.Unmarshal(out.Payload, &e)
+		inv.ErrorType = e.ErrorType
+		if inv.ErrorType == "" {
+			inv.ErrorType = "Lambda.Unknown"
+		}
+	}
+	return inv, nil
 }
 
 // SendMessage implements workflow.Tasks.

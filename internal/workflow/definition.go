@@ -363,6 +363,20 @@ func parseState(name string, raw map[string]any, where string) (*State, error) {
 		st.Cause, _ = raw["Cause"].(string)
 		st.ErrorPath, _ = raw["ErrorPath"].(string)
 		st.CausePath, _ = raw["CausePath"].(string)
+		// Each of ErrorPath and CausePath holds a reference path or an
+		// intrinsic function, and excludes its static twin (Step Functions
+		// developer guide, "Fail workflow state").
+		for _, f := range [][3]string{{"Error", "ErrorPath", st.ErrorPath}, {"Cause", "CausePath", st.CausePath}} {
+			if _, static := raw[f[0]]; static && f[2] != "" {
+				return nil, definitionError("SCHEMA_VALIDATION_FAILED", fmt.Sprintf("The fields '%s' and '%s' are mutually exclusive", f[0], f[1]), where)
+			}
+			if f[2] == "" {
+				continue
+			}
+			if err := asl.CheckExpr(f[2]); err != nil {
+				return nil, definitionError("SCHEMA_VALIDATION_FAILED", fmt.Sprintf("The value for the field '%s' must be a valid JSONPath or a valid intrinsic function call: %v", f[1], err), where+"/"+f[1])
+			}
+		}
 	case "Parallel":
 		list, ok := raw["Branches"].([]any)
 		if !ok || len(list) == 0 {
@@ -441,10 +455,8 @@ func checkTemplate(v any) error {
 				if !ok {
 					return fmt.Errorf("The value for the field '%s' must be a STRING that contains a JSONPath or an intrinsic function", k)
 				}
-				if !strings.HasPrefix(strings.TrimSpace(s), "States.") {
-					if _, err := asl.ParsePath(s); err != nil {
-						return fmt.Errorf("The value for the field '%s' must be a valid JSONPath or a valid intrinsic function call", k)
-					}
+				if err := asl.CheckExpr(s); err != nil {
+					return fmt.Errorf("The value for the field '%s' must be a valid JSONPath or a valid intrinsic function call: %v", k, err)
 				}
 				continue
 			}

@@ -17,15 +17,34 @@ import (
 
 // Tasks runs the resources of Task states.
 type Tasks interface {
-	// InvokeFunction runs a Lambda function synchronously: the payload it
-	// returned, or the error it raised (errorType and errorMessage).
-	InvokeFunction(ctx context.Context, function string, payload []byte) (out []byte, errType, errMsg string, err error)
+	// InvokeFunction runs a Lambda function synchronously. An error that
+	// the function raised is a result, not err; err is the Lambda service
+	// refusing the call, with its error code as ServiceError.Code.
+	InvokeFunction(ctx context.Context, function string, payload []byte) (Invocation, error)
 	// SendMessage sends to an SQS queue (by URL) and returns the SendMessage
 	// result.
 	SendMessage(ctx context.Context, queueURL, body string, groupID, dedupID string) (map[string]any, error)
 	// Publish publishes to an SNS topic and returns the Publish result.
 	Publish(ctx context.Context, topicArn, message, subject string) (map[string]any, error)
 }
+
+// Invocation is the outcome of a synchronous Lambda invocation.
+type Invocation struct {
+	// Payload is what the function returned, or its error document when
+	// ErrorType is set.
+	Payload         []byte
+	ErrorType       string
+	ExecutedVersion string
+}
+
+// ServiceError is a service refusing a task's call, such as Lambda's
+// ResourceNotFoundException.
+type ServiceError struct {
+	Code, Message string
+	Status        int
+}
+
+func (e *ServiceError) Error() string { return e.Code + ": " + e.Message }
 
 // failure is a States error raised while running a state.
 type failure struct {
@@ -206,14 +225,14 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 	case "Fail":
 		name, cause := st.Error, st.Cause
 		if st.ErrorPath != "" {
-			v, err := asl.Select(st.ErrorPath, input, r.ctx, "ErrorPath")
+			v, err := asl.Eval(st.ErrorPath, input, r.ctx, "ErrorPath")
 			if err != nil {
 				return nil, "", err
 			}
 			name, _ = v.(string)
 		}
 		if st.CausePath != "" {
-			v, err := asl.Select(st.CausePath, input, r.ctx, "CausePath")
+			v, err := asl.Eval(st.CausePath, input, r.ctx, "CausePath")
 			if err != nil {
 				return nil, "", err
 			}
@@ -597,34 +616,60 @@ func (r *run) task(ctx context.Context, st *State, params any) (any, error) {
 				payload = map[string]any{}
 			}
 		}
-		r.emit("LambdaFunctionScheduled", map[string]any{"lambdaFunctionScheduledEventDetails": map[string]any{"resource": fn, "input": asl.Encode(payload)}})
-		r.emit("LambdaFunctionStarted", nil)
-		out, errType, errMsg, err := tasks.InvokeFunction(ctx, fn, []byte(asl.Encode(payload)))
+		// A function ARN as Resource is the original integration, with
+		// LambdaFunction* events and the function's result as it is;
+		// lambda:invoke is an optimized integration, with Task* events and
+		// the Invoke response (Step Functions developer guide, "Invoke an
+		// AWS Lambda function with Step Functions").
+		if optimized {
+			r.emit("TaskScheduled", map[string]any{"taskScheduledEventDetails": map[string]any{"resourceType": "lambda", "resource": "invoke", "region": r.s.cfg.Region, "parameters": asl.Encode(params)}})
+			r.emit("TaskStarted", map[string]any{"taskStartedEventDetails": map[string]any{"resourceType": "lambda", "resource": "invoke"}})
+		} else {
+			r.emit("LambdaFunctionScheduled", map[string]any{"lambdaFunctionScheduledEventDetails": map[string]any{"resource": fn, "input": asl.Encode(payload)}})
+			r.emit("LambdaFunctionStarted", nil)
+		}
+		fail := func(name, cause string) (any, error) {
+			if optimized {
+				r.emit("TaskFailed", map[string]any{"taskFailedEventDetails": map[string]any{"resourceType": "lambda", "resource": "invoke", "error": name, "cause": cause}})
+			} else {
+				r.emit("LambdaFunctionFailed", map[string]any{"lambdaFunctionFailedEventDetails": map[string]any{"error": name, "cause": cause}})
+			}
+			return nil, &failure{name, cause}
+		}
+		inv, err := tasks.InvokeFunction(ctx, fn, []byte(asl.Encode(payload)))
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			r.emit("LambdaFunctionFailed", map[string]any{"lambdaFunctionFailedEventDetails": map[string]any{"error": "Lambda.ServiceException", "cause": err.Error()}})
-			return nil, &failure{"Lambda.ServiceException", err.Error()}
+			var se *ServiceError
+			if errors.As(err, &se) {
+				return fail("Lambda."+se.Code, fmt.Sprintf("%s (Service: Lambda, Status Code: %d, Error Code: %s)", se.Message, se.Status, se.Code))
+			}
+			return fail("Lambda.ServiceException", err.Error())
 		}
-		if errType != "" {
-			cause, _ := json.Marshal(map[string]any{"errorMessage": errMsg, "errorType": errType})
-			r.emit("LambdaFunctionFailed", map[string]any{"lambdaFunctionFailedEventDetails": map[string]any{"error": errType, "cause": string(cause)}})
-			return nil, &failure{errType, string(cause)}
+		if inv.ErrorType != "" {
+			return fail(inv.ErrorType, string(inv.Payload))
 		}
 		var result any = nil
-		if len(out) > 0 {
-			v, err := asl.Decode(string(out))
+		if len(inv.Payload) > 0 {
+			v, err := asl.Decode(string(inv.Payload))
 			if err != nil {
-				v = string(out)
+				v = string(inv.Payload)
 			}
 			result = v
 		}
-		r.emit("LambdaFunctionSucceeded", map[string]any{"lambdaFunctionSucceededEventDetails": map[string]any{"output": asl.Encode(result)}})
-		if optimized {
-			return map[string]any{"ExecutedVersion": "$LATEST", "Payload": result, "StatusCode": json.Number("200")}, nil
+		if !optimized {
+			r.emit("LambdaFunctionSucceeded", map[string]any{"lambdaFunctionSucceededEventDetails": map[string]any{"output": asl.Encode(result)}})
+			return result, nil
 		}
-		return result, nil
+		version := inv.ExecutedVersion
+		if version == "" {
+			version = "$LATEST"
+		}
+		out := map[string]any{"ExecutedVersion": version, "Payload": result, "StatusCode": json.Number("200"),
+			"SdkHttpMetadata": map[string]any{"HttpStatusCode": json.Number("200")}}
+		r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"resourceType": "lambda", "resource": "invoke", "output": asl.Encode(out)}})
+		return out, nil
 	case strings.HasPrefix(res, "arn:aws:states:::sqs:sendMessage"):
 		m, _ := params.(map[string]any)
 		url, _ := m["QueueUrl"].(string)

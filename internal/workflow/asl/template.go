@@ -571,3 +571,22 @@ func (c *call) eval(input, context any) (any, error) {
 	}
 	return nil, intrinsicErr("The intrinsic function %s is not supported", c.name)
 }
+
+// Eval evaluates a field that holds a reference path or an intrinsic
+// function call, as the ".$" template keys and the Fail state's ErrorPath
+// and CausePath do.
+func Eval(expr string, input, context any, field string) (any, error) {
+	return evalExpr(expr, input, context, field)
+}
+
+// CheckExpr reports whether expr is a valid reference path or intrinsic
+// function call, for definition validation.
+func CheckExpr(expr string) error {
+	e := strings.TrimSpace(expr)
+	if strings.HasPrefix(e, "States.") {
+		_, err := parseIntrinsic(e)
+		return err
+	}
+	_, err := ParsePath(e)
+	return err
+}
