@@ -180,7 +180,6 @@ func run() error {
 	return nil
 }
 
-
 func numCPU() int { return runtimeNumCPU() }
 
 // ---------------------------------------------------------------- processes

@@ -86,4 +86,3 @@ func probeInterpreter(name string) (path, version string, ok bool) {
 	}
 	return p, strings.TrimSpace(string(out)), true
 }
-

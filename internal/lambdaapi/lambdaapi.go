@@ -58,7 +58,6 @@ type apiError struct {
 	msg    string
 }
 
-
 // lowerMessage lists the errors whose body carries "message" rather than
 // "Message" (botocore's lambda model; the SDKs match the key exactly).
 var lowerMessage = map[string]bool{
