@@ -466,3 +466,103 @@ func TestWorkflowResumesAfterKill(t *testing.T) {
 		t.Fatalf("the Wait state was entered %d times; the resumed execution should continue it", entered)
 	}
 }
+
+// TestWorkflowTaskCrash: kill -9 while a Lambda task is in flight and while
+// a callback task waits for its token. After the restart the in-flight task
+// runs again (the state's Retry rules allow it, as for any task failure)
+// and the token sent before the crash still completes its task (issue 5:
+// "task tokens stay valid").
+func TestWorkflowTaskCrash(t *testing.T) {
+	requireClient(t, "python3", "--version")
+	dir := t.TempDir()
+	p := startProcess(t, dir)
+	cfg := servertest.Config(p.url, "AKIDCRASH", "secret")
+	c, lc, q := sfn.NewFromConfig(cfg), lambda.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	createFunction(t, lc, "slow", codeZip(map[string]string{"app.py": `import time
+def handler(event, context):
+    time.sleep(event["sleep"])
+    return {"slept": event["sleep"]}
+`}), func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler, in.Timeout = lambdatypes.RuntimePython311, aws.String("app.handler"), aws.Int32(30)
+	})
+	url := create(t, q, "tokens", nil)
+	def := `{"StartAt":"Slow","States":{
+  "Slow":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:000000000000:function:slow","ResultPath":"$.slow","Next":"Ask"},
+  "Ask":{"Type":"Task","Resource":"arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+    "Parameters":{"QueueUrl":"` + url + `","MessageBody":{"token.$":"$$.Task.Token"}},"ResultPath":"$.answer","End":true}}}`
+	sm, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("tasks"), Definition: aws.String(def), RoleArn: aws.String(sfnRole)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, err := c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn, Input: aws.String(`{"sleep":3}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kill := func() {
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-p.done
+		p = startProcess(t, dir)
+		cfg = servertest.Config(p.url, "AKIDCRASH", "secret")
+		c, q = sfn.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	}
+	// Kill inside the Lambda task: its TaskStateEntered is on record.
+	waitHistory(t, c, *start.ExecutionArn, sfntypes.HistoryEventTypeTaskStateEntered)
+	kill()
+	// The task runs again and the execution reaches the callback.
+	var token string
+	deadline := time.Now().Add(60 * time.Second)
+	for token == "" && time.Now().Before(deadline) {
+		for _, m := range receive(t, q, url, 1, func(in *sqs.ReceiveMessageInput) { in.WaitTimeSeconds = 1 }) {
+			var body struct{ Token string }
+			json.Unmarshal([]byte(*m.Body), &body)
+			token = body.Token
+		}
+	}
+	if token == "" {
+		t.Fatal("the callback task never sent its token")
+	}
+	// Kill while the callback waits; the token outlives the process.
+	kill()
+	if _, err := c.SendTaskSuccess(ctx(t), &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(`{"approved":true}`)}); err != nil {
+		t.Fatal(err)
+	}
+	out := waitExecution(t, c, *start.ExecutionArn)
+	if out.Status != sfntypes.ExecutionStatusSucceeded || !strings.Contains(aws.ToString(out.Output), `"slow":{"slept":3}`) ||
+		!strings.Contains(aws.ToString(out.Output), `"answer":{"approved":true}`) {
+		t.Fatalf("after the kills: %s %s %s", out.Status, aws.ToString(out.Output), aws.ToString(out.Cause))
+	}
+	hist, err := c.GetExecutionHistory(ctx(t), &sfn.GetExecutionHistoryInput{ExecutionArn: start.ExecutionArn, MaxResults: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered := map[string]int{}
+	for _, e := range hist.Events {
+		if e.StateEnteredEventDetails != nil {
+			entered[*e.StateEnteredEventDetails.Name]++
+		}
+	}
+	if entered["Slow"] != 1 || entered["Ask"] != 1 {
+		t.Fatalf("states entered %v; each once, resumed rather than restarted", entered)
+	}
+}
+
+// waitHistory waits until the execution's history holds an event of typ.
+func waitHistory(t *testing.T, c *sfn.Client, arn string, typ sfntypes.HistoryEventType) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		h, err := c.GetExecutionHistory(ctx(t), &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range h.Events {
+			if e.Type == typ {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no %s event in %s", typ, arn)
+}

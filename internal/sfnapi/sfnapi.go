@@ -254,11 +254,8 @@ func (h *Handler) run(ctx context.Context, action string, body []byte) (any, err
 		if m.Type != "EXPRESS" {
 			return nil, &workflow.Error{Kind: workflow.ErrStateMachineTypeNotSupported, Message: "This operation is not supported by this type of state machine"}
 		}
-		e, err := h.svc.StartExecution(ctx, in.StateMachineArn, in.Name, in.Input)
+		e, err := h.svc.StartSyncExecution(ctx, in.StateMachineArn, in.Name, in.Input)
 		if err != nil {
-			return nil, err
-		}
-		if e, err = h.svc.Wait(ctx, e.Arn); err != nil {
 			return nil, err
 		}
 		out := execJSON(e, true)

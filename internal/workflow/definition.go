@@ -62,6 +62,23 @@ type State struct {
 	MaxConcurrency int
 	ToleratedCount *int
 	ToleratedPct   *float64
+
+	// Effectful is true for a state that acts outside the execution or
+	// takes time: a Task, a Wait, or a Parallel or Map holding one. The
+	// others are pure functions of their input, which a restart can run
+	// again unseen, so an execution's position is committed only before
+	// effectful states (and at its end).
+	Effectful bool
+}
+
+// effectful reports whether any state of m is effectful.
+func (m *Machine) effectful() bool {
+	for _, st := range m.States {
+		if st.Effectful {
+			return true
+		}
+	}
+	return false
 }
 
 // Retrier is one Retry rule.
@@ -138,6 +155,16 @@ func parseMachine(obj map[string]any, base string) (*Machine, error) {
 		st, err := parseState(name, raw, where)
 		if err != nil {
 			return nil, err
+		}
+		switch st.Type {
+		case "Task", "Wait":
+			st.Effectful = true
+		case "Parallel":
+			for _, b := range st.Branches {
+				st.Effectful = st.Effectful || b.effectful()
+			}
+		case "Map":
+			st.Effectful = st.Iterator.effectful()
 		}
 		m.States[name] = st
 	}

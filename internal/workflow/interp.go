@@ -113,9 +113,14 @@ func (r *run) runMachine(ctx context.Context, m *Machine, input any, cur *cursor
 		}
 		r.setState(name)
 		if cur != nil {
-			cur.State, cur.Entered, cur.Input, cur.Attempt = name, true, asl.Encode(input), attempt
-			if err := r.exec.persist(cur); err != nil {
-				return nil, err
+			cur.State, cur.Entered, cur.Input, cur.Attempt = name, true, "", attempt
+			// Recorded before an effectful state acts; a pure state's
+			// events ride with the next commit (see the package invariants).
+			if st.Effectful {
+				cur.Input = asl.Encode(input)
+				if err := r.exec.persist(cur); err != nil {
+					return nil, err
+				}
 			}
 		}
 		out, next, err := r.runState(ctx, st, input, cur)
@@ -505,17 +510,24 @@ func (r *run) callback(ctx context.Context, st *State, input any, cur *cursor) (
 		m["Task"] = map[string]any{"Token": token}
 	}
 	w := &tokenWait{exec: r.exec, result: make(chan tokenResult, 1), heartbeat: make(chan struct{}, 1)}
+	// Registering the waiter and looking for an answer that arrived while
+	// nothing waited happen under s.mu, as SendTaskResult's choice between
+	// the two does, so no answer falls between them.
 	s.mu.Lock()
 	s.tokens[token] = w
+	r.exec.mu.Lock()
+	if kept := r.exec.rec.Cursor.Result; kept != nil && r.exec.rec.Cursor.Token == token {
+		w.result <- *kept
+	} else if cur != nil && cur.Result != nil && cur.Token == token {
+		w.result <- *cur.Result
+	}
+	r.exec.mu.Unlock()
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		delete(s.tokens, token)
 		s.mu.Unlock()
 	}()
-	if cur != nil && cur.Result != nil && cur.Token == token {
-		w.result <- *cur.Result // answered while nothing waited
-	}
 	if !resumed {
 		if cur != nil {
 			cur.Token = token
@@ -723,7 +735,7 @@ func (r *run) startChild(ctx context.Context, res string, params any) (any, erro
 	}
 	r.emit("TaskScheduled", map[string]any{"taskScheduledEventDetails": map[string]any{"resourceType": "states", "resource": strings.TrimPrefix(res, "arn:aws:states:::states:"),
 		"region": r.s.cfg.Region, "parameters": asl.Encode(params)}})
-	info, err := r.s.StartExecution(ctx, machine, name, input)
+	child, err := r.s.startExecution(ctx, machine, name, input)
 	if err != nil {
 		var we *Error
 		if errors.As(err, &we) {
@@ -731,12 +743,13 @@ func (r *run) startChild(ctx context.Context, res string, params any) (any, erro
 		}
 		return nil, err
 	}
+	info := child.info()
 	if !strings.HasSuffix(res, ".sync") && !strings.HasSuffix(res, ".sync:2") {
 		out := map[string]any{"ExecutionArn": info.Arn, "StartDate": info.StartDate.UTC().Format(time.RFC3339Nano)}
 		r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"output": asl.Encode(out)}})
 		return toJSONValue(out), nil
 	}
-	done, err := r.s.Wait(ctx, info.Arn)
+	done, err := child.wait(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			// The parent stopped waiting: stop the child too.

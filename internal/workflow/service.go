@@ -3,21 +3,30 @@
 //
 // Invariants:
 //   - A STANDARD execution's position (state, input, retry attempt, Wait
-//     deadline) and its history are recorded before each state takes
-//     effect; after a restart, running executions resume where they were,
-//     a Wait keeping its deadline and a Task that was in flight running
-//     again.
+//     deadline) and its history are recorded before each effectful state
+//     (Task, Wait, and Parallel or Map holding one) takes effect, and at
+//     the end; after a restart, running executions resume where they
+//     were, a Wait keeping its deadline and a Task that was in flight
+//     running again. The pure states between two commits (Pass, Choice,
+//     Succeed, Fail) are run again unseen.
+//   - EXPRESS executions live in memory only, as Step Functions allows:
+//     the last expressRetained finished ones stay describable.
+//   - Finished STANDARD executions are read from the store, not memory;
+//     executions share their machine's definition, stored once by hash.
 //   - Parallel branches and Map iterations run in memory within their
 //     state: a restart runs the whole Parallel or Map state again.
 package workflow
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -34,7 +43,13 @@ const (
 	nsMachine = "sfn.sm"   // name → machineRec
 	nsExec    = "sfn.exec" // execution ARN → execRec
 	nsEvent   = "sfn.ev"   // execution ARN NUL event id → Event
+	nsDef     = "sfn.def"  // definition hash → definition
+	nsRunning = "sfn.run"  // execution ARN → "" while it runs
+	nsMeta    = "sfn.meta" // format markers
 )
+
+// expressRetained is how many finished EXPRESS executions stay in memory.
+const expressRetained = 1000
 
 // Sentinel errors; the text is Step Functions' error code.
 var (
@@ -82,6 +97,7 @@ type MachineInfo struct {
 type machineRec struct {
 	Name       string            `json:"name"`
 	Definition string            `json:"definition"`
+	DefHash    string            `json:"defHash,omitempty"`
 	RoleArn    string            `json:"roleArn"`
 	Type       string            `json:"type"`
 	Created    int64             `json:"created"` // Unix milliseconds
@@ -120,7 +136,8 @@ type execRec struct {
 	Arn        string `json:"arn"`
 	Machine    string `json:"machine"` // state machine ARN
 	Name       string `json:"name"`
-	Definition string `json:"definition"`
+	Definition string `json:"definition,omitempty"` // records before DefHash
+	DefHash    string `json:"defHash,omitempty"`
 	Status     string `json:"status"`
 	Input      string `json:"input"`
 	Output     string `json:"output,omitempty"`
@@ -149,8 +166,11 @@ type execution struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	// pending holds events not yet committed (committed with the next
-	// cursor or at the end).
-	pending []Event
+	// cursor or at the end); an ephemeral (EXPRESS) execution keeps its
+	// whole history here and commits nothing.
+	pending   []Event
+	ephemeral bool
+	machine   *Machine
 }
 
 // Service runs state machines. It is safe for concurrent use.
@@ -160,10 +180,14 @@ type Service struct {
 	clock clock.Clock
 	log   *slog.Logger
 
-	mu       sync.Mutex // guards machines, execs and tokens
+	mu       sync.Mutex // guards machines, execs, express, defs and tokens
 	machines map[string]*machineRec
-	execs    map[string]*execution
-	tokens   map[string]*tokenWait
+	// execs holds the running executions and the retained EXPRESS ones;
+	// finished STANDARD executions are read from the store.
+	execs   map[string]*execution
+	express []string // finished EXPRESS executions, oldest first
+	defs    map[string]*Machine
+	tokens  map[string]*tokenWait
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -179,7 +203,7 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Service{st: st, cfg: cfg, clock: cfg.Clock, log: cfg.Logger.With("service", "states"),
-		machines: map[string]*machineRec{}, execs: map[string]*execution{}, tokens: map[string]*tokenWait{}}
+		machines: map[string]*machineRec{}, execs: map[string]*execution{}, tokens: map[string]*tokenWait{}, defs: map[string]*Machine{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	err := st.ScanRecords(ctx, nsMachine, "", func(_ string, v []byte) error {
 		var m machineRec
@@ -192,18 +216,35 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Machines recorded before definitions were stored by hash.
+	var upgrade store.Batch
+	for _, m := range s.machines {
+		if m.DefHash == "" {
+			m.DefHash = defHash(m.Definition)
+			upgrade.PutRecord(nsDef, m.DefHash, []byte(m.Definition))
+			upgrade.PutRecord(nsMachine, m.Name, mustJSON(m))
+		}
+	}
+	if err := st.Commit(ctx, &upgrade); err != nil {
+		return nil, err
+	}
+	if err := s.indexRunning(ctx); err != nil {
+		return nil, err
+	}
 	var running []*execution
-	err = st.ScanRecords(ctx, nsExec, "", func(_ string, v []byte) error {
+	err = st.ScanRecords(ctx, nsRunning, "", func(arn string, _ []byte) error {
+		v, err := st.GetRecord(ctx, nsExec, arn)
+		if err != nil {
+			return fmt.Errorf("%w: running execution %s: %v", store.ErrCorrupt, arn, err)
+		}
 		var r execRec
 		if err := json.Unmarshal(v, &r); err != nil {
 			return fmt.Errorf("%w: execution: %v", store.ErrCorrupt, err)
 		}
-		e := &execution{s: s, rec: r, done: make(chan struct{})}
-		s.execs[r.Arn] = e
 		if r.Status == "RUNNING" {
+			e := &execution{s: s, rec: r, done: make(chan struct{})}
+			s.execs[r.Arn] = e
 			running = append(running, e)
-		} else {
-			close(e.done)
 		}
 		return nil
 	})
@@ -214,6 +255,60 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 		s.start(e)
 	}
 	return s, nil
+}
+
+// indexRunning builds the index of running executions for data written
+// before it existed.
+func (s *Service) indexRunning(ctx context.Context) error {
+	if _, err := s.st.GetRecord(ctx, nsMeta, "running-index"); err == nil {
+		return nil
+	}
+	var b store.Batch
+	err := s.st.ScanRecords(ctx, nsExec, "", func(arn string, v []byte) error {
+		var r execRec
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("%w: execution: %v", store.ErrCorrupt, err)
+		}
+		if r.Status == "RUNNING" {
+			b.PutRecord(nsRunning, arn, nil)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	b.PutRecord(nsMeta, "running-index", []byte("1"))
+	return s.st.Commit(ctx, &b)
+}
+
+func defHash(def string) string {
+	h := sha256.Sum256([]byte(def))
+	return hex.EncodeToString(h[:16])
+}
+
+// parsed returns the machine of a stored definition, parsed once.
+func (s *Service) parsed(ctx context.Context, hash, def string) (*Machine, error) {
+	s.mu.Lock()
+	m := s.defs[hash]
+	s.mu.Unlock()
+	if m != nil {
+		return m, nil
+	}
+	if def == "" {
+		v, err := s.st.GetRecord(ctx, nsDef, hash)
+		if err != nil {
+			return nil, fmt.Errorf("definition %s: %w", hash, err)
+		}
+		def = string(v)
+	}
+	m, err := Parse(def)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.defs[hash] = m
+	s.mu.Unlock()
+	return m, nil
 }
 
 // Close stops the executions (they resume at the next start) and waits.
@@ -269,8 +364,9 @@ func (s *Service) CreateStateMachine(ctx context.Context, name, definition, role
 		}
 		return MachineInfo{}, errorf(ErrStateMachineAlreadyExists, "State Machine Already Exists: '%s'", s.machineArn(name))
 	}
-	m := &machineRec{Name: name, Definition: definition, RoleArn: roleArn, Type: typ, Created: s.clock.Now().UnixMilli()}
+	m := &machineRec{Name: name, Definition: definition, DefHash: defHash(definition), RoleArn: roleArn, Type: typ, Created: s.clock.Now().UnixMilli()}
 	var b store.Batch
+	b.PutRecord(nsDef, m.DefHash, []byte(definition))
 	b.PutRecord(nsMachine, name, mustJSON(m))
 	if err := s.st.Commit(ctx, &b); err != nil {
 		return MachineInfo{}, err
@@ -329,13 +425,14 @@ func (s *Service) UpdateStateMachine(ctx context.Context, arn string, definition
 		return time.Time{}, errorf(ErrStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", arn)
 	}
 	m := *old
+	var b store.Batch
 	if definition != nil {
-		m.Definition = *definition
+		m.Definition, m.DefHash = *definition, defHash(*definition)
+		b.PutRecord(nsDef, m.DefHash, []byte(m.Definition))
 	}
 	if roleArn != nil {
 		m.RoleArn = *roleArn
 	}
-	var b store.Batch
 	b.PutRecord(nsMachine, name, mustJSON(m))
 	if err := s.st.Commit(ctx, &b); err != nil {
 		return time.Time{}, err
@@ -397,52 +494,73 @@ func (e *execution) info() ExecutionInfo {
 // StartExecution starts an execution; starting again with the same name
 // and input returns the same execution (Step Functions' idempotency).
 func (s *Service) StartExecution(ctx context.Context, machineArn, name, input string) (ExecutionInfo, error) {
-	mname, err := s.machineName(machineArn)
+	e, err := s.startExecution(ctx, machineArn, name, input)
 	if err != nil {
 		return ExecutionInfo{}, err
+	}
+	return e.info(), nil
+}
+
+func (s *Service) startExecution(ctx context.Context, machineArn, name, input string) (*execution, error) {
+	mname, err := s.machineName(machineArn)
+	if err != nil {
+		return nil, err
 	}
 	if name == "" {
 		name = uuid.New()
 	}
 	if !nameRE.MatchString(name) {
-		return ExecutionInfo{}, errorf(ErrInvalidName, "Invalid Name: '%s'", name)
+		return nil, errorf(ErrInvalidName, "Invalid Name: '%s'", name)
 	}
 	if input == "" {
 		input = "{}"
 	}
 	v, err := asl.Decode(input)
 	if err != nil {
-		return ExecutionInfo{}, errorf(ErrInvalidExecutionInput, "Invalid State Machine Execution Input: '%v'", err)
+		return nil, errorf(ErrInvalidExecutionInput, "Invalid State Machine Execution Input: '%v'", err)
 	}
 	s.mu.Lock()
 	m := s.machines[mname]
+	s.mu.Unlock()
 	if m == nil {
-		s.mu.Unlock()
-		return ExecutionInfo{}, errorf(ErrStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", machineArn)
+		return nil, errorf(ErrStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", machineArn)
+	}
+	machine, err := s.parsed(ctx, m.DefHash, m.Definition)
+	if err != nil {
+		return nil, err
 	}
 	arn := s.execArn(mname, name)
-	if e := s.execs[arn]; e != nil {
-		s.mu.Unlock()
-		info := e.info()
-		if info.Input == input && info.Status == "RUNNING" {
-			return info, nil
+	// A name is taken by a running or retained execution (memory) or by a
+	// finished STANDARD one (the store).
+	if old, err := s.lookupExec(arn); err == nil {
+		info := old.info()
+		if info.Input == asl.Encode(v) && info.Status == "RUNNING" {
+			return old, nil
 		}
-		return ExecutionInfo{}, errorf(ErrExecutionAlreadyExists, "Execution Already Exists: '%s'", arn)
+		return nil, errorf(ErrExecutionAlreadyExists, "Execution Already Exists: '%s'", arn)
 	}
 	now := s.clock.Now()
-	e := &execution{s: s, done: make(chan struct{}), rec: execRec{Arn: arn, Machine: machineArn, Name: name, Definition: m.Definition,
-		Status: "RUNNING", Input: asl.Encode(v), Start: now.UnixMilli(), NextEvent: 1}}
+	e := &execution{s: s, done: make(chan struct{}), ephemeral: m.Type == "EXPRESS", machine: machine,
+		rec: execRec{Arn: arn, Machine: machineArn, Name: name, DefHash: m.DefHash,
+			Status: "RUNNING", Input: asl.Encode(v), Start: now.UnixMilli(), NextEvent: 1}}
 	e.addEvent("ExecutionStarted", map[string]any{"executionStartedEventDetails": map[string]any{
 		"input": asl.Encode(v), "roleArn": m.RoleArn, "stateMachineArn": machineArn}})
-	// The start is durable before StartExecution answers.
-	if err := e.persist(&e.rec.Cursor); err != nil {
+	s.mu.Lock()
+	if s.execs[arn] != nil {
 		s.mu.Unlock()
-		return ExecutionInfo{}, err
+		return nil, errorf(ErrExecutionAlreadyExists, "Execution Already Exists: '%s'", arn)
 	}
 	s.execs[arn] = e
 	s.mu.Unlock()
+	// The start is durable before StartExecution answers.
+	if err := e.persist(&e.rec.Cursor); err != nil {
+		s.mu.Lock()
+		delete(s.execs, arn)
+		s.mu.Unlock()
+		return nil, err
+	}
 	s.start(e)
-	return e.info(), nil
+	return e, nil
 }
 
 // start runs an execution in the background.
@@ -461,11 +579,14 @@ func (s *Service) start(e *execution) {
 func (s *Service) execute(ctx context.Context, e *execution) {
 	e.mu.Lock()
 	rec := e.rec
+	m := e.machine
 	e.mu.Unlock()
-	m, err := Parse(rec.Definition)
-	if err != nil {
-		e.finish("FAILED", "", "States.Runtime", err.Error())
-		return
+	if m == nil {
+		var err error
+		if m, err = s.parsed(ctx, rec.DefHash, rec.Definition); err != nil {
+			e.finish("FAILED", "", "States.Runtime", err.Error())
+			return
+		}
 	}
 	input, _ := asl.Decode(rec.Input)
 	rctx := map[string]any{
@@ -489,8 +610,8 @@ func (s *Service) execute(ctx context.Context, e *execution) {
 		e.finish("SUCCEEDED", asl.Encode(out), "", "")
 	case ctx.Err() != nil:
 		// Stopped (StopExecution finished it) or shutting down: the
-		// execution resumes at the next start.
-		e.flush()
+		// execution resumes at the next start from its last commit, as
+		// after a crash, and the events since are emitted again then.
 	case tctx.Err() == context.DeadlineExceeded:
 		e.addEvent("ExecutionTimedOut", map[string]any{"executionTimedOutEventDetails": map[string]any{"error": "States.Timeout"}})
 		e.finish("TIMED_OUT", "", "States.Timeout", "")
@@ -518,26 +639,38 @@ func (e *execution) addEvent(typ string, details map[string]any) {
 func (e *execution) persist(cur *cursor) error {
 	e.mu.Lock()
 	e.rec.Cursor = *cur
+	if e.ephemeral {
+		e.mu.Unlock()
+		return nil
+	}
 	var b store.Batch
 	for _, ev := range e.pending {
 		b.PutRecord(nsEvent, eventKey(e.rec.Arn, ev.ID), mustJSON(ev))
 	}
 	e.pending = nil
 	b.PutRecord(nsExec, e.rec.Arn, mustJSON(e.rec))
+	if e.rec.Status == "RUNNING" {
+		b.PutRecord(nsRunning, e.rec.Arn, nil)
+	} else {
+		b.DeleteRecord(nsRunning, e.rec.Arn)
+	}
 	e.mu.Unlock()
 	return e.s.st.Commit(context.Background(), &b)
 }
 
-func (e *execution) flush() {
+func (e *execution) flush() error {
 	e.mu.Lock()
 	cur := e.rec.Cursor
 	e.mu.Unlock()
-	if err := e.persist(&cur); err != nil {
+	err := e.persist(&cur)
+	if err != nil {
 		e.s.log.Error("record execution", "execution", e.rec.Arn, "err", err)
 	}
+	return err
 }
 
-// finish records the end of an execution.
+// finish records the end of an execution, then lets it go from memory
+// (EXPRESS ones are retained a while).
 func (e *execution) finish(status, output, errName, cause string) {
 	e.mu.Lock()
 	if e.rec.Status != "RUNNING" {
@@ -547,7 +680,20 @@ func (e *execution) finish(status, output, errName, cause string) {
 	e.rec.Status, e.rec.Output, e.rec.Error, e.rec.Cause = status, output, errName, cause
 	e.rec.Stop = e.s.clock.Now().UnixMilli()
 	e.mu.Unlock()
-	e.flush()
+	kept := e.flush() != nil
+	s := e.s
+	s.mu.Lock()
+	switch {
+	case e.ephemeral:
+		s.express = append(s.express, e.rec.Arn)
+		if len(s.express) > expressRetained {
+			delete(s.execs, s.express[0])
+			s.express = s.express[1:]
+		}
+	case !kept && s.execs[e.rec.Arn] == e:
+		delete(s.execs, e.rec.Arn)
+	}
+	s.mu.Unlock()
 	select {
 	case <-e.done:
 	default:
@@ -564,9 +710,19 @@ func (s *Service) lookupExec(arn string) (*execution, error) {
 	s.mu.Lock()
 	e := s.execs[arn]
 	s.mu.Unlock()
-	if e == nil {
+	if e != nil {
+		return e, nil
+	}
+	v, err := s.st.GetRecord(context.Background(), nsExec, arn)
+	if err != nil {
 		return nil, errorf(ErrExecutionDoesNotExist, "Execution Does Not Exist: '%s'", arn)
 	}
+	var r execRec
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, fmt.Errorf("%w: execution: %v", store.ErrCorrupt, err)
+	}
+	e = &execution{s: s, rec: r, done: make(chan struct{})}
+	close(e.done)
 	return e, nil
 }
 
@@ -590,19 +746,40 @@ func (s *Service) ListExecutions(ctx context.Context, machineArn, status string)
 		s.mu.Unlock()
 		return nil, errorf(ErrStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", machineArn)
 	}
-	var es []*execution
-	for _, e := range s.execs {
-		es = append(es, e)
+	live := map[string]*execution{}
+	for arn, e := range s.execs {
+		live[arn] = e
 	}
 	s.mu.Unlock()
 	var out []ExecutionInfo
-	for _, e := range es {
-		info := e.info()
+	add := func(info ExecutionInfo) {
 		if info.StateMachineArn == machineArn && (status == "" || info.Status == status) {
 			out = append(out, info)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].StartDate.After(out[j].StartDate) })
+	err = s.st.ScanRecords(ctx, nsExec, s.execArn(name, ""), func(arn string, v []byte) error {
+		if e := live[arn]; e != nil {
+			return nil // the live copy is newer
+		}
+		var r execRec
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("%w: execution: %v", store.ErrCorrupt, err)
+		}
+		add((&execution{rec: r}).info())
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range live {
+		add(e.info())
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].StartDate.Equal(out[j].StartDate) {
+			return out[i].StartDate.After(out[j].StartDate)
+		}
+		return out[i].Arn > out[j].Arn
+	})
 	return out, nil
 }
 
@@ -614,8 +791,15 @@ func (s *Service) History(ctx context.Context, arn string, reverse bool) ([]Even
 	}
 	e.mu.Lock()
 	pending := append([]Event(nil), e.pending...)
+	ephemeral := e.ephemeral
 	e.mu.Unlock()
 	var out []Event
+	if ephemeral {
+		if reverse {
+			slices.Reverse(pending)
+		}
+		return pending, nil
+	}
 	err = s.st.ScanRecords(ctx, nsEvent, arn+"\x00", func(_ string, v []byte) error {
 		var ev Event
 		if err := json.Unmarshal(v, &ev); err != nil {
@@ -662,8 +846,16 @@ func (s *Service) ExecutionDefinition(ctx context.Context, arn string) (string, 
 		return "", err
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.rec.Definition, nil
+	rec := e.rec
+	e.mu.Unlock()
+	if rec.Definition != "" {
+		return rec.Definition, nil
+	}
+	v, err := s.st.GetRecord(ctx, nsDef, rec.DefHash)
+	if err != nil {
+		return "", fmt.Errorf("definition of %s: %w", arn, err)
+	}
+	return string(v), nil
 }
 
 // Tag adds and removes tags of a state machine.
@@ -763,26 +955,30 @@ func (s *Service) SendTaskResult(ctx context.Context, token string, res tokenRes
 	w := s.tokens[token]
 	if w != nil {
 		delete(s.tokens, token)
-	}
-	e := s.execs[arn]
-	s.mu.Unlock()
-	if w != nil {
+		s.mu.Unlock()
 		w.result <- res
 		return nil
 	}
 	// Nothing waits (the execution is between a restart and its resume):
-	// keep the answer with the execution.
+	// keep the answer with the execution, where the callback looks when
+	// it registers (both under s.mu).
+	e := s.execs[arn]
 	if e == nil {
+		s.mu.Unlock()
 		return errorf(ErrTaskDoesNotExist, "Task Does Not Exist: 'Provided task does not exist anymore'")
 	}
 	e.mu.Lock()
 	cur := e.rec.Cursor
 	live := e.rec.Status == "RUNNING" && cur.Token == token && cur.Result == nil
+	if live {
+		e.rec.Cursor.Result = &res
+		cur.Result = &res
+	}
 	e.mu.Unlock()
+	s.mu.Unlock()
 	if !live {
 		return errorf(ErrTaskDoesNotExist, "Task Does Not Exist: 'Provided task does not exist anymore'")
 	}
-	cur.Result = &res
 	return e.persist(&cur)
 }
 
@@ -814,19 +1010,31 @@ func (s *Service) SendTaskHeartbeat(ctx context.Context, token string) error {
 	return nil
 }
 
-// Wait blocks until an execution ends or ctx does (for tests and
-// StartSyncExecution).
+// Wait blocks until an execution ends or ctx does (for tests).
 func (s *Service) Wait(ctx context.Context, arn string) (ExecutionInfo, error) {
 	e, err := s.lookupExec(arn)
 	if err != nil {
 		return ExecutionInfo{}, err
 	}
+	return e.wait(ctx)
+}
+
+func (e *execution) wait(ctx context.Context) (ExecutionInfo, error) {
 	select {
 	case <-e.done:
 	case <-ctx.Done():
 		return ExecutionInfo{}, ctx.Err()
 	}
 	return e.info(), nil
+}
+
+// StartSyncExecution starts an execution and waits for its end.
+func (s *Service) StartSyncExecution(ctx context.Context, machineArn, name, input string) (ExecutionInfo, error) {
+	e, err := s.startExecution(ctx, machineArn, name, input)
+	if err != nil {
+		return ExecutionInfo{}, err
+	}
+	return e.wait(ctx)
 }
 
 func mustJSON(v any) []byte {
