@@ -5,6 +5,7 @@ package sfnapi
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -334,7 +335,11 @@ func (h *Handler) run(ctx context.Context, action string, body []byte) (any, err
 func stripData(v any) any {
 	m, ok := v.(map[string]any)
 	if !ok {
-		return v
+		// Typed details: strip their JSON form.
+		b, err := json.Marshal(v)
+		if err != nil || json.Unmarshal(b, &m) != nil || m == nil {
+			return v
+		}
 	}
 	out := map[string]any{}
 	for k, x := range m {

@@ -15,6 +15,9 @@ type Machine struct {
 	StartAt        string
 	States         map[string]*State
 	TimeoutSeconds int
+	// UsesContext is false when no expression of the definition reads the
+	// context object ($$), which then need not be kept up to date.
+	UsesContext bool
 }
 
 // State is one state of a machine.
@@ -117,7 +120,12 @@ func Parse(doc string) (*Machine, error) {
 	if ql, ok := obj["QueryLanguage"].(string); ok && ql == "JSONata" {
 		return nil, definitionError("SCHEMA_VALIDATION_FAILED", "The JSONata query language is not supported by forkline yet", "/QueryLanguage")
 	}
-	return parseMachine(obj, "")
+	m, err := parseMachine(obj, "")
+	if err != nil {
+		return nil, err
+	}
+	m.UsesContext = strings.Contains(doc, "$$")
+	return m, nil
 }
 
 func parseMachine(obj map[string]any, base string) (*Machine, error) {

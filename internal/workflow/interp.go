@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -70,11 +71,55 @@ func asFailure(err error) *failure {
 
 // run is one execution (or branch) being interpreted.
 type run struct {
-	s      *Service
-	exec   *execution
-	ctx    any // the context object
-	branch bool
+	s    *Service
+	exec *execution
+	ctx  map[string]any // the context object (each branch and iteration has its own top level)
+	// usesContext says whether the definition reads the context object;
+	// when not, its State and Map parts are not kept up to date.
+	usesContext bool
+	branch      bool
 }
+
+// jsonText is a JSON value that a history event carries as JSON text,
+// encoded only when the event is stored or read: an EXPRESS execution's
+// history is mostly never read. Values are never changed in place once
+// made (see asl), so encoding later gives what encoding now would.
+type jsonText struct{ v any }
+
+// MarshalJSON renders the value as a JSON string holding its JSON text.
+func (j jsonText) MarshalJSON() ([]byte, error) {
+	return j.AppendJSON(nil), nil
+}
+
+// AppendJSON implements asl.Appender.
+func (j jsonText) AppendJSON(b []byte) []byte {
+	return asl.AppendString(b, asl.Encode(j.v))
+}
+
+// stateDetails are the details of the StateEntered and StateExited events.
+type stateDetails struct {
+	Name   string    `json:"name"`
+	Input  *jsonText `json:"input,omitempty"`
+	Output *jsonText `json:"output,omitempty"`
+}
+
+// AppendJSON implements asl.Appender.
+func (d stateDetails) AppendJSON(b []byte) []byte {
+	b = append(b, `{"name":`...)
+	b = asl.AppendString(b, d.Name)
+	if d.Input != nil {
+		b = append(b, `,"input":`...)
+		b = d.Input.AppendJSON(b)
+	}
+	if d.Output != nil {
+		b = append(b, `,"output":`...)
+		b = d.Output.AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// MarshalJSON renders the details as AppendJSON does.
+func (d stateDetails) MarshalJSON() ([]byte, error) { return d.AppendJSON(nil), nil }
 
 // emit records a history event (durably for top-level executions).
 func (r *run) emit(typ string, details map[string]any) {
@@ -109,9 +154,11 @@ func (r *run) runMachine(ctx context.Context, m *Machine, input any, cur *cursor
 		}
 		st := m.States[name]
 		if cur != nil && !cur.Entered {
-			r.emit(st.Type+"StateEntered", map[string]any{"stateEnteredEventDetails": map[string]any{"name": name, "input": asl.Encode(input)}})
+			r.emit(st.Type+"StateEntered", map[string]any{"stateEnteredEventDetails": stateDetails{Name: name, Input: &jsonText{input}}})
 		}
-		r.setState(name)
+		if r.usesContext {
+			r.setState(name, attempt)
+		}
 		if cur != nil {
 			cur.State, cur.Entered, cur.Input, cur.Attempt = name, true, "", attempt
 			// Recorded before an effectful state acts; a pure state's
@@ -156,7 +203,7 @@ func (r *run) runMachine(ctx context.Context, m *Machine, input any, cur *cursor
 					if perr != nil {
 						return nil, perr
 					}
-					r.emit(st.Type+"StateExited", map[string]any{"stateExitedEventDetails": map[string]any{"name": name, "output": asl.Encode(out)}})
+					r.emit(st.Type+"StateExited", map[string]any{"stateExitedEventDetails": stateDetails{Name: name, Output: &jsonText{out}}})
 					name, input, attempt = c.Next, out, 0
 					if cur != nil {
 						cur.Entered = false
@@ -166,7 +213,7 @@ func (r *run) runMachine(ctx context.Context, m *Machine, input any, cur *cursor
 			}
 			return nil, f
 		}
-		r.emit(st.Type+"StateExited", map[string]any{"stateExitedEventDetails": map[string]any{"name": name, "output": asl.Encode(out)}})
+		r.emit(st.Type+"StateExited", map[string]any{"stateExitedEventDetails": stateDetails{Name: name, Output: &jsonText{out}}})
 		if next == "" {
 			return out, nil
 		}
@@ -178,10 +225,8 @@ func (r *run) runMachine(ctx context.Context, m *Machine, input any, cur *cursor
 }
 
 // setState records the current state in the context object.
-func (r *run) setState(name string) {
-	if m, ok := r.ctx.(map[string]any); ok {
-		m["State"] = map[string]any{"Name": name, "EnteredTime": r.s.clock.Now().UTC().Format(time.RFC3339Nano), "RetryCount": 0}
-	}
+func (r *run) setState(name string, attempt int) {
+	r.ctx["State"] = map[string]any{"Name": name, "EnteredTime": r.s.clock.Now().UTC().Format(time.RFC3339Nano), "RetryCount": json.Number(strconv.Itoa(attempt))}
 }
 
 // retryDelay returns the wait before the next attempt of a retrier that
@@ -277,7 +322,7 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 	case "Pass":
 		result = input
 		if st.HasResult {
-			result = asl.Clone(st.Result)
+			result = st.Result // shared, never changed
 		} else if st.Parameters != nil {
 			if result, err = asl.Render(st.Parameters, input, r.ctx, "Parameters"); err != nil {
 				return nil, "", err
@@ -324,19 +369,32 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 		results := make([]any, len(st.Branches))
 		errs := make([]error, len(st.Branches))
 		bctx, cancel := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		for i, b := range st.Branches {
-			wg.Add(1)
-			go func(i int, b *Machine) {
-				defer wg.Done()
-				sub := &run{s: r.s, exec: r.exec, ctx: asl.Clone(r.ctx), branch: true}
-				results[i], errs[i] = sub.runMachine(bctx, b, asl.Clone(params), nil)
-				if errs[i] != nil {
-					cancel() // one failed branch stops the others
-				}
-			}(i, b)
+		branch := func(i int) {
+			sub := &run{s: r.s, exec: r.exec, ctx: maps.Clone(r.ctx), usesContext: r.usesContext, branch: true}
+			results[i], errs[i] = sub.runMachine(bctx, st.Branches[i], params, nil)
+			if errs[i] != nil {
+				cancel() // one failed branch stops the others
+			}
 		}
-		wg.Wait()
+		if st.Effectful {
+			var wg sync.WaitGroup
+			for i := range st.Branches {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					branch(i)
+				}()
+			}
+			wg.Wait()
+		} else {
+			// Pure branches cannot tell concurrency from sequence; one
+			// goroutine runs them faster.
+			for i := range st.Branches {
+				if branch(i); errs[i] != nil {
+					break
+				}
+			}
+		}
 		cancel()
 		for _, e := range errs {
 			if e != nil && !errors.Is(e, context.Canceled) {
@@ -444,36 +502,51 @@ func (r *run) runMap(ctx context.Context, st *State, input any) (any, error) {
 		}
 		return false
 	}
-	for i, item := range list {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int, item any) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			ictx := asl.Clone(r.ctx).(map[string]any)
+	iteration := func(i int, item any) {
+		ictx := maps.Clone(r.ctx)
+		if r.usesContext {
 			ictx["Map"] = map[string]any{"Item": map[string]any{"Index": json.Number(strconv.Itoa(i)), "Value": item}}
-			in := item
-			if st.ItemSelector != nil {
-				v, err := asl.Render(st.ItemSelector, input, ictx, "ItemSelector")
-				if err != nil {
-					errs[i] = err
-					return
-				}
-				in = v
+		}
+		in := item
+		if st.ItemSelector != nil {
+			v, err := asl.Render(st.ItemSelector, input, ictx, "ItemSelector")
+			if err != nil {
+				errs[i] = err
+				return
 			}
-			sub := &run{s: r.s, exec: r.exec, ctx: ictx, branch: true}
-			results[i], errs[i] = sub.runMachine(mctx, st.Iterator, in, nil)
-			if errs[i] != nil && !errors.Is(errs[i], context.Canceled) {
-				mu.Lock()
-				failed++
-				if !tolerated() {
-					cancel()
-				}
-				mu.Unlock()
+			in = v
+		}
+		sub := &run{s: r.s, exec: r.exec, ctx: ictx, usesContext: r.usesContext, branch: true}
+		results[i], errs[i] = sub.runMachine(mctx, st.Iterator, in, nil)
+		if errs[i] != nil && !errors.Is(errs[i], context.Canceled) {
+			mu.Lock()
+			failed++
+			if !tolerated() {
+				cancel()
 			}
-		}(i, item)
+			mu.Unlock()
+		}
 	}
-	wg.Wait()
+	if st.Effectful {
+		for i, item := range list {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				iteration(i, item)
+			}()
+		}
+		wg.Wait()
+	} else {
+		// Pure iterations run one after the other in this goroutine.
+		for i, item := range list {
+			if mctx.Err() != nil {
+				break
+			}
+			iteration(i, item)
+		}
+	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -506,9 +579,7 @@ func (r *run) callback(ctx context.Context, st *State, input any, cur *cursor) (
 	} else {
 		token = newToken(r.exec.rec.Arn)
 	}
-	if m, ok := r.ctx.(map[string]any); ok {
-		m["Task"] = map[string]any{"Token": token}
-	}
+	r.ctx["Task"] = map[string]any{"Token": token}
 	w := &tokenWait{exec: r.exec, result: make(chan tokenResult, 1), heartbeat: make(chan struct{}, 1)}
 	// Registering the waiter and looking for an answer that arrived while
 	// nothing waited happen under s.mu, as SendTaskResult's choice between
@@ -634,10 +705,10 @@ func (r *run) task(ctx context.Context, st *State, params any) (any, error) {
 		// the Invoke response (Step Functions developer guide, "Invoke an
 		// AWS Lambda function with Step Functions").
 		if optimized {
-			r.emit("TaskScheduled", map[string]any{"taskScheduledEventDetails": map[string]any{"resourceType": "lambda", "resource": "invoke", "region": r.s.cfg.Region, "parameters": asl.Encode(params)}})
+			r.emit("TaskScheduled", map[string]any{"taskScheduledEventDetails": map[string]any{"resourceType": "lambda", "resource": "invoke", "region": r.s.cfg.Region, "parameters": jsonText{params}}})
 			r.emit("TaskStarted", map[string]any{"taskStartedEventDetails": map[string]any{"resourceType": "lambda", "resource": "invoke"}})
 		} else {
-			r.emit("LambdaFunctionScheduled", map[string]any{"lambdaFunctionScheduledEventDetails": map[string]any{"resource": fn, "input": asl.Encode(payload)}})
+			r.emit("LambdaFunctionScheduled", map[string]any{"lambdaFunctionScheduledEventDetails": map[string]any{"resource": fn, "input": jsonText{payload}}})
 			r.emit("LambdaFunctionStarted", nil)
 		}
 		fail := func(name, cause string) (any, error) {
@@ -671,7 +742,7 @@ func (r *run) task(ctx context.Context, st *State, params any) (any, error) {
 			result = v
 		}
 		if !optimized {
-			r.emit("LambdaFunctionSucceeded", map[string]any{"lambdaFunctionSucceededEventDetails": map[string]any{"output": asl.Encode(result)}})
+			r.emit("LambdaFunctionSucceeded", map[string]any{"lambdaFunctionSucceededEventDetails": map[string]any{"output": jsonText{result}}})
 			return result, nil
 		}
 		version := inv.ExecutedVersion
@@ -680,7 +751,7 @@ func (r *run) task(ctx context.Context, st *State, params any) (any, error) {
 		}
 		out := map[string]any{"ExecutedVersion": version, "Payload": result, "StatusCode": json.Number("200"),
 			"SdkHttpMetadata": map[string]any{"HttpStatusCode": json.Number("200")}}
-		r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"resourceType": "lambda", "resource": "invoke", "output": asl.Encode(out)}})
+		r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"resourceType": "lambda", "resource": "invoke", "output": jsonText{out}}})
 		return out, nil
 	case strings.HasPrefix(res, "arn:aws:states:::sqs:sendMessage"):
 		m, _ := params.(map[string]any)
@@ -691,13 +762,13 @@ func (r *run) task(ctx context.Context, st *State, params any) (any, error) {
 		}
 		group, _ := m["MessageGroupId"].(string)
 		dedup, _ := m["MessageDeduplicationId"].(string)
-		r.emit("TaskScheduled", map[string]any{"taskScheduledEventDetails": map[string]any{"resourceType": "sqs", "resource": "sendMessage", "region": r.s.cfg.Region, "parameters": asl.Encode(params)}})
+		r.emit("TaskScheduled", map[string]any{"taskScheduledEventDetails": map[string]any{"resourceType": "sqs", "resource": "sendMessage", "region": r.s.cfg.Region, "parameters": jsonText{params}}})
 		out, err := tasks.SendMessage(ctx, url, body, group, dedup)
 		if err != nil {
 			r.emit("TaskFailed", map[string]any{"taskFailedEventDetails": map[string]any{"resourceType": "sqs", "resource": "sendMessage", "error": "SQS.SdkClientException", "cause": err.Error()}})
 			return nil, &failure{"SQS.SdkClientException", err.Error()}
 		}
-		r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"resourceType": "sqs", "resource": "sendMessage", "output": asl.Encode(out)}})
+		r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"resourceType": "sqs", "resource": "sendMessage", "output": jsonText{out}}})
 		return toJSONValue(out), nil
 	case strings.HasPrefix(res, "arn:aws:states:::sns:publish"):
 		m, _ := params.(map[string]any)
@@ -707,13 +778,13 @@ func (r *run) task(ctx context.Context, st *State, params any) (any, error) {
 			msg = asl.Encode(m["Message"])
 		}
 		subject, _ := m["Subject"].(string)
-		r.emit("TaskScheduled", map[string]any{"taskScheduledEventDetails": map[string]any{"resourceType": "sns", "resource": "publish", "region": r.s.cfg.Region, "parameters": asl.Encode(params)}})
+		r.emit("TaskScheduled", map[string]any{"taskScheduledEventDetails": map[string]any{"resourceType": "sns", "resource": "publish", "region": r.s.cfg.Region, "parameters": jsonText{params}}})
 		out, err := tasks.Publish(ctx, topic, msg, subject)
 		if err != nil {
 			r.emit("TaskFailed", map[string]any{"taskFailedEventDetails": map[string]any{"resourceType": "sns", "resource": "publish", "error": "SNS.SdkClientException", "cause": err.Error()}})
 			return nil, &failure{"SNS.SdkClientException", err.Error()}
 		}
-		r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"resourceType": "sns", "resource": "publish", "output": asl.Encode(out)}})
+		r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"resourceType": "sns", "resource": "publish", "output": jsonText{out}}})
 		return toJSONValue(out), nil
 	}
 	return nil, &failure{"States.Runtime", "The resource " + res + " is not supported"}
@@ -746,7 +817,7 @@ func (r *run) startChild(ctx context.Context, res string, params any) (any, erro
 	info := child.info()
 	if !strings.HasSuffix(res, ".sync") && !strings.HasSuffix(res, ".sync:2") {
 		out := map[string]any{"ExecutionArn": info.Arn, "StartDate": info.StartDate.UTC().Format(time.RFC3339Nano)}
-		r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"output": asl.Encode(out)}})
+		r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"output": jsonText{out}}})
 		return toJSONValue(out), nil
 	}
 	done, err := child.wait(ctx)
@@ -772,7 +843,7 @@ func (r *run) startChild(ctx context.Context, res string, params any) (any, erro
 	} else {
 		out["Output"] = done.Output
 	}
-	r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"output": asl.Encode(out)}})
+	r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"output": jsonText{out}}})
 	return toJSONValue(out), nil
 }
 

@@ -28,6 +28,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -171,6 +172,7 @@ type execution struct {
 	pending   []Event
 	ephemeral bool
 	machine   *Machine
+	input     any // the decoded input, when started in this process
 }
 
 // Service runs state machines. It is safe for concurrent use.
@@ -502,53 +504,72 @@ func (s *Service) StartExecution(ctx context.Context, machineArn, name, input st
 }
 
 func (s *Service) startExecution(ctx context.Context, machineArn, name, input string) (*execution, error) {
+	e, fresh, err := s.newExecution(ctx, machineArn, name, input)
+	if fresh {
+		s.start(e)
+	}
+	return e, err
+}
+
+// newExecution records a new execution (fresh), or finds the one that an
+// idempotent start names, without running it.
+func (s *Service) newExecution(ctx context.Context, machineArn, name, input string) (e *execution, fresh bool, err error) {
 	mname, err := s.machineName(machineArn)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if name == "" {
 		name = uuid.New()
 	}
 	if !nameRE.MatchString(name) {
-		return nil, errorf(ErrInvalidName, "Invalid Name: '%s'", name)
+		return nil, false, errorf(ErrInvalidName, "Invalid Name: '%s'", name)
 	}
 	if input == "" {
 		input = "{}"
 	}
 	v, err := asl.Decode(input)
 	if err != nil {
-		return nil, errorf(ErrInvalidExecutionInput, "Invalid State Machine Execution Input: '%v'", err)
+		return nil, false, errorf(ErrInvalidExecutionInput, "Invalid State Machine Execution Input: '%v'", err)
 	}
 	s.mu.Lock()
 	m := s.machines[mname]
 	s.mu.Unlock()
 	if m == nil {
-		return nil, errorf(ErrStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", machineArn)
+		return nil, false, errorf(ErrStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", machineArn)
 	}
 	machine, err := s.parsed(ctx, m.DefHash, m.Definition)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	arn := s.execArn(mname, name)
 	// A name is taken by a running or retained execution (memory) or by a
-	// finished STANDARD one (the store).
-	if old, err := s.lookupExec(arn); err == nil {
+	// finished STANDARD one (the store; EXPRESS ones are never there).
+	var old *execution
+	if m.Type == "EXPRESS" {
+		s.mu.Lock()
+		old = s.execs[arn]
+		s.mu.Unlock()
+	} else {
+		old, _ = s.lookupExec(arn)
+	}
+	text := asl.Encode(v)
+	if old != nil {
 		info := old.info()
-		if info.Input == asl.Encode(v) && info.Status == "RUNNING" {
-			return old, nil
+		if info.Input == text && info.Status == "RUNNING" {
+			return old, false, nil
 		}
-		return nil, errorf(ErrExecutionAlreadyExists, "Execution Already Exists: '%s'", arn)
+		return nil, false, errorf(ErrExecutionAlreadyExists, "Execution Already Exists: '%s'", arn)
 	}
 	now := s.clock.Now()
-	e := &execution{s: s, done: make(chan struct{}), ephemeral: m.Type == "EXPRESS", machine: machine,
+	e = &execution{s: s, done: make(chan struct{}), ephemeral: m.Type == "EXPRESS", machine: machine, input: v,
 		rec: execRec{Arn: arn, Machine: machineArn, Name: name, DefHash: m.DefHash,
-			Status: "RUNNING", Input: asl.Encode(v), Start: now.UnixMilli(), NextEvent: 1}}
+			Status: "RUNNING", Input: text, Start: now.UnixMilli(), NextEvent: 1}}
 	e.addEvent("ExecutionStarted", map[string]any{"executionStartedEventDetails": map[string]any{
-		"input": asl.Encode(v), "roleArn": m.RoleArn, "stateMachineArn": machineArn}})
+		"input": text, "roleArn": m.RoleArn, "stateMachineArn": machineArn}})
 	s.mu.Lock()
 	if s.execs[arn] != nil {
 		s.mu.Unlock()
-		return nil, errorf(ErrExecutionAlreadyExists, "Execution Already Exists: '%s'", arn)
+		return nil, false, errorf(ErrExecutionAlreadyExists, "Execution Already Exists: '%s'", arn)
 	}
 	s.execs[arn] = e
 	s.mu.Unlock()
@@ -557,22 +578,36 @@ func (s *Service) startExecution(ctx context.Context, machineArn, name, input st
 		s.mu.Lock()
 		delete(s.execs, arn)
 		s.mu.Unlock()
-		return nil, err
+		return nil, false, err
 	}
-	s.start(e)
-	return e, nil
+	return e, true, nil
 }
 
 // start runs an execution in the background.
 func (s *Service) start(e *execution) {
 	ctx, cancel := context.WithCancel(s.ctx)
+	e.mu.Lock()
 	e.cancel = cancel
+	e.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		defer cancel()
 		s.execute(ctx, e)
 	}()
+}
+
+// runHere runs an execution in the calling goroutine, as StartSyncExecution
+// does: it saves a goroutine (and its stack growth) per short execution.
+func (s *Service) runHere(e *execution) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	e.mu.Lock()
+	e.cancel = cancel
+	e.mu.Unlock()
+	s.wg.Add(1)
+	defer s.wg.Done()
+	s.execute(ctx, e)
 }
 
 // execute interprets an execution to its end (or until shutdown).
@@ -588,13 +623,16 @@ func (s *Service) execute(ctx context.Context, e *execution) {
 			return
 		}
 	}
-	input, _ := asl.Decode(rec.Input)
+	input := e.input
+	if input == nil {
+		input, _ = asl.Decode(rec.Input)
+	}
 	rctx := map[string]any{
 		"Execution": map[string]any{"Id": rec.Arn, "Input": input, "Name": rec.Name, "StartTime": time.UnixMilli(rec.Start).UTC().Format(time.RFC3339Nano),
 			"RoleArn": ""},
 		"StateMachine": map[string]any{"Id": rec.Machine, "Name": strings.TrimPrefix(rec.Machine, "arn:aws:states:"+s.cfg.Region+":"+s.cfg.AccountID+":stateMachine:")},
 	}
-	r := &run{s: s, exec: e, ctx: rctx}
+	r := &run{s: s, exec: e, ctx: rctx, usesContext: m.UsesContext}
 	cur := rec.Cursor
 	tctx := ctx
 	if m.TimeoutSeconds > 0 {
@@ -606,8 +644,9 @@ func (s *Service) execute(ctx context.Context, e *execution) {
 	out, err := r.runMachine(tctx, m, input, &cur)
 	switch {
 	case err == nil:
-		e.addEvent("ExecutionSucceeded", map[string]any{"executionSucceededEventDetails": map[string]any{"output": asl.Encode(out)}})
-		e.finish("SUCCEEDED", asl.Encode(out), "", "")
+		text := asl.Encode(out)
+		e.addEvent("ExecutionSucceeded", map[string]any{"executionSucceededEventDetails": map[string]any{"output": text}})
+		e.finish("SUCCEEDED", text, "", "")
 	case ctx.Err() != nil:
 		// Stopped (StopExecution finished it) or shutting down: the
 		// execution resumes at the next start from its last commit, as
@@ -644,8 +683,9 @@ func (e *execution) persist(cur *cursor) error {
 		return nil
 	}
 	var b store.Batch
-	for _, ev := range e.pending {
-		b.PutRecord(nsEvent, eventKey(e.rec.Arn, ev.ID), mustJSON(ev))
+	if len(e.pending) > 0 {
+		// The events of one commit share a record, keyed by the first.
+		b.PutRecord(nsEvent, eventKey(e.rec.Arn, e.pending[0].ID), appendEvents(nil, e.pending))
 	}
 	e.pending = nil
 	b.PutRecord(nsExec, e.rec.Arn, mustJSON(e.rec))
@@ -699,6 +739,30 @@ func (e *execution) finish(status, output, errName, cause string) {
 	default:
 		close(e.done)
 	}
+}
+
+// appendEvents appends events as a JSON array, as json.Marshal would.
+func appendEvents(b []byte, evs []Event) []byte {
+	b = append(b, '[')
+	for i, ev := range evs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = strconv.AppendInt(b, ev.ID, 10)
+		b = append(b, `,"previousEventId":`...)
+		b = strconv.AppendInt(b, ev.PreviousEventID, 10)
+		b = append(b, `,"timestamp":`...)
+		b = strconv.AppendInt(b, ev.Timestamp, 10)
+		b = append(b, `,"type":`...)
+		b = asl.AppendString(b, ev.Type)
+		if len(ev.Details) > 0 {
+			b = append(b, `,"details":`...)
+			b = asl.AppendJSON(b, ev.Details)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }
 
 func eventKey(arn string, id int64) string { return fmt.Sprintf("%s\x00%012d", arn, id) }
@@ -757,19 +821,23 @@ func (s *Service) ListExecutions(ctx context.Context, machineArn, status string)
 			out = append(out, info)
 		}
 	}
-	err = s.st.ScanRecords(ctx, nsExec, s.execArn(name, ""), func(arn string, v []byte) error {
-		if e := live[arn]; e != nil {
-			return nil // the live copy is newer
+	// Running executions are all in memory; finished STANDARD ones are
+	// read from the store.
+	if status != "RUNNING" {
+		err = s.st.ScanRecords(ctx, nsExec, s.execArn(name, ""), func(arn string, v []byte) error {
+			if e := live[arn]; e != nil {
+				return nil // the live copy is newer
+			}
+			var r execRec
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("%w: execution: %v", store.ErrCorrupt, err)
+			}
+			add((&execution{rec: r}).info())
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		var r execRec
-		if err := json.Unmarshal(v, &r); err != nil {
-			return fmt.Errorf("%w: execution: %v", store.ErrCorrupt, err)
-		}
-		add((&execution{rec: r}).info())
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	for _, e := range live {
 		add(e.info())
@@ -801,9 +869,17 @@ func (s *Service) History(ctx context.Context, arn string, reverse bool) ([]Even
 		return pending, nil
 	}
 	err = s.st.ScanRecords(ctx, nsEvent, arn+"\x00", func(_ string, v []byte) error {
-		var ev Event
+		if len(v) > 0 && v[0] == '[' {
+			var evs []Event
+			if err := json.Unmarshal(v, &evs); err != nil {
+				return fmt.Errorf("%w: history of %s: %v", store.ErrCorrupt, arn, err)
+			}
+			out = append(out, evs...)
+			return nil
+		}
+		var ev Event // one event per record, as before event batches
 		if err := json.Unmarshal(v, &ev); err != nil {
-			return err
+			return fmt.Errorf("%w: history of %s: %v", store.ErrCorrupt, arn, err)
 		}
 		out = append(out, ev)
 		return nil
@@ -832,8 +908,11 @@ func (s *Service) StopExecution(ctx context.Context, arn, errName, cause string)
 	if running {
 		e.addEvent("ExecutionAborted", map[string]any{"executionAbortedEventDetails": map[string]any{"error": errName, "cause": cause}})
 		e.finish("ABORTED", "", errName, cause)
-		if e.cancel != nil {
-			e.cancel()
+		e.mu.Lock()
+		cancel := e.cancel
+		e.mu.Unlock()
+		if cancel != nil {
+			cancel()
 		}
 	}
 	return s.clock.Now(), nil
@@ -1030,9 +1109,12 @@ func (e *execution) wait(ctx context.Context) (ExecutionInfo, error) {
 
 // StartSyncExecution starts an execution and waits for its end.
 func (s *Service) StartSyncExecution(ctx context.Context, machineArn, name, input string) (ExecutionInfo, error) {
-	e, err := s.startExecution(ctx, machineArn, name, input)
+	e, fresh, err := s.newExecution(ctx, machineArn, name, input)
 	if err != nil {
 		return ExecutionInfo{}, err
+	}
+	if fresh {
+		s.runHere(e)
 	}
 	return e.wait(ctx)
 }

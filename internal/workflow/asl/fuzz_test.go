@@ -1,6 +1,13 @@
 package asl
 
-import "testing"
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+)
 
 // FuzzPath: no path text makes the parser or Get panic.
 func FuzzPath(f *testing.F) {
@@ -31,6 +38,59 @@ func FuzzIntrinsic(f *testing.F) {
 			if _, ok := err.(*Error); !ok {
 				t.Fatalf("%q: error %T is not a States error", s, err)
 			}
+		}
+	})
+}
+
+// FuzzEncode: the hand-written encoder writes what encoding/json writes
+// (without HTML escaping) for every JSON document.
+func FuzzEncode(f *testing.F) {
+	for _, s := range []string{`{"b":[1,2.5e10,"x\u2028y"],"a":null,"c":{"<&>":true}}`, `"\u0001\t\"\\"`, `[]`, `{}`, `-0.0`, "\"\xff\"", `"é😀"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := Decode(s)
+		if err != nil {
+			return
+		}
+		var w strings.Builder
+		enc := json.NewEncoder(&w)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			return
+		}
+		if got, want := Encode(v), strings.TrimSuffix(w.String(), "\n"); got != want {
+			t.Fatalf("Encode(%q) = %s, encoding/json %s", s, got, want)
+		}
+	})
+}
+
+// FuzzDecode: the hand-written decoder accepts what encoding/json accepts
+// and gives the same value.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"a":[1,-2.5e+3,"x\u00e9\ud83d\ude00"],"b":{"c":null,"d":true}}`, `"\ud800x"`, `"\ud800\u0041"`, "\"\xff\"", ` [ ] `, `{}x`, `01`, `1.`, `-`, `"\/"`, `[1,]`, `{"a" 1}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := Decode(s)
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
+		var want any
+		werr := dec.Decode(&want)
+		if werr == nil && dec.More() {
+			werr = errors.New("trailing data")
+		}
+		if werr == nil {
+			// encoding/json accepts trailing whitespace only.
+			if _, terr := dec.Token(); terr != io.EOF {
+				werr = errors.New("trailing data")
+			}
+		}
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("Decode(%q): err %v, encoding/json %v", s, err, werr)
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("Decode(%q) = %#v, encoding/json %#v", s, got, want)
 		}
 	})
 }

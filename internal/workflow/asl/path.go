@@ -4,14 +4,23 @@
 // ".$"), the intrinsic functions, ResultPath merging, and Choice rules.
 //
 // JSON values are those of encoding/json decoded with UseNumber: nil,
-// bool, json.Number, string, []any and map[string]any.
+// bool, json.Number, string, []any and map[string]any. A value is never
+// changed in place once made: operations build new values, sharing the
+// parts they do not change (ResultPath copies only the objects along its
+// path), so values may be shared freely, with the definition's literals
+// too.
 package asl
 
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
 )
 
 // Error is a States error: Name is the error name States.* (Catch and Retry
@@ -50,6 +59,10 @@ func (p Path) Context() bool { return p.context }
 // ParsePath parses a reference path: $ or $$, then .field, ['field'] or
 // [index] steps.
 func ParsePath(s string) (Path, error) {
+	return paths.get(s, parsePath)
+}
+
+func parsePath(s string) (Path, error) {
 	p := Path{text: s}
 	rest := s
 	switch {
@@ -165,15 +178,16 @@ func ApplyResultPath(resultPath *string, input, result any) (any, error) {
 	if err != nil || p.context {
 		return nil, &Error{Name: "States.ResultPathMatchFailure", Cause: fmt.Sprintf("Invalid ResultPath '%s'", *resultPath)}
 	}
-	root := Clone(input)
 	if len(p.steps) == 0 {
 		return result, nil
 	}
-	obj, ok := root.(map[string]any)
+	obj, ok := input.(map[string]any)
 	if !ok {
 		return nil, &Error{Name: "States.ResultPathMatchFailure", Cause: fmt.Sprintf("Unable to apply step \"%s\" to input %s", p.steps[0].field, Encode(input))}
 	}
-	cur := obj
+	// Copy the objects along the path; share the rest.
+	root := maps.Clone(obj)
+	cur := root
 	for i, st := range p.steps {
 		if st.isIdx {
 			return nil, &Error{Name: "States.ResultPathMatchFailure", Cause: fmt.Sprintf("Unable to apply ResultPath '%s': array indexes are not supported", *resultPath)}
@@ -193,6 +207,8 @@ func ApplyResultPath(resultPath *string, input, result any) (any, error) {
 		if !ok {
 			return nil, &Error{Name: "States.ResultPathMatchFailure", Cause: fmt.Sprintf("Unable to apply step \"%s\" to input %s", p.steps[i+1].field, Encode(next))}
 		}
+		m = maps.Clone(m)
+		cur[st.field] = m
 		cur = m
 	}
 	return root, nil
@@ -217,27 +233,160 @@ func Clone(v any) any {
 	return v
 }
 
-// Decode parses JSON text into a value (numbers as json.Number).
-func Decode(s string) (any, error) {
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("unexpected content after the JSON value")
-	}
-	return v, nil
+// Encode renders a value as compact JSON, as Step Functions writes it:
+// object keys sorted, no HTML escaping. It is a hand-written encoder for
+// the value trees of this package (the interpreter encodes every state's
+// input and output for the history), with encoding/json's output.
+func Encode(v any) string {
+	return string(AppendJSON(make([]byte, 0, 256), v))
 }
 
-// Encode renders a value as compact JSON, as Step Functions writes it.
-func Encode(v any) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
+// Appender is a value that writes its own JSON.
+type Appender interface {
+	AppendJSON(b []byte) []byte
+}
+
+// AppendString appends s as a JSON string.
+func AppendString(b []byte, s string) []byte { return appendString(b, s) }
+
+// AppendJSON appends the compact JSON of v to b (see Encode).
+func AppendJSON(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case Appender:
+		return x.AppendJSON(b)
+	case nil:
+		return append(b, "null"...)
+	case bool:
+		if x {
+			return append(b, "true"...)
+		}
+		return append(b, "false"...)
+	case string:
+		return appendString(b, x)
+	case json.Number:
+		if x == "" {
+			return append(b, '0')
+		}
+		return append(b, x...)
+	case int:
+		return strconv.AppendInt(b, int64(x), 10)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = AppendJSON(b, x[k])
+		}
+		return append(b, '}')
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSON(b, e)
+		}
+		return append(b, ']')
+	}
+	var w strings.Builder
+	enc := json.NewEncoder(&w)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return "null"
+		return append(b, "null"...)
 	}
-	return strings.TrimSuffix(b.String(), "\n")
+	return append(b, strings.TrimSuffix(w.String(), "\n")...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString quotes s as encoding/json does without HTML escaping:
+// control characters escaped, invalid UTF-8 replaced by U+FFFD, and U+2028
+// and U+2029 escaped.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, "\\ufffd"...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// memo keeps parsed paths and intrinsic calls by their text, since
+// definitions evaluate the same few expressions again and again. It stops
+// growing at memoMax entries; what it holds is never changed.
+type memo[T any] struct {
+	m sync.Map
+	n atomic.Int64
+}
+
+const memoMax = 10000
+
+var (
+	paths      memo[Path]
+	intrinsics memo[*call]
+)
+
+func (c *memo[T]) get(s string, parse func(string) (T, error)) (T, error) {
+	if v, ok := c.m.Load(s); ok {
+		return v.(T), nil
+	}
+	v, err := parse(s)
+	if err == nil && c.n.Load() < memoMax {
+		c.m.Store(s, v)
+		c.n.Add(1)
+	}
+	return v, err
 }

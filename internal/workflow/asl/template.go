@@ -59,7 +59,7 @@ func Render(tmpl any, input, context any, field string) (any, error) {
 		}
 		return out, nil
 	}
-	return Clone(tmpl), nil
+	return tmpl, nil // literals are shared, never changed
 }
 
 func evalExpr(expr string, input, context any, field string) (any, error) {
@@ -80,7 +80,7 @@ func evalExpr(expr string, input, context any, field string) (any, error) {
 		}
 		return nil, err
 	}
-	return Clone(v), nil
+	return v, nil
 }
 
 func pick(expr string, input, context any) any {
@@ -119,6 +119,10 @@ type parser struct {
 }
 
 func parseIntrinsic(s string) (*call, error) {
+	return intrinsics.get(s, parseCall)
+}
+
+func parseCall(s string) (*call, error) {
 	p := &parser{s: s}
 	c, err := p.call()
 	if err != nil {
