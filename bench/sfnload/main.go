@@ -161,7 +161,7 @@ func durable(ctx context.Context, c *sfn.Client, fk *load.Proc, arn *string, pc 
 	el := time.Since(begin)
 	n := res.Completed
 	fmt.Printf("  %d executions started and finished in %.2f s: %.0f exec/s (target ≥ 2000); StartExecution p50 %s p99 %s; server CPU %s/execution; errors %d\n",
-		n, el.Seconds(), float64(n)/el.Seconds(), load.MS(res.P50), load.MS(res.P99), ((fk.CPU()-cpu0)/time.Duration(max(n, 1))).Round(time.Microsecond), res.Errors)
+		n, el.Seconds(), float64(n)/el.Seconds(), load.MS(res.P50), load.MS(res.P99), ((fk.CPU() - cpu0) / time.Duration(max(n, 1))).Round(time.Microsecond), res.Errors)
 	var failed int
 	for _, st := range []sfntypes.ExecutionStatus{sfntypes.ExecutionStatusFailed, sfntypes.ExecutionStatusTimedOut, sfntypes.ExecutionStatusAborted} {
 		out, err := c.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: std.StateMachineArn, StatusFilter: st, MaxResults: 1})
@@ -276,4 +276,3 @@ func noHostPrefix(o *sfn.Options) {
 			}), middleware.Before)
 	})
 }
-
