@@ -300,9 +300,9 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 			out, err := processPath(st.OutputPath, input, r.ctx, "OutputPath")
 			return out, st.Default, err
 		}
-		// Step Functions reports a Choice without a match as a runtime
-		// error (the specification names States.NoChoiceMatched).
-		return nil, "", &failure{"States.Runtime", fmt.Sprintf("An error occurred while executing the state '%s'. Failed to transition out of the state. The state does not point to a next state.", st.Name)}
+		// Step Functions developer guide, "Error handling": States.NoChoiceMatched
+		// when no Choice rule matches and there is no Default.
+		return nil, "", &failure{"States.NoChoiceMatched", fmt.Sprintf("No Choice rule of the state '%s' matched the input, and the state has no Default", st.Name)}
 	case "Wait":
 		until, err := r.waitUntil(st, input, cur)
 		if err != nil {
