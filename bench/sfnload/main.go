@@ -237,11 +237,11 @@ func engine(tmp string, m machine) (float64, error) {
 }
 
 func npmInstall() error {
-	if _, err := os.Stat("bench/sfnload/node/node_modules/aws-local-stepfunctions"); err == nil {
+	if _, err := os.Stat("tools/aws-local-stepfunctions/node_modules/aws-local-stepfunctions"); err == nil {
 		return nil
 	}
 	cmd := exec.Command("npm", "install", "--no-audit", "--no-fund", "--loglevel=error")
-	cmd.Dir = "bench/sfnload/node"
+	cmd.Dir = "tools/aws-local-stepfunctions"
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("npm install aws-local-stepfunctions: %v\n%s", err, out)
 	}
@@ -253,7 +253,7 @@ func localStepFunctions(m machine) (float64, error) {
 	dir, _ := filepath.Abs("bench/sfnload/testdata")
 	cmd := exec.Command("node", "bench.mjs", filepath.Join(dir, m.name+".json"), filepath.Join(dir, m.name+".input.json"),
 		fmt.Sprint(duration.Seconds()))
-	cmd.Dir = "bench/sfnload/node"
+	cmd.Dir = "tools/aws-local-stepfunctions"
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {

@@ -1,4 +1,4 @@
-// The baseline of bench/sfnload: aws-local-stepfunctions interprets a state
+// The engine baseline of bench/sfnload: aws-local-stepfunctions interprets a state
 // machine in this Node process, as fast as it can, one execution after the
 // other (it is single-threaded, so concurrency does not raise its rate).
 //
