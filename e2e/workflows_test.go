@@ -310,3 +310,102 @@ func TestWorkflowNestedAndExpress(t *testing.T) {
 	_, err = c.StartSyncExecution(ctx(t), &sfn.StartSyncExecutionInput{StateMachineArn: parent.StateMachineArn}, noPrefix)
 	wantCode(t, err, "StateMachineTypeNotSupported")
 }
+
+// Versions and weighted aliases (Step Functions developer guide, "Manage
+// continuous deployments with versions and aliases").
+func TestWorkflowVersionsAndAliases(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	c := sfn.NewFromConfig(s.Config())
+	def := func(v string) string {
+		return `{"StartAt":"P","States":{"P":{"Type":"Pass","Result":"` + v + `","End":true}}}`
+	}
+	sm, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("deploy"), Definition: aws.String(def("v1")),
+		RoleArn: aws.String(sfnRole), Publish: true, VersionDescription: aws.String("first")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := aws.ToString(sm.StateMachineVersionArn)
+	if v1 != *sm.StateMachineArn+":1" {
+		t.Fatalf("version ARN %q", v1)
+	}
+	up, err := c.UpdateStateMachine(ctx(t), &sfn.UpdateStateMachineInput{StateMachineArn: sm.StateMachineArn, Definition: aws.String(def("v2")), Publish: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := aws.ToString(up.StateMachineVersionArn)
+	if v2 != *sm.StateMachineArn+":2" || up.RevisionId == nil {
+		t.Fatalf("update: %+v", up)
+	}
+	// Publishing an already published revision returns its version.
+	again, err := c.PublishStateMachineVersion(ctx(t), &sfn.PublishStateMachineVersionInput{StateMachineArn: sm.StateMachineArn})
+	if err != nil || *again.StateMachineVersionArn != v2 {
+		t.Fatalf("republish: %v %v", again, err)
+	}
+	_, err = c.PublishStateMachineVersion(ctx(t), &sfn.PublishStateMachineVersionInput{StateMachineArn: sm.StateMachineArn, RevisionId: aws.String("stale")})
+	wantCode(t, err, "ConflictException")
+	d, err := c.DescribeStateMachine(ctx(t), &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(v1)})
+	if err != nil || *d.Definition != def("v1") || aws.ToString(d.Description) != "first" {
+		t.Fatalf("describe v1: %+v %v", d, err)
+	}
+	vs, err := c.ListStateMachineVersions(ctx(t), &sfn.ListStateMachineVersionsInput{StateMachineArn: sm.StateMachineArn})
+	if err != nil || len(vs.StateMachineVersions) != 2 || *vs.StateMachineVersions[0].StateMachineVersionArn != v2 {
+		t.Fatalf("versions: %+v %v", vs, err)
+	}
+
+	al, err := c.CreateStateMachineAlias(ctx(t), &sfn.CreateStateMachineAliasInput{Name: aws.String("live"), RoutingConfiguration: []sfntypes.RoutingConfigurationListItem{
+		{StateMachineVersionArn: aws.String(v1), Weight: 70}, {StateMachineVersionArn: aws.String(v2), Weight: 30}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *al.StateMachineAliasArn != *sm.StateMachineArn+":live" {
+		t.Fatalf("alias ARN %s", *al.StateMachineAliasArn)
+	}
+	_, err = c.CreateStateMachineAlias(ctx(t), &sfn.CreateStateMachineAliasInput{Name: aws.String("bad"), RoutingConfiguration: []sfntypes.RoutingConfigurationListItem{
+		{StateMachineVersionArn: aws.String(v1), Weight: 70}, {StateMachineVersionArn: aws.String(v2), Weight: 20}}})
+	wantCode(t, err, "ValidationException")
+	_, err = c.DeleteStateMachineVersion(ctx(t), &sfn.DeleteStateMachineVersionInput{StateMachineVersionArn: aws.String(v1)})
+	wantCode(t, err, "ConflictException")
+
+	seen := map[string]int{}
+	for i := 0; i < 60; i++ {
+		ex, err := c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: al.StateMachineAliasArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := waitExecution(t, c, *ex.ExecutionArn)
+		if aws.ToString(out.StateMachineAliasArn) != *al.StateMachineAliasArn || *out.StateMachineArn != *sm.StateMachineArn {
+			t.Fatalf("execution through the alias: %+v", out)
+		}
+		want := map[string]string{v1: `"v1"`, v2: `"v2"`}[aws.ToString(out.StateMachineVersionArn)]
+		if want == "" || *out.Output != want {
+			t.Fatalf("version %s ran %s", aws.ToString(out.StateMachineVersionArn), *out.Output)
+		}
+		seen[*out.Output]++
+	}
+	if seen[`"v1"`] == 0 || seen[`"v2"`] == 0 {
+		t.Fatalf("a 70/30 alias ran only one version in 60 executions: %v", seen)
+	}
+	byVersion, err := c.ListExecutions(ctx(t), &sfn.ListExecutionsInput{StateMachineArn: aws.String(v2)})
+	if err != nil || len(byVersion.Executions) != seen[`"v2"`] {
+		t.Fatalf("executions of v2: %d, %v; ran %d", len(byVersion.Executions), err, seen[`"v2"`])
+	}
+
+	if _, err := c.UpdateStateMachineAlias(ctx(t), &sfn.UpdateStateMachineAliasInput{StateMachineAliasArn: al.StateMachineAliasArn,
+		RoutingConfiguration: []sfntypes.RoutingConfigurationListItem{{StateMachineVersionArn: aws.String(v2), Weight: 100}}}); err != nil {
+		t.Fatal(err)
+	}
+	da, err := c.DescribeStateMachineAlias(ctx(t), &sfn.DescribeStateMachineAliasInput{StateMachineAliasArn: al.StateMachineAliasArn})
+	if err != nil || len(da.RoutingConfiguration) != 1 || *da.RoutingConfiguration[0].StateMachineVersionArn != v2 {
+		t.Fatalf("alias after update: %+v %v", da, err)
+	}
+	if _, err := c.DeleteStateMachineVersion(ctx(t), &sfn.DeleteStateMachineVersionInput{StateMachineVersionArn: aws.String(v1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteStateMachineAlias(ctx(t), &sfn.DeleteStateMachineAliasInput{StateMachineAliasArn: al.StateMachineAliasArn}); err != nil {
+		t.Fatal(err)
+	}
+	as, err := c.ListStateMachineAliases(ctx(t), &sfn.ListStateMachineAliasesInput{StateMachineArn: sm.StateMachineArn})
+	if err != nil || len(as.StateMachineAliases) != 0 {
+		t.Fatalf("aliases left: %+v %v", as, err)
+	}
+}

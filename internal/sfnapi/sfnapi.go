@@ -62,6 +62,12 @@ func execJSON(e workflow.ExecutionInfo, withData bool) map[string]any {
 	if !e.StopDate.IsZero() {
 		m["stopDate"] = epoch(e.StopDate)
 	}
+	if e.VersionArn != "" {
+		m["stateMachineVersionArn"] = e.VersionArn
+	}
+	if e.AliasArn != "" {
+		m["stateMachineAliasArn"] = e.AliasArn
+	}
 	if withData {
 		m["input"] = e.Input
 		m["inputDetails"] = map[string]bool{"included": true}
@@ -85,11 +91,14 @@ func (h *Handler) run(ctx context.Context, action string, body []byte) (any, err
 		var in struct {
 			Name, Definition, RoleArn, Type string
 			Tags                            []struct{ Key, Value string }
+			Publish                         bool
+			VersionDescription              string
 		}
 		if err := awsjson.Decode(body, &in); err != nil {
 			return nil, err
 		}
-		m, err := h.svc.CreateStateMachine(ctx, in.Name, in.Definition, in.RoleArn, in.Type)
+		m, err := h.svc.CreateStateMachineWith(ctx, workflow.CreateInput{Name: in.Name, Definition: in.Definition, RoleArn: in.RoleArn, Type: in.Type,
+			Publish: in.Publish, VersionDescription: in.VersionDescription})
 		if err != nil {
 			return nil, err
 		}
@@ -102,7 +111,11 @@ func (h *Handler) run(ctx context.Context, action string, body []byte) (any, err
 				return nil, err
 			}
 		}
-		return map[string]any{"stateMachineArn": m.Arn, "creationDate": epoch(m.CreationDate)}, nil
+		out := map[string]any{"stateMachineArn": m.Arn, "creationDate": epoch(m.CreationDate)}
+		if m.VersionArn != "" {
+			out["stateMachineVersionArn"] = m.VersionArn
+		}
+		return out, nil
 	case "DescribeStateMachine":
 		var in struct{ StateMachineArn string }
 		if err := awsjson.Decode(body, &in); err != nil {
@@ -112,23 +125,142 @@ func (h *Handler) run(ctx context.Context, action string, body []byte) (any, err
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"stateMachineArn": m.Arn, "name": m.Name, "status": "ACTIVE", "definition": m.Definition,
-			"roleArn": m.RoleArn, "type": m.Type, "creationDate": epoch(m.CreationDate),
+		out := map[string]any{"stateMachineArn": m.Arn, "name": m.Name, "status": "ACTIVE", "definition": m.Definition,
+			"roleArn": m.RoleArn, "type": m.Type, "creationDate": epoch(m.CreationDate), "revisionId": m.RevisionID,
 			"loggingConfiguration": map[string]any{"level": "OFF", "includeExecutionData": false},
-			"tracingConfiguration": map[string]any{"enabled": false}}, nil
+			"tracingConfiguration": map[string]any{"enabled": false}}
+		if m.Description != "" {
+			out["description"] = m.Description
+		}
+		return out, nil
 	case "UpdateStateMachine":
 		var in struct {
 			StateMachineArn     string
 			Definition, RoleArn *string
+			Publish             bool
+			VersionDescription  string
 		}
 		if err := awsjson.Decode(body, &in); err != nil {
 			return nil, err
 		}
-		t, err := h.svc.UpdateStateMachine(ctx, in.StateMachineArn, in.Definition, in.RoleArn)
+		r, err := h.svc.UpdateStateMachineWith(ctx, workflow.UpdateInput{Arn: in.StateMachineArn, Definition: in.Definition, RoleArn: in.RoleArn,
+			Publish: in.Publish, VersionDescription: in.VersionDescription})
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]any{"updateDate": epoch(r.UpdateDate), "revisionId": r.RevisionID}
+		if r.VersionArn != "" {
+			out["stateMachineVersionArn"] = r.VersionArn
+		}
+		return out, nil
+	case "PublishStateMachineVersion":
+		var in struct{ StateMachineArn, RevisionId, Description string }
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		v, err := h.svc.PublishVersion(ctx, in.StateMachineArn, in.RevisionId, in.Description)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"stateMachineVersionArn": v.Arn, "creationDate": epoch(v.CreationDate)}, nil
+	case "ListStateMachineVersions":
+		var in struct {
+			StateMachineArn, NextToken string
+			MaxResults                 int
+		}
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		vs, err := h.svc.ListVersions(ctx, in.StateMachineArn)
+		if err != nil {
+			return nil, err
+		}
+		page, next := paginate(len(vs), in.NextToken, in.MaxResults)
+		out := []map[string]any{}
+		for _, v := range vs[page[0]:page[1]] {
+			out = append(out, map[string]any{"stateMachineVersionArn": v.Arn, "creationDate": epoch(v.CreationDate)})
+		}
+		res := map[string]any{"stateMachineVersions": out}
+		if next != "" {
+			res["nextToken"] = next
+		}
+		return res, nil
+	case "DeleteStateMachineVersion":
+		var in struct{ StateMachineVersionArn string }
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		return map[string]any{}, h.svc.DeleteVersion(ctx, in.StateMachineVersionArn)
+	case "CreateStateMachineAlias":
+		var in struct {
+			Name, Description    string
+			RoutingConfiguration []workflow.Route
+		}
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		a, err := h.svc.CreateAlias(ctx, in.Name, in.Description, in.RoutingConfiguration)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"stateMachineAliasArn": a.Arn, "creationDate": epoch(a.CreationDate)}, nil
+	case "DescribeStateMachineAlias":
+		var in struct{ StateMachineAliasArn string }
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		a, err := h.svc.DescribeAlias(ctx, in.StateMachineAliasArn)
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]any{"stateMachineAliasArn": a.Arn, "name": a.Name, "routingConfiguration": a.Routes,
+			"creationDate": epoch(a.CreationDate), "updateDate": epoch(a.UpdateDate)}
+		if a.Description != "" {
+			out["description"] = a.Description
+		}
+		return out, nil
+	case "UpdateStateMachineAlias":
+		var in struct {
+			StateMachineAliasArn string
+			Description          *string
+			RoutingConfiguration []workflow.Route
+		}
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		t, err := h.svc.UpdateAlias(ctx, in.StateMachineAliasArn, in.Description, in.RoutingConfiguration)
 		if err != nil {
 			return nil, err
 		}
 		return map[string]any{"updateDate": epoch(t)}, nil
+	case "DeleteStateMachineAlias":
+		var in struct{ StateMachineAliasArn string }
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		return map[string]any{}, h.svc.DeleteAlias(ctx, in.StateMachineAliasArn)
+	case "ListStateMachineAliases":
+		var in struct {
+			StateMachineArn, NextToken string
+			MaxResults                 int
+		}
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		as, err := h.svc.ListAliases(ctx, in.StateMachineArn)
+		if err != nil {
+			return nil, err
+		}
+		page, next := paginate(len(as), in.NextToken, in.MaxResults)
+		out := []map[string]any{}
+		for _, a := range as[page[0]:page[1]] {
+			out = append(out, map[string]any{"stateMachineAliasArn": a.Arn, "creationDate": epoch(a.CreationDate)})
+		}
+		res := map[string]any{"stateMachineAliases": out}
+		if next != "" {
+			res["nextToken"] = next
+		}
+		return res, nil
 	case "ListStateMachines":
 		var out []map[string]any
 		for _, m := range h.svc.ListStateMachines(ctx) {

@@ -64,6 +64,8 @@ var (
 	ErrInvalidExecutionInput        = fmt.Errorf("InvalidExecutionInput")
 	ErrValidation                   = fmt.Errorf("ValidationException")
 	ErrStateMachineTypeNotSupported = fmt.Errorf("StateMachineTypeNotSupported")
+	ErrServiceQuotaExceeded         = fmt.Errorf("ServiceQuotaExceededException")
+	ErrMissingRequiredParameter     = fmt.Errorf("MissingRequiredParameter")
 )
 
 // Error is a client error.
@@ -93,6 +95,9 @@ type Config struct {
 type MachineInfo struct {
 	Arn, Name, Definition, RoleArn, Type string
 	CreationDate                         time.Time
+	RevisionID, Description              string
+	// VersionArn is set when the machine was just published as a version.
+	VersionArn string
 }
 
 type machineRec struct {
@@ -100,6 +105,9 @@ type machineRec struct {
 	Definition string            `json:"definition"`
 	DefHash    string            `json:"defHash,omitempty"`
 	RoleArn    string            `json:"roleArn"`
+	Revision   string            `json:"revisionId,omitempty"`
+	// NextVersion is the number of the last version published.
+	NextVersion int `json:"lastVersion,omitempty"`
 	Type       string            `json:"type"`
 	Created    int64             `json:"created"` // Unix milliseconds
 	Tags       map[string]string `json:"tags,omitempty"`
@@ -139,6 +147,8 @@ type execRec struct {
 	Name       string `json:"name"`
 	Definition string `json:"definition,omitempty"` // records before DefHash
 	DefHash    string `json:"defHash,omitempty"`
+	VersionArn string `json:"versionArn,omitempty"`
+	AliasArn   string `json:"aliasArn,omitempty"`
 	Status     string `json:"status"`
 	Input      string `json:"input"`
 	Output     string `json:"output,omitempty"`
@@ -190,6 +200,9 @@ type Service struct {
 	express []string // finished EXPRESS executions, oldest first
 	defs    map[string]*Machine
 	tokens  map[string]*tokenWait
+	// versions and aliases by machine name; versions in order.
+	versions map[string][]*versionRec
+	aliases  map[string]map[string]*aliasRec
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -205,7 +218,8 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Service{st: st, cfg: cfg, clock: cfg.Clock, log: cfg.Logger.With("service", "states"),
-		machines: map[string]*machineRec{}, execs: map[string]*execution{}, tokens: map[string]*tokenWait{}, defs: map[string]*Machine{}}
+		machines: map[string]*machineRec{}, execs: map[string]*execution{}, tokens: map[string]*tokenWait{}, defs: map[string]*Machine{},
+		versions: map[string][]*versionRec{}, aliases: map[string]map[string]*aliasRec{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	err := st.ScanRecords(ctx, nsMachine, "", func(_ string, v []byte) error {
 		var m machineRec
@@ -221,13 +235,19 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 	// Machines recorded before definitions were stored by hash.
 	var upgrade store.Batch
 	for _, m := range s.machines {
-		if m.DefHash == "" {
+		if m.DefHash == "" || m.Revision == "" {
 			m.DefHash = defHash(m.Definition)
+			if m.Revision == "" {
+				m.Revision = newRevision()
+			}
 			upgrade.PutRecord(nsDef, m.DefHash, []byte(m.Definition))
 			upgrade.PutRecord(nsMachine, m.Name, mustJSON(m))
 		}
 	}
 	if err := st.Commit(ctx, &upgrade); err != nil {
+		return nil, err
+	}
+	if err := s.loadVersions(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.indexRunning(ctx); err != nil {
@@ -346,6 +366,21 @@ func (s *Service) sleep(ctx context.Context, d time.Duration) error {
 
 // CreateStateMachine validates and stores a state machine.
 func (s *Service) CreateStateMachine(ctx context.Context, name, definition, roleArn, typ string) (MachineInfo, error) {
+	return s.CreateStateMachineWith(ctx, CreateInput{Name: name, Definition: definition, RoleArn: roleArn, Type: typ})
+}
+
+// CreateInput are the parameters of CreateStateMachine.
+type CreateInput struct {
+	Name, Definition, RoleArn, Type string
+	// Publish publishes the machine as version 1, with VersionDescription.
+	Publish            bool
+	VersionDescription string
+}
+
+// CreateStateMachineWith validates and stores a state machine, and
+// publishes its first version when asked.
+func (s *Service) CreateStateMachineWith(ctx context.Context, in CreateInput) (MachineInfo, error) {
+	name, definition, roleArn, typ := in.Name, in.Definition, in.RoleArn, in.Type
 	if !nameRE.MatchString(name) {
 		return MachineInfo{}, errorf(ErrInvalidName, "Invalid Name: '%s'", name)
 	}
@@ -355,31 +390,43 @@ func (s *Service) CreateStateMachine(ctx context.Context, name, definition, role
 	if typ != "STANDARD" && typ != "EXPRESS" {
 		return MachineInfo{}, errorf(ErrValidation, "1 validation error detected: Value '%s' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]", typ)
 	}
+	if in.VersionDescription != "" && !in.Publish {
+		return MachineInfo{}, errorf(ErrValidation, "Version description can only be set when publish is true")
+	}
 	if _, err := Parse(definition); err != nil {
 		return MachineInfo{}, errorf(ErrInvalidDefinition, "Invalid State Machine Definition: '%s'", err.Error())
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if m := s.machines[name]; m != nil {
-		if m.Definition == definition && m.RoleArn == roleArn && m.Type == typ {
-			return s.info(m), nil // idempotent
-		}
+	m := s.machines[name]
+	if m != nil && (m.Definition != definition || m.RoleArn != roleArn || m.Type != typ) {
 		return MachineInfo{}, errorf(ErrStateMachineAlreadyExists, "State Machine Already Exists: '%s'", s.machineArn(name))
 	}
-	m := &machineRec{Name: name, Definition: definition, DefHash: defHash(definition), RoleArn: roleArn, Type: typ, Created: s.clock.Now().UnixMilli()}
-	var b store.Batch
-	b.PutRecord(nsDef, m.DefHash, []byte(definition))
-	b.PutRecord(nsMachine, name, mustJSON(m))
-	if err := s.st.Commit(ctx, &b); err != nil {
-		return MachineInfo{}, err
+	if m == nil { // else idempotent
+		m = &machineRec{Name: name, Definition: definition, DefHash: defHash(definition), RoleArn: roleArn, Type: typ,
+			Created: s.clock.Now().UnixMilli(), Revision: newRevision()}
+		var b store.Batch
+		b.PutRecord(nsDef, m.DefHash, []byte(definition))
+		b.PutRecord(nsMachine, name, mustJSON(m))
+		if err := s.st.Commit(ctx, &b); err != nil {
+			return MachineInfo{}, err
+		}
+		s.machines[name] = m
 	}
-	s.machines[name] = m
-	return s.info(m), nil
+	info := s.info(m)
+	if in.Publish {
+		v, err := s.publishLocked(ctx, name, "", in.VersionDescription)
+		if err != nil {
+			return MachineInfo{}, err
+		}
+		info.VersionArn = v.Arn
+	}
+	return info, nil
 }
 
 func (s *Service) info(m *machineRec) MachineInfo {
 	return MachineInfo{Arn: s.machineArn(m.Name), Name: m.Name, Definition: m.Definition, RoleArn: m.RoleArn, Type: m.Type,
-		CreationDate: time.UnixMilli(m.Created)}
+		CreationDate: time.UnixMilli(m.Created), RevisionID: m.Revision}
 }
 
 func (s *Service) machineName(arn string) (string, error) {
@@ -393,54 +440,121 @@ func (s *Service) machineName(arn string) (string, error) {
 	return arn[len(prefix):], nil
 }
 
-// DescribeStateMachine returns a state machine.
+// DescribeStateMachine returns a state machine, or one of its versions.
 func (s *Service) DescribeStateMachine(ctx context.Context, arn string) (MachineInfo, error) {
-	name, err := s.machineName(arn)
+	t, err := s.parseTarget(arn)
 	if err != nil {
 		return MachineInfo{}, err
 	}
+	if t.alias != "" {
+		return MachineInfo{}, errorf(ErrInvalidArn, "Invalid Arn: 'Resource type not valid in this context: %s'", arn)
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := s.machines[name]
+	m := s.machines[t.machine]
 	if m == nil {
+		s.mu.Unlock()
 		return MachineInfo{}, errorf(ErrStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", arn)
 	}
-	return s.info(m), nil
+	info := s.info(m)
+	if t.version == 0 {
+		s.mu.Unlock()
+		return info, nil
+	}
+	v := s.findVersion(t.machine, t.version)
+	s.mu.Unlock()
+	if v == nil {
+		return MachineInfo{}, errorf(ErrStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", arn)
+	}
+	def, err := s.definitionByHash(ctx, v.DefHash)
+	if err != nil {
+		return MachineInfo{}, err
+	}
+	info.Arn, info.Definition, info.RoleArn, info.Type = arn, def, v.RoleArn, v.Type
+	info.CreationDate, info.RevisionID, info.Description = time.UnixMilli(v.Created), v.RevisionID, v.Description
+	return info, nil
 }
 
-// UpdateStateMachine changes a machine's definition or role; running
-// executions keep the definition they started with.
-func (s *Service) UpdateStateMachine(ctx context.Context, arn string, definition, roleArn *string) (time.Time, error) {
-	name, err := s.machineName(arn)
+func (s *Service) definitionByHash(ctx context.Context, hash string) (string, error) {
+	v, err := s.st.GetRecord(ctx, nsDef, hash)
 	if err != nil {
-		return time.Time{}, err
+		return "", fmt.Errorf("definition %s: %w", hash, err)
 	}
-	if definition != nil {
-		if _, err := Parse(*definition); err != nil {
-			return time.Time{}, errorf(ErrInvalidDefinition, "Invalid State Machine Definition: '%s'", err.Error())
+	return string(v), nil
+}
+
+// UpdateInput are the parameters of UpdateStateMachine.
+type UpdateInput struct {
+	Arn                 string
+	Definition, RoleArn *string
+	Publish             bool
+	VersionDescription  string
+}
+
+// UpdateResult is what UpdateStateMachine answers.
+type UpdateResult struct {
+	UpdateDate             time.Time
+	RevisionID, VersionArn string
+}
+
+// UpdateStateMachine changes a machine's definition or role (a new
+// revision); running executions keep the definition they started with.
+func (s *Service) UpdateStateMachine(ctx context.Context, arn string, definition, roleArn *string) (time.Time, error) {
+	r, err := s.UpdateStateMachineWith(ctx, UpdateInput{Arn: arn, Definition: definition, RoleArn: roleArn})
+	return r.UpdateDate, err
+}
+
+// UpdateStateMachineWith updates a machine and publishes the new revision
+// as a version when asked.
+func (s *Service) UpdateStateMachineWith(ctx context.Context, in UpdateInput) (UpdateResult, error) {
+	t, err := s.parseTarget(in.Arn)
+	if err != nil {
+		return UpdateResult{}, err
+	}
+	if t.version != 0 || t.alias != "" {
+		return UpdateResult{}, errorf(ErrInvalidArn, "Invalid Arn: 'Resource type not valid in this context: %s'", in.Arn)
+	}
+	if in.Definition == nil && in.RoleArn == nil && !in.Publish {
+		return UpdateResult{}, errorf(ErrMissingRequiredParameter, "Either the definition, the roleArn, the loggingConfiguration or the tracingConfiguration must be specified")
+	}
+	if in.VersionDescription != "" && !in.Publish {
+		return UpdateResult{}, errorf(ErrValidation, "Version description can only be set when publish is true")
+	}
+	if in.Definition != nil {
+		if _, err := Parse(*in.Definition); err != nil {
+			return UpdateResult{}, errorf(ErrInvalidDefinition, "Invalid State Machine Definition: '%s'", err.Error())
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old := s.machines[name]
+	old := s.machines[t.machine]
 	if old == nil {
-		return time.Time{}, errorf(ErrStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", arn)
+		return UpdateResult{}, errorf(ErrStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", in.Arn)
 	}
 	m := *old
 	var b store.Batch
-	if definition != nil {
-		m.Definition, m.DefHash = *definition, defHash(*definition)
+	if in.Definition != nil && *in.Definition != m.Definition {
+		m.Definition, m.DefHash = *in.Definition, defHash(*in.Definition)
 		b.PutRecord(nsDef, m.DefHash, []byte(m.Definition))
+		m.Revision = newRevision()
 	}
-	if roleArn != nil {
-		m.RoleArn = *roleArn
+	if in.RoleArn != nil && *in.RoleArn != m.RoleArn {
+		m.RoleArn = *in.RoleArn
+		m.Revision = newRevision()
 	}
-	b.PutRecord(nsMachine, name, mustJSON(m))
+	b.PutRecord(nsMachine, t.machine, mustJSON(m))
 	if err := s.st.Commit(ctx, &b); err != nil {
-		return time.Time{}, err
+		return UpdateResult{}, err
 	}
-	s.machines[name] = &m
-	return s.clock.Now(), nil
+	s.machines[t.machine] = &m
+	res := UpdateResult{UpdateDate: s.clock.Now(), RevisionID: m.Revision}
+	if in.Publish {
+		v, err := s.publishLocked(ctx, t.machine, "", in.VersionDescription)
+		if err != nil {
+			return UpdateResult{}, err
+		}
+		res.VersionArn = v.Arn
+	}
+	return res, nil
 }
 
 // ListStateMachines lists state machines by name.
@@ -455,27 +569,43 @@ func (s *Service) ListStateMachines(ctx context.Context) []MachineInfo {
 	return out
 }
 
-// DeleteStateMachine deletes a state machine (its executions remain
-// describable, as in Step Functions).
+// DeleteStateMachine deletes a state machine with its versions and
+// aliases (its executions remain describable, as in Step Functions). A
+// version ARN deletes that version.
 func (s *Service) DeleteStateMachine(ctx context.Context, arn string) error {
-	name, err := s.machineName(arn)
+	t, err := s.parseTarget(arn)
 	if err != nil {
 		return err
+	}
+	if t.version != 0 {
+		return s.DeleteVersion(ctx, arn)
+	}
+	if t.alias != "" {
+		return errorf(ErrInvalidArn, "Invalid Arn: 'Resource type not valid in this context: %s'", arn)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var b store.Batch
-	b.DeleteRecord(nsMachine, name)
+	b.DeleteRecord(nsMachine, t.machine)
+	for _, v := range s.versions[t.machine] {
+		b.DeleteRecord(nsVersion, versionKey(t.machine, v.Version))
+	}
+	for a := range s.aliases[t.machine] {
+		b.DeleteRecord(nsAlias, aliasKey(t.machine, a))
+	}
 	if err := s.st.Commit(ctx, &b); err != nil {
 		return err
 	}
-	delete(s.machines, name)
+	delete(s.machines, t.machine)
+	delete(s.versions, t.machine)
+	delete(s.aliases, t.machine)
 	return nil
 }
 
 // ExecutionInfo describes an execution.
 type ExecutionInfo struct {
 	Arn, StateMachineArn, Name, Status string
+	VersionArn, AliasArn               string
 	Input, Output, Error, Cause        string
 	HasOutput                          bool
 	StartDate, StopDate                time.Time
@@ -486,6 +616,7 @@ func (e *execution) info() ExecutionInfo {
 	defer e.mu.Unlock()
 	r := e.rec
 	out := ExecutionInfo{Arn: r.Arn, StateMachineArn: r.Machine, Name: r.Name, Status: r.Status, Input: r.Input,
+		VersionArn: r.VersionArn, AliasArn: r.AliasArn,
 		Output: r.Output, Error: r.Error, Cause: r.Cause, StartDate: time.UnixMilli(r.Start), HasOutput: r.Status == "SUCCEEDED"}
 	if r.Stop != 0 {
 		out.StopDate = time.UnixMilli(r.Stop)
@@ -514,10 +645,6 @@ func (s *Service) startExecution(ctx context.Context, machineArn, name, input st
 // newExecution records a new execution (fresh), or finds the one that an
 // idempotent start names, without running it.
 func (s *Service) newExecution(ctx context.Context, machineArn, name, input string) (e *execution, fresh bool, err error) {
-	mname, err := s.machineName(machineArn)
-	if err != nil {
-		return nil, false, err
-	}
 	if name == "" {
 		name = uuid.New()
 	}
@@ -532,15 +659,18 @@ func (s *Service) newExecution(ctx context.Context, machineArn, name, input stri
 		return nil, false, errorf(ErrInvalidExecutionInput, "Invalid State Machine Execution Input: '%v'", err)
 	}
 	s.mu.Lock()
-	m := s.machines[mname]
+	target, err := s.resolve(machineArn)
 	s.mu.Unlock()
-	if m == nil {
-		return nil, false, errorf(ErrStateMachineDoesNotExist, "State Machine Does Not Exist: '%s'", machineArn)
+	if err != nil {
+		return nil, false, err
 	}
+	mname := target.machine
+	m := &machineRec{Name: mname, Type: target.typ, RoleArn: target.roleArn, DefHash: target.defHash, Definition: target.definition}
 	machine, err := s.parsed(ctx, m.DefHash, m.Definition)
 	if err != nil {
 		return nil, false, err
 	}
+	machineArn = s.machineArn(mname)
 	arn := s.execArn(mname, name)
 	// A name is taken by a running or retained execution (memory) or by a
 	// finished STANDARD one (the store; EXPRESS ones are never there).
@@ -562,10 +692,16 @@ func (s *Service) newExecution(ctx context.Context, machineArn, name, input stri
 	}
 	now := s.clock.Now()
 	e = &execution{s: s, done: make(chan struct{}), ephemeral: m.Type == "EXPRESS", machine: machine, input: v,
-		rec: execRec{Arn: arn, Machine: machineArn, Name: name, DefHash: m.DefHash,
+		rec: execRec{Arn: arn, Machine: machineArn, Name: name, DefHash: m.DefHash, VersionArn: target.versionArn, AliasArn: target.aliasArn,
 			Status: "RUNNING", Input: text, Start: now.UnixMilli(), NextEvent: 1}}
-	e.addEvent("ExecutionStarted", map[string]any{"executionStartedEventDetails": map[string]any{
-		"input": text, "roleArn": m.RoleArn, "stateMachineArn": machineArn}})
+	started := map[string]any{"input": text, "inputDetails": map[string]any{"truncated": false}, "roleArn": m.RoleArn}
+	if target.versionArn != "" {
+		started["stateMachineVersionArn"] = target.versionArn
+	}
+	if target.aliasArn != "" {
+		started["stateMachineAliasArn"] = target.aliasArn
+	}
+	e.addEvent("ExecutionStarted", map[string]any{"executionStartedEventDetails": started})
 	s.mu.Lock()
 	if s.execs[arn] != nil {
 		s.mu.Unlock()
@@ -801,10 +937,22 @@ func (s *Service) DescribeExecution(ctx context.Context, arn string) (ExecutionI
 
 // ListExecutions lists a state machine's executions, newest first.
 func (s *Service) ListExecutions(ctx context.Context, machineArn, status string) ([]ExecutionInfo, error) {
-	name, err := s.machineName(machineArn)
+	t, err := s.parseTarget(machineArn)
 	if err != nil {
 		return nil, err
 	}
+	name, through := t.machine, machineArn
+	// A version or alias ARN lists the executions started through it.
+	match := func(info ExecutionInfo) bool {
+		switch {
+		case t.version != 0:
+			return info.VersionArn == through
+		case t.alias != "":
+			return info.AliasArn == through
+		}
+		return true
+	}
+	machineArn = s.machineArn(name)
 	s.mu.Lock()
 	if s.machines[name] == nil {
 		s.mu.Unlock()
@@ -817,7 +965,7 @@ func (s *Service) ListExecutions(ctx context.Context, machineArn, status string)
 	s.mu.Unlock()
 	var out []ExecutionInfo
 	add := func(info ExecutionInfo) {
-		if info.StateMachineArn == machineArn && (status == "" || info.Status == status) {
+		if info.StateMachineArn == machineArn && (status == "" || info.Status == status) && match(info) {
 			out = append(out, info)
 		}
 	}
