@@ -194,4 +194,3 @@ func runCase(t *testing.T, c *conformanceCase) (ExecutionInfo, []Event) {
 	}
 	return info, events
 }
-

@@ -101,16 +101,16 @@ type MachineInfo struct {
 }
 
 type machineRec struct {
-	Name       string            `json:"name"`
-	Definition string            `json:"definition"`
-	DefHash    string            `json:"defHash,omitempty"`
-	RoleArn    string            `json:"roleArn"`
-	Revision   string            `json:"revisionId,omitempty"`
+	Name       string `json:"name"`
+	Definition string `json:"definition"`
+	DefHash    string `json:"defHash,omitempty"`
+	RoleArn    string `json:"roleArn"`
+	Revision   string `json:"revisionId,omitempty"`
 	// NextVersion is the number of the last version published.
-	NextVersion int `json:"lastVersion,omitempty"`
-	Type       string            `json:"type"`
-	Created    int64             `json:"created"` // Unix milliseconds
-	Tags       map[string]string `json:"tags,omitempty"`
+	NextVersion int               `json:"lastVersion,omitempty"`
+	Type        string            `json:"type"`
+	Created     int64             `json:"created"` // Unix milliseconds
+	Tags        map[string]string `json:"tags,omitempty"`
 }
 
 // cursor is where a running execution is.

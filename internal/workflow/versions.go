@@ -64,9 +64,9 @@ type VersionInfo struct {
 
 // AliasInfo describes an alias.
 type AliasInfo struct {
-	Arn, Name, Description     string
-	Routes                     []Route
-	CreationDate, UpdateDate   time.Time
+	Arn, Name, Description   string
+	Routes                   []Route
+	CreationDate, UpdateDate time.Time
 }
 
 func versionKey(machine string, n int) string { return fmt.Sprintf("%s\x00%08d", machine, n) }
