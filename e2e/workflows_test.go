@@ -409,3 +409,72 @@ func TestWorkflowVersionsAndAliases(t *testing.T) {
 		t.Fatalf("aliases left: %+v %v", as, err)
 	}
 }
+
+// RedriveExecution runs a failed execution again from the failed state,
+// without running the states that succeeded (Step Functions developer
+// guide, "Restarting state machine executions with redrive").
+func TestWorkflowRedrive(t *testing.T) {
+	requireClient(t, "python3", "--version")
+	s := servertest.Start(t, servertest.Options{})
+	c := sfn.NewFromConfig(s.Config())
+	lc := lambda.NewFromConfig(s.Config())
+	py := func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler = lambdatypes.RuntimePython311, aws.String("app.handler")
+		in.Environment = &lambdatypes.Environment{Variables: map[string]string{"FAIL": "1"}}
+	}
+	createFunction(t, lc, "first", codeZip(map[string]string{"app.py": "def handler(event, context):\n    return {\"ok\": 1}\n"}), py)
+	createFunction(t, lc, "flaky", codeZip(map[string]string{"app.py": `import os
+class Unavailable(Exception):
+    pass
+def handler(event, context):
+    if os.environ.get("FAIL") == "1":
+        raise Unavailable("try later")
+    return {"done": True}
+`}), py)
+	def := `{"StartAt":"First","States":{
+  "First":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:000000000000:function:first","ResultPath":"$.first","Next":"Between"},
+  "Between":{"Type":"Pass","Result":"x","ResultPath":"$.between","Next":"Flaky"},
+  "Flaky":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:000000000000:function:flaky","ResultPath":"$.flaky","End":true}}}`
+	sm, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("redrive"), Definition: aws.String(def), RoleArn: aws.String(sfnRole)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn, Input: aws.String(`{"n":1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := waitExecution(t, c, *ex.ExecutionArn)
+	if out.Status != sfntypes.ExecutionStatusFailed || aws.ToString(out.Error) != "Unavailable" || out.RedriveStatus != sfntypes.ExecutionRedriveStatusRedrivable {
+		t.Fatalf("first run: %s %s %s", out.Status, aws.ToString(out.Error), out.RedriveStatus)
+	}
+	if _, err := lc.UpdateFunctionConfiguration(ctx(t), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("flaky"),
+		Environment: &lambdatypes.Environment{Variables: map[string]string{"FAIL": "0"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RedriveExecution(ctx(t), &sfn.RedriveExecutionInput{ExecutionArn: ex.ExecutionArn}); err != nil {
+		t.Fatal(err)
+	}
+	out = waitExecution(t, c, *ex.ExecutionArn)
+	if out.Status != sfntypes.ExecutionStatusSucceeded || aws.ToInt32(out.RedriveCount) != 1 || out.RedriveDate == nil ||
+		!strings.Contains(aws.ToString(out.Output), `"flaky":{"done":true}`) || !strings.Contains(aws.ToString(out.Output), `"first":{"ok":1}`) {
+		t.Fatalf("after redrive: %s %v %s", out.Status, aws.ToInt32(out.RedriveCount), aws.ToString(out.Output))
+	}
+	h, err := c.GetExecutionHistory(ctx(t), &sfn.GetExecutionHistoryInput{ExecutionArn: ex.ExecutionArn, MaxResults: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered, redriven := map[string]int{}, 0
+	for _, e := range h.Events {
+		if e.StateEnteredEventDetails != nil {
+			entered[*e.StateEnteredEventDetails.Name]++
+		}
+		if e.Type == sfntypes.HistoryEventTypeExecutionRedriven {
+			redriven++
+		}
+	}
+	if entered["First"] != 1 || entered["Between"] != 1 || entered["Flaky"] != 2 || redriven != 1 {
+		t.Fatalf("states entered %v, redriven %d", entered, redriven)
+	}
+	_, err = c.RedriveExecution(ctx(t), &sfn.RedriveExecutionInput{ExecutionArn: ex.ExecutionArn})
+	wantCode(t, err, "ExecutionNotRedrivable")
+}

@@ -68,7 +68,17 @@ func execJSON(e workflow.ExecutionInfo, withData bool) map[string]any {
 	if e.AliasArn != "" {
 		m["stateMachineAliasArn"] = e.AliasArn
 	}
+	if e.RedriveCount > 0 || withData {
+		m["redriveCount"] = e.RedriveCount
+	}
+	if !e.RedriveDate.IsZero() {
+		m["redriveDate"] = epoch(e.RedriveDate)
+	}
 	if withData {
+		m["redriveStatus"] = e.RedriveStatus
+		if e.RedriveStatusReason != "" {
+			m["redriveStatusReason"] = e.RedriveStatusReason
+		}
 		m["input"] = e.Input
 		m["inputDetails"] = map[string]bool{"included": true}
 		if e.HasOutput {
@@ -349,6 +359,16 @@ func (h *Handler) run(ctx context.Context, action string, body []byte) (any, err
 			res["nextToken"] = next
 		}
 		return res, nil
+	case "RedriveExecution":
+		var in struct{ ExecutionArn, ClientToken string }
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		t, err := h.svc.RedriveExecution(ctx, in.ExecutionArn)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"redriveDate": epoch(t)}, nil
 	case "StopExecution":
 		var in struct{ ExecutionArn, Error, Cause string }
 		if err := awsjson.Decode(body, &in); err != nil {
@@ -392,8 +412,9 @@ func (h *Handler) run(ctx context.Context, action string, body []byte) (any, err
 			return nil, err
 		}
 		out := execJSON(e, true)
-		delete(out, "inputDetails")
-		delete(out, "outputDetails")
+		for _, k := range []string{"inputDetails", "outputDetails", "redriveCount", "redriveStatus", "redriveStatusReason"} {
+			delete(out, k)
+		}
 		out["billingDetails"] = map[string]any{"billedDurationInMilliseconds": e.StopDate.Sub(e.StartDate).Milliseconds(), "billedMemoryUsedInMB": 64}
 		return out, nil
 	case "TagResource":

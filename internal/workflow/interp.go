@@ -211,6 +211,13 @@ func (r *run) runMachine(ctx context.Context, m *Machine, input any, cur *cursor
 					continue
 				}
 			}
+			if cur != nil {
+				// A redrive starts again here, with this input.
+				*cur = cursor{State: name, Input: asl.Encode(input)}
+				r.exec.mu.Lock()
+				r.exec.rec.Cursor = *cur
+				r.exec.mu.Unlock()
+			}
 			return nil, f
 		}
 		r.emit(st.Type+"StateExited", map[string]any{"stateExitedEventDetails": stateDetails{Name: name, Output: &jsonText{out}}})

@@ -66,6 +66,7 @@ var (
 	ErrStateMachineTypeNotSupported = fmt.Errorf("StateMachineTypeNotSupported")
 	ErrServiceQuotaExceeded         = fmt.Errorf("ServiceQuotaExceededException")
 	ErrMissingRequiredParameter     = fmt.Errorf("MissingRequiredParameter")
+	ErrExecutionNotRedrivable       = fmt.Errorf("ExecutionNotRedrivable")
 )
 
 // Error is a client error.
@@ -158,6 +159,11 @@ type execRec struct {
 	Stop       int64  `json:"stop,omitempty"`
 	Cursor     cursor `json:"cursor"`
 	NextEvent  int64  `json:"nextEvent"`
+	// Redrives counts RedriveExecution calls; Redriven is the last one's
+	// time (Unix milliseconds).
+	Redrives int   `json:"redrives,omitempty"`
+	Redriven int64 `json:"redriven,omitempty"`
+	Express  bool  `json:"express,omitempty"`
 }
 
 // Event is one history event.
@@ -606,6 +612,10 @@ func (s *Service) DeleteStateMachine(ctx context.Context, arn string) error {
 type ExecutionInfo struct {
 	Arn, StateMachineArn, Name, Status string
 	VersionArn, AliasArn               string
+	RedriveCount                       int
+	RedriveDate                        time.Time
+	// RedriveStatus is REDRIVABLE or NOT_REDRIVABLE, for the reason given.
+	RedriveStatus, RedriveStatusReason string
 	Input, Output, Error, Cause        string
 	HasOutput                          bool
 	StartDate, StopDate                time.Time
@@ -621,7 +631,76 @@ func (e *execution) info() ExecutionInfo {
 	if r.Stop != 0 {
 		out.StopDate = time.UnixMilli(r.Stop)
 	}
+	out.RedriveCount = r.Redrives
+	if r.Redriven != 0 {
+		out.RedriveDate = time.UnixMilli(r.Redriven)
+	}
+	out.RedriveStatus, out.RedriveStatusReason = "REDRIVABLE", ""
+	if reason := e.notRedrivable(); reason != "" {
+		out.RedriveStatus, out.RedriveStatusReason = "NOT_REDRIVABLE", reason
+	}
 	return out
+}
+
+// redriveWindow is how long after its end an execution can be redriven.
+const redriveWindow = 14 * 24 * time.Hour
+
+// notRedrivable says why RedriveExecution would refuse the execution
+// (Step Functions developer guide, "Restarting state machine executions
+// with redrive"), or "" when it would not; e.mu is held.
+func (e *execution) notRedrivable() string {
+	r := e.rec
+	switch {
+	case r.Express || e.ephemeral:
+		return "Execution is an EXPRESS execution and cannot be redriven"
+	case r.Status == "RUNNING" || r.Status == "SUCCEEDED" || r.Status == "PENDING_REDRIVE":
+		return "Execution is " + r.Status + " and cannot be redriven"
+	case r.Redrives >= 1000:
+		return "Execution can not be redriven more than 1000 times"
+	case r.NextEvent > 24999:
+		return "Execution history event limit exceeded"
+	case e.s != nil && e.s.clock.Now().Sub(time.UnixMilli(r.Stop)) > redriveWindow:
+		return "Execution stopped more than 14 days ago and cannot be redriven"
+	}
+	return ""
+}
+
+// RedriveExecution runs a failed, timed out or aborted STANDARD execution
+// again from the state where it stopped, with that state's input; the
+// states that succeeded before are not run again.
+func (s *Service) RedriveExecution(ctx context.Context, arn string) (time.Time, error) {
+	old, err := s.lookupExec(arn)
+	if err != nil {
+		return time.Time{}, err
+	}
+	s.mu.Lock()
+	if live := s.execs[arn]; live != nil && live != old {
+		old = live
+	}
+	old.mu.Lock()
+	reason := old.notRedrivable()
+	rec := old.rec
+	old.mu.Unlock()
+	if reason != "" {
+		s.mu.Unlock()
+		return time.Time{}, errorf(ErrExecutionNotRedrivable, "Execution is not redrivable: %s", reason)
+	}
+	now := s.clock.Now()
+	rec.Status, rec.Output, rec.Error, rec.Cause, rec.Stop = "RUNNING", "", "", "", 0
+	rec.Redrives++
+	rec.Redriven = now.UnixMilli()
+	e := &execution{s: s, rec: rec, done: make(chan struct{})}
+	e.addEvent("ExecutionRedriven", map[string]any{"executionRedrivenEventDetails": map[string]any{"redriveCount": rec.Redrives}})
+	s.execs[arn] = e
+	s.mu.Unlock()
+	if err := e.persist(&e.rec.Cursor); err != nil {
+		s.mu.Lock()
+		delete(s.execs, arn)
+		s.mu.Unlock()
+		return time.Time{}, err
+	}
+	s.start(e)
+	return now, nil
 }
 
 // StartExecution starts an execution; starting again with the same name
@@ -693,6 +772,7 @@ func (s *Service) newExecution(ctx context.Context, machineArn, name, input stri
 	now := s.clock.Now()
 	e = &execution{s: s, done: make(chan struct{}), ephemeral: m.Type == "EXPRESS", machine: machine, input: v,
 		rec: execRec{Arn: arn, Machine: machineArn, Name: name, DefHash: m.DefHash, VersionArn: target.versionArn, AliasArn: target.aliasArn,
+			Express: m.Type == "EXPRESS",
 			Status: "RUNNING", Input: text, Start: now.UnixMilli(), NextEvent: 1}}
 	started := map[string]any{"input": text, "inputDetails": map[string]any{"truncated": false}, "roleArn": m.RoleArn}
 	if target.versionArn != "" {
@@ -773,7 +853,11 @@ func (s *Service) execute(ctx context.Context, e *execution) {
 	tctx := ctx
 	if m.TimeoutSeconds > 0 {
 		var cancel context.CancelFunc
-		deadline := time.UnixMilli(rec.Start).Add(time.Duration(m.TimeoutSeconds) * time.Second)
+		began := rec.Start
+		if rec.Redriven != 0 {
+			began = rec.Redriven // a redrive has the whole timeout again
+		}
+		deadline := time.UnixMilli(began).Add(time.Duration(m.TimeoutSeconds) * time.Second)
 		tctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
