@@ -773,7 +773,7 @@ func (s *Service) newExecution(ctx context.Context, machineArn, name, input stri
 	e = &execution{s: s, done: make(chan struct{}), ephemeral: m.Type == "EXPRESS", machine: machine, input: v,
 		rec: execRec{Arn: arn, Machine: machineArn, Name: name, DefHash: m.DefHash, VersionArn: target.versionArn, AliasArn: target.aliasArn,
 			Express: m.Type == "EXPRESS",
-			Status: "RUNNING", Input: text, Start: now.UnixMilli(), NextEvent: 1}}
+			Status:  "RUNNING", Input: text, Start: now.UnixMilli(), NextEvent: 1}}
 	started := map[string]any{"input": text, "inputDetails": map[string]any{"truncated": false}, "roleArn": m.RoleArn}
 	if target.versionArn != "" {
 		started["stateMachineVersionArn"] = target.versionArn
