@@ -478,3 +478,55 @@ def handler(event, context):
 	_, err = c.RedriveExecution(ctx(t), &sfn.RedriveExecutionInput{ExecutionArn: ex.ExecutionArn})
 	wantCode(t, err, "ExecutionNotRedrivable")
 }
+
+// TestState runs one state with its data processing shown step by step,
+// and reports Retry and Catch outcomes as statuses (Step Functions
+// developer guide, "Using TestState API to test a state").
+func TestWorkflowTestState(t *testing.T) {
+	requireClient(t, "python3", "--version")
+	s := servertest.Start(t, servertest.Options{})
+	c := sfn.NewFromConfig(s.Config())
+	lc := lambda.NewFromConfig(s.Config())
+	createFunction(t, lc, "double", codeZip(map[string]string{"app.py": `class TooBig(Exception):
+    pass
+def handler(event, context):
+    if event["n"] > 100:
+        raise TooBig("too big")
+    return {"n": event["n"] * 2}
+`}), func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler = lambdatypes.RuntimePython311, aws.String("app.handler")
+	})
+	noPrefix := func(o *sfn.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("NoHostPrefix",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
+				}), middleware.Before)
+		})
+	}
+	task := `{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","InputPath":"$.job",
+  "Parameters":{"FunctionName":"double","Payload":{"n.$":"$.n"}},"ResultSelector":{"n.$":"$.Payload.n"},"ResultPath":"$.out","Next":"Done",
+  "Retry":[{"ErrorEquals":["Lambda.TooManyRequestsException"],"MaxAttempts":2}],
+  "Catch":[{"ErrorEquals":["TooBig"],"ResultPath":"$.error","Next":"Handle"}]}`
+	out, err := c.TestState(ctx(t), &sfn.TestStateInput{Definition: aws.String(task), RoleArn: aws.String(sfnRole),
+		Input: aws.String(`{"job":{"n":21}}`), InspectionLevel: sfntypes.InspectionLevelDebug}, noPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != sfntypes.TestExecutionStatusSucceeded || aws.ToString(out.NextState) != "Done" ||
+		aws.ToString(out.Output) != `{"job":{"n":21},"out":{"n":42}}` {
+		t.Fatalf("TestState: %s %s %s", out.Status, aws.ToString(out.NextState), aws.ToString(out.Output))
+	}
+	d := out.InspectionData
+	if d == nil || aws.ToString(d.AfterInputPath) != `{"n":21}` || aws.ToString(d.AfterParameters) != `{"FunctionName":"double","Payload":{"n":21}}` ||
+		aws.ToString(d.AfterResultSelector) != `{"n":42}` || !strings.Contains(aws.ToString(d.Result), `"Payload":{"n":42}`) {
+		t.Fatalf("inspection data: %+v", d)
+	}
+	out, err = c.TestState(ctx(t), &sfn.TestStateInput{Definition: aws.String(task), RoleArn: aws.String(sfnRole),
+		Input: aws.String(`{"job":{"n":500}}`)}, noPrefix)
+	if err != nil || out.Status != sfntypes.TestExecutionStatusCaughtError || aws.ToString(out.NextState) != "Handle" || aws.ToString(out.Error) != "TooBig" {
+		t.Fatalf("caught: %+v %v", out, err)
+	}
+	_, err = c.TestState(ctx(t), &sfn.TestStateInput{Definition: aws.String(`{"Type":"Pass","Next":}`), RoleArn: aws.String(sfnRole)}, noPrefix)
+	wantCode(t, err, "InvalidDefinition")
+}

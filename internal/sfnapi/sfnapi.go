@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -359,6 +360,46 @@ func (h *Handler) run(ctx context.Context, action string, body []byte) (any, err
 			res["nextToken"] = next
 		}
 		return res, nil
+	case "TestState":
+		var in struct {
+			Definition, RoleArn, Input, InspectionLevel string
+			RevealSecrets                               bool
+		}
+		if err := awsjson.Decode(body, &in); err != nil {
+			return nil, err
+		}
+		switch in.InspectionLevel {
+		case "", "INFO", "DEBUG", "TRACE":
+		default:
+			return nil, &workflow.Error{Kind: workflow.ErrValidation, Message: fmt.Sprintf("1 validation error detected: Value '%s' at 'inspectionLevel' failed to satisfy constraint: Member must satisfy enum value set: [INFO, DEBUG, TRACE]", in.InspectionLevel)}
+		}
+		r, err := h.svc.TestState(ctx, in.Definition, in.Input)
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]any{"status": r.Status}
+		if r.HasOutput {
+			out["output"] = r.Output
+		}
+		if r.NextState != "" {
+			out["nextState"] = r.NextState
+		}
+		if r.Error != "" {
+			out["error"] = r.Error
+			out["cause"] = r.Cause
+		}
+		if in.InspectionLevel == "DEBUG" || in.InspectionLevel == "TRACE" {
+			d := map[string]any{}
+			for k, v := range map[string]string{"input": r.Inspection.Input, "afterInputPath": r.Inspection.AfterInputPath,
+				"afterParameters": r.Inspection.AfterParameters, "result": r.Inspection.Result,
+				"afterResultSelector": r.Inspection.AfterResultSelector, "afterResultPath": r.Inspection.AfterResultPath} {
+				if v != "" {
+					d[k] = v
+				}
+			}
+			out["inspectionData"] = d
+		}
+		return out, nil
 	case "RedriveExecution":
 		var in struct{ ExecutionArn, ClientToken string }
 		if err := awsjson.Decode(body, &in); err != nil {

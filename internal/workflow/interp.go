@@ -74,6 +74,8 @@ type run struct {
 	s    *Service
 	exec *execution
 	ctx  map[string]any // the context object (each branch and iteration has its own top level)
+	// inspect, for TestState, collects the steps of the data processing.
+	inspect *Inspection
 	// usesContext says whether the definition reads the context object;
 	// when not, its State and Map parts are not kept up to date.
 	usesContext bool
@@ -274,6 +276,7 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 	if err != nil {
 		return nil, "", err
 	}
+	r.note("AfterInputPath", input)
 	var result any
 	switch st.Type {
 	case "Succeed":
@@ -334,6 +337,7 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 			if result, err = asl.Render(st.Parameters, input, r.ctx, "Parameters"); err != nil {
 				return nil, "", err
 			}
+			r.note("AfterParameters", result)
 		}
 	case "Task":
 		if strings.HasSuffix(st.Resource, ".waitForTaskToken") {
@@ -348,6 +352,7 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 				return nil, "", err
 			}
 		}
+		r.note("AfterParameters", params)
 		tctx := ctx
 		if st.TimeoutSeconds > 0 {
 			var cancel context.CancelFunc
@@ -360,10 +365,12 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 			}
 			return nil, "", err
 		}
+		r.note("Result", result)
 		if st.ResultSelector != nil {
 			if result, err = asl.Render(st.ResultSelector, result, r.ctx, "ResultSelector"); err != nil {
 				return nil, "", err
 			}
+			r.note("AfterResultSelector", result)
 		}
 	case "Parallel":
 		params := input
@@ -435,8 +442,29 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 	if err != nil {
 		return nil, "", err
 	}
+	r.note("AfterResultPath", out)
 	out, err = processPath(st.OutputPath, out, r.ctx, "OutputPath")
 	return out, next, err
+}
+
+// note records a step of a state's data processing for TestState.
+func (r *run) note(step string, v any) {
+	if r.inspect == nil {
+		return
+	}
+	text := asl.Encode(v)
+	switch step {
+	case "AfterInputPath":
+		r.inspect.AfterInputPath = text
+	case "AfterParameters":
+		r.inspect.AfterParameters = text
+	case "Result":
+		r.inspect.Result = text
+	case "AfterResultSelector":
+		r.inspect.AfterResultSelector = text
+	case "AfterResultPath":
+		r.inspect.AfterResultPath = text
+	}
 }
 
 func (r *run) waitUntil(st *State, input any, cur *cursor) (time.Time, error) {
