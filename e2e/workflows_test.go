@@ -530,3 +530,71 @@ def handler(event, context):
 	_, err = c.TestState(ctx(t), &sfn.TestStateInput{Definition: aws.String(`{"Type":"Pass","Next":}`), RoleArn: aws.String(sfnRole)}, noPrefix)
 	wantCode(t, err, "InvalidDefinition")
 }
+
+// AWS SDK integrations on forkline's own services: PascalCase parameters
+// and results, errors named ServiceName.ErrorNameException (Step Functions
+// developer guide, "Learning to use AWS service SDK integrations").
+func TestWorkflowAWSSDKIntegrations(t *testing.T) {
+	requireClient(t, "python3", "--version")
+	s := servertest.Start(t, servertest.Options{})
+	c := sfn.NewFromConfig(s.Config())
+	q := sqs.NewFromConfig(s.Config())
+	lc := lambda.NewFromConfig(s.Config())
+	url := create(t, q, "sdk-out", nil)
+	createFunction(t, lc, "echo", codeZip(map[string]string{"app.py": "def handler(event, context):\n    return {\"got\": event}\n"}), func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler = lambdatypes.RuntimePython311, aws.String("app.handler")
+	})
+	child, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("child"), RoleArn: aws.String(sfnRole),
+		Definition: aws.String(`{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := `{"StartAt":"Send","States":{
+  "Send":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sqs:sendMessage","Parameters":{"QueueUrl":"` + url + `","MessageBody.$":"$.body"},"ResultPath":"$.sent","Next":"Attrs"},
+  "Attrs":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sqs:getQueueAttributes","Parameters":{"QueueUrl":"` + url + `","AttributeNames":["ApproximateNumberOfMessages"]},"ResultSelector":{"n.$":"$.Attributes.ApproximateNumberOfMessages"},"ResultPath":"$.attrs","Next":"Topic"},
+  "Topic":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:createTopic","Parameters":{"Name":"sdk-topic","Attributes":{"DisplayName":"sdk"}},"ResultPath":"$.topic","Next":"Publish"},
+  "Publish":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:publish","Parameters":{"TopicArn.$":"$.topic.TopicArn","Message":"hi","MessageAttributes":{"k":{"DataType":"String","StringValue":"v"}}},"ResultPath":"$.published","Next":"Topics"},
+  "Topics":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:listTopics","ResultSelector":{"arns.$":"$.Topics[*].TopicArn"},"ResultPath":"$.topics","Next":"Describe"},
+  "Describe":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sfn:describeStateMachine","Parameters":{"StateMachineArn":"` + *child.StateMachineArn + `"},"ResultSelector":{"name.$":"$.Name","type.$":"$.Type"},"ResultPath":"$.machine","Next":"Invoke"},
+  "Invoke":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:lambda:invoke","Parameters":{"FunctionName":"echo","Payload":{"x":1}},"ResultSelector":{"status.$":"$.StatusCode","payload.$":"States.StringToJson($.Payload)"},"ResultPath":"$.invoked","Next":"Missing"},
+  "Missing":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sqs:getQueueUrl","Parameters":{"QueueName":"no-such-queue"},
+    "Catch":[{"ErrorEquals":["Sqs.QueueDoesNotExistException"],"ResultPath":"$.missing","Next":"Done"}],"End":true},
+  "Done":{"Type":"Succeed"}}}`
+	sm, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("sdk"), Definition: aws.String(def), RoleArn: aws.String(sfnRole)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn, Input: aws.String(`{"body":"hello"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := waitExecution(t, c, *ex.ExecutionArn)
+	if out.Status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("%s %s %s", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause))
+	}
+	var got struct {
+		Sent      struct{ MessageId, MD5OfMessageBody string }
+		Attrs     struct{ N string }
+		Topic     struct{ TopicArn string }
+		Published struct{ MessageId string }
+		Topics    struct{ Arns []string }
+		Machine   struct{ Name, Type string }
+		Invoked   struct {
+			Status  int
+			Payload struct{ Got struct{ X int } }
+		}
+		Missing struct{ Error, Cause string }
+	}
+	if err := json.Unmarshal([]byte(*out.Output), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Sent.MessageId == "" || got.Sent.MD5OfMessageBody != "5d41402abc4b2a76b9719d911017c592" || got.Attrs.N != "1" ||
+		!strings.HasSuffix(got.Topic.TopicArn, ":sdk-topic") || got.Published.MessageId == "" || len(got.Topics.Arns) != 1 ||
+		got.Machine.Name != "child" || got.Machine.Type != "STANDARD" || got.Invoked.Status != 200 || got.Invoked.Payload.Got.X != 1 ||
+		got.Missing.Error != "Sqs.QueueDoesNotExistException" {
+		t.Fatalf("output: %s", *out.Output)
+	}
+	_, err = c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("dynamo"), RoleArn: aws.String(sfnRole),
+		Definition: aws.String(`{"StartAt":"G","States":{"G":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:dynamodb:getItem","End":true}}}`)})
+	wantCode(t, err, "InvalidDefinition")
+}

@@ -166,7 +166,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	s.lambda = lambdaapi.New(fs, o.Logger)
 	ts.SetFunctions(invoker{fs})
 	wf, err := workflow.New(ctx, st, workflow.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger,
-		Tasks: tasks{fs: fs, qs: qs, ts: ts}})
+		Tasks: tasks{fs: fs, qs: qs, ts: ts, srv: s}})
 	if err != nil {
 		fs.Close()
 		ls.Close()
@@ -445,9 +445,10 @@ func (x senders) Publish(ctx context.Context, topicArn, message string) error {
 
 // tasks runs Step Functions Task states on the other services.
 type tasks struct {
-	fs *function.Service
-	qs *queue.Service
-	ts *topic.Service
+	fs  *function.Service
+	qs  *queue.Service
+	ts  *topic.Service
+	srv *Server // for the aws-sdk integrations, which call the APIs
 }
 
 // InvokeFunction implements workflow.Tasks.

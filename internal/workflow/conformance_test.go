@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -193,4 +194,128 @@ func runCase(t *testing.T, c *conformanceCase) (ExecutionInfo, []Event) {
 		json.Unmarshal(b, &events[i].Details)
 	}
 	return info, events
+}
+
+// TestConformanceSecondOpinions runs the corpus through two other
+// interpreters, aws-local-stepfunctions (npm) and moto's (Python), and
+// checks that they disagree with the documented expectations exactly where
+// testdata/second-opinions.json says, each entry resolved
+// against the AWS documentation (SECOND-OPINIONS.md has the references).
+// A new disagreement, or an old one gone, fails the test. It is skipped
+// where Node.js or moto is missing.
+func TestConformanceSecondOpinions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two other interpreters")
+	}
+	files, _ := filepath.Glob("testdata/conformance/*.json")
+	type named struct {
+		Name string `json:"name"`
+		conformanceCase
+		Definition  json.RawMessage            `json:"definition"`
+		Input       json.RawMessage            `json:"input"`
+		TaskResults map[string]json.RawMessage `json:"taskResults,omitempty"`
+		TaskErrors  map[string]struct {
+			Error string `json:"Error"`
+			Cause string `json:"Cause"`
+		} `json:"taskErrors,omitempty"`
+	}
+	var cases []named
+	expect := map[string]conformanceCase{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c named
+		if err := json.Unmarshal(raw, &c); err != nil {
+			t.Fatal(err)
+		}
+		json.Unmarshal(raw, &c.conformanceCase)
+		c.Name = strings.TrimSuffix(filepath.Base(f), ".json")
+		expect[c.Name] = c.conformanceCase
+		cases = append(cases, c)
+	}
+	all, _ := json.Marshal(cases)
+	corpus := filepath.Join(t.TempDir(), "corpus.json")
+	if err := os.WriteFile(corpus, all, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("testdata/second-opinions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var known map[string]map[string]string
+	if err := json.Unmarshal(raw, &known); err != nil {
+		t.Fatal(err)
+	}
+	tools, _ := filepath.Abs("../../tools")
+	opinions := []struct {
+		name  string
+		ready func() error
+		cmd   *exec.Cmd
+	}{
+		{"aws-local-stepfunctions", func() error {
+			if _, err := exec.LookPath("node"); err != nil {
+				return err
+			}
+			dir := filepath.Join(tools, "aws-local-stepfunctions")
+			if _, err := os.Stat(filepath.Join(dir, "node_modules", "aws-local-stepfunctions")); err == nil {
+				return nil
+			}
+			npm := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
+			npm.Dir = dir
+			if out, err := npm.CombinedOutput(); err != nil {
+				return fmt.Errorf("npm ci: %v: %s", err, out)
+			}
+			return nil
+		}, exec.Command("node", filepath.Join(tools, "aws-local-stepfunctions", "run.mjs"), corpus)},
+		{"moto", func() error {
+			return exec.Command("python3", "-c", "import moto.stepfunctions.parser").Run()
+		}, exec.Command("python3", filepath.Join(tools, "moto-sfn", "moto_run.py"), corpus)},
+	}
+	for _, op := range opinions {
+		t.Run(op.name, func(t *testing.T) {
+			if err := op.ready(); err != nil {
+				t.Skipf("%s is not available: %v", op.name, err)
+			}
+			op.cmd.Stderr = nil
+			out, err := op.cmd.Output()
+			if err != nil {
+				t.Fatalf("%s: %v", op.name, err)
+			}
+			var results []struct {
+				Name, Status, Error string
+				Output              json.RawMessage
+			}
+			if err := json.Unmarshal(out, &results); err != nil {
+				t.Fatalf("%s printed %q: %v", op.name, out, err)
+			}
+			disagree := map[string]string{}
+			for _, r := range results {
+				want := expect[r.Name].Expect
+				var why string
+				switch {
+				case r.Status != want.Status:
+					why = fmt.Sprintf("status %s (%s)", r.Status, r.Error)
+				case r.Status == "SUCCEEDED" && canonical(t, string(r.Output)) != canonical(t, string(want.Output)):
+					why = "output " + string(r.Output)
+				case r.Status == "FAILED" && r.Error != want.Error:
+					why = "error " + r.Error
+				}
+				if why != "" {
+					disagree[r.Name] = why
+				}
+			}
+			for name, why := range disagree {
+				if _, ok := known[op.name][name]; !ok {
+					t.Errorf("%s disagrees with %s, which expects %s: %s", op.name, name, expect[name].Expect.Status, why)
+				}
+			}
+			for name := range known[op.name] {
+				if _, ok := disagree[name]; !ok {
+					t.Errorf("%s now agrees on %s: remove it from second-opinions.json", op.name, name)
+				}
+			}
+		})
+	}
 }

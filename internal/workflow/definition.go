@@ -245,8 +245,14 @@ func optString(raw map[string]any, key string) (*string, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s must be a string or null", key)
 	}
-	if _, err := asl.ParsePath(s); err != nil {
+	p, err := asl.ParsePath(s)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %v", key, err)
+	}
+	// ResultPath places a value, so it must be a reference path (States
+	// Language, "Reference Paths"); the other paths select.
+	if key == "ResultPath" && (!p.Reference() || p.Context()) {
+		return nil, fmt.Errorf("ResultPath: %q is not a reference path", s)
 	}
 	return &s, nil
 }
@@ -626,6 +632,9 @@ func supportedResource(r string) bool {
 	switch {
 	case strings.HasPrefix(r, "arn:aws:lambda:"):
 		return true
+	case strings.HasPrefix(r, "arn:aws:states:::aws-sdk:"):
+		service, _, ok := sdkResource(r)
+		return ok && sdkServices[service] != ""
 	case strings.HasPrefix(r, "arn:aws:states:::lambda:invoke"),
 		strings.HasPrefix(r, "arn:aws:states:::sqs:sendMessage"),
 		strings.HasPrefix(r, "arn:aws:states:::sns:publish"),

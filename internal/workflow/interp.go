@@ -155,7 +155,7 @@ func (r *run) runMachine(ctx context.Context, m *Machine, input any, cur *cursor
 			return nil, err
 		}
 		st := m.States[name]
-		if cur != nil && !cur.Entered {
+		if cur == nil || !cur.Entered { // branch and iteration states too
 			r.emit(st.Type+"StateEntered", map[string]any{"stateEnteredEventDetails": stateDetails{Name: name, Input: &jsonText{input}}})
 		}
 		if r.usesContext {
@@ -551,8 +551,19 @@ func (r *run) runMap(ctx context.Context, st *State, input any) (any, error) {
 			}
 			in = v
 		}
+		iter := map[string]any{"mapIterationStartedEventDetails": map[string]any{"name": st.Name, "index": i}}
+		r.emit("MapIterationStarted", iter)
 		sub := &run{s: r.s, exec: r.exec, ctx: ictx, usesContext: r.usesContext, branch: true}
 		results[i], errs[i] = sub.runMachine(mctx, st.Iterator, in, nil)
+		detail := map[string]any{"name": st.Name, "index": i}
+		switch {
+		case errs[i] == nil:
+			r.emit("MapIterationSucceeded", map[string]any{"mapIterationSucceededEventDetails": detail})
+		case errors.Is(errs[i], context.Canceled):
+			r.emit("MapIterationAborted", map[string]any{"mapIterationAbortedEventDetails": detail})
+		default:
+			r.emit("MapIterationFailed", map[string]any{"mapIterationFailedEventDetails": detail})
+		}
 		if errs[i] != nil && !errors.Is(errs[i], context.Canceled) {
 			mu.Lock()
 			failed++
@@ -714,6 +725,9 @@ func (r *run) task(ctx context.Context, st *State, params any) (any, error) {
 	res := st.Resource
 	if strings.HasPrefix(res, "arn:aws:states:::states:startExecution") {
 		return r.startChild(ctx, res, params)
+	}
+	if strings.HasPrefix(res, "arn:aws:states:::aws-sdk:") {
+		return r.sdkTask(ctx, res, params)
 	}
 	tasks := r.s.cfg.Tasks
 	if tasks == nil {

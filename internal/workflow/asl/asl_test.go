@@ -34,10 +34,51 @@ func TestPaths(t *testing.T) {
 	if e, ok := err.(*Error); !ok || e.Name != "States.Runtime" || !strings.Contains(e.Cause, "The JSONPath '$.missing' specified for the field 'InputPath' could not be found in the input") {
 		t.Fatalf("missing path error = %v", err)
 	}
-	for _, bad := range []string{"foo", "$..a", "$.a[*]", "$.a[?(@.b)]", "$.a["} {
+	for _, bad := range []string{"foo", "$.a[", "$.a[1:2:0]", "$.a[?(@.b]", "$.", "$.a[x]"} {
 		if _, err := ParsePath(bad); err == nil {
 			t.Errorf("ParsePath(%q) accepted", bad)
 		}
+	}
+	for _, s := range []string{"$..a", "$.a[*]", "$.a[?(@.b)]", "$.a[-1]", "$.a[0:2]"} {
+		if p, err := ParsePath(s); err != nil || p.Reference() {
+			t.Errorf("ParsePath(%q) = reference %v, %v; want a path that is not a reference path", s, p.Reference(), err)
+		}
+	}
+}
+
+// Paths beyond reference paths, as Jayway JsonPath (which Step Functions
+// uses) evaluates them: the Step Functions developer guide's InputPath
+// example selects "$.a[0:2]"; the States Language payload template example
+// uses "$.vals[-3:]".
+func TestJSONPaths(t *testing.T) {
+	in := mustDecode(t, `{"a":[1,2,3],"vals":[10,20,30,40,50],"store":{"book":[{"title":"A","price":8,"tags":["x"]},{"title":"B","price":22},{"title":"C","price":12.5,"isbn":"1"}],"bike":{"price":19}},"limit":10}`)
+	for _, tc := range []struct{ path, want string }{
+		{"$.a[0:2]", `[1,2]`},
+		{"$.vals[-3:]", `[30,40,50]`},
+		{"$.vals[-1]", `50`},
+		{"$.vals[::2]", `[10,30,50]`},
+		{"$.vals[1,3]", `[20,40]`},
+		{"$.a[*]", `[1,2,3]`},
+		{"$.store.book[*].title", `["A","B","C"]`},
+		{"$.store.*.price", `[19]`},
+		{"$..price", `[19,8,22,12.5]`},
+		{"$.store.book[?(@.price < 10)].title", `["A"]`},
+		{"$.store.book[?(@.price > $.limit && @.price < 20)].title", `["C"]`},
+		{"$.store.book[?(@.isbn)].title", `["C"]`},
+		{"$.store.book[?(!@.isbn)].title", `["A","B"]`},
+		{"$.store.book[?(@.title == 'B' || @.title =~ /c/i)].price", `[22,12.5]`},
+		{"$.store.book[?(@.title in ['A','C'])].title", `["A","C"]`},
+		{"$.store.book[?(@.price > 100)]", `[]`},
+		{"$['store']['bike','x']", `[{"price":19}]`},
+	} {
+		v, err := Select(tc.path, in, nil, "InputPath")
+		if err != nil || Encode(v) != tc.want {
+			t.Errorf("%s = %s, %v; want %s", tc.path, Encode(v), err, tc.want)
+		}
+	}
+	rp := "$.a[*]"
+	if _, err := ApplyResultPath(&rp, in, 1); err == nil {
+		t.Error("ResultPath took a path that is not a reference path")
 	}
 }
 
@@ -76,7 +117,9 @@ func TestRender(t *testing.T) {
 		{`$.name`, `"Ann"`},
 		{`$$.Execution.Name`, `"run-1"`},
 		{`States.Format('Hello, {}! You have {} items.', $.name, $.n)`, `"Hello, Ann! You have 3 items."`},
-		{`States.Format('brace \\{} and {}', 'x')`, `"brace {} and x"`},
+		{`States.Format('brace \{} and {}', 'x')`, `"brace {} and x"`},
+		{`States.Format('back\\slash {}', 'x')`, `"back\\slash x"`},
+		{`States.Format('it\'s {}', 'x')`, `"it's x"`},
 		{`States.StringToJson('{"k":1}')`, `{"k":1}`},
 		{`States.JsonToString($.obj)`, `"{\"a\":1}"`},
 		{`States.Array('a', 1, true, $.n)`, `["a",1,true,3]`},

@@ -94,3 +94,17 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJSONPath: no JSONPath (filters included) makes the parser or the
+// evaluator panic.
+func FuzzJSONPath(f *testing.F) {
+	for _, s := range []string{"$..price", "$.a[?(@.b > 1 && @.c =~ /x/i)]", "$.a[-2:]", "$.a[1,2]", "$['x','y']", "$.a[?(@.t in ['a', 1])]", "$.*", "$..[0]"} {
+		f.Add(s)
+	}
+	in := map[string]any{"a": []any{map[string]any{"b": json.Number("2"), "c": "x", "t": "a"}, json.Number("1")}, "x": "y"}
+	f.Fuzz(func(t *testing.T, s string) {
+		if p, err := ParsePath(s); err == nil {
+			p.Get(in)
+		}
+	})
+}

@@ -36,18 +36,16 @@ func runtimeError(format string, args ...any) error {
 	return &Error{Name: "States.Runtime", Cause: fmt.Sprintf(format, args...)}
 }
 
-// step is one element of a path: a field name or an array index.
-type step struct {
-	field string
-	index int
-	isIdx bool
-}
-
-// Path is a parsed reference path.
+// Path is a parsed JSONPath: $ or $$ (the context object), then steps.
+// A reference path has only field and index steps and selects one value;
+// the others (wildcards, slices, unions, recursive descent and filters,
+// as Jayway JsonPath, which Step Functions uses, takes them) select a
+// list of values.
 type Path struct {
-	text    string
-	context bool // $$: the context object
-	steps   []step
+	text     string
+	context  bool // $$: the context object
+	steps    []step
+	definite bool
 }
 
 // String returns the path as written.
@@ -56,62 +54,23 @@ func (p Path) String() string { return p.text }
 // Context reports whether the path addresses the context object ($$).
 func (p Path) Context() bool { return p.context }
 
-// ParsePath parses a reference path: $ or $$, then .field, ['field'] or
-// [index] steps.
-func ParsePath(s string) (Path, error) {
-	return paths.get(s, parsePath)
-}
-
-func parsePath(s string) (Path, error) {
-	p := Path{text: s}
-	rest := s
-	switch {
-	case strings.HasPrefix(rest, "$$"):
-		p.context = true
-		rest = rest[2:]
-	case strings.HasPrefix(rest, "$"):
-		rest = rest[1:]
-	default:
-		return Path{}, fmt.Errorf("path %q must begin with '$'", s)
+// Reference reports whether the path is a reference path (States
+// Language: only field names and array indexes), which ResultPath needs.
+func (p Path) Reference() bool {
+	if !p.definite {
+		return false
 	}
-	for rest != "" {
-		switch rest[0] {
-		case '.':
-			rest = rest[1:]
-			end := strings.IndexAny(rest, ".[")
-			if end < 0 {
-				end = len(rest)
-			}
-			name := rest[:end]
-			if name == "" {
-				return Path{}, fmt.Errorf("path %q has an empty field name", s)
-			}
-			if strings.ContainsAny(name, "*@?()") {
-				return Path{}, fmt.Errorf("path %q is not a reference path", s)
-			}
-			p.steps = append(p.steps, step{field: name})
-			rest = rest[end:]
-		case '[':
-			end := strings.IndexByte(rest, ']')
-			if end < 0 {
-				return Path{}, fmt.Errorf("path %q has an unclosed '['", s)
-			}
-			inner := strings.TrimSpace(rest[1:end])
-			rest = rest[end+1:]
-			if len(inner) >= 2 && (inner[0] == '\'' && inner[len(inner)-1] == '\'' || inner[0] == '"' && inner[len(inner)-1] == '"') {
-				p.steps = append(p.steps, step{field: inner[1 : len(inner)-1]})
-				continue
-			}
-			n, err := strconv.Atoi(inner)
-			if err != nil || n < 0 {
-				return Path{}, fmt.Errorf("path %q is not a reference path", s)
-			}
-			p.steps = append(p.steps, step{index: n, isIdx: true})
-		default:
-			return Path{}, fmt.Errorf("path %q is malformed near %q", s, rest)
+	for _, st := range p.steps {
+		if st.isIdx && st.index < 0 {
+			return false
 		}
 	}
-	return p, nil
+	return true
+}
+
+// ParsePath parses a JSONPath.
+func ParsePath(s string) (Path, error) {
+	return paths.get(s, parsePath)
 }
 
 // MustPath parses a path known to be valid.
@@ -123,16 +82,39 @@ func MustPath(s string) Path {
 	return p
 }
 
-// Get returns the value the path selects in v.
+// Get returns the value the path selects in v: the value itself for a
+// definite path (false when it is not there), the list of matches
+// (possibly empty) for the others.
 func (p Path) Get(v any) (any, bool) {
+	if !p.definite {
+		nodes := []any{v}
+		for i := range p.steps {
+			nodes = p.steps[i].apply(nodes, v)
+		}
+		if nodes == nil {
+			nodes = []any{}
+		}
+		return nodes, true
+	}
+	return getDefinite(p.steps, v)
+}
+
+func getDefinite(steps []step, v any) (any, bool) {
 	cur := v
-	for _, st := range p.steps {
+	for _, st := range steps {
 		if st.isIdx {
 			arr, ok := cur.([]any)
-			if !ok || st.index >= len(arr) {
+			if !ok {
 				return nil, false
 			}
-			cur = arr[st.index]
+			i := st.index
+			if i < 0 {
+				i += len(arr)
+			}
+			if i < 0 || i >= len(arr) {
+				return nil, false
+			}
+			cur = arr[i]
 			continue
 		}
 		obj, ok := cur.(map[string]any)
@@ -175,7 +157,7 @@ func ApplyResultPath(resultPath *string, input, result any) (any, error) {
 		return input, nil
 	}
 	p, err := ParsePath(*resultPath)
-	if err != nil || p.context {
+	if err != nil || p.context || !p.Reference() {
 		return nil, &Error{Name: "States.ResultPathMatchFailure", Cause: fmt.Sprintf("Invalid ResultPath '%s'", *resultPath)}
 	}
 	if len(p.steps) == 0 {

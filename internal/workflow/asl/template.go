@@ -111,6 +111,9 @@ type arg struct {
 	lit  any
 	path string
 	call *call
+	// raw is a string literal as written, escapes kept, for the template
+	// of States.Format, where \{ and \} are literal braces.
+	raw string
 }
 
 type parser struct {
@@ -186,6 +189,7 @@ func (p *parser) arg() (arg, error) {
 	switch ch := p.s[p.pos]; {
 	case ch == '\'':
 		p.pos++
+		start := p.pos
 		var b strings.Builder
 		for p.pos < len(p.s) {
 			c := p.s[p.pos]
@@ -196,7 +200,7 @@ func (p *parser) arg() (arg, error) {
 			}
 			if c == '\'' {
 				p.pos++
-				return arg{lit: b.String()}, nil
+				return arg{lit: b.String(), raw: p.s[start : p.pos-1]}, nil
 			}
 			b.WriteByte(c)
 			p.pos++
@@ -313,6 +317,12 @@ func (c *call) eval(input, context any) (any, error) {
 		tmpl, err := str(0)
 		if err != nil {
 			return nil, err
+		}
+		// A literal template keeps its escapes: \{ and \} are braces,
+		// \\ a backslash, \' a quote (Step Functions developer guide,
+		// "Reserved characters in intrinsic functions").
+		if c.args[0].call == nil && c.args[0].path == "" {
+			tmpl = c.args[0].raw
 		}
 		var b strings.Builder
 		next := 1
