@@ -1090,8 +1090,11 @@ func (s *Service) History(ctx context.Context, arn string, reverse bool) ([]Even
 		return nil, err
 	}
 	e.mu.Lock()
-	pending := append([]Event(nil), e.pending...)
 	ephemeral := e.ephemeral
+	var pending []Event
+	if ephemeral {
+		pending = append(pending, e.pending...)
+	}
 	e.mu.Unlock()
 	var out []Event
 	if ephemeral {
@@ -1119,7 +1122,15 @@ func (s *Service) History(ctx context.Context, arn string, reverse bool) ([]Even
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, pending...)
+	// The events not yet committed, read after the store so that a commit
+	// in between neither loses nor repeats any.
+	e.mu.Lock()
+	for _, ev := range e.pending {
+		if len(out) == 0 || ev.ID > out[len(out)-1].ID {
+			out = append(out, ev)
+		}
+	}
+	e.mu.Unlock()
 	if reverse {
 		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 			out[i], out[j] = out[j], out[i]
