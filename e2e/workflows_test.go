@@ -598,3 +598,90 @@ func TestWorkflowAWSSDKIntegrations(t *testing.T) {
 		Definition: aws.String(`{"StartAt":"G","States":{"G":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:dynamodb:getItem","End":true}}}`)})
 	wantCode(t, err, "InvalidDefinition")
 }
+
+// JSONata states and workflow variables (Step Functions developer guide,
+// "Transforming data with JSONata in Step Functions" and "Passing data
+// between states with variables").
+func TestWorkflowJSONata(t *testing.T) {
+	requireClient(t, "python3", "--version")
+	s := servertest.Start(t, servertest.Options{})
+	c := sfn.NewFromConfig(s.Config())
+	lc := lambda.NewFromConfig(s.Config())
+	createFunction(t, lc, "double", codeZip(map[string]string{"app.py": `class TooBig(Exception):
+    pass
+def handler(event, context):
+    if event["n"] > 1000:
+        raise TooBig("too big: %d" % event["n"])
+    return {"n": event["n"] * 2}
+`}), func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler = lambdatypes.RuntimePython311, aws.String("app.handler")
+	})
+	def := `{
+  "QueryLanguage": "JSONata",
+  "StartAt": "Init",
+  "States": {
+    "Init": {"Type": "Pass", "Next": "Check",
+      "Assign": {"total": "{% $sum($states.input.items.price) %}", "count": "{% $count($states.input.items) %}", "first": "{% $states.input.items[0].name %}"},
+      "Output": "{% $states.input.items %}"},
+    "Check": {"Type": "Choice", "Default": "Small",
+      "Choices": [{"Condition": "{% $total > 100 %}", "Next": "Double", "Assign": {"size": "big"}}]},
+    "Small": {"Type": "Pass", "Output": {"size": "small", "total": "{% $total %}"}, "End": true},
+    "Double": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "Squares",
+      "Arguments": {"FunctionName": "double", "Payload": {"n": "{% $total %}"}},
+      "Catch": [{"ErrorEquals": ["TooBig"], "Next": "Failed", "Output": "{% {'error': $states.errorOutput.Error, 'count': $count} %}"}],
+      "Assign": {"doubled": "{% $states.result.Payload.n %}"},
+      "Output": "{% {'size': $size, 'count': $count, 'first': $uppercase($first), 'doubledSeenByOutput': $exists($doubled)} %}"},
+    "Squares": {"Type": "Map", "Items": "{% [1, 2, 3] %}", "Next": "Done",
+      "ItemSelector": {"value": "{% $states.context.Map.Item.Value %}", "index": "{% $states.context.Map.Item.Index %}"},
+      "ItemProcessor": {"StartAt": "Sq", "States": {"Sq": {"Type": "Pass", "Output": "{% $states.input.value * $states.input.value + $states.input.index / 10 %}", "End": true}}},
+      "Output": "{% $merge([$states.input, {'squares': $states.result, 'doubled': $doubled, 'parts': $partition([1,2,3,4,5], 2), 'hash': $hash('hello', 'SHA-256')}]) %}"},
+    "Done": {"Type": "Succeed"},
+    "Failed": {"Type": "Fail", "Error": "{% $states.input.error %}", "Cause": "{% 'count was ' & $string($states.input.count) %}"}
+  }
+}`
+	sm, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("jsonata"), Definition: aws.String(def), RoleArn: aws.String(sfnRole)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(input string) *sfn.DescribeExecutionOutput {
+		ex, err := c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn, Input: aws.String(input)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return waitExecution(t, c, *ex.ExecutionArn)
+	}
+	out := run(`{"items":[{"name":"hat","price":60},{"name":"coat","price":90}]}`)
+	want := `{"count":2,"doubled":300,"doubledSeenByOutput":false,"first":"HAT","hash":"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824","parts":[[1,2],[3,4],[5]],"size":"big","squares":[1,4.1,9.2]}`
+	if out.Status != sfntypes.ExecutionStatusSucceeded || aws.ToString(out.Output) != want {
+		t.Fatalf("big order: %s %s %s\n got %s\nwant %s", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause), aws.ToString(out.Output), want)
+	}
+	out = run(`{"items":[{"name":"pin","price":3}]}`)
+	if aws.ToString(out.Output) != `{"size":"small","total":3}` {
+		t.Fatalf("small order: %s %s", out.Status, aws.ToString(out.Output))
+	}
+	out = run(`{"items":[{"name":"car","price":5000}]}`)
+	if out.Status != sfntypes.ExecutionStatusFailed || aws.ToString(out.Error) != "TooBig" || aws.ToString(out.Cause) != "count was 1" {
+		t.Fatalf("failing order: %s %s %s", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause))
+	}
+	for _, bad := range []string{
+		`{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","Output":"{% $states.input. %}","End":true}}}`,
+		`{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{},"End":true}}}`,
+		`{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","QueryLanguage":"JSONPath","End":true}}}`,
+	} {
+		_, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("bad"), Definition: aws.String(bad), RoleArn: aws.String(sfnRole)})
+		wantCode(t, err, "InvalidDefinition")
+	}
+	// A JSONata expression that fails at run time is States.QueryEvaluationError.
+	qe, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("qe"), RoleArn: aws.String(sfnRole),
+		Definition: aws.String(`{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","Output":"{% $states.input.a + 'x' %}","End":true}}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: qe.StateMachineArn, Input: aws.String(`{"a":1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := waitExecution(t, c, *ex.ExecutionArn); aws.ToString(out.Error) != "States.QueryEvaluationError" {
+		t.Fatalf("query error: %s %s", aws.ToString(out.Error), aws.ToString(out.Cause))
+	}
+}

@@ -3,6 +3,7 @@ package workflow
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -66,6 +67,14 @@ type State struct {
 	ToleratedCount *int
 	ToleratedPct   *float64
 
+	// JSONata is true for a state in the JSONata query language, whose
+	// fields are in J (jsonata.go). Assign is the state's Assign (both
+	// languages); ChoiceAssign a JSONPath Choice's per-rule Assign.
+	JSONata      bool
+	J            *jsonataFields
+	Assign       any
+	ChoiceAssign []any
+
 	// Effectful is true for a state that acts outside the execution or
 	// takes time: a Task, a Wait, or a Parallel or Map holding one. The
 	// others are pure functions of their input, which a restart can run
@@ -117,18 +126,24 @@ func Parse(doc string) (*Machine, error) {
 	if !ok {
 		return nil, definitionError("SCHEMA_VALIDATION_FAILED", "The definition must be a JSON object", "/")
 	}
-	if ql, ok := obj["QueryLanguage"].(string); ok && ql == "JSONata" {
-		return nil, definitionError("SCHEMA_VALIDATION_FAILED", "The JSONata query language is not supported by forkline yet", "/QueryLanguage")
+	ql := "JSONPath"
+	if v, present := obj["QueryLanguage"]; present {
+		if ql, _ = v.(string); ql != "JSONPath" && ql != "JSONata" {
+			return nil, definitionError("SCHEMA_VALIDATION_FAILED", "QueryLanguage must be JSONPath or JSONata", "/QueryLanguage")
+		}
 	}
-	m, err := parseMachine(obj, "")
+	m, err := parseMachine(obj, "", ql)
 	if err != nil {
 		return nil, err
 	}
-	m.UsesContext = strings.Contains(doc, "$$")
+	m.UsesContext = strings.Contains(doc, "$$") || strings.Contains(doc, "$states")
 	return m, nil
 }
 
-func parseMachine(obj map[string]any, base string) (*Machine, error) {
+func parseMachine(obj map[string]any, base, ql string) (*Machine, error) {
+	if own, ok := obj["QueryLanguage"].(string); ok && (own == "JSONata" || own == "JSONPath" && ql != "JSONata") {
+		ql = own
+	}
 	m := &Machine{States: map[string]*State{}}
 	start, ok := obj["StartAt"].(string)
 	if !ok || start == "" {
@@ -160,7 +175,7 @@ func parseMachine(obj map[string]any, base string) (*Machine, error) {
 		if len(name) > 80 {
 			return nil, definitionError("SCHEMA_VALIDATION_FAILED", "State names must be at most 80 characters", where)
 		}
-		st, err := parseState(name, raw, where)
+		st, err := parseState(name, raw, where, ql)
 		if err != nil {
 			return nil, err
 		}
@@ -200,6 +215,13 @@ func parseMachine(obj map[string]any, base string) (*Machine, error) {
 				return nil, err
 			}
 		}
+		if st.J != nil {
+			for i, rule := range st.J.Rules {
+				if err := check(rule.Next, fmt.Sprintf("Choices[%d]/Next", i)); err != nil {
+					return nil, err
+				}
+			}
+		}
 		for i, c := range st.Catch {
 			if err := check(c.Next, fmt.Sprintf("Catch[%d]/Next", i)); err != nil {
 				return nil, err
@@ -218,6 +240,11 @@ func parseMachine(obj map[string]any, base string) (*Machine, error) {
 		walk(st.Default)
 		for _, c := range st.Choices {
 			walk(c.Next)
+		}
+		if st.J != nil {
+			for _, rule := range st.J.Rules {
+				walk(rule.Next)
+			}
 		}
 		for _, c := range st.Catch {
 			walk(c.Next)
@@ -284,13 +311,29 @@ var stateFields = map[string][]string{
 	"Map":      {"Iterator", "ItemProcessor", "ItemsPath", "ItemSelector", "Parameters", "MaxConcurrency", "MaxConcurrencyPath", "ResultSelector", "ResultPath", "InputPath", "OutputPath", "Retry", "Catch", "ToleratedFailurePercentage", "ToleratedFailureCount", "Label", "ItemReader", "ResultWriter", "ItemBatcher"},
 }
 
-func parseState(name string, raw map[string]any, where string) (*State, error) {
+func parseState(name string, raw map[string]any, where, ql string) (*State, error) {
 	typ, _ := raw["Type"].(string)
+	if v, present := raw["QueryLanguage"]; present {
+		own, _ := v.(string)
+		switch {
+		case own != "JSONPath" && own != "JSONata":
+			return nil, definitionError("SCHEMA_VALIDATION_FAILED", "QueryLanguage must be JSONPath or JSONata", where+"/QueryLanguage")
+		case own == "JSONPath" && ql == "JSONata":
+			return nil, definitionError("SCHEMA_VALIDATION_FAILED", "A state cannot use JSONPath in a state machine whose QueryLanguage is JSONata", where+"/QueryLanguage")
+		}
+		ql = own
+	}
+	if ql == "JSONata" {
+		return parseJSONataState(name, raw, where)
+	}
 	fields, ok := stateFields[typ]
 	if !ok {
 		return nil, definitionError("SCHEMA_VALIDATION_FAILED", fmt.Sprintf("The field 'Type' must be one of Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map (got %q)", typ), where+"/Type")
 	}
-	allowed := map[string]bool{"Type": true, "Comment": true, "Next": true, "End": true}
+	allowed := map[string]bool{"Type": true, "Comment": true, "Next": true, "End": true, "QueryLanguage": true}
+	if typ != "Succeed" && typ != "Fail" {
+		allowed["Assign"] = true
+	}
 	for _, f := range fields {
 		allowed[f] = true
 	}
@@ -300,6 +343,15 @@ func parseState(name string, raw map[string]any, where string) (*State, error) {
 		}
 	}
 	st := &State{Name: name, Type: typ}
+	if a, ok := raw["Assign"]; ok {
+		if _, isObj := a.(map[string]any); !isObj {
+			return nil, definitionError("SCHEMA_VALIDATION_FAILED", "Assign must be an object", where+"/Assign")
+		}
+		if err := checkTemplate(a); err != nil {
+			return nil, definitionError("SCHEMA_VALIDATION_FAILED", err.Error(), where+"/Assign")
+		}
+		st.Assign = a
+	}
 	st.Comment, _ = raw["Comment"].(string)
 	st.Next, _ = raw["Next"].(string)
 	st.End, _ = raw["End"].(bool)
@@ -364,6 +416,13 @@ func parseState(name string, raw map[string]any, where string) (*State, error) {
 			if !ok {
 				return nil, definitionError("SCHEMA_VALIDATION_FAILED", "A choice rule must be an object", fmt.Sprintf("%s/Choices[%d]", where, i))
 			}
+			var assign any
+			if a, ok := m["Assign"]; ok {
+				assign = a
+				m = maps.Clone(m)
+				delete(m, "Assign")
+			}
+			st.ChoiceAssign = append(st.ChoiceAssign, assign)
 			r, err := asl.ParseRule(m, true, fmt.Sprintf("%s/Choices[%d]", where, i))
 			if err != nil {
 				return nil, fmt.Errorf("%v", err)
@@ -428,7 +487,7 @@ func parseState(name string, raw map[string]any, where string) (*State, error) {
 			if !ok {
 				return nil, definitionError("SCHEMA_VALIDATION_FAILED", "A branch must be an object", fmt.Sprintf("%s/Branches[%d]", where, i))
 			}
-			b, err := parseMachine(m, fmt.Sprintf("%s/Branches[%d]", where, i))
+			b, err := parseMachine(m, fmt.Sprintf("%s/Branches[%d]", where, i), "JSONPath")
 			if err != nil {
 				return nil, err
 			}
@@ -448,7 +507,7 @@ func parseState(name string, raw map[string]any, where string) (*State, error) {
 			}
 		}
 		delete(proc, "ProcessorConfig")
-		it, err := parseMachine(proc, where+"/ItemProcessor")
+		it, err := parseMachine(proc, where+"/ItemProcessor", "JSONPath")
 		if err != nil {
 			return nil, err
 		}

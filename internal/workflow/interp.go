@@ -74,6 +74,8 @@ type run struct {
 	s    *Service
 	exec *execution
 	ctx  map[string]any // the context object (each branch and iteration has its own top level)
+	// vars are the workflow variables in scope.
+	vars *vars
 	// inspect, for TestState, collects the steps of the data processing.
 	inspect *Inspection
 	// usesContext says whether the definition reads the context object;
@@ -167,6 +169,9 @@ func (r *run) runMachine(ctx context.Context, m *Machine, input any, cur *cursor
 			// events ride with the next commit (see the package invariants).
 			if st.Effectful {
 				cur.Input = asl.Encode(input)
+				if r.vars != nil {
+					cur.Vars = maps.Clone(r.vars.m)
+				}
 				if err := r.exec.persist(cur); err != nil {
 					return nil, err
 				}
@@ -196,12 +201,18 @@ func (r *run) runMachine(ctx context.Context, m *Machine, input any, cur *cursor
 				}
 				if c := findCatcher(st.Catch, f.name); c != nil {
 					errOut := map[string]any{"Error": f.name, "Cause": f.cause}
-					rp := c.ResultPath
-					if rp == nil {
-						s := "$"
-						rp = &s
+					var out any
+					var perr error
+					if st.JSONata {
+						out, perr = r.catchJSONata(st, catcherIndex(st.Catch, c), input, errOut)
+					} else {
+						rp := c.ResultPath
+						if rp == nil {
+							s := "$"
+							rp = &s
+						}
+						out, perr = asl.ApplyResultPath(rp, input, errOut)
 					}
-					out, perr := asl.ApplyResultPath(rp, input, errOut)
 					if perr != nil {
 						return nil, perr
 					}
@@ -231,6 +242,15 @@ func (r *run) runMachine(ctx context.Context, m *Machine, input any, cur *cursor
 			cur.Entered, cur.WaitUntil = false, 0
 		}
 	}
+}
+
+func catcherIndex(cs []Catcher, c *Catcher) int {
+	for i := range cs {
+		if &cs[i] == c {
+			return i
+		}
+	}
+	return -1
 }
 
 // setState records the current state in the context object.
@@ -271,8 +291,11 @@ func findCatcher(cs []Catcher, errName string) *Catcher {
 
 // runState runs one state: its output and the next state ("" to end).
 func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (any, string, error) {
+	if st.JSONata {
+		return r.runJSONata(ctx, st, raw, cur)
+	}
 	next := st.Next
-	input, err := processPath(st.InputPath, raw, r.ctx, "InputPath")
+	input, err := processPath(st.InputPath, raw, r.scope(), "InputPath")
 	if err != nil {
 		return nil, "", err
 	}
@@ -280,19 +303,19 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 	var result any
 	switch st.Type {
 	case "Succeed":
-		out, err := processPath(st.OutputPath, input, r.ctx, "OutputPath")
+		out, err := processPath(st.OutputPath, input, r.scope(), "OutputPath")
 		return out, "", err
 	case "Fail":
 		name, cause := st.Error, st.Cause
 		if st.ErrorPath != "" {
-			v, err := asl.Eval(st.ErrorPath, input, r.ctx, "ErrorPath")
+			v, err := asl.Eval(st.ErrorPath, input, r.scope(), "ErrorPath")
 			if err != nil {
 				return nil, "", err
 			}
 			name, _ = v.(string)
 		}
 		if st.CausePath != "" {
-			v, err := asl.Eval(st.CausePath, input, r.ctx, "CausePath")
+			v, err := asl.Eval(st.CausePath, input, r.scope(), "CausePath")
 			if err != nil {
 				return nil, "", err
 			}
@@ -300,14 +323,20 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 		}
 		return nil, "", &failure{name, cause}
 	case "Choice":
-		for _, rule := range st.Choices {
-			if rule.Eval(input, r.ctx) {
-				out, err := processPath(st.OutputPath, input, r.ctx, "OutputPath")
+		for i, rule := range st.Choices {
+			if rule.Eval(input, r.scope()) {
+				out, err := processPath(st.OutputPath, input, r.scope(), "OutputPath")
+				if err == nil && i < len(st.ChoiceAssign) {
+					err = r.assign(st.ChoiceAssign[i], false, nil, input)
+				}
 				return out, rule.Next, err
 			}
 		}
 		if st.Default != "" {
-			out, err := processPath(st.OutputPath, input, r.ctx, "OutputPath")
+			out, err := processPath(st.OutputPath, input, r.scope(), "OutputPath")
+			if err == nil {
+				err = r.assign(st.Assign, false, nil, input)
+			}
 			return out, st.Default, err
 		}
 		// Step Functions developer guide, "Error handling": States.NoChoiceMatched
@@ -327,14 +356,17 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 		if err := r.s.sleep(ctx, until.Sub(r.s.clock.Now())); err != nil {
 			return nil, "", err
 		}
-		out, err := processPath(st.OutputPath, input, r.ctx, "OutputPath")
+		if err := r.assign(st.Assign, false, nil, input); err != nil {
+			return nil, "", err
+		}
+		out, err := processPath(st.OutputPath, input, r.scope(), "OutputPath")
 		return out, next, err
 	case "Pass":
 		result = input
 		if st.HasResult {
 			result = st.Result // shared, never changed
 		} else if st.Parameters != nil {
-			if result, err = asl.Render(st.Parameters, input, r.ctx, "Parameters"); err != nil {
+			if result, err = asl.Render(st.Parameters, input, r.scope(), "Parameters"); err != nil {
 				return nil, "", err
 			}
 			r.note("AfterParameters", result)
@@ -348,7 +380,7 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 		}
 		params := input
 		if st.Parameters != nil {
-			if params, err = asl.Render(st.Parameters, input, r.ctx, "Parameters"); err != nil {
+			if params, err = asl.Render(st.Parameters, input, r.scope(), "Parameters"); err != nil {
 				return nil, "", err
 			}
 		}
@@ -367,7 +399,7 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 		}
 		r.note("Result", result)
 		if st.ResultSelector != nil {
-			if result, err = asl.Render(st.ResultSelector, result, r.ctx, "ResultSelector"); err != nil {
+			if result, err = asl.Render(st.ResultSelector, result, r.scope(), "ResultSelector"); err != nil {
 				return nil, "", err
 			}
 			r.note("AfterResultSelector", result)
@@ -375,54 +407,15 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 	case "Parallel":
 		params := input
 		if st.Parameters != nil {
-			if params, err = asl.Render(st.Parameters, input, r.ctx, "Parameters"); err != nil {
+			if params, err = asl.Render(st.Parameters, input, r.scope(), "Parameters"); err != nil {
 				return nil, "", err
 			}
 		}
-		r.emit("ParallelStateStarted", nil)
-		results := make([]any, len(st.Branches))
-		errs := make([]error, len(st.Branches))
-		bctx, cancel := context.WithCancel(ctx)
-		branch := func(i int) {
-			sub := &run{s: r.s, exec: r.exec, ctx: maps.Clone(r.ctx), usesContext: r.usesContext, branch: true}
-			results[i], errs[i] = sub.runMachine(bctx, st.Branches[i], params, nil)
-			if errs[i] != nil {
-				cancel() // one failed branch stops the others
-			}
+		if result, err = r.runBranches(ctx, st, params); err != nil {
+			return nil, "", err
 		}
-		if st.Effectful {
-			var wg sync.WaitGroup
-			for i := range st.Branches {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					branch(i)
-				}()
-			}
-			wg.Wait()
-		} else {
-			// Pure branches cannot tell concurrency from sequence; one
-			// goroutine runs them faster.
-			for i := range st.Branches {
-				if branch(i); errs[i] != nil {
-					break
-				}
-			}
-		}
-		cancel()
-		for _, e := range errs {
-			if e != nil && !errors.Is(e, context.Canceled) {
-				r.emit("ParallelStateFailed", nil)
-				return nil, "", asFailure(e)
-			}
-		}
-		if ctx.Err() != nil {
-			return nil, "", ctx.Err()
-		}
-		r.emit("ParallelStateSucceeded", nil)
-		result = results
 		if st.ResultSelector != nil {
-			if result, err = asl.Render(st.ResultSelector, result, r.ctx, "ResultSelector"); err != nil {
+			if result, err = asl.Render(st.ResultSelector, result, r.scope(), "ResultSelector"); err != nil {
 				return nil, "", err
 			}
 		}
@@ -431,10 +424,14 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 			return nil, "", err
 		}
 		if st.ResultSelector != nil {
-			if result, err = asl.Render(st.ResultSelector, result, r.ctx, "ResultSelector"); err != nil {
+			if result, err = asl.Render(st.ResultSelector, result, r.scope(), "ResultSelector"); err != nil {
 				return nil, "", err
 			}
 		}
+	}
+	// Assign sees the state's result (after ResultSelector).
+	if err := r.assign(st.Assign, false, nil, result); err != nil {
+		return nil, "", err
 	}
 	// ResultPath places the result into the state's raw input (States
 	// Language, "Input and Output Processing").
@@ -443,8 +440,55 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 		return nil, "", err
 	}
 	r.note("AfterResultPath", out)
-	out, err = processPath(st.OutputPath, out, r.ctx, "OutputPath")
+	out, err = processPath(st.OutputPath, out, r.scope(), "OutputPath")
 	return out, next, err
+}
+
+// runBranches runs a Parallel state's branches on params; each branch has
+// its own variable scope.
+func (r *run) runBranches(ctx context.Context, st *State, params any) (any, error) {
+	r.emit("ParallelStateStarted", nil)
+	results := make([]any, len(st.Branches))
+	errs := make([]error, len(st.Branches))
+	bctx, cancel := context.WithCancel(ctx)
+	branch := func(i int) {
+		sub := &run{s: r.s, exec: r.exec, ctx: maps.Clone(r.ctx), usesContext: r.usesContext, branch: true, vars: &vars{m: map[string]any{}, parent: r.vars}}
+		results[i], errs[i] = sub.runMachine(bctx, st.Branches[i], params, nil)
+		if errs[i] != nil {
+			cancel() // one failed branch stops the others
+		}
+	}
+	if st.Effectful {
+		var wg sync.WaitGroup
+		for i := range st.Branches {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				branch(i)
+			}()
+		}
+		wg.Wait()
+	} else {
+		// Pure branches cannot tell concurrency from sequence; one
+		// goroutine runs them faster.
+		for i := range st.Branches {
+			if branch(i); errs[i] != nil {
+				break
+			}
+		}
+	}
+	cancel()
+	for _, e := range errs {
+		if e != nil && !errors.Is(e, context.Canceled) {
+			r.emit("ParallelStateFailed", nil)
+			return nil, asFailure(e)
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	r.emit("ParallelStateSucceeded", nil)
+	return results, nil
 }
 
 // note records a step of a state's data processing for TestState.
@@ -478,7 +522,7 @@ func (r *run) waitUntil(st *State, input any, cur *cursor) (time.Time, error) {
 	case st.Timestamp != "":
 		return asl.ParseTimestamp(st.Timestamp)
 	case st.SecondsPath != "":
-		v, err := asl.Select(st.SecondsPath, input, r.ctx, "SecondsPath")
+		v, err := asl.Select(st.SecondsPath, input, r.scope(), "SecondsPath")
 		if err != nil {
 			return time.Time{}, err
 		}
@@ -489,7 +533,7 @@ func (r *run) waitUntil(st *State, input any, cur *cursor) (time.Time, error) {
 		}
 		return now.Add(time.Duration(f * float64(time.Second))), nil
 	default:
-		v, err := asl.Select(st.TimestampPath, input, r.ctx, "TimestampPath")
+		v, err := asl.Select(st.TimestampPath, input, r.scope(), "TimestampPath")
 		if err != nil {
 			return time.Time{}, err
 		}
@@ -505,12 +549,23 @@ func (r *run) waitUntil(st *State, input any, cur *cursor) (time.Time, error) {
 func (r *run) runMap(ctx context.Context, st *State, input any) (any, error) {
 	items := input
 	if st.ItemsPath != nil {
-		v, err := processPath(st.ItemsPath, input, r.ctx, "ItemsPath")
+		v, err := processPath(st.ItemsPath, input, r.scope(), "ItemsPath")
 		if err != nil {
 			return nil, err
 		}
 		items = v
 	}
+	return r.mapItems(ctx, st, items, func(ictx map[string]any, item any, i int) (any, error) {
+		if st.ItemSelector == nil {
+			return item, nil
+		}
+		return asl.Render(st.ItemSelector, input, asl.Scope{Context: ictx, Vars: r.scope2()}, "ItemSelector")
+	})
+}
+
+// mapItems runs a Map state's item processor on each item, as selector
+// makes it; each iteration has its own variable scope.
+func (r *run) mapItems(ctx context.Context, st *State, items any, selector func(ictx map[string]any, item any, index int) (any, error)) (any, error) {
 	list, ok := items.([]any)
 	if !ok {
 		return nil, &failure{"States.Runtime", fmt.Sprintf("Map state input must be an array: %s", asl.Encode(items))}
@@ -542,18 +597,20 @@ func (r *run) runMap(ctx context.Context, st *State, input any) (any, error) {
 		if r.usesContext {
 			ictx["Map"] = map[string]any{"Item": map[string]any{"Index": json.Number(strconv.Itoa(i)), "Value": item}}
 		}
-		in := item
-		if st.ItemSelector != nil {
-			v, err := asl.Render(st.ItemSelector, input, ictx, "ItemSelector")
-			if err != nil {
-				errs[i] = err
-				return
+		in, err := selector(ictx, item, i)
+		if err != nil {
+			errs[i] = err
+			mu.Lock()
+			failed++
+			if !tolerated() {
+				cancel()
 			}
-			in = v
+			mu.Unlock()
+			return
 		}
 		iter := map[string]any{"mapIterationStartedEventDetails": map[string]any{"name": st.Name, "index": i}}
 		r.emit("MapIterationStarted", iter)
-		sub := &run{s: r.s, exec: r.exec, ctx: ictx, usesContext: r.usesContext, branch: true}
+		sub := &run{s: r.s, exec: r.exec, ctx: ictx, usesContext: r.usesContext, branch: true, vars: &vars{m: map[string]any{}, parent: r.vars}}
 		results[i], errs[i] = sub.runMachine(mctx, st.Iterator, in, nil)
 		detail := map[string]any{"name": st.Name, "index": i}
 		switch {
@@ -617,6 +674,17 @@ func (r *run) runMap(ctx context.Context, st *State, input any) (any, error) {
 // recorded before the task is sent, so after a restart the execution
 // keeps waiting for it instead of sending again.
 func (r *run) callback(ctx context.Context, st *State, input any, cur *cursor) (any, error) {
+	return r.callbackWith(ctx, st, cur, func() (any, error) {
+		if st.Parameters == nil {
+			return input, nil
+		}
+		return asl.Render(st.Parameters, input, r.scope(), "Parameters")
+	})
+}
+
+// callbackWith runs a .waitForTaskToken task whose parameters params
+// renders once the token is in the context object.
+func (r *run) callbackWith(ctx context.Context, st *State, cur *cursor, params func() (any, error)) (any, error) {
 	s := r.s
 	token := ""
 	resumed := false
@@ -652,16 +720,13 @@ func (r *run) callback(ctx context.Context, st *State, input any, cur *cursor) (
 				return nil, err
 			}
 		}
-		params := input
-		if st.Parameters != nil {
-			var err error
-			if params, err = asl.Render(st.Parameters, input, r.ctx, "Parameters"); err != nil {
-				return nil, err
-			}
+		p, err := params()
+		if err != nil {
+			return nil, err
 		}
 		base := *st
 		base.Resource = strings.TrimSuffix(st.Resource, ".waitForTaskToken")
-		if _, err := r.task(ctx, &base, params); err != nil {
+		if _, err := r.task(ctx, &base, p); err != nil {
 			return nil, err
 		}
 	}
@@ -703,7 +768,7 @@ func (r *run) callback(ctx context.Context, st *State, input any, cur *cursor) (
 			}
 			r.emit("TaskSucceeded", map[string]any{"taskSucceededEventDetails": map[string]any{"output": res.Output}})
 			if st.ResultSelector != nil {
-				return asl.Render(st.ResultSelector, out, r.ctx, "ResultSelector")
+				return asl.Render(st.ResultSelector, out, r.scope(), "ResultSelector")
 			}
 			return out, nil
 		case <-w.heartbeat:

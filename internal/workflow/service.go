@@ -125,6 +125,8 @@ type cursor struct {
 	// Result is the answer that arrived for it while nothing waited.
 	Token  string       `json:"token,omitempty"`
 	Result *tokenResult `json:"result,omitempty"`
+	// Vars are the workflow variables as they were.
+	Vars map[string]any `json:"vars,omitempty"`
 }
 
 // tokenResult is what SendTaskSuccess or SendTaskFailure said.
@@ -848,7 +850,10 @@ func (s *Service) execute(ctx context.Context, e *execution) {
 			"RoleArn": ""},
 		"StateMachine": map[string]any{"Id": rec.Machine, "Name": strings.TrimPrefix(rec.Machine, "arn:aws:states:"+s.cfg.Region+":"+s.cfg.AccountID+":stateMachine:")},
 	}
-	r := &run{s: s, exec: e, ctx: rctx, usesContext: m.UsesContext}
+	r := &run{s: s, exec: e, ctx: rctx, usesContext: m.UsesContext, vars: &vars{m: map[string]any{}}}
+	for k, v := range rec.Cursor.Vars {
+		r.vars.m[k] = v
+	}
 	cur := rec.Cursor
 	tctx := ctx
 	if m.TimeoutSeconds > 0 {

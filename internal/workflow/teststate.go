@@ -36,7 +36,7 @@ func (s *Service) TestState(ctx context.Context, definition, input string) (Test
 	if !ok {
 		return TestResult{}, errorf(ErrInvalidDefinition, "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: The state must be a JSON object'")
 	}
-	st, err := parseState("TestState", raw, "")
+	st, err := parseState("TestState", raw, "", "JSONPath")
 	if err != nil {
 		return TestResult{}, errorf(ErrInvalidDefinition, "Invalid State Machine Definition: '%s'", err.Error())
 	}

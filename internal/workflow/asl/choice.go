@@ -131,18 +131,18 @@ func (r *Rule) Eval(input, context any) bool {
 		return !r.Not.Eval(input, context)
 	}
 	p, _ := ParsePath(r.Variable)
-	src := input
-	if p.Context() {
-		src = context
+	src, present := p.Root(input, context)
+	var v any
+	if present {
+		v, present = p.Get(src)
 	}
-	v, present := p.Get(src)
 	op, operand := r.Op, r.Operand
 	if comparisons[op] {
 		path, _ := val(operand)
 		pp, _ := ParsePath(path)
-		s2 := input
-		if pp.Context() {
-			s2 = context
+		s2, ok := pp.Root(input, context)
+		if !ok {
+			return false
 		}
 		o, ok := pp.Get(s2)
 		if !ok {

@@ -51,6 +51,12 @@ func parsePath(s string) (Path, error) {
 		rest = rest[2:]
 	case strings.HasPrefix(rest, "$"):
 		rest = rest[1:]
+		// $name: a workflow variable.
+		end := 0
+		for end < len(rest) && (rest[end] == '_' || rest[end] >= 'a' && rest[end] <= 'z' || rest[end] >= 'A' && rest[end] <= 'Z' || end > 0 && rest[end] >= '0' && rest[end] <= '9') {
+			end++
+		}
+		p.variable, rest = rest[:end], rest[end:]
 	default:
 		return Path{}, fmt.Errorf("path %q must begin with '$'", s)
 	}

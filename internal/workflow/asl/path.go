@@ -43,10 +43,45 @@ func runtimeError(format string, args ...any) error {
 // list of values.
 type Path struct {
 	text     string
-	context  bool // $$: the context object
+	context  bool   // $$: the context object
+	variable string // $name: a workflow variable
 	steps    []step
 	definite bool
 }
+
+// Scope is what the context arguments of this package may be instead of
+// the bare context object: the context object with the workflow variables
+// that $name paths read.
+type Scope struct {
+	Context any
+	Vars    func(name string) (any, bool)
+}
+
+func unwrap(context any) (any, func(string) (any, bool)) {
+	if s, ok := context.(Scope); ok {
+		return s.Context, s.Vars
+	}
+	return context, nil
+}
+
+// Root returns what the path applies to: the input, the context object
+// ($$) or a workflow variable ($name); ok is false for an unknown variable.
+func (p Path) Root(input, context any) (any, bool) {
+	ctx, vars := unwrap(context)
+	switch {
+	case p.context:
+		return ctx, true
+	case p.variable != "":
+		if vars == nil {
+			return nil, false
+		}
+		return vars(p.variable)
+	}
+	return input, true
+}
+
+// Variable returns the workflow variable the path reads, or "".
+func (p Path) Variable() string { return p.variable }
 
 // String returns the path as written.
 func (p Path) String() string { return p.text }
@@ -135,9 +170,9 @@ func Select(path string, input, context any, field string) (any, error) {
 	if err != nil {
 		return nil, runtimeError("Invalid path '%s' for the field '%s': %v", path, field, err)
 	}
-	src := input
-	if p.context {
-		src = context
+	src, ok := p.Root(input, context)
+	if !ok {
+		return nil, runtimeError("The variable '$%s' specified for the field '%s' is not defined", p.variable, field)
 	}
 	v, ok := p.Get(src)
 	if !ok {
@@ -157,7 +192,7 @@ func ApplyResultPath(resultPath *string, input, result any) (any, error) {
 		return input, nil
 	}
 	p, err := ParsePath(*resultPath)
-	if err != nil || p.context || !p.Reference() {
+	if err != nil || p.context || p.variable != "" || !p.Reference() {
 		return nil, &Error{Name: "States.ResultPathMatchFailure", Cause: fmt.Sprintf("Invalid ResultPath '%s'", *resultPath)}
 	}
 	if len(p.steps) == 0 {

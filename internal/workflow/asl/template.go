@@ -84,8 +84,10 @@ func evalExpr(expr string, input, context any, field string) (any, error) {
 }
 
 func pick(expr string, input, context any) any {
-	if strings.HasPrefix(expr, "$$") {
-		return context
+	if p, err := ParsePath(expr); err == nil {
+		if src, ok := p.Root(input, context); ok {
+			return src
+		}
 	}
 	return input
 }
