@@ -429,9 +429,9 @@ func TestWorkflowResumesAfterKill(t *testing.T) {
 	p := startProcess(t, dir)
 	c := sfn.NewFromConfig(servertest.Config(p.url, "AKIDCRASH", "secret"))
 	def := `{"StartAt":"Before","States":{
-  "Before":{"Type":"Pass","Result":{"step":1},"ResultPath":"$.before","Next":"Wait"},
+  "Before":{"Type":"Pass","Result":{"step":1},"ResultPath":"$.before","Assign":{"saved.$":"$.step"},"Next":"Wait"},
   "Wait":{"Type":"Wait","Seconds":2,"Next":"After"},
-  "After":{"Type":"Pass","Result":"done","ResultPath":"$.after","End":true}}}`
+  "After":{"Type":"Pass","Parameters":{"done":true,"saved.$":"$saved"},"ResultPath":"$.after","End":true}}}`
 	sm, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("durable"), Definition: aws.String(def), RoleArn: aws.String(sfnRole)})
 	if err != nil {
 		t.Fatal(err)
@@ -448,7 +448,8 @@ func TestWorkflowResumesAfterKill(t *testing.T) {
 	p2 := startProcess(t, dir)
 	c2 := sfn.NewFromConfig(servertest.Config(p2.url, "AKIDCRASH", "secret"))
 	out := waitExecution(t, c2, *start.ExecutionArn)
-	if out.Status != sfntypes.ExecutionStatusSucceeded || !strings.Contains(aws.ToString(out.Output), `"after":"done"`) ||
+	// The variable assigned before the crash is still there after it.
+	if out.Status != sfntypes.ExecutionStatusSucceeded || !strings.Contains(aws.ToString(out.Output), `"after":{"done":true,"saved":1}`) ||
 		!strings.Contains(aws.ToString(out.Output), `"order":7`) {
 		t.Fatalf("after kill -9: %s %s %s", out.Status, aws.ToString(out.Output), aws.ToString(out.Cause))
 	}
