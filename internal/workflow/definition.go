@@ -40,6 +40,7 @@ type State struct {
 	Resource         string
 	TimeoutSeconds   int
 	TimeoutPath      string
+	HeartbeatPath    string
 	HeartbeatSeconds int
 	Retry            []Retrier
 	Catch            []Catcher
@@ -406,6 +407,17 @@ func parseState(name string, raw map[string]any, where, ql string) (*State, erro
 			st.HeartbeatSeconds = n
 		}
 		st.TimeoutPath, _ = raw["TimeoutSecondsPath"].(string)
+		st.HeartbeatPath, _ = raw["HeartbeatSecondsPath"].(string)
+		for _, f := range [][2]string{{"TimeoutSeconds", "TimeoutSecondsPath"}, {"HeartbeatSeconds", "HeartbeatSecondsPath"}} {
+			_, a := raw[f[0]]
+			_, b := raw[f[1]]
+			if a && b {
+				return nil, definitionError("SCHEMA_VALIDATION_FAILED", fmt.Sprintf("The fields '%s' and '%s' are mutually exclusive", f[0], f[1]), where)
+			}
+			if p, ok := raw[f[1]].(string); b && (!ok || asl.CheckExpr(p) != nil) {
+				return nil, definitionError("SCHEMA_VALIDATION_FAILED", fmt.Sprintf("The field '%s' must be a reference path", f[1]), where+"/"+f[1])
+			}
+		}
 	case "Choice":
 		list, ok := raw["Choices"].([]any)
 		if !ok || len(list) == 0 {

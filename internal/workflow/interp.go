@@ -372,6 +372,29 @@ func (r *run) runState(ctx context.Context, st *State, raw any, cur *cursor) (an
 			r.note("AfterParameters", result)
 		}
 	case "Task":
+		if st.TimeoutPath != "" || st.HeartbeatPath != "" {
+			// TimeoutSecondsPath and HeartbeatSecondsPath read the limits
+			// from the input (States Language, "Task State").
+			own := *st
+			for _, f := range []struct {
+				path, field string
+				dst         *int
+			}{{st.TimeoutPath, "TimeoutSecondsPath", &own.TimeoutSeconds}, {st.HeartbeatPath, "HeartbeatSecondsPath", &own.HeartbeatSeconds}} {
+				if f.path == "" {
+					continue
+				}
+				v, err := asl.Select(f.path, input, r.scope(), f.field)
+				if err != nil {
+					return nil, "", err
+				}
+				n, ok := toFloat(v)
+				if !ok || n < 1 || n != float64(int(n)) {
+					return nil, "", &failure{"States.Runtime", fmt.Sprintf("The value of the field '%s' must be a positive integer: %s", f.field, asl.Encode(v))}
+				}
+				*f.dst = int(n)
+			}
+			st = &own
+		}
 		if strings.HasSuffix(st.Resource, ".waitForTaskToken") {
 			if result, err = r.callback(ctx, st, input, cur); err != nil {
 				return nil, "", err
