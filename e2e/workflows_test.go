@@ -685,3 +685,38 @@ def handler(event, context):
 		t.Fatalf("query error: %s %s", aws.ToString(out.Error), aws.ToString(out.Cause))
 	}
 }
+
+// Variable names and scopes are checked when the definition is created
+// (Step Functions developer guide, "Passing data between states with
+// variables").
+func TestWorkflowVariableScopes(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	c := sfn.NewFromConfig(s.Config())
+	for _, bad := range []string{
+		`{"StartAt":"P","States":{"P":{"Type":"Pass","Assign":{"states":1},"End":true}}}`,
+		`{"StartAt":"P","States":{"P":{"Type":"Pass","Assign":{"1x":1},"End":true}}}`,
+		`{"StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"x":1},"Next":"M"},"M":{"Type":"Map","End":true,
+		  "ItemProcessor":{"StartAt":"I","States":{"I":{"Type":"Pass","Assign":{"x":2},"End":true}}}}}}`,
+	} {
+		_, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("vars"), Definition: aws.String(bad), RoleArn: aws.String(sfnRole)})
+		wantCode(t, err, "InvalidDefinition")
+	}
+	// Inner scopes read the outer variables and keep their own.
+	def := `{"QueryLanguage":"JSONata","StartAt":"A","States":{
+  "A":{"Type":"Pass","Assign":{"base":100},"Next":"M"},
+  "M":{"Type":"Map","Items":"{% [1,2] %}","End":true,
+    "ItemProcessor":{"StartAt":"I","States":{
+      "I":{"Type":"Pass","Assign":{"own":"{% $states.input * 2 %}"},"Next":"J"},
+      "J":{"Type":"Pass","Output":"{% $base + $own %}","End":true}}}}}}`
+	sm, err := c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("scopes"), Definition: aws.String(def), RoleArn: aws.String(sfnRole)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := waitExecution(t, c, *ex.ExecutionArn); aws.ToString(out.Output) != `[102,104]` {
+		t.Fatalf("scoped variables: %s %s %s", out.Status, aws.ToString(out.Output), aws.ToString(out.Cause))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -138,7 +139,77 @@ func Parse(doc string) (*Machine, error) {
 		return nil, err
 	}
 	m.UsesContext = strings.Contains(doc, "$$") || strings.Contains(doc, "$states")
+	if err := checkScopes(m, nil, ""); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+var varNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,79}$`)
+
+// assigned lists the variables a state assigns.
+func (st *State) assigned() []string {
+	var names []string
+	add := func(a any) {
+		if m, ok := a.(map[string]any); ok {
+			for k := range m {
+				names = append(names, strings.TrimSuffix(k, ".$"))
+			}
+		}
+	}
+	add(st.Assign)
+	for _, a := range st.ChoiceAssign {
+		add(a)
+	}
+	if st.J != nil {
+		for _, r := range st.J.Rules {
+			add(r.Assign)
+		}
+		for _, c := range st.J.Catch {
+			add(c.Assign)
+		}
+	}
+	return names
+}
+
+// checkScopes applies the rules of variable names and scopes (Step
+// Functions developer guide, "Passing data between states with
+// variables"): names are identifiers other than states, and a Parallel
+// branch or Map iteration cannot assign a variable of an outer scope.
+func checkScopes(m *Machine, outer map[string]bool, base string) error {
+	own := map[string]bool{}
+	for name, st := range m.States {
+		for _, v := range st.assigned() {
+			where := base + "/States/" + name + "/Assign"
+			if !varNameRE.MatchString(v) || v == "states" {
+				return definitionError("SCHEMA_VALIDATION_FAILED", fmt.Sprintf("The variable name '%s' is not valid: names are letters, digits and _, not starting with a digit, and not 'states'", v), where)
+			}
+			if outer[v] {
+				return definitionError("SCHEMA_VALIDATION_FAILED", fmt.Sprintf("The variable '%s' belongs to an outer scope and cannot be assigned in a Parallel branch or Map iteration", v), where)
+			}
+			own[v] = true
+		}
+	}
+	inner := map[string]bool{}
+	for k := range outer {
+		inner[k] = true
+	}
+	for k := range own {
+		inner[k] = true
+	}
+	for name, st := range m.States {
+		for i, b := range st.Branches {
+			if err := checkScopes(b, inner, fmt.Sprintf("%s/States/%s/Branches[%d]", base, name, i)); err != nil {
+				return err
+			}
+		}
+		if st.Iterator != nil {
+			if err := checkScopes(st.Iterator, inner, base+"/States/"+name+"/ItemProcessor"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func parseMachine(obj map[string]any, base, ql string) (*Machine, error) {
