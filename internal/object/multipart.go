@@ -109,7 +109,7 @@ func (s *Service) UploadPart(ctx context.Context, bucket, key, id string, n int,
 		return Part{}, errorf(ErrBadDigest, "The Content-MD5 you specified did not match what we received.")
 	}
 	if in.Check != nil {
-		if err := in.Check(w.n); err != nil {
+		if _, err := in.Check(w.n); err != nil {
 			w.abort()
 			return Part{}, err
 		}
@@ -174,11 +174,13 @@ func (s *Service) CompleteUpload(ctx context.Context, bucket, key, id string, wa
 	for _, p := range parts {
 		byNum[p.Number] = p
 	}
-	var use []Part
 	for i, c := range want {
 		if i > 0 && c.Number <= want[i-1].Number {
 			return Object{}, errorf(ErrInvalidPartOrder, "The list of parts was not in ascending order. The parts list must be specified in order by part number.")
 		}
+	}
+	var use []Part
+	for i, c := range want {
 		p, ok := byNum[c.Number]
 		if !ok || strings.Trim(c.ETag, `"`) != strings.Trim(p.ETag, `"`) {
 			return Object{}, errorf(ErrInvalidPart, "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag.")

@@ -359,9 +359,10 @@ type PutInput struct {
 	Metadata    map[string]string
 	// ContentMD5 (base64), when given, must match the bytes.
 	ContentMD5 []byte
-	// Check, when set, is called with the bytes' MD5 once they are all
-	// written and may refuse them (a payload hash or checksum mismatch).
-	Check func(size int64) error
+	// Check, when set, is called once the bytes are all written, with
+	// their size; it may refuse them (a payload hash or checksum
+	// mismatch) and returns the checksums to keep.
+	Check func(size int64) (map[string]string, error)
 	// Checksums are the x-amz-checksum-* values to keep.
 	Checksums map[string]string
 	// Hashes receive the bytes as they are written (for checksums).
@@ -396,9 +397,13 @@ func (s *Service) PutObject(ctx context.Context, bucket, key string, body io.Rea
 		return Object{}, errorf(ErrBadDigest, "The Content-MD5 you specified did not match what we received.")
 	}
 	if in.Check != nil {
-		if err := in.Check(w.n); err != nil {
+		sums, err := in.Check(w.n)
+		if err != nil {
 			w.abort()
 			return Object{}, err
+		}
+		if len(sums) > 0 {
+			in.Checksums = sums
 		}
 	}
 	if err := w.finish(s.dir); err != nil {

@@ -28,7 +28,9 @@ import (
 	"github.com/forkline/forkline/internal/logs"
 	"github.com/forkline/forkline/internal/logsapi"
 	"github.com/forkline/forkline/internal/queue"
+	"github.com/forkline/forkline/internal/object"
 	"github.com/forkline/forkline/internal/runtimeapi"
+	"github.com/forkline/forkline/internal/s3api"
 	"github.com/forkline/forkline/internal/sfnapi"
 	"github.com/forkline/forkline/internal/sigv4"
 	"github.com/forkline/forkline/internal/snsapi"
@@ -72,6 +74,8 @@ type Server struct {
 	logs    *logs.Service
 	logsAPI *logsapi.Handler
 	flows   *workflow.Service
+	objects *object.Service
+	s3      *s3api.Handler
 	sfn     *sfnapi.Handler
 	sqs     *sqsapi.Handler
 	sns     *snsapi.Handler
@@ -176,6 +180,17 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.flows, s.sfn = wf, sfnapi.New(wf, o.Logger)
+	objs, err := object.New(ctx, st, object.Config{DataDir: cfg.DataDir, Region: cfg.Region, Clock: o.Clock, Logger: o.Logger})
+	if err != nil {
+		wf.Close()
+		fs.Close()
+		ls.Close()
+		ts.Close()
+		qs.Close()
+		st.Close()
+		return nil, err
+	}
+	s.objects, s.s3 = objs, s3api.New(objs, cfg.AccountID, o.Logger)
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -283,6 +298,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 	}
 	if r.Method == http.MethodGet && s.lambda.ServeCode(w, r) {
 		return "lambda", "GetCode"
+	}
+	// S3 streams its bodies: it is routed before the body is read, by a
+	// virtual-hosted bucket name or by the signature's service.
+	if bucket, ok := s3api.VirtualBucket(r.Host); ok {
+		return s.serveS3(w, r, reqID, bucket, strings.TrimPrefix(r.URL.Path, "/"))
+	}
+	if a, err := sigv4.Parse(r); err == nil && a.Service == "s3" {
+		bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		return s.serveS3(w, r, reqID, bucket, key)
 	}
 
 	buf := bodyPool.Get().(*bytes.Buffer)
@@ -420,6 +444,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 	}
 	s.sqs.ServeQuery(w, sreq, action, params)
 	return service, action
+}
+
+// serveS3 verifies an S3 request's signature and serves it.
+func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, reqID, bucket, key string) (string, string) {
+	req := &s3api.Request{HTTP: r, RequestID: reqID, Bucket: bucket, Key: key, PayloadHash: r.Header.Get("X-Amz-Content-Sha256")}
+	auth, err := sigv4.Parse(r)
+	if err == nil {
+		err = s.auth.Verify(r, auth, nil)
+	}
+	if err != nil {
+		e := asAWS(err)
+		status := e.Status
+		if status == 400 && e.Code != "RequestExpired" {
+			status = 403
+		}
+		s.s3.WriteError(w, req, &s3api.Error{Status: status, Code: e.Code, Message: e.Message})
+		return "s3", ""
+	}
+	return "s3", s.s3.Serve(w, req)
 }
 
 func asAWS(err error) *awserr.Error {
