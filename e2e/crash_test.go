@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"context"
 	"encoding/json"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -566,4 +568,68 @@ func waitHistory(t *testing.T, c *sfn.Client, arn string, typ sfntypes.HistoryEv
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("no %s event in %s", typ, arn)
+}
+
+// TestObjectCrashDurability: every object whose PutObject was answered is
+// there, whole, after kill -9; no blob outlives its record.
+func TestObjectCrashDurability(t *testing.T) {
+	dir := t.TempDir()
+	p := startProcess(t, dir)
+	c := s3.NewFromConfig(servertest.Config(p.url, "AKIDCRASH", "secret"), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := c.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String("durable")}); err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 8, 12
+	want := map[string]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				key := fmt.Sprintf("w%d/o%d", w, i)
+				body := bytes.Repeat([]byte(key), 1+(w*each+i)*97)
+				if _, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String("durable"), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				want[key] = md5hex(body)
+				mu.Unlock()
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// Overwrite one and delete one, so that old blobs must go.
+	c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String("durable"), Key: aws.String("w0/o0"), Body: strings.NewReader("replaced")})
+	want["w0/o0"] = md5hex([]byte("replaced"))
+	c.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: aws.String("durable"), Key: aws.String("w0/o1")})
+	delete(want, "w0/o1")
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	p2 := startProcess(t, dir)
+	c2 := s3.NewFromConfig(servertest.Config(p2.url, "AKIDCRASH", "secret"), func(o *s3.Options) { o.UsePathStyle = true })
+	for key, sum := range want {
+		out, err := c2.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String("durable"), Key: aws.String(key)})
+		if err != nil {
+			t.Fatalf("%s after kill -9: %v", key, err)
+		}
+		b, _ := io.ReadAll(out.Body)
+		out.Body.Close()
+		if md5hex(b) != sum {
+			t.Fatalf("%s after kill -9: %d bytes that do not match", key, len(b))
+		}
+	}
+	blobs, _ := os.ReadDir(filepath.Join(dir, "s3", "blobs"))
+	if len(blobs) != len(want) {
+		t.Fatalf("%d blobs for %d objects after the restart", len(blobs), len(want))
+	}
 }

@@ -601,7 +601,7 @@ func byteRange(spec string, size int64) (start, end int64, ok bool, err error) {
 	switch {
 	case a == "":
 		n, perr := strconv.ParseInt(b, 10, 64)
-		if perr != nil {
+		if perr != nil || n < 0 {
 			return 0, 0, false, nil
 		}
 		if n == 0 || size == 0 {
@@ -613,7 +613,7 @@ func byteRange(spec string, size int64) (start, end int64, ok bool, err error) {
 		return size - n, size - 1, true, nil
 	default:
 		s, perr := strconv.ParseInt(a, 10, 64)
-		if perr != nil {
+		if perr != nil || s < 0 {
 			return 0, 0, false, nil
 		}
 		e := size - 1
