@@ -296,7 +296,7 @@ func TestS3VirtualHostsAndPresignedURLs(t *testing.T) {
 // addressing).
 func TestS3WithAWSCLI(t *testing.T) {
 	requireClient(t, "aws", "--version")
-	s := servertest.Start(t, servertest.Options{})
+	s := startWithCredentials(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "report.txt")
 	os.WriteFile(file, []byte("quarterly numbers\n"), 0o644)
@@ -317,6 +317,26 @@ func TestS3WithAWSCLI(t *testing.T) {
 	}
 	if out := run("s3", "cp", "s3://cli-bucket/reports/q1.txt", "-"); out != "quarterly numbers\n" {
 		t.Fatalf("aws s3 cp to stdout: %q", out)
+	}
+	// The CLI presigns with signature version 2 (query-string
+	// authentication); the URL works, and only unchanged.
+	u := strings.TrimSpace(run("s3", "presign", "s3://cli-bucket/reports/q1.txt", "--expires-in", "300"))
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "quarterly numbers\n" {
+		t.Fatalf("presigned (v2) GET: %d %q", resp.StatusCode, b)
+	}
+	resp, err = http.Get(strings.Replace(u, "q1.txt", "q2.txt", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Fatalf("tampered presigned (v2) URL: %d", resp.StatusCode)
 	}
 	run("s3", "rm", "s3://cli-bucket/reports/q1.txt")
 	run("s3", "rb", "s3://cli-bucket")

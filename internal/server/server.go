@@ -304,6 +304,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 	if bucket, ok := s3api.VirtualBucket(r.Host); ok {
 		return s.serveS3(w, r, reqID, bucket, strings.TrimPrefix(r.URL.Path, "/"))
 	}
+	if q := r.URL.Query(); q.Has("AWSAccessKeyId") && q.Has("Signature") && q.Has("Expires") {
+		bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		return s.serveS3(w, r, reqID, bucket, key)
+	}
 	if a, err := sigv4.Parse(r); err == nil && a.Service == "s3" {
 		bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		return s.serveS3(w, r, reqID, bucket, key)
@@ -449,9 +453,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 // serveS3 verifies an S3 request's signature and serves it.
 func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, reqID, bucket, key string) (string, string) {
 	req := &s3api.Request{HTTP: r, RequestID: reqID, Bucket: bucket, Key: key, PayloadHash: r.Header.Get("X-Amz-Content-Sha256")}
-	auth, err := sigv4.Parse(r)
-	if err == nil {
-		err = s.auth.Verify(r, auth, nil)
+	var err error
+	if q := r.URL.Query(); q.Has("AWSAccessKeyId") && q.Has("Signature") {
+		// The resource as the client escaped it: the path, after the
+		// bucket for virtual-hosted requests.
+		resource := r.URL.EscapedPath()
+		if vb, ok := s3api.VirtualBucket(r.Host); ok {
+			resource = "/" + vb + resource
+		}
+		err = s.auth.VerifyS3V2Query(r, resource)
+	} else {
+		var auth sigv4.Auth
+		if auth, err = sigv4.Parse(r); err == nil {
+			err = s.auth.Verify(r, auth, nil)
+		}
 	}
 	if err != nil {
 		e := asAWS(err)

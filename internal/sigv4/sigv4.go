@@ -11,7 +11,9 @@ package sigv4
 import (
 	"bufio"
 	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -384,4 +386,46 @@ func LoadCredentials(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("credentials file %s holds no credentials", path)
 	}
 	return out, nil
+}
+
+// VerifyS3V2Query checks an S3 URL presigned with signature version 2
+// (AWSAccessKeyId, Expires and Signature in the query), as the AWS CLI v1
+// still makes them (S3 developer guide, "Signing and authenticating REST
+// requests", query string request authentication). resource is
+// "/bucket/key".
+func (v *Verifier) VerifyS3V2Query(r *http.Request, resource string) error {
+	q := r.URL.Query()
+	exp, err := strconv.ParseInt(q.Get("Expires"), 10, 64)
+	if err != nil {
+		return awserr.New(awserr.SignatureDoesNotMatch, "Invalid Expires parameter.")
+	}
+	if v.now().Unix() > exp {
+		return awserr.New(awserr.RequestExpired, "Request has expired.")
+	}
+	if !v.Enforcing() {
+		return nil
+	}
+	secret, ok := v.secrets[q.Get("AWSAccessKeyId")]
+	if !ok {
+		return awserr.New(awserr.InvalidClientTokenID, "The AWS Access Key Id you provided does not exist in our records.")
+	}
+	var amz []string
+	for k, vals := range r.Header {
+		if lk := strings.ToLower(k); strings.HasPrefix(lk, "x-amz-") {
+			amz = append(amz, lk+":"+strings.Join(vals, ","))
+		}
+	}
+	sort.Strings(amz)
+	var b strings.Builder
+	b.WriteString(r.Method + "\n" + r.Header.Get("Content-MD5") + "\n" + r.Header.Get("Content-Type") + "\n" + q.Get("Expires") + "\n")
+	for _, h := range amz {
+		b.WriteString(h + "\n")
+	}
+	b.WriteString(resource)
+	m := hmac.New(sha1.New, []byte(secret))
+	m.Write([]byte(b.String()))
+	if !hmac.Equal([]byte(base64.StdEncoding.EncodeToString(m.Sum(nil))), []byte(q.Get("Signature"))) {
+		return awserr.New(awserr.SignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
+	}
+	return nil
 }
