@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -391,5 +393,50 @@ func TestS3SignatureVerification(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 403 && resp.StatusCode != 400 {
 		t.Fatalf("unsigned GET: %d", resp.StatusCode)
+	}
+}
+
+// Function code from S3 (Lambda API reference, FunctionCode: S3Bucket and
+// S3Key), and Lambda's error for a missing object.
+func TestFunctionCodeFromS3(t *testing.T) {
+	requireClient(t, "python3", "--version")
+	s := servertest.Start(t, servertest.Options{})
+	c := s3Client(s)
+	lc := lambda.NewFromConfig(s.Config())
+	c.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String("code")})
+	for v, msg := range map[string]string{"v1.zip": "one", "v2.zip": "two"} {
+		zip := codeZip(map[string]string{"app.py": "def handler(event, context):\n    return '" + msg + "'\n"})
+		if _, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String("code"), Key: aws.String(v), Body: bytes.NewReader(zip)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := lc.CreateFunction(ctx(t), &lambda.CreateFunctionInput{FunctionName: aws.String("from-s3"), Role: aws.String(testRole),
+		Runtime: lambdatypes.RuntimePython311, Handler: aws.String("app.handler"),
+		Code: &lambdatypes.FunctionCode{S3Bucket: aws.String("code"), S3Key: aws.String("v1.zip")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	invoke := func() string {
+		out, err := lc.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("from-s3")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out.Payload)
+	}
+	if got := invoke(); got != `"one"` {
+		t.Fatalf("code v1 said %s", got)
+	}
+	if _, err := lc.UpdateFunctionCode(ctx(t), &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("from-s3"), S3Bucket: aws.String("code"), S3Key: aws.String("v2.zip")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := invoke(); got != `"two"` {
+		t.Fatalf("code v2 said %s", got)
+	}
+	_, err = lc.CreateFunction(ctx(t), &lambda.CreateFunctionInput{FunctionName: aws.String("missing"), Role: aws.String(testRole),
+		Runtime: lambdatypes.RuntimePython311, Handler: aws.String("app.handler"),
+		Code: &lambdatypes.FunctionCode{S3Bucket: aws.String("code"), S3Key: aws.String("nope.zip")}})
+	wantCode(t, err, "InvalidParameterValueException")
+	if !strings.Contains(err.Error(), "S3 Error Code: NoSuchKey") {
+		t.Fatalf("missing code object: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -34,12 +35,44 @@ type Request struct {
 
 // Handler serves Lambda. It is safe for concurrent use.
 type Handler struct {
-	svc *function.Service
-	log *slog.Logger
+	svc  *function.Service
+	log  *slog.Logger
+	code CodeStore
 }
 
-// New returns the Lambda adapter over svc.
-func New(svc *function.Service, log *slog.Logger) *Handler { return &Handler{svc: svc, log: log} }
+// CodeStore reads function code and layers from object storage
+// (S3Bucket and S3Key).
+type CodeStore interface {
+	ReadObject(ctx context.Context, bucket, key string, max int64) ([]byte, error)
+}
+
+// New returns the Lambda adapter over svc; code, when not nil, serves
+// S3Bucket/S3Key code locations.
+func New(svc *function.Service, code CodeStore, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, log: log, code: code}
+}
+
+// maxS3Code bounds code read from object storage (Lambda's limit on a
+// package's unzipped size, which its zip cannot exceed).
+const maxS3Code = 250 << 20
+
+// s3Code reads code from object storage, with Lambda's error shapes.
+func (h *Handler) s3Code(ctx context.Context, bucket, key string) ([]byte, error) {
+	if h.code == nil {
+		return nil, &function.Error{Kind: function.ErrInvalidParameterValue, Message: "No object storage is configured for S3 code locations."}
+	}
+	b, err := h.code.ReadObject(ctx, bucket, key, maxS3Code)
+	if err != nil {
+		code := "InternalError"
+		var coder interface{ Unwrap() error }
+		if errors.As(err, &coder) && coder.Unwrap() != nil {
+			code = coder.Unwrap().Error()
+		}
+		return nil, &function.Error{Kind: function.ErrInvalidParameterValue,
+			Message: fmt.Sprintf("Error occurred while GetObject. S3 Error Code: %s. S3 Error Message: %s", code, strings.TrimPrefix(err.Error(), code+": "))}
+	}
+	return b, nil
+}
 
 // Owns reports whether a path belongs to the Lambda API.
 func Owns(path string) bool {
@@ -273,10 +306,20 @@ func (h *Handler) route(w http.ResponseWriter, r *Request, parts []string) (stri
 		var in struct {
 			Description, LicenseInfo                    string
 			CompatibleRuntimes, CompatibleArchitectures []string
-			Content                                     *struct{ ZipFile []byte }
+			Content                                     *struct {
+				ZipFile         []byte
+				S3Bucket, S3Key string
+			}
 		}
 		if err := decode(r, &in); err != nil {
 			return "PublishLayerVersion", err
+		}
+		if in.Content != nil && in.Content.S3Bucket != "" {
+			b, err := h.s3Code(r.Ctx, in.Content.S3Bucket, in.Content.S3Key)
+			if err != nil {
+				return "PublishLayerVersion", err
+			}
+			in.Content.ZipFile = b
 		}
 		pi := function.PublishLayerInput{Name: parts[2], Description: in.Description, LicenseInfo: in.LicenseInfo,
 			CompatibleRuntimes: in.CompatibleRuntimes, CompatArchs: in.CompatibleArchitectures}
@@ -369,8 +412,15 @@ func (h *Handler) createFunction(w http.ResponseWriter, r *Request) error {
 		Description: in.Description, Timeout: in.Timeout, MemorySize: in.MemorySize, Architectures: in.Architectures,
 		PackageType: in.PackageType, Tags: in.Tags, Layers: in.Layers}
 	if in.Code != nil {
-		if in.Code.S3Bucket != "" || in.Code.ImageUri != "" {
-			return &function.Error{Kind: function.ErrInvalidParameterValue, Message: "forkline takes function code as ZipFile until object storage exists."}
+		if in.Code.ImageUri != "" {
+			return &function.Error{Kind: function.ErrInvalidParameterValue, Message: "forkline runs functions from zip packages; container images are not supported."}
+		}
+		if in.Code.S3Bucket != "" {
+			b, err := h.s3Code(r.Ctx, in.Code.S3Bucket, in.Code.S3Key)
+			if err != nil {
+				return err
+			}
+			in.Code.ZipFile = b
 		}
 		ci.ZipFile, ci.HasCode = in.Code.ZipFile, len(in.Code.ZipFile) > 0
 	}
@@ -462,13 +512,20 @@ func (h *Handler) deleteFunction(w http.ResponseWriter, r *Request, name string)
 
 func (h *Handler) updateCode(w http.ResponseWriter, r *Request, name string) error {
 	var in struct {
-		ZipFile    []byte
-		S3Bucket   string
-		RevisionId string
-		Publish    bool
+		ZipFile         []byte
+		S3Bucket, S3Key string
+		RevisionId      string
+		Publish         bool
 	}
 	if err := decode(r, &in); err != nil {
 		return err
+	}
+	if in.S3Bucket != "" {
+		b, err := h.s3Code(r.Ctx, in.S3Bucket, in.S3Key)
+		if err != nil {
+			return err
+		}
+		in.ZipFile = b
 	}
 	if len(in.ZipFile) == 0 {
 		return &function.Error{Kind: function.ErrInvalidParameterValue, Message: "Please provide a source for function code."}

@@ -613,3 +613,16 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+// ReadObject returns an object's bytes, refusing objects larger than max.
+func (s *Service) ReadObject(ctx context.Context, bucket, key string, max int64) ([]byte, error) {
+	o, f, err := s.Open(ctx, bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if o.Size > max {
+		return nil, errorf(ErrInvalidArgument, "The object is larger than %d bytes", max)
+	}
+	return io.ReadAll(f)
+}

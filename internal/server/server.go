@@ -167,7 +167,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.funcs = fs
-	s.lambda = lambdaapi.New(fs, o.Logger)
+	s.lambda = lambdaapi.New(fs, codeStore{s}, o.Logger)
 	ts.SetFunctions(invoker{fs})
 	wf, err := workflow.New(ctx, st, workflow.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger,
 		Tasks: tasks{fs: fs, qs: qs, ts: ts, srv: s}})
@@ -448,6 +448,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 	}
 	s.sqs.ServeQuery(w, sreq, action, params)
 	return service, action
+}
+
+// codeStore gives Lambda the objects that code locations name (the object
+// service starts after the functions).
+type codeStore struct{ s *Server }
+
+func (c codeStore) ReadObject(ctx context.Context, bucket, key string, max int64) ([]byte, error) {
+	return c.s.objects.ReadObject(ctx, bucket, key, max)
 }
 
 // serveS3 verifies an S3 request's signature and serves it.
