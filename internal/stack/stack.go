@@ -108,22 +108,23 @@ type Parameter struct {
 }
 
 type stackRec struct {
-	ID           string               `json:"id"`
-	Name         string               `json:"name"`
-	Status       string               `json:"status"`
-	Reason       string               `json:"reason,omitempty"`
-	Description  string               `json:"description,omitempty"`
-	Template     string               `json:"template"`
-	Parameters   []Parameter          `json:"parameters,omitempty"`
-	Capabilities []string             `json:"capabilities,omitempty"`
-	Tags         map[string]string    `json:"tags,omitempty"`
-	Resources    map[string]*Resource `json:"resources"`
-	Outputs      []Output             `json:"outputs,omitempty"`
-	Created      int64                `json:"created"`
-	Updated      int64                `json:"updated,omitempty"`
-	Deleted      int64                `json:"deleted,omitempty"`
-	NextEvent    int64                `json:"nextEvent"`
-	NoRollback   bool                 `json:"noRollback,omitempty"`
+	ID           string                `json:"id"`
+	Name         string                `json:"name"`
+	Status       string                `json:"status"`
+	Reason       string                `json:"reason,omitempty"`
+	Description  string                `json:"description,omitempty"`
+	Template     string                `json:"template"`
+	Parameters   []Parameter           `json:"parameters,omitempty"`
+	Capabilities []string              `json:"capabilities,omitempty"`
+	Tags         map[string]string     `json:"tags,omitempty"`
+	Resources    map[string]*Resource  `json:"resources"`
+	Outputs      []Output              `json:"outputs,omitempty"`
+	Created      int64                 `json:"created"`
+	Updated      int64                 `json:"updated,omitempty"`
+	Deleted      int64                 `json:"deleted,omitempty"`
+	NextEvent    int64                 `json:"nextEvent"`
+	NoRollback   bool                  `json:"noRollback,omitempty"`
+	ChangeSets   map[string]*changeSet `json:"changeSets,omitempty"`
 
 	// Previous is the template and parameters before the update in
 	// progress, for its rollback.
