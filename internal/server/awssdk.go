@@ -72,6 +72,9 @@ func jsonResult(w *httptest.ResponseRecorder, recase bool) (any, error) {
 	if w.Code >= 300 {
 		m, _ := v.(map[string]any)
 		code, _ := m["__type"].(string)
+		if code == "" {
+			code = w.Header().Get("X-Amzn-ErrorType") // REST-JSON services
+		}
 		code = code[strings.LastIndexAny(code, "#.")+1:]
 		msg, _ := m["message"].(string)
 		if msg == "" {

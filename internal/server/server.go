@@ -15,12 +15,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/forkline/forkline/internal/cfnapi"
 	"github.com/forkline/forkline/internal/clock"
 	"github.com/forkline/forkline/internal/config"
 	"github.com/forkline/forkline/internal/function"
@@ -35,6 +37,7 @@ import (
 	"github.com/forkline/forkline/internal/sigv4"
 	"github.com/forkline/forkline/internal/snsapi"
 	"github.com/forkline/forkline/internal/sqsapi"
+	"github.com/forkline/forkline/internal/stack"
 	"github.com/forkline/forkline/internal/store/pebblestore"
 	"github.com/forkline/forkline/internal/topic"
 	"github.com/forkline/forkline/internal/uuid"
@@ -76,6 +79,8 @@ type Server struct {
 	flows   *workflow.Service
 	objects *object.Service
 	s3      *s3api.Handler
+	stacks  *stack.Service
+	cfn     *cfnapi.Handler
 	sfn     *sfnapi.Handler
 	sqs     *sqsapi.Handler
 	sns     *snsapi.Handler
@@ -191,6 +196,18 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.objects, s.s3 = objs, s3api.New(objs, cfg.AccountID, o.Logger)
+	stacks, err := stack.New(ctx, st, stack.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger,
+		Providers: s.stackProviders(), Fetch: s.fetchTemplate})
+	if err != nil {
+		wf.Close()
+		fs.Close()
+		ls.Close()
+		ts.Close()
+		qs.Close()
+		st.Close()
+		return nil, err
+	}
+	s.stacks, s.cfn = stacks, cfnapi.New(stacks, o.Logger)
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -227,6 +244,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// write into queues and invoke functions), the sandboxes, logs.
 		s.queues.Close()
 		err = s.http.Shutdown(ctx)
+		s.stacks.Close()
 		s.flows.Close()
 		s.topics.Close()
 		s.funcs.Close()
@@ -407,6 +425,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 			service = s.guessService(action, params, r.URL.Path)
 		}
 	}
+	if service == "" && action != "" && s.cfn.Has(action) && !s.sqs.Has(action) && !s.sns.Has(action) {
+		service = "cloudformation"
+	}
+	if service == "cloudformation" && proto == protoQuery {
+		if err := s.auth.Verify(r, auth, body); err != nil {
+			s.cfn.WriteError(w, reqID, asAWS(err))
+			return service, action
+		}
+		if action == "" {
+			s.cfn.WriteError(w, reqID, awserr.New(awserr.MissingAction, "The request must contain the parameter Action."))
+			return service, action
+		}
+		s.cfn.Serve(w, &cfnapi.Request{HTTP: r, RequestID: reqID}, action, params)
+		return service, action
+	}
 	if service != "sqs" && service != "sns" {
 		if service == "" && action != "" {
 			return fail(service, action, awserr.New(awserr.InvalidAction, "The action "+action+" is not valid for this endpoint."))
@@ -456,6 +489,23 @@ type codeStore struct{ s *Server }
 
 func (c codeStore) ReadObject(ctx context.Context, bucket, key string, max int64) ([]byte, error) {
 	return c.s.objects.ReadObject(ctx, bucket, key, max)
+}
+
+// fetchTemplate reads a TemplateURL from object storage: path-style
+// (http://HOST/BUCKET/KEY) or virtual-hosted (https://BUCKET.s3...).
+func (s *Server) fetchTemplate(ctx context.Context, raw string) ([]byte, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("not a URL: %q", raw)
+	}
+	path := strings.TrimPrefix(u.Path, "/")
+	bucket, key := "", ""
+	if b, ok := s3api.VirtualBucket(u.Host); ok {
+		bucket, key = b, path
+	} else {
+		bucket, key, _ = strings.Cut(path, "/")
+	}
+	return s.objects.ReadObject(ctx, bucket, key, 1<<20)
 }
 
 // serveS3 verifies an S3 request's signature and serves it.

@@ -367,9 +367,34 @@ func (s *Service) createResource(ctx context.Context, r *stackRec, p *plan, name
 
 func (s *Service) provider(typ string) Provider {
 	if p, ok := s.cfg.Providers[typ]; ok {
-		return p
+		return guarded{p}
 	}
 	return noop{}
+}
+
+// guarded turns a provider's panic into the resource's failure, so that
+// one bad resource cannot stop the server.
+type guarded struct{ p Provider }
+
+func recovered(err *error) {
+	if v := recover(); v != nil {
+		*err = fmt.Errorf("Internal Failure: %v", v)
+	}
+}
+
+func (g guarded) Create(ctx context.Context, r *Resource) (err error) {
+	defer recovered(&err)
+	return g.p.Create(ctx, r)
+}
+
+func (g guarded) Update(ctx context.Context, r, old *Resource) (replace bool, err error) {
+	defer recovered(&err)
+	return g.p.Update(ctx, r, old)
+}
+
+func (g guarded) Delete(ctx context.Context, r *Resource) (err error) {
+	defer recovered(&err)
+	return g.p.Delete(ctx, r)
 }
 
 // noop accepts a resource without making anything (Custom:: types when
@@ -700,4 +725,28 @@ func equalProps(a, b map[string]any) bool {
 	ab, _ := json.Marshal(a)
 	bb, _ := json.Marshal(b)
 	return string(ab) == string(bb) || reflect.DeepEqual(a, b)
+}
+
+// TemplateSummary lists a template's resource types and its format
+// version.
+func (s *Service) TemplateSummary(ctx context.Context, body, url string) ([]string, string, error) {
+	b, err := s.body(ctx, body, url)
+	if err != nil {
+		return nil, "", err
+	}
+	tpl, err := template.Parse([]byte(b))
+	if err != nil {
+		return nil, "", errorf(ErrValidation, "%s", err.Error())
+	}
+	seen := map[string]bool{}
+	var types []string
+	for _, r := range tpl.Resources() {
+		if t, _ := r["Type"].(string); t != "" && !seen[t] {
+			seen[t] = true
+			types = append(types, t)
+		}
+	}
+	sort.Strings(types)
+	v, _ := tpl.Doc["AWSTemplateFormatVersion"].(string)
+	return types, v, nil
 }

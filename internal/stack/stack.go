@@ -422,3 +422,20 @@ func (s *Service) Exports(ctx context.Context) (map[string]exportRec, error) {
 	})
 	return out, err
 }
+
+// Export is an exported output.
+type Export struct{ Name, StackID, Value string }
+
+// ExportList lists the exports by name.
+func (s *Service) ExportList(ctx context.Context) ([]Export, error) {
+	m, err := s.Exports(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Export
+	for k, v := range m {
+		out = append(out, Export{Name: k, StackID: v.StackID, Value: v.Value})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}

@@ -1,0 +1,236 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/forkline/forkline/internal/server/servertest"
+)
+
+const pipelineTemplate = `AWSTemplateFormatVersion: "2010-09-09"
+Description: An order pipeline
+Parameters:
+  Stage: {Type: String, Default: dev, AllowedValues: [dev, prod]}
+  Visibility: {Type: Number, Default: 30}
+Conditions:
+  IsProd: !Equals [!Ref Stage, prod]
+Resources:
+  DeadLetters:
+    Type: AWS::SQS::Queue
+  Orders:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !Sub "${AWS::StackName}-${Stage}-orders"
+      VisibilityTimeout: !Ref Visibility
+      RedrivePolicy: {deadLetterTargetArn: !GetAtt DeadLetters.Arn, maxReceiveCount: 3}
+  Checkout:
+    Type: AWS::SNS::Topic
+  BigOrders:
+    Type: AWS::SNS::Subscription
+    Properties:
+      TopicArn: !Ref Checkout
+      Protocol: sqs
+      Endpoint: !GetAtt Orders.Arn
+      RawMessageDelivery: true
+      FilterPolicyScope: MessageBody
+      FilterPolicy: {total: [{numeric: [">=", 100]}]}
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {Version: "2012-10-17", Statement: []}
+  Greeter:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.11
+      Handler: index.handler
+      Role: !GetAtt Role.Arn
+      Code:
+        ZipFile: |
+          def handler(event, context):
+              return {"hello": event.get("name", "world")}
+  Flow:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      RoleArn: !GetAtt Role.Arn
+      DefinitionString: !Sub |
+        {"StartAt": "Greet", "States": {"Greet": {"Type": "Task", "Resource": "${Greeter.Arn}", "End": true}}}
+  ProdOnly:
+    Type: AWS::SQS::Queue
+    Condition: IsProd
+  Artifacts:
+    Type: AWS::S3::Bucket
+    DeletionPolicy: Retain
+Outputs:
+  OrdersUrl:
+    Value: !Ref Orders
+    Export: {Name: !Sub "${AWS::StackName}-orders-url"}
+  TopicArn:
+    Value: !Ref Checkout
+  FlowArn:
+    Value: !Ref Flow
+`
+
+func outputs(s *cloudformation.DescribeStacksOutput) map[string]string {
+	out := map[string]string{}
+	for _, o := range s.Stacks[0].Outputs {
+		out[*o.OutputKey] = *o.OutputValue
+	}
+	return out
+}
+
+// A stack from a template through the CloudFormation API: created in
+// dependency order, messages flow through it, an update changes it, a
+// failing template rolls back, delete removes it (CloudFormation user
+// guide, "Stack lifecycle").
+func TestStacksLifecycle(t *testing.T) {
+	requireClient(t, "python3", "--version")
+	s := servertest.Start(t, servertest.Options{})
+	c := cloudformation.NewFromConfig(s.Config())
+	q := sqs.NewFromConfig(s.Config())
+	_, err := c.CreateStack(ctx(t), &cloudformation.CreateStackInput{StackName: aws.String("shop"), TemplateBody: aws.String(pipelineTemplate)})
+	wantCode(t, err, "InsufficientCapabilitiesException")
+	if _, err := c.CreateStack(ctx(t), &cloudformation.CreateStackInput{StackName: aws.String("shop"), TemplateBody: aws.String(pipelineTemplate),
+		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cloudformation.NewStackCreateCompleteWaiter(c).Wait(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String("shop")}, time.Minute,
+		func(o *cloudformation.StackCreateCompleteWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond }); err != nil {
+		ev, _ := c.DescribeStackEvents(ctx(t), &cloudformation.DescribeStackEventsInput{StackName: aws.String("shop")})
+		for _, e := range ev.StackEvents {
+			t.Logf("%s %s %s", aws.ToString(e.LogicalResourceId), e.ResourceStatus, aws.ToString(e.ResourceStatusReason))
+		}
+		t.Fatal(err)
+	}
+	ds, _ := c.DescribeStacks(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String("shop")})
+	outs := outputs(ds)
+	if !strings.HasSuffix(outs["OrdersUrl"], "/shop-dev-orders") || outs["TopicArn"] == "" {
+		t.Fatalf("outputs: %v", outs)
+	}
+	res, _ := c.DescribeStackResources(ctx(t), &cloudformation.DescribeStackResourcesInput{StackName: aws.String("shop")})
+	if len(res.StackResources) != 8 { // ProdOnly's condition is false
+		t.Fatalf("%d resources", len(res.StackResources))
+	}
+	// Messages flow through what was deployed.
+	sc := sns.NewFromConfig(s.Config())
+	sc.Publish(ctx(t), &sns.PublishInput{TopicArn: aws.String(outs["TopicArn"]), Message: aws.String(`{"total": 250}`)})
+	sc.Publish(ctx(t), &sns.PublishInput{TopicArn: aws.String(outs["TopicArn"]), Message: aws.String(`{"total": 5}`)})
+	msgs := receive(t, q, outs["OrdersUrl"], 10)
+	if len(msgs) != 1 || *msgs[0].Body != `{"total": 250}` {
+		t.Fatalf("filtered raw delivery: %d messages", len(msgs))
+	}
+	sf := startAndWait(t, s, outs["FlowArn"], `{"name":"stack"}`)
+	if sf != `{"hello":"stack"}` {
+		t.Fatalf("state machine output %s", sf)
+	}
+	ex, _ := c.ListExports(ctx(t), &cloudformation.ListExportsInput{})
+	if len(ex.Exports) != 1 || *ex.Exports[0].Name != "shop-orders-url" {
+		t.Fatalf("exports: %+v", ex.Exports)
+	}
+
+	// An update changes a property in place and adds the prod-only queue.
+	_, err = c.UpdateStack(ctx(t), &cloudformation.UpdateStackInput{StackName: aws.String("shop"), UsePreviousTemplate: aws.Bool(true),
+		Parameters: []cfntypes.Parameter{{ParameterKey: aws.String("Stage"), UsePreviousValue: aws.Bool(true)}, {ParameterKey: aws.String("Visibility"), ParameterValue: aws.String("45")}},
+		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cloudformation.NewStackUpdateCompleteWaiter(c).Wait(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String("shop")}, time.Minute,
+		func(o *cloudformation.StackUpdateCompleteWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond }); err != nil {
+		t.Fatal(err)
+	}
+	if v := attrs(t, q, outs["OrdersUrl"])["VisibilityTimeout"]; v != "45" {
+		t.Fatalf("VisibilityTimeout after the update: %s", v)
+	}
+	_, err = c.UpdateStack(ctx(t), &cloudformation.UpdateStackInput{StackName: aws.String("shop"), UsePreviousTemplate: aws.Bool(true),
+		Parameters: []cfntypes.Parameter{{ParameterKey: aws.String("Stage"), UsePreviousValue: aws.Bool(true)}, {ParameterKey: aws.String("Visibility"), UsePreviousValue: aws.Bool(true)}},
+		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam}})
+	if err == nil || !strings.Contains(err.Error(), "No updates are to be performed") {
+		t.Fatalf("empty update: %v", err)
+	}
+
+	// Delete removes everything except what DeletionPolicy Retain keeps.
+	if _, err := c.DeleteStack(ctx(t), &cloudformation.DeleteStackInput{StackName: aws.String("shop")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cloudformation.NewStackDeleteCompleteWaiter(c).Wait(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String("shop")}, time.Minute,
+		func(o *cloudformation.StackDeleteCompleteWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.GetQueueUrl(ctx(t), &sqs.GetQueueUrlInput{QueueName: aws.String("shop-dev-orders")}); err == nil {
+		t.Fatal("the queue outlived its stack")
+	}
+	lc := lambda.NewFromConfig(s.Config())
+	fns, _ := lc.ListFunctions(ctx(t), &lambda.ListFunctionsInput{})
+	if len(fns.Functions) != 0 {
+		t.Fatalf("%d functions outlived their stack", len(fns.Functions))
+	}
+	bk := s3Client(s)
+	bl, _ := bk.ListBuckets(ctx(t), nil)
+	if len(bl.Buckets) != 1 {
+		t.Fatalf("the retained bucket: %+v", bl.Buckets)
+	}
+}
+
+// A template that fails half way rolls back cleanly: what was made is
+// removed and the stack is ROLLBACK_COMPLETE.
+func TestStackRollback(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	c := cloudformation.NewFromConfig(s.Config())
+	q := sqs.NewFromConfig(s.Config())
+	body := `Resources:
+  First: {Type: AWS::SQS::Queue, Properties: {QueueName: first}}
+  Second: {Type: AWS::SQS::Queue, DependsOn: First, Properties: {QueueName: second, DelaySeconds: 9999}}
+`
+	if _, err := c.CreateStack(ctx(t), &cloudformation.CreateStackInput{StackName: aws.String("broken"), TemplateBody: aws.String(body)}); err != nil {
+		t.Fatal(err)
+	}
+	err := cloudformation.NewStackCreateCompleteWaiter(c).Wait(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String("broken")}, time.Minute,
+		func(o *cloudformation.StackCreateCompleteWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond })
+	if err == nil {
+		t.Fatal("a failing template completed")
+	}
+	ds, _ := c.DescribeStacks(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String("broken")})
+	if ds.Stacks[0].StackStatus != cfntypes.StackStatusRollbackComplete {
+		t.Fatalf("status %s", ds.Stacks[0].StackStatus)
+	}
+	ev, _ := c.DescribeStackEvents(ctx(t), &cloudformation.DescribeStackEventsInput{StackName: aws.String("broken")})
+	failed := false
+	for _, e := range ev.StackEvents {
+		if aws.ToString(e.LogicalResourceId) == "Second" && e.ResourceStatus == cfntypes.ResourceStatusCreateFailed {
+			failed = strings.Contains(aws.ToString(e.ResourceStatusReason), "DelaySeconds")
+		}
+	}
+	if !failed {
+		t.Fatal("no CREATE_FAILED event naming the bad property")
+	}
+	if _, err := q.GetQueueUrl(ctx(t), &sqs.GetQueueUrlInput{QueueName: aws.String("first")}); err == nil {
+		t.Fatal("the rollback left the first queue")
+	}
+	_, err = c.CreateStack(ctx(t), &cloudformation.CreateStackInput{StackName: aws.String("bad"), TemplateBody: aws.String("Resources:\n  X: {Type: AWS::EC2::Instance}\n")})
+	wantCode(t, err, "ValidationError")
+}
+
+// startAndWait runs a state machine and returns its output.
+func startAndWait(t *testing.T, s *servertest.Server, arn, input string) string {
+	t.Helper()
+	c := sfn.NewFromConfig(s.Config())
+	ex, err := c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: aws.String(arn), Input: aws.String(input)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := waitExecution(t, c, *ex.ExecutionArn)
+	if out.Status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("execution %s: %s %s", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause))
+	}
+	return aws.ToString(out.Output)
+}

@@ -1,0 +1,798 @@
+package server
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/forkline/forkline/internal/lambdaapi"
+	"github.com/forkline/forkline/internal/stack"
+	"github.com/forkline/forkline/internal/workflow"
+)
+
+// CloudFormation resource providers: each resource type maps its
+// properties (CloudFormation user guide, "AWS resource and property types
+// reference") to the API calls of the service that serves it.
+
+func (s *Server) stackProviders() map[string]stack.Provider {
+	t := tasks{fs: s.funcs, qs: s.queues, ts: s.topics, srv: s}
+	accept := acceptProvider{}
+	return map[string]stack.Provider{
+		"AWS::SQS::Queue":                          sqsQueue{t},
+		"AWS::SQS::QueuePolicy":                    accept,
+		"AWS::SQS::QueueInlinePolicy":              accept,
+		"AWS::SNS::Topic":                          snsTopic{t},
+		"AWS::SNS::Subscription":                   snsSubscription{t},
+		"AWS::SNS::TopicPolicy":                    accept,
+		"AWS::SNS::TopicInlinePolicy":              accept,
+		"AWS::Lambda::Function":                    lambdaFunction{s},
+		"AWS::Lambda::Permission":                  lambdaPermission{s},
+		"AWS::Lambda::EventSourceMapping":          eventSourceMapping{s},
+		"AWS::Lambda::Version":                     lambdaVersion{s},
+		"AWS::Lambda::Alias":                       lambdaAlias{s},
+		"AWS::Lambda::LayerVersion":                layerVersion{s},
+		"AWS::Lambda::EventInvokeConfig":           accept,
+		"AWS::StepFunctions::StateMachine":         stateMachine{t, s},
+		"AWS::S3::Bucket":                          bucket{s},
+		"AWS::S3::BucketPolicy":                    accept,
+		"AWS::IAM::Role":                           iamRole{s},
+		"AWS::IAM::Policy":                         accept,
+		"AWS::IAM::ManagedPolicy":                  iamManagedPolicy{s},
+		"AWS::IAM::InstanceProfile":                accept,
+		"AWS::Logs::LogGroup":                      logGroup{s},
+		"AWS::CloudFormation::WaitConditionHandle": accept,
+	}
+}
+
+// physicalName is the name CloudFormation gives an unnamed resource:
+// stack name, logical ID and a random suffix, within max characters.
+func physicalName(r *stack.Resource, max int, lower bool) string {
+	var b [13]byte
+	rand.Read(b[:])
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	suffix := "-" + string(b[:])
+	prefix := r.StackName + "-" + r.LogicalID
+	if room := max - len(suffix); len(prefix) > room {
+		prefix = prefix[:room]
+	}
+	name := prefix + suffix
+	if lower {
+		name = strings.ToLower(name)
+	}
+	return name
+}
+
+func prop(r *stack.Resource, key string) string {
+	switch v := r.Properties[key].(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case bool:
+		return strconv.FormatBool(v)
+	case nil:
+		return ""
+	default:
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+}
+
+func boolProp(r *stack.Resource, key string) bool { return prop(r, key) == "true" }
+
+// tagList turns CloudFormation's [{Key, Value}] into a map.
+func tagList(v any) map[string]string {
+	out := map[string]string{}
+	list, _ := v.([]any)
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		k, _ := m["Key"].(string)
+		val, _ := m["Value"].(string)
+		if k != "" {
+			out[k] = val
+		}
+	}
+	return out
+}
+
+// changed reports whether any of keys differs between r and old.
+func changed(r, old *stack.Resource, keys ...string) bool {
+	for _, k := range keys {
+		if prop(r, k) != prop(old, k) {
+			return true
+		}
+	}
+	return false
+}
+
+type acceptProvider struct{}
+
+func (acceptProvider) Create(ctx context.Context, r *stack.Resource) error {
+	r.PhysicalID = physicalName(r, 128, false)
+	r.Ref = r.PhysicalID
+	return nil
+}
+func (acceptProvider) Update(context.Context, *stack.Resource, *stack.Resource) (bool, error) {
+	return false, nil
+}
+func (acceptProvider) Delete(context.Context, *stack.Resource) error { return nil }
+
+// --- SQS
+
+type sqsQueue struct{ t tasks }
+
+var queueAttributes = []string{"DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
+	"VisibilityTimeout", "RedrivePolicy", "RedriveAllowPolicy", "ContentBasedDeduplication", "DeduplicationScope",
+	"FifoThroughputLimit", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "SqsManagedSseEnabled"}
+
+func (q sqsQueue) attributes(r *stack.Resource) map[string]any {
+	attrs := map[string]any{}
+	for _, k := range queueAttributes {
+		if v := prop(r, k); v != "" {
+			attrs[k] = v
+		}
+	}
+	return attrs
+}
+
+func (q sqsQueue) Create(ctx context.Context, r *stack.Resource) error {
+	name := prop(r, "QueueName")
+	fifo := boolProp(r, "FifoQueue")
+	if name == "" {
+		name = physicalName(r, 80, false)
+		if fifo {
+			name = physicalName(r, 75, false) + ".fifo"
+		}
+	}
+	attrs := q.attributes(r)
+	if fifo {
+		attrs["FifoQueue"] = "true"
+	}
+	out, err := q.t.CallAWS(ctx, "sqs", "CreateQueue", map[string]any{"QueueName": name, "Attributes": attrs, "tags": tagList(r.Properties["Tags"])})
+	if err != nil {
+		return err
+	}
+	u, _ := out.(map[string]any)["QueueUrl"].(string)
+	a, err := q.t.CallAWS(ctx, "sqs", "GetQueueAttributes", map[string]any{"QueueUrl": u, "AttributeNames": []string{"QueueArn"}})
+	if err != nil {
+		return err
+	}
+	arn, _ := a.(map[string]any)["Attributes"].(map[string]any)["QueueArn"].(string)
+	r.PhysicalID, r.Ref = u, u
+	r.Attrs = map[string]any{"Arn": arn, "QueueName": name, "QueueUrl": u}
+	return nil
+}
+
+func (q sqsQueue) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
+	if changed(r, old, "QueueName", "FifoQueue") {
+		return true, nil
+	}
+	attrs := q.attributes(r)
+	if len(attrs) > 0 {
+		if _, err := q.t.CallAWS(ctx, "sqs", "SetQueueAttributes", map[string]any{"QueueUrl": r.PhysicalID, "Attributes": attrs}); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+func (q sqsQueue) Delete(ctx context.Context, r *stack.Resource) error {
+	_, err := q.t.CallAWS(ctx, "sqs", "DeleteQueue", map[string]any{"QueueUrl": r.PhysicalID})
+	if se, ok := err.(*workflow.ServiceError); ok && strings.Contains(se.Code, "NonExistentQueue") || err != nil && strings.Contains(err.Error(), "QueueDoesNotExist") {
+		return nil
+	}
+	return err
+}
+
+// --- SNS
+
+type snsTopic struct{ t tasks }
+
+func (p snsTopic) Create(ctx context.Context, r *stack.Resource) error {
+	name := prop(r, "TopicName")
+	fifo := boolProp(r, "FifoTopic")
+	if name == "" {
+		name = physicalName(r, 256, false)
+		if fifo {
+			name = physicalName(r, 251, false) + ".fifo"
+		}
+	}
+	attrs := map[string]any{}
+	for _, k := range []string{"DisplayName", "ContentBasedDeduplication", "KmsMasterKeyId", "SignatureVersion", "TracingConfig"} {
+		if v := prop(r, k); v != "" {
+			attrs[k] = v
+		}
+	}
+	if fifo {
+		attrs["FifoTopic"] = "true"
+	}
+	var tags []any
+	for k, v := range tagList(r.Properties["Tags"]) {
+		tags = append(tags, map[string]any{"Key": k, "Value": v})
+	}
+	out, err := p.t.CallAWS(ctx, "sns", "CreateTopic", map[string]any{"Name": name, "Attributes": attrs, "Tags": tags})
+	if err != nil {
+		return err
+	}
+	arn, _ := out.(map[string]any)["TopicArn"].(string)
+	r.PhysicalID, r.Ref = arn, arn
+	r.Attrs = map[string]any{"TopicArn": arn, "TopicName": name}
+	subs, _ := r.Properties["Subscription"].([]any)
+	for _, s := range subs {
+		m, _ := s.(map[string]any)
+		if _, err := p.t.CallAWS(ctx, "sns", "Subscribe", map[string]any{"TopicArn": arn, "Protocol": m["Protocol"], "Endpoint": m["Endpoint"]}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p snsTopic) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
+	if changed(r, old, "TopicName", "FifoTopic") {
+		return true, nil
+	}
+	if changed(r, old, "DisplayName") {
+		_, err := p.t.CallAWS(ctx, "sns", "SetTopicAttributes", map[string]any{"TopicArn": r.PhysicalID, "AttributeName": "DisplayName", "AttributeValue": prop(r, "DisplayName")})
+		return false, err
+	}
+	return false, nil
+}
+
+func (p snsTopic) Delete(ctx context.Context, r *stack.Resource) error {
+	_, err := p.t.CallAWS(ctx, "sns", "DeleteTopic", map[string]any{"TopicArn": r.PhysicalID})
+	return err
+}
+
+type snsSubscription struct{ t tasks }
+
+var subscriptionAttributes = []string{"FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "RedrivePolicy", "DeliveryPolicy", "SubscriptionRoleArn"}
+
+func (p snsSubscription) Create(ctx context.Context, r *stack.Resource) error {
+	attrs := map[string]any{}
+	for _, k := range subscriptionAttributes {
+		if v := prop(r, k); v != "" {
+			attrs[k] = v
+		}
+	}
+	out, err := p.t.CallAWS(ctx, "sns", "Subscribe", map[string]any{"TopicArn": prop(r, "TopicArn"), "Protocol": prop(r, "Protocol"),
+		"Endpoint": prop(r, "Endpoint"), "Attributes": attrs, "ReturnSubscriptionArn": true})
+	if err != nil {
+		return err
+	}
+	arn, _ := out.(map[string]any)["SubscriptionArn"].(string)
+	r.PhysicalID, r.Ref = arn, arn
+	r.Attrs = map[string]any{"Arn": arn}
+	return nil
+}
+
+func (p snsSubscription) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
+	if changed(r, old, "TopicArn", "Protocol", "Endpoint") {
+		return true, nil
+	}
+	for _, k := range subscriptionAttributes {
+		if prop(r, k) != prop(old, k) {
+			if _, err := p.t.CallAWS(ctx, "sns", "SetSubscriptionAttributes", map[string]any{"SubscriptionArn": r.PhysicalID, "AttributeName": k, "AttributeValue": prop(r, k)}); err != nil {
+				return false, err
+			}
+		}
+	}
+	return false, nil
+}
+
+func (p snsSubscription) Delete(ctx context.Context, r *stack.Resource) error {
+	_, err := p.t.CallAWS(ctx, "sns", "Unsubscribe", map[string]any{"SubscriptionArn": r.PhysicalID})
+	if err != nil && strings.Contains(err.Error(), "NotFound") {
+		return nil
+	}
+	return err
+}
+
+// --- Lambda, through its REST API
+
+// lambdaCall sends a Lambda REST request to forkline's own handler.
+func (s *Server) lambdaREST(ctx context.Context, method, path string, query url.Values, body any) (map[string]any, error) {
+	w := httptest.NewRecorder()
+	var raw []byte
+	if body != nil {
+		raw, _ = json.Marshal(body)
+	}
+	if query == nil {
+		query = url.Values{}
+	}
+	s.lambda.Serve(w, &lambdaapi.Request{Ctx: ctx, RequestID: NewRequestID(), Method: method, Path: path, Query: query, Header: http.Header{}, Body: raw})
+	out, err := jsonResult(w, false)
+	if err != nil {
+		return nil, err
+	}
+	m, _ := out.(map[string]any)
+	return m, nil
+}
+
+type lambdaFunction struct{ s *Server }
+
+// inlineZip packages CloudFormation's inline ZipFile source as Lambda
+// does: index.py, or index.js for Node.js.
+func inlineZip(runtime, source string) []byte {
+	name := "index.py"
+	if strings.HasPrefix(runtime, "nodejs") {
+		name = "index.js"
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	f, _ := zw.Create(name)
+	f.Write([]byte(source))
+	zw.Close()
+	return buf.Bytes()
+}
+
+func (p lambdaFunction) code(r *stack.Resource) (map[string]any, error) {
+	c, _ := r.Properties["Code"].(map[string]any)
+	switch {
+	case c == nil:
+		return nil, fmt.Errorf("Properties validation failed for resource %s with message: #: required key [Code] not found", r.LogicalID)
+	case c["ZipFile"] != nil:
+		src, _ := c["ZipFile"].(string)
+		return map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(inlineZip(prop(r, "Runtime"), src))}, nil
+	case c["ImageUri"] != nil:
+		return nil, fmt.Errorf("forkline runs functions from zip packages; container images are not supported")
+	}
+	return map[string]any{"S3Bucket": c["S3Bucket"], "S3Key": c["S3Key"]}, nil
+}
+
+func (p lambdaFunction) config(r *stack.Resource) map[string]any {
+	cfg := map[string]any{}
+	for _, k := range []string{"Runtime", "Handler", "Role", "Description", "Timeout", "MemorySize", "Environment", "Layers",
+		"TracingConfig", "DeadLetterConfig", "EphemeralStorage", "LoggingConfig"} {
+		if v, ok := r.Properties[k]; ok {
+			cfg[k] = v
+		}
+	}
+	return cfg
+}
+
+func (p lambdaFunction) Create(ctx context.Context, r *stack.Resource) error {
+	name := prop(r, "FunctionName")
+	if name == "" {
+		name = physicalName(r, 64, false)
+	}
+	code, err := p.code(r)
+	if err != nil {
+		return err
+	}
+	body := p.config(r)
+	body["FunctionName"], body["Code"] = name, code
+	if v, ok := r.Properties["Architectures"]; ok {
+		body["Architectures"] = v
+	}
+	if tags := tagList(r.Properties["Tags"]); len(tags) > 0 {
+		body["Tags"] = tags
+	}
+	out, err := p.s.lambdaREST(ctx, http.MethodPost, "/2015-03-31/functions", nil, body)
+	if err != nil {
+		return err
+	}
+	if n := prop(r, "ReservedConcurrentExecutions"); n != "" {
+		c, _ := strconv.Atoi(n)
+		if _, err := p.s.lambdaREST(ctx, http.MethodPut, "/2017-10-31/functions/"+name+"/concurrency", nil, map[string]any{"ReservedConcurrentExecutions": c}); err != nil {
+			return err
+		}
+	}
+	r.PhysicalID, r.Ref = name, name
+	r.Attrs = map[string]any{"Arn": out["FunctionArn"]}
+	return nil
+}
+
+func (p lambdaFunction) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
+	if changed(r, old, "FunctionName", "PackageType") {
+		return true, nil
+	}
+	if prop(r, "Code") != prop(old, "Code") || prop(r, "Runtime") != prop(old, "Runtime") {
+		code, err := p.code(r)
+		if err != nil {
+			return false, err
+		}
+		if _, err := p.s.lambdaREST(ctx, http.MethodPut, "/2015-03-31/functions/"+r.PhysicalID+"/code", nil, code); err != nil {
+			return false, err
+		}
+	}
+	if _, err := p.s.lambdaREST(ctx, http.MethodPut, "/2015-03-31/functions/"+r.PhysicalID+"/configuration", nil, p.config(r)); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+func (p lambdaFunction) Delete(ctx context.Context, r *stack.Resource) error {
+	_, err := p.s.lambdaREST(ctx, http.MethodDelete, "/2015-03-31/functions/"+url.PathEscape(r.PhysicalID), nil, nil)
+	if err != nil && strings.Contains(err.Error(), "ResourceNotFound") {
+		return nil
+	}
+	return err
+}
+
+type lambdaPermission struct{ s *Server }
+
+func (p lambdaPermission) Create(ctx context.Context, r *stack.Resource) error {
+	sid := physicalName(r, 100, false)
+	body := map[string]any{"StatementId": sid, "Action": prop(r, "Action"), "Principal": prop(r, "Principal")}
+	for _, k := range []string{"SourceArn", "SourceAccount", "EventSourceToken", "FunctionUrlAuthType", "PrincipalOrgID"} {
+		if v := prop(r, k); v != "" {
+			body[k] = v
+		}
+	}
+	fn := prop(r, "FunctionName")
+	if _, err := p.s.lambdaREST(ctx, http.MethodPost, "/2015-03-31/functions/"+url.PathEscape(fn)+"/policy", nil, body); err != nil {
+		return err
+	}
+	r.PhysicalID, r.Ref = sid, sid
+	r.Attrs = map[string]any{"FunctionName": fn}
+	return nil
+}
+
+func (p lambdaPermission) Update(context.Context, *stack.Resource, *stack.Resource) (bool, error) {
+	return true, nil
+}
+
+func (p lambdaPermission) Delete(ctx context.Context, r *stack.Resource) error {
+	fn := prop(r, "FunctionName")
+	_, err := p.s.lambdaREST(ctx, http.MethodDelete, "/2015-03-31/functions/"+url.PathEscape(fn)+"/policy/"+url.PathEscape(r.PhysicalID), nil, nil)
+	if err != nil && strings.Contains(err.Error(), "ResourceNotFound") {
+		return nil
+	}
+	return err
+}
+
+type eventSourceMapping struct{ s *Server }
+
+var esmProps = []string{"FunctionName", "EventSourceArn", "BatchSize", "Enabled", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes",
+	"FilterCriteria", "ScalingConfig", "StartingPosition", "DestinationConfig", "MaximumRetryAttempts"}
+
+func (p eventSourceMapping) body(r *stack.Resource) map[string]any {
+	body := map[string]any{}
+	for _, k := range esmProps {
+		if v, ok := r.Properties[k]; ok {
+			body[k] = v
+		}
+	}
+	return body
+}
+
+func (p eventSourceMapping) Create(ctx context.Context, r *stack.Resource) error {
+	out, err := p.s.lambdaREST(ctx, http.MethodPost, "/2015-03-31/event-source-mappings/", nil, p.body(r))
+	if err != nil {
+		return err
+	}
+	id, _ := out["UUID"].(string)
+	r.PhysicalID, r.Ref = id, id
+	r.Attrs = map[string]any{"Id": id, "EventSourceMappingArn": out["EventSourceMappingArn"]}
+	return nil
+}
+
+func (p eventSourceMapping) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
+	if changed(r, old, "EventSourceArn") {
+		return true, nil
+	}
+	body := p.body(r)
+	delete(body, "EventSourceArn")
+	delete(body, "StartingPosition")
+	_, err := p.s.lambdaREST(ctx, http.MethodPut, "/2015-03-31/event-source-mappings/"+r.PhysicalID, nil, body)
+	return false, err
+}
+
+func (p eventSourceMapping) Delete(ctx context.Context, r *stack.Resource) error {
+	_, err := p.s.lambdaREST(ctx, http.MethodDelete, "/2015-03-31/event-source-mappings/"+r.PhysicalID, nil, nil)
+	if err != nil && strings.Contains(err.Error(), "ResourceNotFound") {
+		return nil
+	}
+	return err
+}
+
+type lambdaVersion struct{ s *Server }
+
+func (p lambdaVersion) Create(ctx context.Context, r *stack.Resource) error {
+	fn := prop(r, "FunctionName")
+	out, err := p.s.lambdaREST(ctx, http.MethodPost, "/2015-03-31/functions/"+url.PathEscape(fn)+"/versions", nil,
+		map[string]any{"Description": prop(r, "Description"), "CodeSha256": prop(r, "CodeSha256")})
+	if err != nil {
+		return err
+	}
+	arn, _ := out["FunctionArn"].(string)
+	r.PhysicalID, r.Ref = arn, arn
+	r.Attrs = map[string]any{"Version": out["Version"], "FunctionArn": arn}
+	return nil
+}
+
+func (p lambdaVersion) Update(context.Context, *stack.Resource, *stack.Resource) (bool, error) {
+	return true, nil
+}
+
+func (p lambdaVersion) Delete(ctx context.Context, r *stack.Resource) error {
+	v, _ := r.Attrs["Version"].(string)
+	q := url.Values{"Qualifier": {v}}
+	_, err := p.s.lambdaREST(ctx, http.MethodDelete, "/2015-03-31/functions/"+url.PathEscape(prop(r, "FunctionName")), q, nil)
+	if err != nil && (strings.Contains(err.Error(), "ResourceNotFound") || strings.Contains(err.Error(), "ResourceConflict")) {
+		return nil // the function went first, or an alias still uses it
+	}
+	return err
+}
+
+type lambdaAlias struct{ s *Server }
+
+func (p lambdaAlias) body(r *stack.Resource) map[string]any {
+	body := map[string]any{"FunctionVersion": prop(r, "FunctionVersion"), "Description": prop(r, "Description")}
+	if rc, ok := r.Properties["RoutingConfig"].(map[string]any); ok {
+		weights := map[string]any{}
+		list, _ := rc["AdditionalVersionWeights"].([]any)
+		for _, e := range list {
+			m, _ := e.(map[string]any)
+			v, _ := m["FunctionVersion"].(string)
+			weights[v] = m["FunctionWeight"]
+		}
+		body["RoutingConfig"] = map[string]any{"AdditionalVersionWeights": weights}
+	}
+	return body
+}
+
+func (p lambdaAlias) Create(ctx context.Context, r *stack.Resource) error {
+	body := p.body(r)
+	body["Name"] = prop(r, "Name")
+	out, err := p.s.lambdaREST(ctx, http.MethodPost, "/2015-03-31/functions/"+url.PathEscape(prop(r, "FunctionName"))+"/aliases", nil, body)
+	if err != nil {
+		return err
+	}
+	arn, _ := out["AliasArn"].(string)
+	r.PhysicalID, r.Ref = arn, arn
+	r.Attrs = map[string]any{"AliasArn": arn}
+	return nil
+}
+
+func (p lambdaAlias) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
+	if changed(r, old, "FunctionName", "Name") {
+		return true, nil
+	}
+	_, err := p.s.lambdaREST(ctx, http.MethodPut, "/2015-03-31/functions/"+url.PathEscape(prop(r, "FunctionName"))+"/aliases/"+url.PathEscape(prop(r, "Name")), nil, p.body(r))
+	return false, err
+}
+
+func (p lambdaAlias) Delete(ctx context.Context, r *stack.Resource) error {
+	_, err := p.s.lambdaREST(ctx, http.MethodDelete, "/2015-03-31/functions/"+url.PathEscape(prop(r, "FunctionName"))+"/aliases/"+url.PathEscape(prop(r, "Name")), nil, nil)
+	if err != nil && strings.Contains(err.Error(), "ResourceNotFound") {
+		return nil
+	}
+	return err
+}
+
+type layerVersion struct{ s *Server }
+
+func (p layerVersion) Create(ctx context.Context, r *stack.Resource) error {
+	name := prop(r, "LayerName")
+	if name == "" {
+		name = physicalName(r, 64, false)
+	}
+	body := map[string]any{"Content": r.Properties["Content"], "Description": prop(r, "Description"), "LicenseInfo": prop(r, "LicenseInfo")}
+	for _, k := range []string{"CompatibleRuntimes", "CompatibleArchitectures"} {
+		if v, ok := r.Properties[k]; ok {
+			body[k] = v
+		}
+	}
+	out, err := p.s.lambdaREST(ctx, http.MethodPost, "/2018-10-31/layers/"+url.PathEscape(name)+"/versions", nil, body)
+	if err != nil {
+		return err
+	}
+	arn, _ := out["LayerVersionArn"].(string)
+	r.PhysicalID, r.Ref = arn, arn
+	r.Attrs = map[string]any{"LayerVersionArn": arn}
+	return nil
+}
+
+func (p layerVersion) Update(context.Context, *stack.Resource, *stack.Resource) (bool, error) {
+	return true, nil
+}
+
+func (p layerVersion) Delete(ctx context.Context, r *stack.Resource) error {
+	parts := strings.Split(r.PhysicalID, ":")
+	if len(parts) < 8 {
+		return nil
+	}
+	_, err := p.s.lambdaREST(ctx, http.MethodDelete, "/2018-10-31/layers/"+url.PathEscape(parts[6])+"/versions/"+parts[7], nil, nil)
+	return err
+}
+
+// --- Step Functions
+
+type stateMachine struct {
+	t tasks
+	s *Server
+}
+
+func (p stateMachine) definition(ctx context.Context, r *stack.Resource) (string, error) {
+	def := prop(r, "DefinitionString")
+	if d, ok := r.Properties["Definition"]; ok {
+		b, _ := json.Marshal(d)
+		def = string(b)
+	}
+	if loc, ok := r.Properties["DefinitionS3Location"].(map[string]any); ok {
+		b, _ := loc["Bucket"].(string)
+		k, _ := loc["Key"].(string)
+		data, err := p.s.objects.ReadObject(ctx, b, k, 1<<20)
+		if err != nil {
+			return "", err
+		}
+		def = string(data)
+	}
+	if subs, ok := r.Properties["DefinitionSubstitutions"].(map[string]any); ok {
+		keys := make([]string, 0, len(subs))
+		for k := range subs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v := subs[k]
+			text, isStr := v.(string)
+			if !isStr {
+				b, _ := json.Marshal(v)
+				text = string(b)
+			}
+			def = strings.ReplaceAll(def, "${"+k+"}", text)
+		}
+	}
+	return def, nil
+}
+
+func (p stateMachine) Create(ctx context.Context, r *stack.Resource) error {
+	name := prop(r, "StateMachineName")
+	if name == "" {
+		name = physicalName(r, 80, false)
+	}
+	def, err := p.definition(ctx, r)
+	if err != nil {
+		return err
+	}
+	var tags []any
+	for k, v := range tagList(r.Properties["Tags"]) {
+		tags = append(tags, map[string]any{"Key": k, "Value": v})
+	}
+	out, err := p.t.CallAWS(ctx, "sfn", "CreateStateMachine", map[string]any{"Name": name, "Definition": def, "RoleArn": prop(r, "RoleArn"),
+		"Type": prop(r, "StateMachineType"), "Tags": tags})
+	if err != nil {
+		return err
+	}
+	arn, _ := out.(map[string]any)["StateMachineArn"].(string)
+	r.PhysicalID, r.Ref = arn, arn
+	r.Attrs = map[string]any{"Arn": arn, "Name": name}
+	return nil
+}
+
+func (p stateMachine) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
+	if changed(r, old, "StateMachineName", "StateMachineType") {
+		return true, nil
+	}
+	def, err := p.definition(ctx, r)
+	if err != nil {
+		return false, err
+	}
+	_, err = p.t.CallAWS(ctx, "sfn", "UpdateStateMachine", map[string]any{"StateMachineArn": r.PhysicalID, "Definition": def, "RoleArn": prop(r, "RoleArn")})
+	return false, err
+}
+
+func (p stateMachine) Delete(ctx context.Context, r *stack.Resource) error {
+	_, err := p.t.CallAWS(ctx, "sfn", "DeleteStateMachine", map[string]any{"StateMachineArn": r.PhysicalID})
+	return err
+}
+
+// --- S3, IAM, Logs
+
+type bucket struct{ s *Server }
+
+func (p bucket) Create(ctx context.Context, r *stack.Resource) error {
+	name := prop(r, "BucketName")
+	if name == "" {
+		name = physicalName(r, 63, true)
+	}
+	if err := p.s.objects.CreateBucket(ctx, name, ""); err != nil {
+		return err
+	}
+	r.PhysicalID, r.Ref = name, name
+	region := p.s.cfg.Region
+	r.Attrs = map[string]any{"Arn": "arn:aws:s3:::" + name, "DomainName": name + ".s3.amazonaws.com",
+		"RegionalDomainName": name + ".s3." + region + ".amazonaws.com", "DualStackDomainName": name + ".s3.dualstack." + region + ".amazonaws.com",
+		"WebsiteURL": "http://" + name + ".s3-website-" + region + ".amazonaws.com"}
+	return nil
+}
+
+func (p bucket) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
+	return changed(r, old, "BucketName"), nil
+}
+
+func (p bucket) Delete(ctx context.Context, r *stack.Resource) error {
+	err := p.s.objects.DeleteBucket(ctx, r.PhysicalID)
+	if err != nil && strings.Contains(err.Error(), "NoSuchBucket") {
+		return nil
+	}
+	return err
+}
+
+type iamRole struct{ s *Server }
+
+func (p iamRole) Create(ctx context.Context, r *stack.Resource) error {
+	name := prop(r, "RoleName")
+	if name == "" {
+		name = physicalName(r, 64, false)
+	}
+	path := prop(r, "Path")
+	if path == "" {
+		path = "/"
+	}
+	var id [17]byte
+	rand.Read(id[:])
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	for i := range id {
+		id[i] = alphabet[int(id[i])%len(alphabet)]
+	}
+	r.PhysicalID, r.Ref = name, name
+	r.Attrs = map[string]any{"Arn": "arn:aws:iam::" + p.s.cfg.AccountID + ":role" + path + name, "RoleId": "AROA" + string(id[:])}
+	return nil
+}
+
+func (p iamRole) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
+	return changed(r, old, "RoleName", "Path"), nil
+}
+
+func (p iamRole) Delete(context.Context, *stack.Resource) error { return nil }
+
+type iamManagedPolicy struct{ s *Server }
+
+func (p iamManagedPolicy) Create(ctx context.Context, r *stack.Resource) error {
+	name := prop(r, "ManagedPolicyName")
+	if name == "" {
+		name = physicalName(r, 128, false)
+	}
+	arn := "arn:aws:iam::" + p.s.cfg.AccountID + ":policy/" + name
+	r.PhysicalID, r.Ref = arn, arn
+	r.Attrs = map[string]any{"PolicyArn": arn}
+	return nil
+}
+
+func (p iamManagedPolicy) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
+	return changed(r, old, "ManagedPolicyName"), nil
+}
+
+func (p iamManagedPolicy) Delete(context.Context, *stack.Resource) error { return nil }
+
+type logGroup struct{ s *Server }
+
+func (p logGroup) Create(ctx context.Context, r *stack.Resource) error {
+	name := prop(r, "LogGroupName")
+	if name == "" {
+		name = physicalName(r, 512, false)
+	}
+	if err := p.s.logs.CreateGroup(ctx, name); err != nil && !strings.Contains(err.Error(), "AlreadyExists") {
+		return err
+	}
+	r.PhysicalID, r.Ref = name, name
+	r.Attrs = map[string]any{"Arn": p.s.logs.Arn(name)}
+	return nil
+}
+
+func (p logGroup) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
+	return changed(r, old, "LogGroupName"), nil
+}
+
+func (p logGroup) Delete(ctx context.Context, r *stack.Resource) error {
+	if err := p.s.logs.DeleteGroup(ctx, r.PhysicalID); err != nil && !strings.Contains(err.Error(), "NotFound") {
+		return err
+	}
+	return nil
+}
