@@ -104,7 +104,9 @@ func TestStacksLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := cloudformation.NewStackCreateCompleteWaiter(c).Wait(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String("shop")}, time.Minute,
-		func(o *cloudformation.StackCreateCompleteWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond }); err != nil {
+		func(o *cloudformation.StackCreateCompleteWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+		}); err != nil {
 		ev, _ := c.DescribeStackEvents(ctx(t), &cloudformation.DescribeStackEventsInput{StackName: aws.String("shop")})
 		for _, e := range ev.StackEvents {
 			t.Logf("%s %s %s", aws.ToString(e.LogicalResourceId), e.ResourceStatus, aws.ToString(e.ResourceStatusReason))
@@ -139,20 +141,22 @@ func TestStacksLifecycle(t *testing.T) {
 
 	// An update changes a property in place and adds the prod-only queue.
 	_, err = c.UpdateStack(ctx(t), &cloudformation.UpdateStackInput{StackName: aws.String("shop"), UsePreviousTemplate: aws.Bool(true),
-		Parameters: []cfntypes.Parameter{{ParameterKey: aws.String("Stage"), UsePreviousValue: aws.Bool(true)}, {ParameterKey: aws.String("Visibility"), ParameterValue: aws.String("45")}},
+		Parameters:   []cfntypes.Parameter{{ParameterKey: aws.String("Stage"), UsePreviousValue: aws.Bool(true)}, {ParameterKey: aws.String("Visibility"), ParameterValue: aws.String("45")}},
 		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := cloudformation.NewStackUpdateCompleteWaiter(c).Wait(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String("shop")}, time.Minute,
-		func(o *cloudformation.StackUpdateCompleteWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond }); err != nil {
+		func(o *cloudformation.StackUpdateCompleteWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+		}); err != nil {
 		t.Fatal(err)
 	}
 	if v := attrs(t, q, outs["OrdersUrl"])["VisibilityTimeout"]; v != "45" {
 		t.Fatalf("VisibilityTimeout after the update: %s", v)
 	}
 	_, err = c.UpdateStack(ctx(t), &cloudformation.UpdateStackInput{StackName: aws.String("shop"), UsePreviousTemplate: aws.Bool(true),
-		Parameters: []cfntypes.Parameter{{ParameterKey: aws.String("Stage"), UsePreviousValue: aws.Bool(true)}, {ParameterKey: aws.String("Visibility"), UsePreviousValue: aws.Bool(true)}},
+		Parameters:   []cfntypes.Parameter{{ParameterKey: aws.String("Stage"), UsePreviousValue: aws.Bool(true)}, {ParameterKey: aws.String("Visibility"), UsePreviousValue: aws.Bool(true)}},
 		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam}})
 	if err == nil || !strings.Contains(err.Error(), "No updates are to be performed") {
 		t.Fatalf("empty update: %v", err)
@@ -163,7 +167,9 @@ func TestStacksLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := cloudformation.NewStackDeleteCompleteWaiter(c).Wait(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String("shop")}, time.Minute,
-		func(o *cloudformation.StackDeleteCompleteWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond }); err != nil {
+		func(o *cloudformation.StackDeleteCompleteWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+		}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := q.GetQueueUrl(ctx(t), &sqs.GetQueueUrlInput{QueueName: aws.String("shop-dev-orders")}); err == nil {
@@ -195,7 +201,9 @@ func TestStackRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := cloudformation.NewStackCreateCompleteWaiter(c).Wait(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String("broken")}, time.Minute,
-		func(o *cloudformation.StackCreateCompleteWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond })
+		func(o *cloudformation.StackCreateCompleteWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+		})
 	if err == nil {
 		t.Fatal("a failing template completed")
 	}
