@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -241,4 +244,51 @@ func startAndWait(t *testing.T, s *servertest.Server, arn, input string) string 
 		t.Fatalf("execution %s: %s %s", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause))
 	}
 	return aws.ToString(out.Output)
+}
+
+// The AWS CLI's own flow: aws cloudformation deploy (a change set, its
+// waiters, then the stack's), with parameter overrides, twice (create,
+// then update), and a no-op deploy; then delete-stack.
+func TestStacksWithAWSCLIDeploy(t *testing.T) {
+	requireClient(t, "aws", "--version")
+	requireClient(t, "python3", "--version")
+	s := servertest.Start(t, servertest.Options{})
+	dir := t.TempDir()
+	file := filepath.Join(dir, "template.yaml")
+	os.WriteFile(file, []byte(pipelineTemplate), 0o644)
+	run := func(args ...string) (string, error) {
+		t.Helper()
+		cmd := exec.Command("aws", append([]string{"--endpoint-url", s.URL, "--region", "us-east-1"}, args...)...)
+		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDFORKLINETEST", "AWS_SECRET_ACCESS_KEY=forkline-test-secret", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run("cloudformation", "deploy", "--template-file", file, "--stack-name", "cli-shop", "--capabilities", "CAPABILITY_IAM",
+		"--parameter-overrides", "Stage=prod"); err != nil {
+		t.Fatalf("deploy: %v\n%s", err, out)
+	}
+	c := cloudformation.NewFromConfig(s.Config())
+	res, err := c.DescribeStackResources(ctx(t), &cloudformation.DescribeStackResourcesInput{StackName: aws.String("cli-shop")})
+	if err != nil || len(res.StackResources) != 9 { // ProdOnly exists with Stage=prod
+		t.Fatalf("resources after deploy: %d, %v", len(res.StackResources), err)
+	}
+	if out, err := run("cloudformation", "deploy", "--template-file", file, "--stack-name", "cli-shop", "--capabilities", "CAPABILITY_IAM",
+		"--parameter-overrides", "Stage=dev", "Visibility=60"); err != nil {
+		t.Fatalf("update deploy: %v\n%s", err, out)
+	}
+	res, _ = c.DescribeStackResources(ctx(t), &cloudformation.DescribeStackResourcesInput{StackName: aws.String("cli-shop")})
+	if len(res.StackResources) != 8 {
+		t.Fatalf("resources after the update: %d", len(res.StackResources))
+	}
+	out, err := run("cloudformation", "deploy", "--template-file", file, "--stack-name", "cli-shop", "--capabilities", "CAPABILITY_IAM",
+		"--parameter-overrides", "Stage=dev", "Visibility=60", "--no-fail-on-empty-changeset")
+	if err != nil || !strings.Contains(out, "No changes to deploy") {
+		t.Fatalf("no-op deploy: %v\n%s", err, out)
+	}
+	if out, err := run("cloudformation", "delete-stack", "--stack-name", "cli-shop"); err != nil {
+		t.Fatalf("delete-stack: %v\n%s", err, out)
+	}
+	if out, err := run("cloudformation", "wait", "stack-delete-complete", "--stack-name", "cli-shop"); err != nil {
+		t.Fatalf("wait stack-delete-complete: %v\n%s", err, out)
+	}
 }

@@ -605,7 +605,7 @@ func (h *Handler) executeChangeSet(w http.ResponseWriter, r *Request, p awsquery
 	if err := h.svc.ExecuteChangeSet(r.HTTP.Context(), get(p, "StackName"), get(p, "ChangeSetName"), get(p, "DisableRollback") == "true"); err != nil {
 		return err
 	}
-	awsquery.Write(w, "ExecuteChangeSet", xmlns, r.RequestID, nil)
+	awsquery.Write(w, "ExecuteChangeSet", xmlns, r.RequestID, func(*awsquery.XML) {})
 	return nil
 }
 
@@ -613,7 +613,7 @@ func (h *Handler) deleteChangeSet(w http.ResponseWriter, r *Request, p awsquery.
 	if err := h.svc.DeleteChangeSet(r.HTTP.Context(), get(p, "StackName"), get(p, "ChangeSetName")); err != nil {
 		return err
 	}
-	awsquery.Write(w, "DeleteChangeSet", xmlns, r.RequestID, nil)
+	awsquery.Write(w, "DeleteChangeSet", xmlns, r.RequestID, func(*awsquery.XML) {})
 	return nil
 }
 

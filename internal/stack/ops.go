@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/forkline/forkline/internal/stack/template"
 )
@@ -297,13 +298,26 @@ func (s *Service) CreateStack(ctx context.Context, in CreateInput) (string, erro
 	return id, nil
 }
 
-// run starts an operation in the background.
+// syncWait is how long an API call waits for the operation it started:
+// local stacks are usually done by then, so the first DescribeStacks of a
+// client's waiter finds the final status instead of sleeping for its
+// polling delay (30 s for the AWS CLI's stack waiters).
+const syncWait = 3 * time.Second
+
+// run starts an operation in the background and waits up to syncWait for
+// it.
 func (s *Service) run(op func(ctx context.Context)) {
 	s.wg.Add(1)
+	done := make(chan struct{})
 	go func() {
 		defer s.wg.Done()
+		defer close(done)
 		op(s.ctx)
 	}()
+	select {
+	case <-done:
+	case <-time.After(syncWait):
+	}
 }
 
 func (s *Service) done(name string) {
