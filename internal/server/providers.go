@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/forkline/forkline/internal/events"
 	"github.com/forkline/forkline/internal/lambdaapi"
 	"github.com/forkline/forkline/internal/stack"
 	"github.com/forkline/forkline/internal/workflow"
@@ -50,6 +51,7 @@ func (s *Server) stackProviders() map[string]stack.Provider {
 		"AWS::IAM::ManagedPolicy":                  iamManagedPolicy{s},
 		"AWS::IAM::InstanceProfile":                accept,
 		"AWS::Logs::LogGroup":                      logGroup{s},
+		"AWS::Events::Rule":                        eventRule{s},
 		"AWS::CloudFormation::WaitConditionHandle": accept,
 	}
 }
@@ -795,4 +797,91 @@ func (p logGroup) Delete(ctx context.Context, r *stack.Resource) error {
 		return err
 	}
 	return nil
+}
+
+// --- EventBridge
+
+type eventRule struct{ s *Server }
+
+func (p eventRule) input(r *stack.Resource, name string) events.PutRuleInput {
+	in := events.PutRuleInput{Name: name, ScheduleExpression: prop(r, "ScheduleExpression"), State: prop(r, "State"),
+		Description: prop(r, "Description"), RoleArn: prop(r, "RoleArn"), EventBusName: prop(r, "EventBusName")}
+	if v, ok := r.Properties["EventPattern"]; ok {
+		if text, isText := v.(string); isText {
+			in.EventPattern = text
+		} else {
+			b, _ := json.Marshal(v)
+			in.EventPattern = string(b)
+		}
+	}
+	return in
+}
+
+func (p eventRule) targets(r *stack.Resource) []events.Target {
+	var out []events.Target
+	list, _ := r.Properties["Targets"].([]any)
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		str := func(k string) string { s, _ := m[k].(string); return s }
+		t := events.Target{ID: str("Id"), Arn: str("Arn"), Input: str("Input"), InputPath: str("InputPath"), RoleArn: str("RoleArn")}
+		if sp, ok := m["SqsParameters"].(map[string]any); ok {
+			t.MessageGroupID, _ = sp["MessageGroupId"].(string)
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func (p eventRule) apply(ctx context.Context, r *stack.Resource, name string, old []events.Target) error {
+	arn, err := p.s.events.PutRule(ctx, p.input(r, name))
+	if err != nil {
+		return err
+	}
+	targets := p.targets(r)
+	keep := map[string]bool{}
+	for _, t := range targets {
+		keep[t.ID] = true
+	}
+	var drop []string
+	for _, t := range old {
+		if !keep[t.ID] {
+			drop = append(drop, t.ID)
+		}
+	}
+	if len(drop) > 0 {
+		if _, err := p.s.events.RemoveTargets(ctx, name, "", drop); err != nil {
+			return err
+		}
+	}
+	if len(targets) > 0 {
+		failed, err := p.s.events.PutTargets(ctx, name, "", targets)
+		if err != nil {
+			return err
+		}
+		if len(failed) > 0 {
+			return fmt.Errorf("%s", failed[0].Message)
+		}
+	}
+	r.PhysicalID, r.Ref = name, name
+	r.Attrs = map[string]any{"Arn": arn}
+	return nil
+}
+
+func (p eventRule) Create(ctx context.Context, r *stack.Resource) error {
+	name := prop(r, "Name")
+	if name == "" {
+		name = physicalName(r, 64, false)
+	}
+	return p.apply(ctx, r, name, nil)
+}
+
+func (p eventRule) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
+	if changed(r, old, "Name", "EventBusName") {
+		return true, nil
+	}
+	return false, p.apply(ctx, r, old.PhysicalID, p.targets(old))
+}
+
+func (p eventRule) Delete(ctx context.Context, r *stack.Resource) error {
+	return p.s.events.DeleteRule(ctx, r.PhysicalID, "", true)
 }

@@ -25,6 +25,8 @@ import (
 	"github.com/forkline/forkline/internal/cfnapi"
 	"github.com/forkline/forkline/internal/clock"
 	"github.com/forkline/forkline/internal/config"
+	"github.com/forkline/forkline/internal/events"
+	"github.com/forkline/forkline/internal/eventsapi"
 	"github.com/forkline/forkline/internal/function"
 	"github.com/forkline/forkline/internal/lambdaapi"
 	"github.com/forkline/forkline/internal/logs"
@@ -66,26 +68,28 @@ type Options struct {
 
 // Server is a running forkline instance.
 type Server struct {
-	cfg     config.Config
-	log     *slog.Logger
-	clock   clock.Clock
-	store   *pebblestore.Store
-	queues  *queue.Service
-	topics  *topic.Service
-	funcs   *function.Service
-	lambda  *lambdaapi.Handler
-	logs    *logs.Service
-	logsAPI *logsapi.Handler
-	flows   *workflow.Service
-	objects *object.Service
-	s3      *s3api.Handler
-	stacks  *stack.Service
-	cfn     *cfnapi.Handler
-	sfn     *sfnapi.Handler
-	sqs     *sqsapi.Handler
-	sns     *snsapi.Handler
-	auth    *sigv4.Verifier
-	http    *http.Server
+	cfg       config.Config
+	log       *slog.Logger
+	clock     clock.Clock
+	store     *pebblestore.Store
+	queues    *queue.Service
+	topics    *topic.Service
+	funcs     *function.Service
+	lambda    *lambdaapi.Handler
+	logs      *logs.Service
+	logsAPI   *logsapi.Handler
+	events    *events.Service
+	eventsAPI *eventsapi.Handler
+	flows     *workflow.Service
+	objects   *object.Service
+	s3        *s3api.Handler
+	stacks    *stack.Service
+	cfn       *cfnapi.Handler
+	sfn       *sfnapi.Handler
+	sqs       *sqsapi.Handler
+	sns       *snsapi.Handler
+	auth      *sigv4.Verifier
+	http      *http.Server
 	// publicURL is the base of the links SNS puts in messages, set when
 	// the listener is known unless configured.
 	publicURL atomic.Value
@@ -196,9 +200,22 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.objects, s.s3 = objs, s3api.New(objs, cfg.AccountID, o.Logger)
+	evs, err := events.New(ctx, st, events.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger,
+		Deliverer: eventTargets{tasks{fs: fs, qs: qs, ts: ts, srv: s}}})
+	if err != nil {
+		wf.Close()
+		fs.Close()
+		ls.Close()
+		ts.Close()
+		qs.Close()
+		st.Close()
+		return nil, err
+	}
+	s.events, s.eventsAPI = evs, eventsapi.New(evs, o.Logger)
 	stacks, err := stack.New(ctx, st, stack.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger,
 		Providers: s.stackProviders(), Fetch: s.fetchTemplate})
 	if err != nil {
+		evs.Close()
 		wf.Close()
 		fs.Close()
 		ls.Close()
@@ -245,6 +262,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.queues.Close()
 		err = s.http.Shutdown(ctx)
 		s.stacks.Close()
+		s.events.Close()
 		s.flows.Close()
 		s.topics.Close()
 		s.funcs.Close()
@@ -400,6 +418,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 			}
 			s.sfn.Serve(r.Context(), w, reqID, action, body)
 			return "states", action
+		case eventsapi.TargetPrefix:
+			if err := s.auth.Verify(r, auth, body); err != nil {
+				eventsapi.WriteError(w, reqID, asAWS(err))
+				return "events", action
+			}
+			s.eventsAPI.Serve(r.Context(), w, reqID, action, body)
+			return "events", action
 		case logsapi.TargetPrefix:
 			if err := s.auth.Verify(r, auth, body); err != nil {
 				logsapi.WriteError(w, reqID, asAWS(err))
