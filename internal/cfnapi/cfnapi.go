@@ -183,6 +183,10 @@ func writeStack(x *awsquery.XML, s stack.Stack) {
 		x.Elem("StackStatusReason", s.Reason)
 	}
 	x.Elem("DisableRollback", strconv.FormatBool(s.DisableRollback))
+	if s.ParentID != "" {
+		x.Elem("ParentId", s.ParentID)
+		x.Elem("RootId", s.RootID)
+	}
 	x.Open("NotificationARNs")
 	x.Close("NotificationARNs")
 	x.Open("Capabilities")
@@ -410,6 +414,10 @@ func (h *Handler) listStacks(w http.ResponseWriter, r *Request, p awsquery.Param
 			if s.Reason != "" {
 				x.Elem("StackStatusReason", s.Reason)
 			}
+			if s.ParentID != "" {
+				x.Elem("ParentId", s.ParentID)
+				x.Elem("RootId", s.RootID)
+			}
 			x.Close("member")
 		}
 		x.Close("StackSummaries")
@@ -418,7 +426,12 @@ func (h *Handler) listStacks(w http.ResponseWriter, r *Request, p awsquery.Param
 }
 
 func (h *Handler) getTemplate(w http.ResponseWriter, r *Request, p awsquery.Params) error {
-	body, err := h.svc.Template(r.HTTP.Context(), get(p, "StackName"))
+	stage := get(p, "TemplateStage")
+	if stage != "" && stage != "Original" && stage != "Processed" {
+		return &awserr.Error{Entry: awserr.Entry{Code: "ValidationError", Status: 400, Sender: true},
+			Message: "1 validation error detected: Value '" + stage + "' at 'templateStage' failed to satisfy constraint: Member must satisfy enum value set: [Original, Processed]"}
+	}
+	body, err := h.svc.Template(r.HTTP.Context(), get(p, "StackName"), stage == "Processed")
 	if err != nil {
 		return err
 	}
@@ -471,7 +484,7 @@ func (h *Handler) getTemplateSummary(w http.ResponseWriter, r *Request, p awsque
 	body := get(p, "TemplateBody")
 	url := get(p, "TemplateURL")
 	if name := get(p, "StackName"); name != "" {
-		b, err := h.svc.Template(r.HTTP.Context(), name)
+		b, err := h.svc.Template(r.HTTP.Context(), name, false)
 		if err != nil {
 			return err
 		}

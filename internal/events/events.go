@@ -76,7 +76,11 @@ type Rule struct {
 	RoleArn            string            `json:"roleArn,omitempty"`
 	Targets            []Target          `json:"targets,omitempty"`
 	Tags               map[string]string `json:"tags,omitempty"`
-	Created            int64             `json:"created"` // Unix ms; anchors rate expressions
+	// Scheduler marks an EventBridge Scheduler schedule, which has one
+	// target and no place among the rules.
+	Scheduler bool   `json:"scheduler,omitempty"`
+	Timezone  string `json:"tz,omitempty"`
+	Created   int64  `json:"created"` // Unix ms; anchors rate expressions
 	Enabled            int64             `json:"enabled"` // Unix ms of the last enabling
 }
 
@@ -168,7 +172,7 @@ func (s *Service) Close() {
 func (s *Service) compile(r Rule) (*ruleState, error) {
 	rs := &ruleState{Rule: r}
 	if r.ScheduleExpression != "" {
-		sched, err := ParseSchedule(r.ScheduleExpression, time.UnixMilli(r.Enabled))
+		sched, err := ParseScheduleIn(r.ScheduleExpression, time.UnixMilli(r.Enabled), r.Timezone)
 		if err != nil {
 			return nil, errorf(ErrValidation, "%s", err.Error())
 		}
@@ -265,6 +269,10 @@ func (s *Service) fireDue() {
 	}
 	s.mu.Unlock()
 	for _, f := range fire {
+		if f.rule.Scheduler {
+			s.send(f.rule, map[string]any{})
+			continue
+		}
 		ev := map[string]any{"version": "0", "id": uuid.New(), "detail-type": "Scheduled Event", "source": "aws.events",
 			"account": s.cfg.AccountID, "time": f.at.UTC().Format("2006-01-02T15:04:05Z"), "region": s.cfg.Region,
 			"resources": []string{f.rule.Arn}, "detail": map[string]any{}}
@@ -393,7 +401,7 @@ func (s *Service) get(name, bus string) (*ruleState, error) {
 		return nil, err
 	}
 	rs := s.rules[name]
-	if rs == nil {
+	if rs == nil || rs.Scheduler {
 		return nil, errorf(ErrNotFound, "Rule %s does not exist on EventBus default.", name)
 	}
 	return rs, nil
@@ -419,7 +427,7 @@ func (s *Service) ListRules(ctx context.Context, prefix, bus string) ([]Rule, er
 	defer s.mu.Unlock()
 	var out []Rule
 	for name, rs := range s.rules {
-		if strings.HasPrefix(name, prefix) {
+		if strings.HasPrefix(name, prefix) && !rs.Scheduler {
 			out = append(out, rs.Rule)
 		}
 	}
@@ -436,7 +444,7 @@ func (s *Service) DeleteRule(ctx context.Context, name, bus string, force bool) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rs := s.rules[name]
-	if rs == nil {
+	if rs == nil || rs.Scheduler {
 		return nil
 	}
 	if len(rs.Targets) > 0 && !force {
@@ -635,4 +643,69 @@ func TestEventPattern(pattern, event string) (bool, error) {
 		return false, errorf(ErrValidation, "Parameter Event is not valid.")
 	}
 	return p.Match(filter.NewMessage(nil, event, true)), nil
+}
+
+// ScheduleInput is an EventBridge Scheduler schedule.
+type ScheduleInput struct {
+	Name, Group, Expression, Timezone, State string
+	Target                                   Target
+}
+
+func scheduleKey(group, name string) string {
+	if group == "" {
+		group = "default"
+	}
+	return "schedule:" + group + "/" + name
+}
+
+// PutSchedule creates or replaces a Scheduler schedule; it returns its ARN.
+func (s *Service) PutSchedule(ctx context.Context, in ScheduleInput) (string, error) {
+	group := in.Group
+	if group == "" {
+		group = "default"
+	}
+	state := "ENABLED"
+	if in.State == "DISABLED" {
+		state = "DISABLED"
+	}
+	now := s.clock.Now()
+	key := scheduleKey(group, in.Name)
+	in.Target.ID = in.Name
+	if in.Target.Input == "" {
+		in.Target.Input = "{}"
+	}
+	r := Rule{Name: key, Arn: fmt.Sprintf("arn:aws:scheduler:%s:%s:schedule/%s/%s", s.cfg.Region, s.cfg.AccountID, group, in.Name),
+		ScheduleExpression: in.Expression, State: state, Targets: []Target{in.Target}, Scheduler: true, Timezone: in.Timezone,
+		Created: now.UnixMilli(), Enabled: now.UnixMilli()}
+	rs, err := s.compile(r)
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.save(ctx, &r); err != nil {
+		return "", err
+	}
+	s.arm(rs, now)
+	s.rules[key] = rs
+	s.poke()
+	return r.Arn, nil
+}
+
+// DeleteSchedule removes a Scheduler schedule.
+func (s *Service) DeleteSchedule(ctx context.Context, group, name string) error {
+	key := scheduleKey(group, name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rules[key] == nil {
+		return nil
+	}
+	var b store.Batch
+	b.DeleteRecord(nsRule, key)
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return err
+	}
+	delete(s.rules, key)
+	s.poke()
+	return nil
 }

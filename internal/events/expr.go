@@ -24,6 +24,35 @@ type Schedule interface {
 // ParseSchedule parses a schedule expression; start anchors rate
 // expressions (a rate rule fires every period after it was created).
 func ParseSchedule(expr string, start time.Time) (Schedule, error) {
+	return ParseScheduleIn(expr, start, "")
+}
+
+// ParseScheduleIn parses a schedule expression whose cron and at() times
+// are in the named time zone (EventBridge Scheduler's
+// ScheduleExpressionTimezone; UTC when empty).
+func ParseScheduleIn(expr string, start time.Time, tz string) (Schedule, error) {
+	loc := time.UTC
+	if tz != "" {
+		l, err := time.LoadLocation(tz)
+		if err != nil {
+			return nil, errors.New("Invalid ScheduleExpressionTimezone: " + tz)
+		}
+		loc = l
+	}
+	switch {
+	case strings.HasPrefix(expr, "at(") && strings.HasSuffix(expr, ")"):
+		t, err := time.ParseInLocation("2006-01-02T15:04:05", expr[3:len(expr)-1], loc)
+		if err != nil {
+			return nil, errExpr
+		}
+		return once(t), nil
+	case strings.HasPrefix(expr, "cron(") && strings.HasSuffix(expr, ")") && loc != time.UTC:
+		c, err := parseCron(expr[5 : len(expr)-1])
+		if err != nil {
+			return nil, err
+		}
+		return zoned{c, loc}, nil
+	}
 	switch {
 	case strings.HasPrefix(expr, "rate(") && strings.HasSuffix(expr, ")"):
 		return parseRate(expr[5:len(expr)-1], start)
@@ -360,4 +389,32 @@ func (c *cron) Next(t time.Time) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// once is an at() expression: one time.
+type once time.Time
+
+func (o once) Next(t time.Time) time.Time {
+	if time.Time(o).After(t) {
+		return time.Time(o)
+	}
+	return time.Time{}
+}
+
+// zoned evaluates a cron expression in a time zone.
+type zoned struct {
+	c   Schedule
+	loc *time.Location
+}
+
+func (z zoned) Next(t time.Time) time.Time {
+	// Walk the wall clock of the zone: shift to a UTC instant with the
+	// same wall time, find the next match, shift back.
+	wall := t.In(z.loc)
+	asUTC := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), wall.Nanosecond(), time.UTC)
+	n := z.c.Next(asUTC)
+	if n.IsZero() {
+		return n
+	}
+	return time.Date(n.Year(), n.Month(), n.Day(), n.Hour(), n.Minute(), 0, 0, z.loc)
 }

@@ -52,6 +52,12 @@ func (s *Server) stackProviders() map[string]stack.Provider {
 		"AWS::IAM::InstanceProfile":                accept,
 		"AWS::Logs::LogGroup":                      logGroup{s},
 		"AWS::Events::Rule":                        eventRule{s},
+		"AWS::Scheduler::Schedule":                 schedule{s},
+		"AWS::Scheduler::ScheduleGroup":            accept,
+		"AWS::StepFunctions::StateMachineVersion":  machineVersion{s},
+		"AWS::StepFunctions::StateMachineAlias":    machineAlias{s},
+		"AWS::CodeDeploy::Application":             accept,
+		"AWS::CodeDeploy::DeploymentGroup":         accept,
 		"AWS::CloudFormation::WaitConditionHandle": accept,
 	}
 }
@@ -673,7 +679,16 @@ func (p stateMachine) Create(ctx context.Context, r *stack.Resource) error {
 	}
 	arn, _ := out.(map[string]any)["StateMachineArn"].(string)
 	r.PhysicalID, r.Ref = arn, arn
-	r.Attrs = map[string]any{"Arn": arn, "Name": name}
+	return p.attrs(ctx, r)
+}
+
+// attrs are a state machine's GetAtt attributes.
+func (p stateMachine) attrs(ctx context.Context, r *stack.Resource) error {
+	m, err := p.s.flows.DescribeStateMachine(ctx, r.PhysicalID)
+	if err != nil {
+		return err
+	}
+	r.Attrs = map[string]any{"Arn": m.Arn, "Name": m.Name, "StateMachineRevisionId": m.RevisionID}
 	return nil
 }
 
@@ -686,7 +701,10 @@ func (p stateMachine) Update(ctx context.Context, r, old *stack.Resource) (bool,
 		return false, err
 	}
 	_, err = p.t.CallAWS(ctx, "sfn", "UpdateStateMachine", map[string]any{"StateMachineArn": r.PhysicalID, "Definition": def, "RoleArn": prop(r, "RoleArn")})
-	return false, err
+	if err != nil {
+		return false, err
+	}
+	return false, p.attrs(ctx, r)
 }
 
 func (p stateMachine) Delete(ctx context.Context, r *stack.Resource) error {
@@ -884,4 +902,137 @@ func (p eventRule) Update(ctx context.Context, r, old *stack.Resource) (bool, er
 
 func (p eventRule) Delete(ctx context.Context, r *stack.Resource) error {
 	return p.s.events.DeleteRule(ctx, r.PhysicalID, "", true)
+}
+
+// --- EventBridge Scheduler
+
+type schedule struct{ s *Server }
+
+func (p schedule) input(r *stack.Resource, name string) events.ScheduleInput {
+	in := events.ScheduleInput{Name: name, Group: prop(r, "GroupName"), Expression: prop(r, "ScheduleExpression"),
+		Timezone: prop(r, "ScheduleExpressionTimezone"), State: prop(r, "State")}
+	if t, ok := r.Properties["Target"].(map[string]any); ok {
+		in.Target.Arn, _ = t["Arn"].(string)
+		in.Target.Input, _ = t["Input"].(string)
+		in.Target.RoleArn, _ = t["RoleArn"].(string)
+		if sp, ok := t["SqsParameters"].(map[string]any); ok {
+			in.Target.MessageGroupID, _ = sp["MessageGroupId"].(string)
+		}
+	}
+	return in
+}
+
+func (p schedule) Create(ctx context.Context, r *stack.Resource) error {
+	name := prop(r, "Name")
+	if name == "" {
+		name = physicalName(r, 64, false)
+	}
+	arn, err := p.s.events.PutSchedule(ctx, p.input(r, name))
+	if err != nil {
+		return err
+	}
+	r.PhysicalID, r.Ref = name, name
+	r.Attrs = map[string]any{"Arn": arn}
+	return nil
+}
+
+func (p schedule) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
+	if changed(r, old, "Name", "GroupName") {
+		return true, nil
+	}
+	arn, err := p.s.events.PutSchedule(ctx, p.input(r, old.PhysicalID))
+	if err != nil {
+		return false, err
+	}
+	r.PhysicalID, r.Ref, r.Attrs = old.PhysicalID, old.PhysicalID, map[string]any{"Arn": arn}
+	return false, nil
+}
+
+func (p schedule) Delete(ctx context.Context, r *stack.Resource) error {
+	return p.s.events.DeleteSchedule(ctx, prop(r, "GroupName"), r.PhysicalID)
+}
+
+// --- Step Functions versions and aliases
+
+type machineVersion struct{ s *Server }
+
+func (p machineVersion) Create(ctx context.Context, r *stack.Resource) error {
+	v, err := p.s.flows.PublishVersion(ctx, prop(r, "StateMachineArn"), prop(r, "StateMachineRevisionId"), prop(r, "Description"))
+	if err != nil {
+		return err
+	}
+	r.PhysicalID, r.Ref = v.Arn, v.Arn
+	r.Attrs = map[string]any{"Arn": v.Arn}
+	return nil
+}
+
+func (p machineVersion) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
+	// Every property of AWS::StepFunctions::StateMachineVersion needs
+	// replacement.
+	return true, nil
+}
+
+func (p machineVersion) Delete(ctx context.Context, r *stack.Resource) error {
+	if err := p.s.flows.DeleteVersion(ctx, r.PhysicalID); err != nil && !strings.Contains(err.Error(), "NotFound") && !strings.Contains(err.Error(), "DoesNotExist") {
+		return err
+	}
+	return nil
+}
+
+type machineAlias struct{ s *Server }
+
+// routes are an alias's routing: RoutingConfiguration, or the target
+// version of its DeploymentPreference (which forkline shifts at once).
+func (p machineAlias) routes(r *stack.Resource) []workflow.Route {
+	var out []workflow.Route
+	if list, ok := r.Properties["RoutingConfiguration"].([]any); ok {
+		for _, e := range list {
+			m, _ := e.(map[string]any)
+			arn, _ := m["StateMachineVersionArn"].(string)
+			w, _ := strconv.Atoi(textOfAny(m["Weight"]))
+			out = append(out, workflow.Route{VersionArn: arn, Weight: w})
+		}
+		return out
+	}
+	if dp, ok := r.Properties["DeploymentPreference"].(map[string]any); ok {
+		arn, _ := dp["StateMachineVersionArn"].(string)
+		out = append(out, workflow.Route{VersionArn: arn, Weight: 100})
+	}
+	return out
+}
+
+func textOfAny(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	}
+	return fmt.Sprint(v)
+}
+
+func (p machineAlias) Create(ctx context.Context, r *stack.Resource) error {
+	a, err := p.s.flows.CreateAlias(ctx, prop(r, "Name"), prop(r, "Description"), p.routes(r))
+	if err != nil {
+		return err
+	}
+	r.PhysicalID, r.Ref = a.Arn, a.Arn
+	r.Attrs = map[string]any{"Arn": a.Arn}
+	return nil
+}
+
+func (p machineAlias) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
+	if changed(r, old, "Name") {
+		return true, nil
+	}
+	desc := prop(r, "Description")
+	if _, err := p.s.flows.UpdateAlias(ctx, old.PhysicalID, &desc, p.routes(r)); err != nil {
+		return false, err
+	}
+	r.PhysicalID, r.Ref, r.Attrs = old.PhysicalID, old.PhysicalID, old.Attrs
+	return false, nil
+}
+
+func (p machineAlias) Delete(ctx context.Context, r *stack.Resource) error {
+	return p.s.flows.DeleteAlias(ctx, r.PhysicalID)
 }

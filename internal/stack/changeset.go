@@ -264,6 +264,7 @@ func (s *Service) ExecuteChangeSet(ctx context.Context, stackName, name string, 
 		}
 		s.mu.Lock()
 		r.Template, r.Parameters, r.Description, r.Capabilities, r.Tags, r.NoRollback = cs.Template, p.params, p.description, cs.Capabilities, cs.Tags, disableRollback
+		r.Processed = p.processed
 		s.mu.Unlock()
 		s.stackEvent(ctx, r, "CREATE_IN_PROGRESS", "User Initiated")
 		s.run(func(ctx context.Context) { s.create(ctx, r, p) })

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/forkline/forkline/internal/stack/sam"
 	"github.com/forkline/forkline/internal/stack/template"
 )
 
@@ -23,6 +24,7 @@ type plan struct {
 	order       []string // resources whose conditions hold, dependencies first
 	description string
 	imports     []string
+	processed   string // the template after its transforms; "" without any
 }
 
 // iamTypes need CAPABILITY_IAM (or CAPABILITY_NAMED_IAM when named).
@@ -35,6 +37,7 @@ func (s *Service) prepare(ctx context.Context, stackName, stackID, body string, 
 	if err != nil {
 		return nil, errorf(ErrValidation, "%s", err.Error())
 	}
+	processed := ""
 	hasCap := map[string]bool{}
 	for _, c := range caps {
 		hasCap[c] = true
@@ -43,20 +46,18 @@ func (s *Service) prepare(ctx context.Context, stackName, stackID, body string, 
 		if direct && !hasCap["CAPABILITY_AUTO_EXPAND"] {
 			return nil, errorf(ErrInsufficient, "Requires capabilities : [CAPABILITY_AUTO_EXPAND]")
 		}
-		if s.cfg.Transform == nil {
-			return nil, errorf(ErrValidation, "Template format error: transforms are not supported")
+		if !sam.Has(tpl.Doc) {
+			return nil, errorf(ErrValidation, "Template format error: forkline supports only the transform %s, not %v", sam.Name, tr)
 		}
-		doc, err := s.cfg.Transform(ctx, tpl.Doc, given)
+		doc, err := sam.Transform(ctx, tpl.Doc, sam.Options{Region: s.cfg.Region, AccountID: s.cfg.AccountID, Partition: "aws",
+			StackName: stackName, Params: given, Application: s.cfg.Application})
 		if err != nil {
-			var se *Error
-			if errorsAs(err, &se) {
-				return nil, err
-			}
-			return nil, errorf(ErrValidation, "Transform AWS::Serverless-2016-10-31 failed with: %v", err)
+			return nil, errorf(ErrValidation, "Transform %s failed with: %v", sam.Name, err)
 		}
 		tpl = &template.Template{Doc: doc}
+		processed = string(mustJSON(doc))
 	}
-	p := &plan{body: body, doc: tpl.Doc, tpl: tpl}
+	p := &plan{body: body, doc: tpl.Doc, tpl: tpl, processed: processed}
 	p.description, _ = tpl.Doc["Description"].(string)
 	var unknown, named []string
 	unnamedIAM := false
@@ -228,6 +229,7 @@ type CreateInput struct {
 	Capabilities                    []string
 	Tags                            map[string]string
 	DisableRollback                 bool
+	parent                          string // the parent stack's ID, for a nested stack
 }
 
 var stackNameRE = func(n string) bool {
@@ -282,7 +284,16 @@ func (s *Service) CreateStack(ctx context.Context, in CreateInput) (string, erro
 		return "", err
 	}
 	r := &stackRec{ID: id, Name: in.Name, Status: "CREATE_IN_PROGRESS", Template: body, Parameters: p.params, Description: p.description,
-		Capabilities: in.Capabilities, Tags: in.Tags, Resources: map[string]*Resource{}, Created: s.clock.Now().UnixMilli(), NoRollback: in.DisableRollback}
+		Capabilities: in.Capabilities, Tags: in.Tags, Resources: map[string]*Resource{}, Created: s.clock.Now().UnixMilli(), NoRollback: in.DisableRollback,
+		ParentID: in.parent, Processed: p.processed}
+	if in.parent != "" {
+		r.RootID = in.parent
+		s.mu.Lock()
+		if parent := s.lookup(in.parent); parent != nil && parent.RootID != "" {
+			r.RootID = parent.RootID
+		}
+		s.mu.Unlock()
+	}
 	s.mu.Lock()
 	if s.stacks[in.Name] != nil {
 		s.mu.Unlock()
@@ -660,7 +671,7 @@ func (s *Service) DeleteStack(ctx context.Context, nameOrID string, retainResour
 	s.stackEvent(ctx, r, "DELETE_IN_PROGRESS", "User Initiated")
 	s.run(func(ctx context.Context) {
 		defer s.done(r.Name)
-		order := orderOf(r.Template)
+		order := orderOf(r.effective())
 		if err := s.deleteAll(ctx, r, order, true); err != nil {
 			s.stackEvent(ctx, r, "DELETE_FAILED", err.Error())
 			return

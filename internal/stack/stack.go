@@ -125,6 +125,10 @@ type stackRec struct {
 	NextEvent    int64                 `json:"nextEvent"`
 	NoRollback   bool                  `json:"noRollback,omitempty"`
 	ChangeSets   map[string]*changeSet `json:"changeSets,omitempty"`
+	ParentID     string                `json:"parentId,omitempty"`
+	RootID       string                `json:"rootId,omitempty"`
+	// Processed is the template after its transforms, when it has any.
+	Processed string `json:"processed,omitempty"`
 
 	// Previous is the template and parameters before the update in
 	// progress, for its rollback.
@@ -163,9 +167,10 @@ type Config struct {
 	Logger            *slog.Logger
 	// Providers by resource type.
 	Providers map[string]Provider
-	// Transform expands a template's Transform (the SAM transform); nil
-	// refuses transforms.
-	Transform func(ctx context.Context, doc map[string]any, params map[string]string) (map[string]any, error)
+	// Application resolves an AWS::Serverless::Application's
+	// ApplicationId and SemanticVersion to a template URL; nil refuses
+	// them.
+	Application func(ctx context.Context, id, version string) (string, error)
 	// Fetch reads a template from a TemplateURL (object storage).
 	Fetch func(ctx context.Context, url string) ([]byte, error)
 }
@@ -197,6 +202,13 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 	s := &Service{st: st, cfg: cfg, clock: cfg.Clock, log: cfg.Logger.With("service", "cloudformation"),
 		stacks: map[string]*stackRec{}, busy: map[string]bool{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if _, ok := cfg.Providers["AWS::CloudFormation::Stack"]; !ok {
+		providers := map[string]Provider{"AWS::CloudFormation::Stack": nestedStack{s}}
+		for k, v := range cfg.Providers {
+			providers[k] = v
+		}
+		s.cfg.Providers = providers
+	}
 	var interrupted []*stackRec
 	err := st.ScanRecords(ctx, nsStack, "", func(_ string, v []byte) error {
 		var r stackRec
@@ -237,6 +249,15 @@ func (s *Service) stackID(name string) string {
 	return fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/%s", s.cfg.Region, s.cfg.AccountID, name, uuid.New())
 }
 
+// effective is the template that made the stack's resources: after its
+// transforms.
+func (r *stackRec) effective() string {
+	if r.Processed != "" {
+		return r.Processed
+	}
+	return r.Template
+}
+
 // save commits a stack record with an event (nil for none).
 func (s *Service) save(ctx context.Context, r *stackRec, ev *Event) error {
 	var b store.Batch
@@ -274,12 +295,14 @@ type Stack struct {
 	Tags                                  map[string]string
 	Created, Updated, Deleted             time.Time
 	DisableRollback                       bool
+	ParentID, RootID                      string
 }
 
 func (r *stackRec) info() Stack {
 	out := Stack{ID: r.ID, Name: r.Name, Status: r.Status, Reason: r.Reason, Description: r.Description,
 		Parameters: r.Parameters, Outputs: r.Outputs, Capabilities: r.Capabilities, Tags: r.Tags,
-		Created: time.UnixMilli(r.Created), DisableRollback: r.NoRollback}
+		Created: time.UnixMilli(r.Created), DisableRollback: r.NoRollback,
+		ParentID: r.ParentID, RootID: r.RootID}
 	if r.Updated != 0 {
 		out.Updated = time.UnixMilli(r.Updated)
 	}
@@ -399,13 +422,17 @@ func (s *Service) Resources(ctx context.Context, nameOrID string) ([]Resource, S
 	return out, r.info(), nil
 }
 
-// Template returns a stack's template body.
-func (s *Service) Template(ctx context.Context, nameOrID string) (string, error) {
+// Template returns a stack's template body, as given or after its
+// transforms.
+func (s *Service) Template(ctx context.Context, nameOrID string, processed bool) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.lookup(nameOrID)
 	if r == nil {
 		return "", errorf(ErrValidation, "Stack with id %s does not exist", nameOrID)
+	}
+	if processed && r.Processed != "" {
+		return r.Processed, nil
 	}
 	return r.Template, nil
 }

@@ -162,7 +162,7 @@ func (s *Service) startUpdate(ctx context.Context, r *stackRec, p *plan, tags ma
 func (s *Service) update(ctx context.Context, r *stackRec, p *plan) {
 	defer s.done(r.Name)
 	s.bind(ctx, p, r)
-	prevBody := r.Template
+	prevBody := r.effective()
 	if r.Previous != nil {
 		prevBody = r.Previous.Template
 	}
@@ -229,7 +229,7 @@ func (s *Service) update(ctx context.Context, r *stackRec, p *plan) {
 		return
 	}
 	s.mu.Lock()
-	r.Template, r.Parameters, r.Description, r.Previous = p.body, p.params, p.description, nil
+	r.Template, r.Parameters, r.Description, r.Previous, r.Processed = p.body, p.params, p.description, nil, p.processed
 	s.mu.Unlock()
 	s.stackEvent(ctx, r, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "")
 	// Resources the new template no longer has, in reverse order.

@@ -68,7 +68,8 @@ func Parse(body []byte) (*Template, error) {
 		return nil, errorf("Template format error: the template must be an object")
 	}
 	for k := range m {
-		if !topLevel[k] {
+		// Globals belongs to the SAM transform, which removes it.
+		if !topLevel[k] && !(k == "Globals" && m["Transform"] != nil) {
 			return nil, errorf("Template format error: Invalid template property or properties [%s]", k)
 		}
 	}
