@@ -1,5 +1,7 @@
 // Command forkline runs the event-driven serverless stack on one port:
-// `forkline serve` starts it, `forkline version` prints its version.
+// `forkline serve` starts it; `forkline deploy`, `delete` and `validate`
+// manage stacks on a running forkline; `forkline version` prints its
+// version.
 package main
 
 import (
@@ -25,6 +27,9 @@ const usage = `usage: forkline <command> [flags]
 
 commands:
   serve     start forkline (forkline serve -h for its flags)
+  deploy    deploy a CloudFormation or SAM template (forkline deploy --help)
+  delete    delete a stack
+  validate  check a template without deploying it
   version   print the version
 `
 
@@ -39,6 +44,11 @@ func main() {
 			if !errors.Is(err, flag.ErrHelp) {
 				fmt.Fprintln(os.Stderr, "forkline:", err)
 			}
+			os.Exit(1)
+		}
+	case "deploy", "delete", "validate":
+		if err := stackCommand(os.Args[1], os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "forkline:", err)
 			os.Exit(1)
 		}
 	case "version", "--version", "-version":

@@ -644,7 +644,13 @@ func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, err
 	if trace == "" {
 		trace = newTraceID(s.clock.Now())
 	}
-	res, err := sb.ep.Invoke(ictx, Invocation{RequestID: reqID, Deadline: deadline, FunctionArn: s.functionArn(rec.Config.FunctionName),
+	// The invoked ARN carries the qualifier the caller gave, version or
+	// alias ("Lambda context object": invoked_function_arn).
+	invoked := s.functionArn(rec.Config.FunctionName)
+	if q != "" {
+		invoked += ":" + q
+	}
+	res, err := sb.ep.Invoke(ictx, Invocation{RequestID: reqID, Deadline: deadline, FunctionArn: invoked,
 		TraceID: trace, ClientContext: in.ClientContext, Payload: in.Payload}, sb.died)
 	timedOut := ictx.Err() == context.DeadlineExceeded && ctx.Err() == nil
 	cancel()

@@ -1036,3 +1036,13 @@ func (p machineAlias) Update(ctx context.Context, r, old *stack.Resource) (bool,
 func (p machineAlias) Delete(ctx context.Context, r *stack.Resource) error {
 	return p.s.flows.DeleteAlias(ctx, r.PhysicalID)
 }
+
+// ResourceTypes reports whether forkline's CloudFormation serves a
+// resource type.
+func ResourceTypes() func(typ string) bool {
+	types := (&Server{}).stackProviders()
+	return func(typ string) bool {
+		_, ok := types[typ]
+		return ok || typ == "AWS::CloudFormation::Stack" || len(typ) > 8 && typ[:8] == "Custom::"
+	}
+}
