@@ -81,7 +81,7 @@ type Rule struct {
 	Scheduler bool   `json:"scheduler,omitempty"`
 	Timezone  string `json:"tz,omitempty"`
 	Created   int64  `json:"created"` // Unix ms; anchors rate expressions
-	Enabled            int64             `json:"enabled"` // Unix ms of the last enabling
+	Enabled   int64  `json:"enabled"` // Unix ms of the last enabling
 }
 
 // Deliverer sends an event to a target; the server implements it over the

@@ -109,7 +109,7 @@ func (r rate) Next(t time.Time) time.Time {
 // cron is a parsed cron expression: each field a set of allowed values,
 // with the day fields' special forms kept aside.
 type cron struct {
-	minute, hour, month uint64 // bit i set: value i allowed
+	minute, hour, month uint64       // bit i set: value i allowed
 	years               map[int]bool // nil: every year
 	domAny, dowAny      bool         // "?"
 	dom                 uint64       // days 1..31

@@ -95,13 +95,13 @@ func failedJSON(failed []events.FailedEntry) map[string]any {
 func (h *Handler) run(ctx context.Context, action string, body []byte) (any, error) {
 	var in struct {
 		Name, NamePrefix, Rule, EventBusName, ScheduleExpression, EventPattern, State, Description, RoleArn, NextToken string
-		Event                                                                                                      string
-		Force                                                                                                      bool
-		Limit                                                                                                      int
-		Tags                                                                                                       []tag
-		Targets                                                                                                    []targetJSON
-		Ids                                                                                                        []string
-		Entries                                                                                                    []struct {
+		Event                                                                                                          string
+		Force                                                                                                          bool
+		Limit                                                                                                          int
+		Tags                                                                                                           []tag
+		Targets                                                                                                        []targetJSON
+		Ids                                                                                                            []string
+		Entries                                                                                                        []struct {
 			Source, DetailType, Detail, EventBusName string
 			Resources                                []string
 			Time                                     *float64

@@ -130,12 +130,12 @@ var policyTemplates = map[string]policyTmpl{
 		return []any{allow([]string{"states:StartExecution"},
 			subArn("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${stateMachineName}", map[string]any{"stateMachineName": p["StateMachineName"]}))}
 	}},
-	"S3ReadPolicy":       s3Policy([]string{"s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:GetObjectVersion", "s3:GetLifecycleConfiguration"}),
-	"S3WritePolicy":      s3Policy([]string{"s3:PutObject", "s3:PutObjectAcl", "s3:PutLifecycleConfiguration"}),
-	"S3CrudPolicy":       s3Policy([]string{"s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:GetObjectVersion", "s3:PutObject", "s3:PutObjectAcl", "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration", "s3:DeleteObject"}),
-	"S3FullAccessPolicy": s3Policy([]string{"s3:GetObject", "s3:GetObjectAcl", "s3:GetObjectVersion", "s3:PutObject", "s3:PutObjectAcl", "s3:DeleteObject", "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging", "s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:PutObjectTagging", "s3:PutObjectVersionTagging", "s3:ListBucket", "s3:GetBucketLocation", "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration"}),
-	"DynamoDBCrudPolicy": dynamoPolicy([]string{"dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:ConditionCheckItem"}),
-	"DynamoDBReadPolicy": dynamoPolicy([]string{"dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:DescribeTable"}),
+	"S3ReadPolicy":        s3Policy([]string{"s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:GetObjectVersion", "s3:GetLifecycleConfiguration"}),
+	"S3WritePolicy":       s3Policy([]string{"s3:PutObject", "s3:PutObjectAcl", "s3:PutLifecycleConfiguration"}),
+	"S3CrudPolicy":        s3Policy([]string{"s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:GetObjectVersion", "s3:PutObject", "s3:PutObjectAcl", "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration", "s3:DeleteObject"}),
+	"S3FullAccessPolicy":  s3Policy([]string{"s3:GetObject", "s3:GetObjectAcl", "s3:GetObjectVersion", "s3:PutObject", "s3:PutObjectAcl", "s3:DeleteObject", "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging", "s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:PutObjectTagging", "s3:PutObjectVersionTagging", "s3:ListBucket", "s3:GetBucketLocation", "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration"}),
+	"DynamoDBCrudPolicy":  dynamoPolicy([]string{"dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:ConditionCheckItem"}),
+	"DynamoDBReadPolicy":  dynamoPolicy([]string{"dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:DescribeTable"}),
 	"DynamoDBWritePolicy": dynamoPolicy([]string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}),
 	"CloudWatchPutMetricPolicy": {nil, func(map[string]any) []any {
 		return []any{allow([]string{"cloudwatch:PutMetricData"}, "*")}

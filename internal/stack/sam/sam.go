@@ -41,7 +41,9 @@ func (e *Error) Error() string {
 // invalid is one resource's error.
 type invalid struct{ id, msg string }
 
-func (e *invalid) Error() string { return fmt.Sprintf("Resource with id [%s] is invalid. %s", e.id, e.msg) }
+func (e *invalid) Error() string {
+	return fmt.Sprintf("Resource with id [%s] is invalid. %s", e.id, e.msg)
+}
 
 func invalidf(id, format string, args ...any) error {
 	return &invalid{id: id, msg: fmt.Sprintf(format, args...)}
