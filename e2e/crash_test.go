@@ -21,6 +21,7 @@ import (
 
 	"context"
 	"encoding/json"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -631,5 +632,143 @@ func TestObjectCrashDurability(t *testing.T) {
 	blobs, _ := os.ReadDir(filepath.Join(dir, "s3", "blobs"))
 	if len(blobs) != len(want) {
 		t.Fatalf("%d blobs for %d objects after the restart", len(blobs), len(want))
+	}
+}
+
+// queuesTemplate is a stack of n named queues.
+func queuesTemplate(prefix string, n int) string {
+	var b strings.Builder
+	b.WriteString("Resources:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "  Q%d:\n    Type: AWS::SQS::Queue\n    Properties: {QueueName: %s-%d}\n", i, prefix, i)
+	}
+	return b.String()
+}
+
+// queueCount counts the queues whose names start with prefix.
+func queueCount(t *testing.T, c *sqs.Client, prefix string) int {
+	t.Helper()
+	n := 0
+	p := sqs.NewListQueuesPaginator(c, &sqs.ListQueuesInput{QueueNamePrefix: aws.String(prefix + "-"), MaxResults: aws.Int32(1000)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(out.QueueUrls)
+	}
+	return n
+}
+
+func settledStatus(t *testing.T, c *cloudformation.Client, name string) string {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		ds, err := c.DescribeStacks(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+		if err != nil {
+			if strings.Contains(err.Error(), "does not exist") {
+				return "DELETE_COMPLETE"
+			}
+			t.Fatal(err)
+		}
+		if st := string(ds.Stacks[0].StackStatus); !strings.HasSuffix(st, "_IN_PROGRESS") {
+			return st
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("stack %s did not settle", name)
+	return ""
+}
+
+// TestStackOperationsRecoverAfterKill: a deployment that kill -9
+// interrupts is finished when forkline restarts, never left half done: a
+// create ends complete or rolled back with nothing left, an update ends
+// complete or rolled back to the previous resources, a delete completes.
+func TestStackOperationsRecoverAfterKill(t *testing.T) {
+	const n = 500
+	dir := t.TempDir()
+	p := startProcess(t, dir)
+	cfg := servertest.Config(p.url, "AKIDCRASH", "secret")
+	kill := func() {
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-p.done
+		p = startProcess(t, dir)
+		cfg = servertest.Config(p.url, "AKIDCRASH", "secret")
+	}
+
+	// Create, killed as soon as its first queue exists (CreateStack
+	// itself answers once the stack is done or after 3 s).
+	go cloudformation.NewFromConfig(cfg).CreateStack(context.Background(), &cloudformation.CreateStackInput{StackName: aws.String("crash"),
+		TemplateBody: aws.String(queuesTemplate("old", n))})
+	for deadline := time.Now().Add(time.Minute); queueCount(t, sqs.NewFromConfig(cfg), "old") == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the create did not start")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	kill()
+	c, q := cloudformation.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	base := "old"
+	switch st := settledStatus(t, c, "crash"); st {
+	case "CREATE_COMPLETE":
+		t.Log("the create finished before the kill")
+		if got := queueCount(t, q, "old"); got != n {
+			t.Fatalf("%d queues after CREATE_COMPLETE", got)
+		}
+	case "ROLLBACK_COMPLETE":
+		if got := queueCount(t, q, "old"); got != 0 {
+			t.Fatalf("%d queues left after ROLLBACK_COMPLETE", got)
+		}
+		// A rolled-back stack can only be deleted; start again, under
+		// other queue names (SQS refuses a name deleted in the last 60 s).
+		base = "base"
+		c.DeleteStack(ctx(t), &cloudformation.DeleteStackInput{StackName: aws.String("crash")})
+		if st := settledStatus(t, c, "crash"); st != "DELETE_COMPLETE" {
+			t.Fatalf("delete after rollback: %s", st)
+		}
+		if _, err := c.CreateStack(ctx(t), &cloudformation.CreateStackInput{StackName: aws.String("crash"), TemplateBody: aws.String(queuesTemplate(base, n))}); err != nil {
+			t.Fatal(err)
+		}
+		if st := settledStatus(t, c, "crash"); st != "CREATE_COMPLETE" {
+			t.Fatalf("create: %s", st)
+		}
+	default:
+		t.Fatalf("after the restart the create ended in %s", st)
+	}
+
+	// Update to a wholly different set of queues, killed at once.
+	if _, err := c.UpdateStack(ctx(t), &cloudformation.UpdateStackInput{StackName: aws.String("crash"),
+		TemplateBody: aws.String(strings.ReplaceAll(queuesTemplate("new", n), "  Q", "  N"))}); err != nil {
+		t.Fatal(err)
+	}
+	kill()
+	c, q = cloudformation.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	switch st := settledStatus(t, c, "crash"); st {
+	case "UPDATE_COMPLETE":
+		t.Log("the update finished before the kill")
+		if o, nw := queueCount(t, q, base), queueCount(t, q, "new"); o != 0 || nw != n {
+			t.Fatalf("after UPDATE_COMPLETE: %d old queues, %d new", o, nw)
+		}
+	case "UPDATE_ROLLBACK_COMPLETE":
+		if o, nw := queueCount(t, q, base), queueCount(t, q, "new"); o != n || nw != 0 {
+			t.Fatalf("after UPDATE_ROLLBACK_COMPLETE: %d old queues, %d new", o, nw)
+		}
+	default:
+		t.Fatalf("after the restart the update ended in %s", st)
+	}
+
+	// Delete, killed at once.
+	if _, err := c.DeleteStack(ctx(t), &cloudformation.DeleteStackInput{StackName: aws.String("crash")}); err != nil {
+		t.Fatal(err)
+	}
+	kill()
+	c, q = cloudformation.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	if st := settledStatus(t, c, "crash"); st != "DELETE_COMPLETE" {
+		t.Fatalf("after the restart the delete ended in %s", st)
+	}
+	if o, nw := queueCount(t, q, base), queueCount(t, q, "new"); o+nw != 0 {
+		t.Fatalf("after the delete: %d old queues, %d new", o, nw)
 	}
 }

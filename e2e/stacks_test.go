@@ -54,7 +54,7 @@ Resources:
   Greeter:
     Type: AWS::Lambda::Function
     Properties:
-      Runtime: python3.11
+      Runtime: python3.12
       Handler: index.handler
       Role: !GetAtt Role.Arn
       Code:
@@ -73,6 +73,7 @@ Resources:
   Artifacts:
     Type: AWS::S3::Bucket
     DeletionPolicy: Retain
+    UpdateReplacePolicy: Retain
 Outputs:
   OrdersUrl:
     Value: !Ref Orders

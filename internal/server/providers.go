@@ -65,13 +65,10 @@ func (s *Server) stackProviders() map[string]stack.Provider {
 // physicalName is the name CloudFormation gives an unnamed resource:
 // stack name, logical ID and a random suffix, within max characters.
 func physicalName(r *stack.Resource, max int, lower bool) string {
-	var b [13]byte
-	rand.Read(b[:])
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
+	if r.Suffix == "" {
+		r.Suffix = stack.NewSuffix()
 	}
-	suffix := "-" + string(b[:])
+	suffix := "-" + r.Suffix
 	prefix := r.StackName + "-" + r.LogicalID
 	if room := max - len(suffix); len(prefix) > room {
 		prefix = prefix[:room]
@@ -389,6 +386,9 @@ func (p lambdaFunction) Create(ctx context.Context, r *stack.Resource) error {
 		body["Tags"] = tags
 	}
 	out, err := p.s.lambdaREST(ctx, http.MethodPost, "/2015-03-31/functions", nil, body)
+	if err != nil && r.Adopt && strings.Contains(err.Error(), "already exist") {
+		out, err = p.s.lambdaREST(ctx, http.MethodGet, "/2015-03-31/functions/"+url.PathEscape(name)+"/configuration", nil, nil)
+	}
 	if err != nil {
 		return err
 	}
@@ -674,6 +674,10 @@ func (p stateMachine) Create(ctx context.Context, r *stack.Resource) error {
 	}
 	out, err := p.t.CallAWS(ctx, "sfn", "CreateStateMachine", map[string]any{"Name": name, "Definition": def, "RoleArn": prop(r, "RoleArn"),
 		"Type": prop(r, "StateMachineType"), "Tags": tags})
+	if err != nil && r.Adopt && strings.Contains(err.Error(), "AlreadyExists") {
+		arn := fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", p.s.cfg.Region, p.s.cfg.AccountID, name)
+		out, err = map[string]any{"StateMachineArn": arn}, nil
+	}
 	if err != nil {
 		return err
 	}

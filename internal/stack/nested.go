@@ -27,17 +27,28 @@ func nestedParams(r *Resource) map[string]string {
 }
 
 func nestedName(r *Resource) string {
-	var b [12]byte
+	suffix := r.Suffix
+	if suffix == "" {
+		suffix = NewSuffix()
+	}
+	suffix = suffix[:12]
+	name := r.StackName + "-" + r.LogicalID
+	if len(name) > 128-13 {
+		name = name[:128-13]
+	}
+	return name + "-" + suffix
+}
+
+// NewSuffix returns the random part of a generated physical name: 13
+// upper-case letters and digits, as CloudFormation's.
+func NewSuffix() string {
+	var b [13]byte
 	rand.Read(b[:])
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 	for i := range b {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
-	name := r.StackName + "-" + r.LogicalID
-	if len(name) > 128-13 {
-		name = name[:128-13]
-	}
-	return name + "-" + string(b[:])
+	return string(b[:])
 }
 
 func (n nestedStack) Create(ctx context.Context, r *Resource) error {

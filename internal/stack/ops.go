@@ -372,7 +372,7 @@ func (s *Service) stackEvent(ctx context.Context, r *stackRec, status, reason st
 // createResource makes one resource of the plan.
 func (s *Service) createResource(ctx context.Context, r *stackRec, p *plan, name string) error {
 	props, typ, retain, err := p.properties(name)
-	res := &Resource{LogicalID: name, Type: typ, Properties: props, Retain: retain, StackName: r.Name, StackID: r.ID}
+	res := &Resource{LogicalID: name, Type: typ, Properties: props, Retain: retain, StackName: r.Name, StackID: r.ID, Suffix: NewSuffix()}
 	s.mu.Lock()
 	r.Resources[name] = res
 	s.mu.Unlock()
@@ -604,6 +604,7 @@ func (s *Service) deleteAll(ctx context.Context, r *stackRec, order []string, re
 			s.resourceEvent(ctx, r, res, "DELETE_SKIPPED", "")
 			continue
 		}
+		s.settlePending(ctx, r, res)
 		if res.PhysicalID == "" {
 			// Never made.
 			s.resourceEvent(ctx, r, res, "DELETE_COMPLETE", "")
@@ -626,6 +627,22 @@ func (s *Service) deleteAll(ctx context.Context, r *stackRec, order []string, re
 		s.mu.Unlock()
 	}
 	return firstErr
+}
+
+// settlePending finds the resource of a create that a crash interrupted,
+// which may or may not have been made: the provider creates it again under
+// the same generated name, adopting what exists, so that it can then be
+// deleted.
+func (s *Service) settlePending(ctx context.Context, r *stackRec, res *Resource) {
+	if res.PhysicalID != "" || res.Status != "CREATE_IN_PROGRESS" {
+		return
+	}
+	res.StackName, res.StackID, res.Adopt = r.Name, r.ID, true
+	if err := s.provider(res.Type).Create(ctx, res); err != nil {
+		s.log.Warn("recreate an interrupted resource to delete it", "stack", r.Name, "resource", res.LogicalID, "err", err)
+		res.PhysicalID = ""
+	}
+	res.Adopt = false
 }
 
 // DeleteStack starts deleting a stack; deleting one that does not exist
@@ -676,16 +693,23 @@ func (s *Service) DeleteStack(ctx context.Context, nameOrID string, retainResour
 			s.stackEvent(ctx, r, "DELETE_FAILED", err.Error())
 			return
 		}
-		var b storeBatch
-		for _, o := range r.Outputs {
-			if o.ExportName != "" {
-				b.del(nsExport, o.ExportName)
-			}
-		}
-		s.st.Commit(ctx, b.batch())
+		s.deleteExports(ctx, r)
 		s.stackEvent(ctx, r, "DELETE_COMPLETE", "")
 	})
 	return nil
+}
+
+// deleteExports removes a deleted stack's exports.
+func (s *Service) deleteExports(ctx context.Context, r *stackRec) {
+	var b storeBatch
+	for _, o := range r.Outputs {
+		if o.ExportName != "" {
+			b.del(nsExport, o.ExportName)
+		}
+	}
+	if err := s.st.Commit(ctx, b.batch()); err != nil {
+		s.log.Error("delete exports", "stack", r.Name, "err", err)
+	}
 }
 
 func parsedDoc(body string) map[string]any {

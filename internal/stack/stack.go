@@ -7,8 +7,9 @@
 //     attributes, outputs) is committed after every resource operation,
 //     and each event is committed with it; a restart finds every resource
 //     a stack created.
-//   - An operation that a restart interrupted is marked failed, with the
-//     resources it had made kept on record, so that a delete removes them.
+//   - An operation that a restart interrupted is finished when forkline
+//     starts again: a create rolls back, a delete resumes, an update rolls
+//     back to the previous template (stack.recover).
 //   - Operations on one stack are serialized; different stacks proceed
 //     concurrently.
 package stack
@@ -86,6 +87,13 @@ type Resource struct {
 	Reason     string         `json:"reason,omitempty"`
 	Updated    int64          `json:"updated"`
 	Retain     bool           `json:"retain,omitempty"` // DeletionPolicy Retain
+	// Suffix is the random part of a generated physical name, chosen and
+	// committed before the provider creates the resource, so that a
+	// create a crash interrupted can be found again by its name.
+	Suffix string `json:"suffix,omitempty"`
+	// Adopt asks Create to take over a resource of the same name that
+	// already exists (recovering an interrupted create).
+	Adopt bool `json:"-"`
 	// Stack names what the provider may need: the stack's name and region.
 	StackName string `json:"-"`
 	StackID   string `json:"-"`
@@ -190,8 +198,8 @@ type Service struct {
 	cancel context.CancelFunc
 }
 
-// New loads the stacks; operations a restart interrupted are marked
-// failed.
+// New loads the stacks and starts finishing the operations a restart
+// interrupted.
 func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
@@ -224,17 +232,15 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Operations a restart interrupted are finished in the background:
+	// creates roll back, deletes resume, updates roll back.
 	for _, r := range interrupted {
-		failed := strings.TrimSuffix(strings.TrimSuffix(r.Status, "_CLEANUP_IN_PROGRESS"), "_IN_PROGRESS") + "_FAILED"
-		if strings.HasPrefix(r.Status, "UPDATE_ROLLBACK") {
-			failed = "UPDATE_ROLLBACK_FAILED"
-		} else if strings.HasPrefix(r.Status, "ROLLBACK") {
-			failed = "ROLLBACK_FAILED"
-		}
-		r.Status, r.Reason = failed, "The operation was interrupted by a restart of forkline"
-		if err := s.save(ctx, r, &Event{LogicalID: r.Name, PhysicalID: r.ID, Type: "AWS::CloudFormation::Stack", Status: failed, Reason: r.Reason}); err != nil {
-			return nil, err
-		}
+		s.busy[r.Name] = true
+		s.wg.Add(1)
+		go func(r *stackRec) {
+			defer s.wg.Done()
+			s.recover(s.ctx, r)
+		}(r)
 	}
 	return s, nil
 }
