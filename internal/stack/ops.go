@@ -174,6 +174,8 @@ func imports(v any) []string {
 // bind points a plan's Ref and GetAtt at a stack's resources.
 func (s *Service) bind(ctx context.Context, p *plan, r *stackRec) {
 	p.env.Ref = func(name string) (any, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		res := r.Resources[name]
 		if res == nil || res.Ref == nil {
 			return nil, errorf(ErrValidation, "Template format error: Unresolved resource dependencies [%s] in the Resources block of the template", name)
@@ -181,6 +183,8 @@ func (s *Service) bind(ctx context.Context, p *plan, r *stackRec) {
 		return res.Ref, nil
 	}
 	p.env.GetAtt = func(name, attr string) (any, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		res := r.Resources[name]
 		if res == nil {
 			return nil, errorf(ErrValidation, "Template error: instance of Fn::GetAtt references undefined resource %s", name)
@@ -383,11 +387,98 @@ func (s *Service) createResource(ctx context.Context, r *stackRec, p *plan, name
 	if err := s.resourceEvent(ctx, r, res, "CREATE_IN_PROGRESS", ""); err != nil {
 		return err
 	}
-	if err := s.provider(typ).Create(ctx, res); err != nil {
+	// The provider works on its own copy: other resources of the stack
+	// are created, and the record saved, at the same time.
+	s.mu.Lock()
+	work := *res
+	s.mu.Unlock()
+	err = s.provider(typ).Create(ctx, &work)
+	s.mu.Lock()
+	res.PhysicalID, res.Ref, res.Attrs, res.Suffix = work.PhysicalID, work.Ref, work.Attrs, work.Suffix
+	s.mu.Unlock()
+	if err != nil {
 		s.resourceEvent(ctx, r, res, "CREATE_FAILED", err.Error())
 		return err
 	}
 	return s.resourceEvent(ctx, r, res, "CREATE_COMPLETE", "")
+}
+
+// maxParallel bounds the resources of one stack created at once.
+const maxParallel = 8
+
+// createAll creates the named resources of the plan, each once the
+// resources it depends on exist, independent ones in parallel; after the
+// first failure it starts no more and waits for those in flight.
+func (s *Service) createAll(ctx context.Context, r *stackRec, p *plan, names []string) (created []string, failed error) {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	deps := map[string][]string{}
+	defs := p.tpl.Resources()
+	for _, n := range names {
+		var d []string
+		for _, ref := range template.References(defs[n]["Properties"]) {
+			if want[ref] {
+				d = append(d, ref)
+			}
+		}
+		switch x := defs[n]["DependsOn"].(type) {
+		case string:
+			if want[x] {
+				d = append(d, x)
+			}
+		case []any:
+			for _, e := range x {
+				if name, ok := e.(string); ok && want[name] {
+					d = append(d, name)
+				}
+			}
+		}
+		deps[n] = d
+	}
+	type result struct {
+		name string
+		err  error
+	}
+	results := make(chan result)
+	done, started := map[string]bool{}, map[string]bool{}
+	running := 0
+	for {
+		if failed == nil {
+			for _, n := range names { // dependency order keeps the start order stable
+				if started[n] || running >= maxParallel {
+					continue
+				}
+				ready := true
+				for _, d := range deps[n] {
+					if !done[d] {
+						ready = false
+						break
+					}
+				}
+				if !ready {
+					continue
+				}
+				started[n] = true
+				running++
+				go func(n string) { results <- result{n, s.createResource(ctx, r, p, n)} }(n)
+			}
+		}
+		if running == 0 {
+			return created, failed
+		}
+		res := <-results
+		running--
+		if res.err != nil {
+			if failed == nil {
+				failed = res.err
+			}
+			continue
+		}
+		done[res.name] = true
+		created = append(created, res.name)
+	}
 }
 
 func (s *Service) provider(typ string) Provider {
@@ -437,13 +528,7 @@ func (noop) Delete(context.Context, *Resource) error                    { return
 func (s *Service) create(ctx context.Context, r *stackRec, p *plan) {
 	defer s.done(r.Name)
 	s.bind(ctx, p, r)
-	var failed error
-	for _, name := range p.order {
-		if err := s.createResource(ctx, r, p, name); err != nil {
-			failed = err
-			break
-		}
-	}
+	_, failed := s.createAll(ctx, r, p, p.order)
 	if failed == nil {
 		if err := s.outputs(ctx, r, p); err != nil {
 			failed = err
