@@ -293,3 +293,110 @@ func TestStacksWithAWSCLIDeploy(t *testing.T) {
 		t.Fatalf("wait stack-delete-complete: %v\n%s", err, out)
 	}
 }
+
+// customTemplate has a custom resource backed by an inline function that
+// answers with the cfnresponse module CloudFormation provides, and records
+// each request type in a queue.
+const customTemplate = `AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Name: {Type: String, Default: world}
+  Fail: {Type: String, Default: "no"}
+Resources:
+  Requests:
+    Type: AWS::SQS::Queue
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {Version: "2012-10-17", Statement: []}
+  Greeter:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt Role.Arn
+      Environment:
+        Variables: {QUEUE: !Ref Requests}
+      Code:
+        ZipFile: |
+          import os, urllib.parse, urllib.request
+          import cfnresponse
+          def handler(event, context):
+              data = urllib.parse.urlencode({"Action": "SendMessage", "QueueUrl": os.environ["QUEUE"],
+                                             "MessageBody": event["RequestType"]}).encode()
+              urllib.request.urlopen(os.environ["AWS_ENDPOINT_URL"], data=data).read()
+              props = event["ResourceProperties"]
+              if props.get("Fail") == "yes" and event["RequestType"] != "Delete":
+                  cfnresponse.send(event, context, cfnresponse.FAILED, {}, reason="asked to fail")
+                  return
+              cfnresponse.send(event, context, cfnresponse.SUCCESS, {"Message": "hello " + props["Name"]}, "greeting-" + props["Name"])
+  Greeting:
+    Type: Custom::Greeting
+    Properties:
+      ServiceToken: !GetAtt Greeter.Arn
+      Name: !Ref Name
+      Fail: !Ref Fail
+Outputs:
+  Message:
+    Value: !GetAtt Greeting.Message
+  Id:
+    Value: !Ref Greeting
+`
+
+// TestCustomResource: the custom resource protocol of the CloudFormation
+// user guide ("Custom resources"): requests with a presigned ResponseURL,
+// answered by the cfn-response module, for create, update (a new physical
+// ID deletes the old resource) and delete; a FAILED answer fails the
+// resource with its reason and rolls back.
+func TestCustomResource(t *testing.T) {
+	requireClient(t, "python3", "--version")
+	s := servertest.Start(t, servertest.Options{})
+	c := cloudformation.NewFromConfig(s.Config())
+	q := sqs.NewFromConfig(s.Config())
+	caps := []cfntypes.Capability{cfntypes.CapabilityCapabilityIam}
+	if _, err := c.CreateStack(ctx(t), &cloudformation.CreateStackInput{StackName: aws.String("custom"), TemplateBody: aws.String(customTemplate), Capabilities: caps}); err != nil {
+		t.Fatal(err)
+	}
+	ds := waitStack(t, c, "custom", "CREATE_COMPLETE")
+	if o := outputs(ds); o["Message"] != "hello world" || o["Id"] != "greeting-world" {
+		t.Fatalf("outputs: %v", o)
+	}
+	requests := func() string {
+		r, _ := c.DescribeStackResource(ctx(t), &cloudformation.DescribeStackResourceInput{StackName: aws.String("custom"), LogicalResourceId: aws.String("Requests")})
+		if r == nil {
+			return ""
+		}
+		url := aws.ToString(r.StackResourceDetail.PhysicalResourceId)
+		return url
+	}()
+	if _, err := c.UpdateStack(ctx(t), &cloudformation.UpdateStackInput{StackName: aws.String("custom"), UsePreviousTemplate: aws.Bool(true), Capabilities: caps,
+		Parameters: []cfntypes.Parameter{{ParameterKey: aws.String("Name"), ParameterValue: aws.String("ada")}}}); err != nil {
+		t.Fatal(err)
+	}
+	ds = waitStack(t, c, "custom", "UPDATE_COMPLETE")
+	if o := outputs(ds); o["Message"] != "hello ada" || o["Id"] != "greeting-ada" {
+		t.Fatalf("outputs after the update: %v", o)
+	}
+	// A FAILED answer fails the update, which rolls back.
+	if _, err := c.UpdateStack(ctx(t), &cloudformation.UpdateStackInput{StackName: aws.String("custom"), UsePreviousTemplate: aws.Bool(true), Capabilities: caps,
+		Parameters: []cfntypes.Parameter{{ParameterKey: aws.String("Name"), UsePreviousValue: aws.Bool(true)}, {ParameterKey: aws.String("Fail"), ParameterValue: aws.String("yes")}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitStack(t, c, "custom", "UPDATE_ROLLBACK_COMPLETE")
+	ev, _ := c.DescribeStackEvents(ctx(t), &cloudformation.DescribeStackEventsInput{StackName: aws.String("custom")})
+	found := false
+	for _, e := range ev.StackEvents {
+		if aws.ToString(e.LogicalResourceId) == "Greeting" && e.ResourceStatus == cfntypes.ResourceStatusUpdateFailed &&
+			strings.Contains(aws.ToString(e.ResourceStatusReason), "asked to fail") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no UPDATE_FAILED event with the function's reason")
+	}
+	got := outMessages(t, q, requests, 5)
+	// Create, Update (to ada; the old greeting-world is deleted), the
+	// failing Update, and the rollback's Update back to ada.
+	if strings.Join(got, ",") != "Create,Delete,Update,Update,Update" {
+		t.Fatalf("requests: %v", got)
+	}
+}

@@ -52,6 +52,7 @@ func (s *Server) stackProviders() map[string]stack.Provider {
 		"AWS::IAM::InstanceProfile":                accept,
 		"AWS::Logs::LogGroup":                      logGroup{s},
 		"AWS::Events::Rule":                        eventRule{s},
+		"AWS::CloudFormation::CustomResource":      customResource{s},
 		"AWS::Scheduler::Schedule":                 schedule{s},
 		"AWS::Scheduler::ScheduleGroup":            accept,
 		"AWS::StepFunctions::StateMachineVersion":  machineVersion{s},
@@ -339,6 +340,20 @@ func inlineZip(runtime, source string) []byte {
 	zw := zip.NewWriter(&buf)
 	f, _ := zw.Create(name)
 	f.Write([]byte(source))
+	// CloudFormation adds its response module to inline code, for custom
+	// resources ("cfn-response module", CloudFormation user guide).
+	module := "cfnresponse/cfnresponse.py"
+	if name == "index.js" {
+		module = "cfnresponse/cfn-response.js"
+	}
+	if b, err := cfnResponseModules.ReadFile(module); err == nil {
+		name := "cfnresponse.py"
+		if strings.HasSuffix(module, ".js") {
+			name = "node_modules/cfn-response.js" // require('cfn-response')
+		}
+		m, _ := zw.Create(name)
+		m.Write(b)
+	}
 	zw.Close()
 	return buf.Bytes()
 }

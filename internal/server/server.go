@@ -80,16 +80,18 @@ type Server struct {
 	logsAPI   *logsapi.Handler
 	events    *events.Service
 	eventsAPI *eventsapi.Handler
-	flows     *workflow.Service
-	objects   *object.Service
-	s3        *s3api.Handler
-	stacks    *stack.Service
-	cfn       *cfnapi.Handler
-	sfn       *sfnapi.Handler
-	sqs       *sqsapi.Handler
-	sns       *snsapi.Handler
-	auth      *sigv4.Verifier
-	http      *http.Server
+	// fnKey and fnSecret are the credentials forkline gives code it runs.
+	fnKey, fnSecret string
+	flows           *workflow.Service
+	objects         *object.Service
+	s3              *s3api.Handler
+	stacks          *stack.Service
+	cfn             *cfnapi.Handler
+	sfn             *sfnapi.Handler
+	sqs             *sqsapi.Handler
+	sns             *snsapi.Handler
+	auth            *sigv4.Verifier
+	http            *http.Server
 	// publicURL is the base of the links SNS puts in messages, set when
 	// the listener is known unless configured.
 	publicURL atomic.Value
@@ -162,6 +164,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 			key, secret = k, v
 		}
 	}
+	s.fnKey, s.fnSecret = key, secret
 	fs, err := function.New(ctx, st, function.Config{
 		Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger, DataDir: cfg.DataDir,
 		Listen:      func() (function.Endpoint, error) { return runtimeapi.Listen() },

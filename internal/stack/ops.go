@@ -485,6 +485,11 @@ func (s *Service) provider(typ string) Provider {
 	if p, ok := s.cfg.Providers[typ]; ok {
 		return guarded{p}
 	}
+	if strings.HasPrefix(typ, "Custom::") {
+		if p, ok := s.cfg.Providers["AWS::CloudFormation::CustomResource"]; ok {
+			return guarded{p}
+		}
+	}
 	return noop{}
 }
 
