@@ -602,8 +602,22 @@ func (h *Handler) describeChangeSet(w http.ResponseWriter, r *Request, p awsquer
 				x.Elem("Replacement", c.Replacement)
 			}
 			x.Open("Scope")
+			if len(c.Details) > 0 {
+				x.Elem("member", "Properties")
+			}
 			x.Close("Scope")
 			x.Open("Details")
+			for _, d := range c.Details {
+				x.Open("member")
+				x.Open("Target")
+				x.Elem("Attribute", "Properties")
+				x.Elem("Name", d.Name)
+				x.Elem("RequiresRecreation", d.RequiresRecreation)
+				x.Close("Target")
+				x.Elem("Evaluation", "Static")
+				x.Elem("ChangeSource", "DirectModification")
+				x.Close("member")
+			}
 			x.Close("Details")
 			x.Close("ResourceChange")
 			x.Close("member")

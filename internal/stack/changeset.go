@@ -44,6 +44,9 @@ type ChangeSet struct {
 // ResourceChange is a change set's change to one resource.
 type ResourceChange struct {
 	Action, LogicalID, PhysicalID, Type, Replacement string
+	// Details are the changed properties, each with whether its change
+	// needs a new resource ("Always" or "Never").
+	Details []Detail
 }
 
 // ChangeSetInput are CreateChangeSet's parameters.
@@ -166,6 +169,9 @@ func (s *Service) findChangeSet(stackName, name string) (*stackRec, *changeSet, 
 	return nil, nil, errorf(ErrChangeSetNF, "ChangeSet [%s] does not exist", name)
 }
 
+// Detail is one property a change set's Modify changes.
+type Detail struct{ Name, RequiresRecreation string }
+
 func (cs *changeSet) info(r *stackRec) ChangeSet {
 	out := ChangeSet{ID: cs.ID, Name: cs.Name, Type: cs.Type, Status: cs.Status, ExecutionStatus: cs.ExecutionStatus, Reason: cs.Reason,
 		Description: cs.Description, StackID: r.ID, StackName: r.Name, Parameters: cs.Parameters, Capabilities: cs.Capabilities,
@@ -179,6 +185,13 @@ func (cs *changeSet) info(r *stackRec) ChangeSet {
 			rc.Replacement = "False"
 			if c.Replace {
 				rc.Replacement = "True"
+			}
+			for _, p := range c.Props {
+				d := Detail{Name: p, RequiresRecreation: "Never"}
+				if needsReplacement(c.Type, []string{p}) {
+					d.RequiresRecreation = "Always"
+				}
+				rc.Details = append(rc.Details, d)
 			}
 		}
 		out.Changes = append(out.Changes, rc)

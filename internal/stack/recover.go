@@ -124,7 +124,7 @@ func (s *Service) rollbackToPrevious(ctx context.Context, r *stackRec) {
 		res := &Resource{LogicalID: name, Type: typ, Properties: props, Retain: retain, StackName: r.Name, StackID: r.ID,
 			PhysicalID: cur.PhysicalID, Ref: cur.Ref, Attrs: cur.Attrs}
 		s.resourceEvent(ctx, r, res, "UPDATE_IN_PROGRESS", "")
-		replace := typ != cur.Type
+		replace := typ != cur.Type || needsReplacement(typ, changedProps(props, cur.Properties))
 		if !replace {
 			if replace, err = s.provider(typ).Update(ctx, res, cur); err != nil {
 				s.resourceEvent(ctx, r, res, "UPDATE_FAILED", err.Error())

@@ -21,6 +21,7 @@ type change struct {
 	LogicalID string
 	Type      string
 	Replace   bool
+	Props     []string // the properties a Modify changes
 }
 
 // planUpdate prepares the new template of a stack and lists the changes.
@@ -73,7 +74,13 @@ func (s *Service) planUpdate(ctx context.Context, r *stackRec, in UpdateInput, d
 		// referring resource when it runs.
 		props, _, _, err := p.properties(name)
 		if err != nil || !equalProps(props, old.Properties) {
-			changes = append(changes, change{Action: "Modify", LogicalID: name, Type: typ})
+			var diff []string
+			if err == nil {
+				diff = changedProps(props, old.Properties)
+			} else {
+				diff = p.pendingDiff(name, old.Properties)
+			}
+			changes = append(changes, change{Action: "Modify", LogicalID: name, Type: typ, Replace: needsReplacement(typ, diff), Props: diff})
 		}
 	}
 	var gone []string
@@ -201,7 +208,7 @@ func (s *Service) update(ctx context.Context, r *stackRec, p *plan) {
 		r.Resources[name] = res
 		s.mu.Unlock()
 		s.resourceEvent(ctx, r, res, "UPDATE_IN_PROGRESS", "")
-		replace := typ != old.Type
+		replace := typ != old.Type || needsReplacement(typ, changedProps(props, old.Properties))
 		if !replace {
 			if replace, err = s.provider(typ).Update(ctx, res, old); err != nil {
 				s.resourceEvent(ctx, r, res, "UPDATE_FAILED", err.Error())
@@ -361,4 +368,25 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// pendingDiff lists the properties of a resource that change, when some
+// cannot be resolved yet (they refer to resources the update adds): those
+// count as changed, the others are compared.
+func (p *plan) pendingDiff(name string, old map[string]any) []string {
+	raw, _ := p.tpl.Resources()[name]["Properties"].(map[string]any)
+	var out []string
+	for k, v := range raw {
+		got, err := p.env.Resolve(v)
+		if err != nil || !jsonEqual(got, old[k]) {
+			out = append(out, k)
+		}
+	}
+	for k := range old {
+		if _, ok := raw[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
