@@ -31,6 +31,8 @@ import (
 	"github.com/forkline/forkline/internal/lambdaapi"
 	"github.com/forkline/forkline/internal/logs"
 	"github.com/forkline/forkline/internal/logsapi"
+	"github.com/forkline/forkline/internal/repo"
+	"github.com/forkline/forkline/internal/repoapi"
 	"github.com/forkline/forkline/internal/object"
 	"github.com/forkline/forkline/internal/queue"
 	"github.com/forkline/forkline/internal/runtimeapi"
@@ -80,6 +82,8 @@ type Server struct {
 	logsAPI   *logsapi.Handler
 	events    *events.Service
 	eventsAPI *eventsapi.Handler
+	repo    *repo.Service
+	repoAPI *repoapi.Handler
 	// fnKey and fnSecret are the credentials forkline gives code it runs.
 	fnKey, fnSecret string
 	flows           *workflow.Service
@@ -215,8 +219,12 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.events, s.eventsAPI = evs, eventsapi.New(evs, o.Logger)
+	s.repo = repo.New(st, repo.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Templates: repoTemplates{s}, Fetch: s.fetchTemplate})
 	stacks, err := stack.New(ctx, st, stack.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger,
-		Providers: s.stackProviders(), Fetch: s.fetchTemplate})
+		Providers: s.stackProviders(), Fetch: s.fetchTemplate,
+		Application: func(ctx context.Context, id, version string) (string, error) {
+			return s.repo.Resolve(ctx, cfg.AccountID, id, version)
+		}})
 	if err != nil {
 		evs.Close()
 		wf.Close()
@@ -228,6 +236,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.stacks, s.cfn = stacks, cfnapi.New(stacks, o.Logger)
+	s.repoAPI = repoapi.New(s.repo, repoDeployer{stacks}, o.Logger)
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -386,6 +395,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 	auth, err := sigv4.Parse(r)
 	if err != nil {
 		return fail("", "", asAWS(err))
+	}
+
+	// The repository's paths would be an S3 bucket's: its requests are
+	// known by their signature's service.
+	if auth.Service == "serverlessrepo" {
+		if err := s.auth.Verify(r, auth, body); err != nil {
+			e := asAWS(err)
+			repoapi.WriteError(w, reqID, e.Code, e.Message)
+			return "serverlessrepo", ""
+		}
+		action := s.repoAPI.Serve(w, &repoapi.Request{Ctx: r.Context(), RequestID: reqID, Method: r.Method, Path: r.URL.EscapedPath(),
+			Query: r.URL.Query(), Body: body, Caller: s.cfg.AccountID})
+		return "serverlessrepo", action
 	}
 
 	// REST-JSON services are routed by their paths.
