@@ -164,8 +164,8 @@ func (s *Service) AppID(owner, name string) string {
 // CreateInput is CreateApplication's request.
 type CreateInput struct {
 	Name, Author, Description, HomePageURL, LicenseURL, LicenseBody, ReadmeURL, ReadmeBody, SpdxLicenseID string
-	Labels                                                                                              []string
-	SemanticVersion, TemplateBody, SourceCodeURL, SourceCodeArchiveURL                                  string
+	Labels                                                                                                []string
+	SemanticVersion, TemplateBody, SourceCodeURL, SourceCodeArchiveURL                                    string
 	// Owner is the account that creates it; Policy and Verified are set
 	// for applications forkline ships.
 	Owner    string

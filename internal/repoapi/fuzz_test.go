@@ -21,7 +21,9 @@ func (memTemplates) PutTemplate(_ context.Context, key string, _ []byte) (string
 
 type noDeploy struct{}
 
-func (noDeploy) CreateChangeSet(context.Context, ChangeSetInput) (string, string, error) { return "cs", "stack", nil }
+func (noDeploy) CreateChangeSet(context.Context, ChangeSetInput) (string, string, error) {
+	return "cs", "stack", nil
+}
 
 const appID = "arn:aws:serverlessrepo:us-east-1:000000000000:applications/a"
 

@@ -174,8 +174,8 @@ func (h *Handler) route(r *Request) (op string, status int, out any, err error) 
 		case http.MethodPost:
 			var in struct {
 				Name, Author, Description, HomePageURL, LicenseURL, LicenseBody, ReadmeURL, ReadmeBody, SpdxLicenseID string
-				SemanticVersion, TemplateBody, TemplateURL, SourceCodeURL, SourceCodeArchiveURL                   string
-				Labels                                                                                            []string
+				SemanticVersion, TemplateBody, TemplateURL, SourceCodeURL, SourceCodeArchiveURL                       string
+				Labels                                                                                                []string
 			}
 			if err := h.body(r, &in); err != nil {
 				return "CreateApplication", 0, nil, err

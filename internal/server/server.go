@@ -31,10 +31,10 @@ import (
 	"github.com/forkline/forkline/internal/lambdaapi"
 	"github.com/forkline/forkline/internal/logs"
 	"github.com/forkline/forkline/internal/logsapi"
-	"github.com/forkline/forkline/internal/repo"
-	"github.com/forkline/forkline/internal/repoapi"
 	"github.com/forkline/forkline/internal/object"
 	"github.com/forkline/forkline/internal/queue"
+	"github.com/forkline/forkline/internal/repo"
+	"github.com/forkline/forkline/internal/repoapi"
 	"github.com/forkline/forkline/internal/runtimeapi"
 	"github.com/forkline/forkline/internal/s3api"
 	"github.com/forkline/forkline/internal/sfnapi"
@@ -82,8 +82,8 @@ type Server struct {
 	logsAPI   *logsapi.Handler
 	events    *events.Service
 	eventsAPI *eventsapi.Handler
-	repo    *repo.Service
-	repoAPI *repoapi.Handler
+	repo      *repo.Service
+	repoAPI   *repoapi.Handler
 	// fnKey and fnSecret are the credentials forkline gives code it runs.
 	fnKey, fnSecret string
 	flows           *workflow.Service
