@@ -131,6 +131,11 @@ type Config struct {
 	Region, AccountID string
 	Clock             clock.Clock
 	Templates         Store
+	// TemplateBucket is where Templates puts templates.
+	TemplateBucket string
+	// BeforeDeploy, when set, runs before a template is made for
+	// deployment (built-in applications store their code then).
+	BeforeDeploy func(ctx context.Context, a *Application) error
 	// Fetch reads a template given by URL (templateUrl), from object
 	// storage.
 	Fetch func(ctx context.Context, url string) ([]byte, error)
@@ -243,6 +248,12 @@ func mustJSON(v any) []byte {
 
 // newVersion checks a version's template and describes its parameters.
 func (s *Service) newVersion(ctx context.Context, appID, sv, body, sourceURL, archiveURL string) (*Version, error) {
+	return s.makeVersion(ctx, appID, sv, body, sourceURL, archiveURL, true)
+}
+
+// makeVersion is newVersion; store says whether to write the template to
+// object storage now (built-in applications write theirs when deployed).
+func (s *Service) makeVersion(ctx context.Context, appID, sv, body, sourceURL, archiveURL string, store bool) (*Version, error) {
 	if !semver.MatchString(sv) {
 		return nil, errorf(ErrBadRequest, "Invalid semanticVersion: %q. It must be a valid semantic version (semver.org), such as 1.0.0.", sv)
 	}
@@ -259,9 +270,12 @@ func (s *Service) newVersion(ctx context.Context, appID, sv, body, sourceURL, ar
 	}
 	name := appID[strings.LastIndex(appID, "/")+1:]
 	owner := strings.Split(appID, ":")[4]
-	url, err := s.cfg.Templates.PutTemplate(ctx, owner+"/"+name+"/"+sv+"/template.yaml", []byte(body))
-	if err != nil {
-		return nil, err
+	url := "https://s3.amazonaws.com/" + s.cfg.TemplateBucket + "/" + owner + "/" + name + "/" + sv + "/template.yaml"
+	if store {
+		var err error
+		if url, err = s.cfg.Templates.PutTemplate(ctx, owner+"/"+name+"/"+sv+"/template.yaml", []byte(body)); err != nil {
+			return nil, err
+		}
 	}
 	v := &Version{TemplateURL: url, ApplicationID: appID, SemanticVersion: sv, TemplateBody: body, SourceCodeURL: sourceURL,
 		SourceCodeArchiveURL: archiveURL, Created: s.cfg.Clock.Now().UnixMilli(), Parameters: []Parameter{},
@@ -667,6 +681,11 @@ func (s *Service) CreateTemplate(ctx context.Context, caller, appID, sv string) 
 	if err != nil {
 		return nil, err
 	}
+	if s.cfg.BeforeDeploy != nil {
+		if err := s.cfg.BeforeDeploy(ctx, a); err != nil {
+			return nil, err
+		}
+	}
 	id := uuid.New()
 	url, err := s.cfg.Templates.PutTemplate(ctx, a.Name+"/"+v.SemanticVersion+"/"+id+"/template.yaml", []byte(v.TemplateBody))
 	if err != nil {
@@ -734,4 +753,31 @@ func (s *Service) Resolve(ctx context.Context, account, appID, sv string) (strin
 		return "", err
 	}
 	return t.URL, nil
+}
+
+// InstallBuiltin publishes an application that forkline ships, owned by
+// in.Owner: the application and its version are written as given, so that
+// a newer forkline replaces what an older one installed.
+func (s *Service) InstallBuiltin(ctx context.Context, in CreateInput) error {
+	a := &Application{ID: s.AppID(in.Owner, in.Name), Name: in.Name, Author: in.Author, Description: in.Description,
+		HomePageURL: in.HomePageURL, Labels: in.Labels, LicenseURL: in.LicenseURL, ReadmeURL: in.ReadmeURL,
+		SpdxLicenseID: in.SpdxLicenseID, Created: s.cfg.Clock.Now().UnixMilli(), Owner: in.Owner, Policy: in.Policy,
+		Verified: in.Verified, Latest: in.SemanticVersion}
+	if old, err := s.getApp(ctx, a.ID); err == nil {
+		a.Created = old.Created
+		if old.Latest != "" && compareSemver(old.Latest, a.Latest) > 0 {
+			a.Latest = old.Latest
+		}
+	}
+	v, err := s.makeVersion(ctx, a.ID, in.SemanticVersion, in.TemplateBody, in.SourceCodeURL, "", false)
+	if err != nil {
+		return err
+	}
+	if old, err := s.version(ctx, a, in.SemanticVersion); err == nil {
+		v.Created = old.Created
+	}
+	var b store.Batch
+	b.PutRecord(nsApp, a.ID, mustJSON(a))
+	b.PutRecord(nsVersion, a.ID+"\x00"+v.SemanticVersion, mustJSON(v))
+	return s.st.Commit(ctx, &b)
 }

@@ -18,13 +18,19 @@ const repoBucket = "forkline-serverlessrepo"
 type repoTemplates struct{ s *Server }
 
 func (t repoTemplates) PutTemplate(ctx context.Context, key string, body []byte) (string, error) {
-	if err := t.s.objects.CreateBucket(ctx, repoBucket, ""); err != nil && !strings.Contains(err.Error(), "BucketAlreadyOwnedByYou") {
-		return "", err
-	}
-	if _, err := t.s.objects.PutObject(ctx, repoBucket, key, bytes.NewReader(body), object.PutInput{ContentType: "application/x-yaml"}); err != nil {
+	if err := t.put(ctx, repoBucket, key, body); err != nil {
 		return "", err
 	}
 	return "https://s3.amazonaws.com/" + repoBucket + "/" + key, nil
+}
+
+// put stores an object, making its bucket when needed.
+func (t repoTemplates) put(ctx context.Context, bucket, key string, body []byte) error {
+	if err := t.s.objects.CreateBucket(ctx, bucket, ""); err != nil && !strings.Contains(err.Error(), "BucketAlreadyOwnedByYou") {
+		return err
+	}
+	_, err := t.s.objects.PutObject(ctx, bucket, key, bytes.NewReader(body), object.PutInput{})
+	return err
 }
 
 // repoDeployer makes the change sets of CreateCloudFormationChangeSet.

@@ -33,6 +33,7 @@ import (
 	"github.com/forkline/forkline/internal/logsapi"
 	"github.com/forkline/forkline/internal/object"
 	"github.com/forkline/forkline/internal/queue"
+	"github.com/forkline/forkline/internal/pipelines"
 	"github.com/forkline/forkline/internal/repo"
 	"github.com/forkline/forkline/internal/repoapi"
 	"github.com/forkline/forkline/internal/runtimeapi"
@@ -219,7 +220,24 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.events, s.eventsAPI = evs, eventsapi.New(evs, o.Logger)
-	s.repo = repo.New(st, repo.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Templates: repoTemplates{s}, Fetch: s.fetchTemplate})
+	s.repo = repo.New(st, repo.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Templates: repoTemplates{s},
+		TemplateBucket: repoBucket, Fetch: s.fetchTemplate,
+		BeforeDeploy: func(ctx context.Context, a *repo.Application) error {
+			if a.Owner == pipelines.Owner {
+				return pipelines.StoreCode(ctx, repoTemplates{s}.put)
+			}
+			return nil
+		}})
+	if err := pipelines.Install(ctx, s.repo); err != nil {
+		evs.Close()
+		wf.Close()
+		fs.Close()
+		ls.Close()
+		ts.Close()
+		qs.Close()
+		st.Close()
+		return nil, fmt.Errorf("install the Event Fork Pipelines: %w", err)
+	}
 	stacks, err := stack.New(ctx, st, stack.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger,
 		Providers: s.stackProviders(), Fetch: s.fetchTemplate,
 		Application: func(ctx context.Context, id, version string) (string, error) {
