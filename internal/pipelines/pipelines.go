@@ -122,7 +122,7 @@ func Install(ctx context.Context, r *repo.Service) error {
 		err = r.InstallBuiltin(ctx, repo.CreateInput{Name: name, Author: str("Author"), Description: desc, HomePageURL: str("HomePageUrl"),
 			Labels: labels, SpdxLicenseID: str("SpdxLicenseId"), SemanticVersion: Version, TemplateBody: string(body),
 			SourceCodeURL: str("HomePageUrl") + "/tree/" + Version + "/pipelines/" + strings.TrimPrefix(name, "fork-"),
-			Owner: Owner, Verified: true,
+			Owner:         Owner, Verified: true,
 			Policy: []repo.Statement{{StatementID: "public", Principals: []string{"*"}, Actions: []string{"Deploy"}}}})
 		if err != nil {
 			return fmt.Errorf("pipeline %s: %v", name, err)
