@@ -1,13 +1,18 @@
 package e2e
 
 import (
+	"compress/gzip"
+	"io"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -100,5 +105,107 @@ func TestReplayPipeline(t *testing.T) {
 	// The filter policy kept the 40 out of the replay buffer.
 	if len(bodies) != 2 || strings.Contains(joined, "40") || !strings.Contains(joined, `{"order":250}`) || !strings.Contains(joined, "Number=120") {
 		t.Fatalf("replayed %s", joined)
+	}
+}
+
+const backupTemplate = `AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Checkout:
+    Type: AWS::SNS::Topic
+  Scrub:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      InlineCode: |
+        import base64, json
+        def handler(event, context):
+            out = []
+            for r in event["records"]:
+                doc = json.loads(base64.b64decode(r["data"]))
+                doc.pop("card", None)
+                data = base64.b64encode((json.dumps(doc, sort_keys=True) + "\n").encode()).decode()
+                out.append({"recordId": r["recordId"], "result": "Ok", "data": data})
+            return {"records": out}
+  Backup:
+    Type: AWS::Serverless::Application
+    Properties:
+      Location:
+        ApplicationId: arn:aws:serverlessrepo:us-east-1:077246666028:applications/fork-event-storage-backup-pipeline
+        SemanticVersion: 1.0.0
+      Parameters:
+        TopicArn: !Ref Checkout
+        StreamPrefix: checkout/
+        StreamCompressionFormat: GZIP
+        StreamBufferingIntervalInSeconds: 60
+        SubscriptionFilterPolicy: '{"amount": [{"numeric": [">=", 100]}]}'
+        DataTransformationFunctionArn: !GetAtt Scrub.Arn
+Outputs:
+  TopicArn:
+    Value: !Ref Checkout
+  Bucket:
+    Value: !GetAtt Backup.Outputs.BackupBucketName
+`
+
+// TestStorageBackupPipeline: events published to the topic reach the
+// backup bucket after the buffering interval, through the filter policy
+// and the transformation function, gzipped under the prefix and the
+// YYYY/MM/dd/HH time partition (Firehose developer guide, "Amazon S3 object
+// name format"). The interval is Firehose's minimum, 60 s, on the real clock.
+func TestStorageBackupPipeline(t *testing.T) {
+	requireClient(t, "python3", "--version")
+	s := servertest.Start(t, servertest.Options{})
+	c := cloudformation.NewFromConfig(s.Config())
+	if _, err := c.CreateStack(ctx(t), &cloudformation.CreateStackInput{StackName: aws.String("backup"), TemplateBody: aws.String(backupTemplate),
+		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam, cfntypes.CapabilityCapabilityAutoExpand}}); err != nil {
+		t.Fatal(err)
+	}
+	outs := outputs(waitStack(t, c, "backup", "CREATE_COMPLETE"))
+	sc := sns.NewFromConfig(s.Config())
+	start := time.Now().UTC()
+	for _, amount := range []string{"250", "40", "120"} {
+		if _, err := sc.Publish(ctx(t), &sns.PublishInput{TopicArn: aws.String(outs["TopicArn"]),
+			Message:           aws.String(`{"order":` + amount + `,"card":"4111-1111"}`),
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{"amount": {DataType: aws.String("Number"), StringValue: aws.String(amount)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := s3.NewFromConfig(s.Config(), func(o *s3.Options) { o.UsePathStyle = true })
+	deadline := time.Now().Add(4 * time.Minute)
+	var keys []string
+	for len(keys) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing in the backup bucket")
+		}
+		time.Sleep(500 * time.Millisecond)
+		list, err := b.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(outs["Bucket"]), Prefix: aws.String("checkout/")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range list.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+	}
+	var lines []string
+	for _, k := range keys {
+		if !strings.HasPrefix(k, "checkout/"+start.Format("2006/01/02/")) || !strings.HasSuffix(k, ".gz") {
+			t.Fatalf("object key %s", k)
+		}
+		obj, err := b.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(outs["Bucket"]), Key: aws.String(k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(obj.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, _ := io.ReadAll(zr)
+		obj.Body.Close()
+		lines = append(lines, strings.Split(strings.TrimSpace(string(text)), "\n")...)
+	}
+	sort.Strings(lines)
+	if strings.Join(lines, " ") != `{"order": 120} {"order": 250}` {
+		t.Fatalf("backed up %q", lines)
 	}
 }

@@ -52,6 +52,7 @@ func (s *Server) stackProviders() map[string]stack.Provider {
 		"AWS::IAM::InstanceProfile":                accept,
 		"AWS::Logs::LogGroup":                      logGroup{s},
 		"AWS::Events::Rule":                        eventRule{s},
+		"AWS::KinesisFirehose::DeliveryStream":     deliveryStream{s},
 		"AWS::CloudFormation::CustomResource":      customResource{s},
 		"AWS::Scheduler::Schedule":                 schedule{s},
 		"AWS::Scheduler::ScheduleGroup":            accept,

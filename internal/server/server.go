@@ -27,6 +27,8 @@ import (
 	"github.com/forkline/forkline/internal/config"
 	"github.com/forkline/forkline/internal/events"
 	"github.com/forkline/forkline/internal/eventsapi"
+	"github.com/forkline/forkline/internal/firehose"
+	"github.com/forkline/forkline/internal/firehoseapi"
 	"github.com/forkline/forkline/internal/function"
 	"github.com/forkline/forkline/internal/lambdaapi"
 	"github.com/forkline/forkline/internal/logs"
@@ -71,20 +73,26 @@ type Options struct {
 
 // Server is a running forkline instance.
 type Server struct {
-	cfg       config.Config
-	log       *slog.Logger
-	clock     clock.Clock
-	store     *pebblestore.Store
-	queues    *queue.Service
-	topics    *topic.Service
-	funcs     *function.Service
-	lambda    *lambdaapi.Handler
-	logs      *logs.Service
-	logsAPI   *logsapi.Handler
-	events    *events.Service
-	eventsAPI *eventsapi.Handler
-	repo      *repo.Service
-	repoAPI   *repoapi.Handler
+	cfg         config.Config
+	log         *slog.Logger
+	clock       clock.Clock
+	store       *pebblestore.Store
+	queues      *queue.Service
+	topics      *topic.Service
+	funcs       *function.Service
+	lambda      *lambdaapi.Handler
+	logs        *logs.Service
+	logsAPI     *logsapi.Handler
+	events      *events.Service
+	eventsAPI   *eventsapi.Handler
+	repo        *repo.Service
+	repoAPI     *repoapi.Handler
+	firehose    *firehose.Service
+	firehoseAPI *firehoseapi.Handler
+	// search indexes documents for Firehose's search destinations.
+	search interface {
+		Bulk(ctx context.Context, domainARN, index string, docs [][]byte) (map[int]string, error)
+	}
 	// fnKey and fnSecret are the credentials forkline gives code it runs.
 	fnKey, fnSecret string
 	flows           *workflow.Service
@@ -220,6 +228,18 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.events, s.eventsAPI = evs, eventsapi.New(evs, o.Logger)
+	fh, err := firehose.New(ctx, st, firehose.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger, Sink: firehoseSink{s}})
+	if err != nil {
+		evs.Close()
+		wf.Close()
+		fs.Close()
+		ls.Close()
+		ts.Close()
+		qs.Close()
+		st.Close()
+		return nil, err
+	}
+	s.firehose, s.firehoseAPI = fh, firehoseapi.New(fh, o.Logger)
 	s.repo = repo.New(st, repo.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Templates: repoTemplates{s},
 		TemplateBucket: repoBucket, Fetch: s.fetchTemplate,
 		BeforeDeploy: func(ctx context.Context, a *repo.Application) error {
@@ -293,6 +313,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = s.http.Shutdown(ctx)
 		s.stacks.Close()
 		s.events.Close()
+		s.firehose.Close()
 		s.flows.Close()
 		s.topics.Close()
 		s.funcs.Close()
@@ -461,6 +482,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 			}
 			s.sfn.Serve(r.Context(), w, reqID, action, body)
 			return "states", action
+		case firehoseapi.TargetPrefix:
+			if err := s.auth.Verify(r, auth, body); err != nil {
+				firehoseapi.WriteError(w, reqID, asAWS(err))
+				return "firehose", action
+			}
+			s.firehoseAPI.Serve(r.Context(), w, reqID, action, body)
+			return "firehose", action
 		case eventsapi.TargetPrefix:
 			if err := s.auth.Verify(r, auth, body); err != nil {
 				eventsapi.WriteError(w, reqID, asAWS(err))
