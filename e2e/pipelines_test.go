@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"compress/gzip"
+	"encoding/json"
+	"fmt"
 	"io"
+	"net/http"
 	"sort"
 	"strings"
 	"testing"
@@ -154,6 +157,7 @@ Outputs:
 // YYYY/MM/dd/HH time partition (Firehose developer guide, "Amazon S3 object
 // name format"). The interval is Firehose's minimum, 60 s, on the real clock.
 func TestStorageBackupPipeline(t *testing.T) {
+	t.Parallel()
 	requireClient(t, "python3", "--version")
 	s := servertest.Start(t, servertest.Options{})
 	c := cloudformation.NewFromConfig(s.Config())
@@ -207,5 +211,106 @@ func TestStorageBackupPipeline(t *testing.T) {
 	sort.Strings(lines)
 	if strings.Join(lines, " ") != `{"order": 120} {"order": 250}` {
 		t.Fatalf("backed up %q", lines)
+	}
+}
+
+const searchTemplate = `AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Checkout:
+    Type: AWS::SNS::Topic
+  Analytics:
+    Type: AWS::Serverless::Application
+    Properties:
+      Location:
+        ApplicationId: arn:aws:serverlessrepo:us-east-1:077246666028:applications/fork-event-search-analytics-pipeline
+        SemanticVersion: 1.0.0
+      Parameters:
+        TopicArn: !Ref Checkout
+        SearchIndexName: checkout_events
+        SearchTypeName: checkout
+        SearchIndexRotationPeriod: OneDay
+        StreamBufferingIntervalInSeconds: 60
+        SubscriptionFilterPolicy: '{"amount": [{"numeric": [">=", 100]}]}'
+Outputs:
+  TopicArn:
+    Value: !Ref Checkout
+  Endpoint:
+    Value: !GetAtt Analytics.Outputs.AnalyticsDomainEndpoint
+`
+
+// searchCall posts a query to a search domain endpoint (the OpenSearch
+// REST API) and decodes the answer.
+func searchCall(t *testing.T, endpoint, path, body string) map[string]any {
+	t.Helper()
+	resp, err := http.Post("http://"+endpoint+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %d %v", path, resp.StatusCode, out)
+	}
+	return out
+}
+
+// TestSearchAnalyticsPipeline: events through the filter are indexed after
+// the buffering interval into the daily index, and found by content and by
+// time, with aggregations (OpenSearch query DSL and aggregations).
+func TestSearchAnalyticsPipeline(t *testing.T) {
+	t.Parallel()
+	requireClient(t, "python3", "--version")
+	s := servertest.Start(t, servertest.Options{})
+	c := cloudformation.NewFromConfig(s.Config())
+	if _, err := c.CreateStack(ctx(t), &cloudformation.CreateStackInput{StackName: aws.String("analytics"), TemplateBody: aws.String(searchTemplate),
+		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam, cfntypes.CapabilityCapabilityAutoExpand}}); err != nil {
+		t.Fatal(err)
+	}
+	outs := outputs(waitStack(t, c, "analytics", "CREATE_COMPLETE"))
+	sc := sns.NewFromConfig(s.Config())
+	published := time.Now().UTC()
+	for _, o := range []struct{ amount, customer string }{{"250", "Ada Lovelace"}, {"40", "Alan Turing"}, {"120", "Grace Hopper"}} {
+		msg := fmt.Sprintf(`{"amount":%s,"customer":%q,"time":%q}`, o.amount, o.customer, published.Format(time.RFC3339))
+		if _, err := sc.Publish(ctx(t), &sns.PublishInput{TopicArn: aws.String(outs["TopicArn"]), Message: aws.String(msg),
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{"amount": {DataType: aws.String("Number"), StringValue: aws.String(o.amount)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	endpoint := outs["Endpoint"]
+	deadline := time.Now().Add(4 * time.Minute)
+	for {
+		resp, err := http.Post("http://"+endpoint+"/checkout_events-*/_count", "application/json", strings.NewReader(`{}`))
+		if err == nil {
+			var out map[string]any
+			json.NewDecoder(resp.Body).Decode(&out)
+			resp.Body.Close()
+			if n, _ := out["count"].(float64); n == 2 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the events were not indexed")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	byContent := searchCall(t, endpoint, "/checkout_events-*/_search", `{"query":{"match":{"customer":"grace"}}}`)
+	hits := byContent["hits"].(map[string]any)["hits"].([]any)
+	if len(hits) != 1 || !strings.HasPrefix(hits[0].(map[string]any)["_index"].(string), "checkout_events-"+published.Format("2006-01-02")) {
+		t.Fatalf("by content: %v", hits)
+	}
+	byTime := searchCall(t, endpoint, "/checkout_events-*/_search", fmt.Sprintf(`{"size":0,"query":{"range":{"time":{"gte":%q,"lte":"now+1h"}}},
+		"aggs":{"per_hour":{"date_histogram":{"field":"time","calendar_interval":"hour"}},"total":{"sum":{"field":"amount"}}}}`,
+		published.Add(-time.Minute).Format(time.RFC3339)))
+	aggs := byTime["aggregations"].(map[string]any)
+	if total := aggs["total"].(map[string]any)["value"]; total != 370.0 {
+		t.Fatalf("by time: %v", aggs)
+	}
+	cat := searchCall(t, endpoint, "/_search", `{"query":{"term":{"customer.keyword":"Alan Turing"}}}`)
+	if n := cat["hits"].(map[string]any)["total"].(map[string]any)["value"]; n != 0.0 {
+		t.Fatalf("the filter let the 40 through: %v", cat)
 	}
 }

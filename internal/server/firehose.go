@@ -3,13 +3,19 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 
 	"github.com/forkline/forkline/internal/firehose"
 	"github.com/forkline/forkline/internal/function"
 	"github.com/forkline/forkline/internal/object"
+	"github.com/forkline/forkline/internal/search"
+	"github.com/forkline/forkline/internal/searchapi"
+	"github.com/forkline/forkline/internal/sigv4"
 	"github.com/forkline/forkline/internal/stack"
 )
 
@@ -38,10 +44,52 @@ func (f firehoseSink) Transform(ctx context.Context, fn string, event []byte) ([
 }
 
 func (f firehoseSink) Index(ctx context.Context, domainARN, index string, docs [][]byte) (map[int]string, error) {
-	if f.s.search == nil {
-		return nil, errors.New("no search service")
+	if strings.HasPrefix(domainARN, "http://") || strings.HasPrefix(domainARN, "https://") {
+		return externalBulk(ctx, domainARN, index, docs)
 	}
 	return f.s.search.Bulk(ctx, domainARN, index, docs)
+}
+
+// externalBulk indexes documents into an external OpenSearch endpoint
+// with its _bulk API.
+func externalBulk(ctx context.Context, endpoint, index string, docs [][]byte) (map[int]string, error) {
+	var body bytes.Buffer
+	for _, d := range docs {
+		fmt.Fprintf(&body, "{\"index\":{\"_index\":%q}}\n", index)
+		body.Write(bytes.TrimSpace(d))
+		body.WriteByte('\n')
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(endpoint, "/")+"/_bulk", &body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return nil, fmt.Errorf("%s/_bulk answered %s", endpoint, resp.Status)
+	}
+	var out struct {
+		Items []map[string]struct {
+			Status int `json:"status"`
+			Error  any `json:"error"`
+		} `json:"items"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, err
+	}
+	failed := map[int]string{}
+	for i, it := range out.Items {
+		for _, r := range it {
+			if r.Status >= 300 {
+				failed[i] = fmt.Sprint(r.Error)
+			}
+		}
+	}
+	return failed, nil
 }
 
 // deliveryStream is the AWS::KinesisFirehose::DeliveryStream provider.
@@ -79,6 +127,73 @@ func (p deliveryStream) Update(ctx context.Context, r, old *stack.Resource) (boo
 func (p deliveryStream) Delete(ctx context.Context, r *stack.Resource) error {
 	err := p.s.firehose.Delete(ctx, r.PhysicalID)
 	if errors.Is(err, firehose.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// serveSearch serves a search domain's endpoint: signed requests (service
+// "es") are verified as every other; with credentials configured, unsigned
+// ones are refused.
+func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request, reqID string) (string, string) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 100<<20))
+	if err != nil {
+		searchapi.WriteError(w, http.StatusRequestEntityTooLarge, "content_too_long_exception", "The request body is larger than 100 MB.")
+		return "es", ""
+	}
+	auth, err := sigv4.Parse(r)
+	if err == nil {
+		err = s.auth.Verify(r, auth, body)
+	}
+	if err != nil {
+		e := asAWS(err)
+		searchapi.WriteError(w, http.StatusForbidden, "security_exception", e.Message)
+		return "es", ""
+	}
+	return "es", s.searchAPI.Serve(r.Context(), w, r.Method, r.URL.EscapedPath(), r.URL.Query(), body)
+}
+
+// searchDomain is the provider of AWS::OpenSearchService::Domain and
+// AWS::Elasticsearch::Domain: a forkline search domain, whatever the
+// cluster configuration asks for.
+type searchDomain struct{ s *Server }
+
+func (p searchDomain) Create(ctx context.Context, r *stack.Resource) error {
+	name := prop(r, "DomainName")
+	if name == "" {
+		name = strings.Trim(physicalName(r, 28, true), "-")
+		if name[0] < 'a' || name[0] > 'z' {
+			name = "d" + name[1:]
+		}
+	}
+	engine := prop(r, "EngineVersion")
+	if engine == "" {
+		engine = "Elasticsearch_" + prop(r, "ElasticsearchVersion")
+	}
+	d, err := p.s.search.CreateDomain(ctx, name, engine)
+	if err != nil && !(r.Adopt && errors.Is(err, search.ErrDomainDup)) {
+		return err
+	}
+	if d.Arn == "" {
+		d, _ = p.s.search.Domain(name)
+	}
+	endpoint := strings.TrimPrefix(strings.TrimPrefix(p.s.publicURL.Load().(string), "http://"), "https://") + searchapi.Prefix + name
+	r.PhysicalID, r.Ref = name, name
+	r.Attrs = map[string]any{"Arn": d.Arn, "DomainArn": d.Arn, "DomainEndpoint": endpoint, "Id": name}
+	return nil
+}
+
+func (p searchDomain) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
+	if changed(r, old, "DomainName") {
+		return true, nil
+	}
+	r.PhysicalID, r.Ref, r.Attrs = old.PhysicalID, old.Ref, old.Attrs
+	return false, nil
+}
+
+func (p searchDomain) Delete(ctx context.Context, r *stack.Resource) error {
+	err := p.s.search.DeleteDomain(ctx, r.PhysicalID)
+	if errors.Is(err, search.ErrNoDomain) {
 		return nil
 	}
 	return err

@@ -53,6 +53,8 @@ func (s *Server) stackProviders() map[string]stack.Provider {
 		"AWS::Logs::LogGroup":                      logGroup{s},
 		"AWS::Events::Rule":                        eventRule{s},
 		"AWS::KinesisFirehose::DeliveryStream":     deliveryStream{s},
+		"AWS::OpenSearchService::Domain":           searchDomain{s},
+		"AWS::Elasticsearch::Domain":               searchDomain{s},
 		"AWS::CloudFormation::CustomResource":      customResource{s},
 		"AWS::Scheduler::Schedule":                 schedule{s},
 		"AWS::Scheduler::ScheduleGroup":            accept,

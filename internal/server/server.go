@@ -40,6 +40,8 @@ import (
 	"github.com/forkline/forkline/internal/repoapi"
 	"github.com/forkline/forkline/internal/runtimeapi"
 	"github.com/forkline/forkline/internal/s3api"
+	"github.com/forkline/forkline/internal/search"
+	"github.com/forkline/forkline/internal/searchapi"
 	"github.com/forkline/forkline/internal/sfnapi"
 	"github.com/forkline/forkline/internal/sigv4"
 	"github.com/forkline/forkline/internal/snsapi"
@@ -89,10 +91,8 @@ type Server struct {
 	repoAPI     *repoapi.Handler
 	firehose    *firehose.Service
 	firehoseAPI *firehoseapi.Handler
-	// search indexes documents for Firehose's search destinations.
-	search interface {
-		Bulk(ctx context.Context, domainARN, index string, docs [][]byte) (map[int]string, error)
-	}
+	search      *search.Service
+	searchAPI   *searchapi.Handler
 	// fnKey and fnSecret are the credentials forkline gives code it runs.
 	fnKey, fnSecret string
 	flows           *workflow.Service
@@ -228,6 +228,18 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.events, s.eventsAPI = evs, eventsapi.New(evs, o.Logger)
+	srch, err := search.New(ctx, st, search.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock})
+	if err != nil {
+		evs.Close()
+		wf.Close()
+		fs.Close()
+		ls.Close()
+		ts.Close()
+		qs.Close()
+		st.Close()
+		return nil, err
+	}
+	s.search, s.searchAPI = srch, searchapi.New(srch, o.Logger)
 	fh, err := firehose.New(ctx, st, firehose.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger, Sink: firehoseSink{s}})
 	if err != nil {
 		evs.Close()
@@ -379,6 +391,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"running","version":%q}`, Version)
 		return "forkline", "health"
+	}
+	if strings.HasPrefix(r.URL.Path, searchapi.Prefix) {
+		return s.serveSearch(w, r, reqID)
 	}
 	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/SimpleNotificationService-") && s.sns.ServeCertificate(w, r.URL.Path) {
 		return "sns", "SigningCertificate"

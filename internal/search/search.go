@@ -1,0 +1,495 @@
+// Package search is forkline's search domain: OpenSearch-compatible
+// indexes of JSON documents, searched with a subset of the query DSL
+// (match, match_phrase, multi_match, term, terms, range, prefix, wildcard,
+// exists, bool, query_string, match_all) with terms, date_histogram and
+// metric aggregations. Documents are kept in forkline's store, which is
+// the durable copy; the full-text index (bleve) is built in memory from it
+// at startup.
+//
+// Invariants:
+//   - A document is committed to the store before the call that added it
+//     answers; the in-memory index follows the store.
+package search
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+
+	"github.com/forkline/forkline/internal/clock"
+	"github.com/forkline/forkline/internal/store"
+	"github.com/forkline/forkline/internal/uuid"
+)
+
+const (
+	nsDomain = "search.domain" // name → Domain
+	nsDoc    = "search.doc"    // domain NUL index NUL id → source
+)
+
+// Error kinds: the OpenSearch error types.
+var (
+	ErrNotFound  = errors.New("index_not_found_exception")
+	ErrBadQuery  = errors.New("parsing_exception")
+	ErrBadDoc    = errors.New("mapper_parsing_exception")
+	ErrNoDomain  = errors.New("ResourceNotFoundException")
+	ErrDomainDup = errors.New("ResourceAlreadyExistsException")
+	ErrInvalid   = errors.New("ValidationException")
+)
+
+// Error is a client error.
+type Error struct {
+	Kind    error
+	Message string
+}
+
+func (e *Error) Error() string { return e.Kind.Error() + ": " + e.Message }
+
+// Unwrap returns the kind.
+func (e *Error) Unwrap() error { return e.Kind }
+
+func errorf(kind error, format string, args ...any) error {
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// Domain is a search domain.
+type Domain struct {
+	Name    string `json:"name"`
+	Arn     string `json:"arn"`
+	Engine  string `json:"engine"`
+	Created int64  `json:"created"`
+}
+
+type index struct {
+	bleve bleve.Index
+	count int
+}
+
+type domain struct {
+	Domain
+	indexes map[string]*index
+}
+
+// Config configures the Service.
+type Config struct {
+	Region, AccountID string
+	Clock             clock.Clock
+}
+
+// Service holds the domains. It is safe for concurrent use.
+type Service struct {
+	st  store.Records
+	cfg Config
+
+	mu      sync.RWMutex
+	domains map[string]*domain
+}
+
+// New loads the domains and indexes their documents.
+func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	s := &Service{st: st, cfg: cfg, domains: map[string]*domain{}}
+	err := st.ScanRecords(ctx, nsDomain, "", func(_ string, v []byte) error {
+		var d Domain
+		if err := json.Unmarshal(v, &d); err != nil {
+			return fmt.Errorf("%w: domain: %v", store.ErrCorrupt, err)
+		}
+		s.domains[d.Name] = &domain{Domain: d, indexes: map[string]*index{}}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	batches := map[*index]*bleve.Batch{}
+	err = st.ScanRecords(ctx, nsDoc, "", func(k string, v []byte) error {
+		parts := strings.SplitN(k, "\x00", 3)
+		d := s.domains[parts[0]]
+		if d == nil || len(parts) != 3 {
+			return nil
+		}
+		ix, err := d.index(parts[1], true)
+		if err != nil {
+			return err
+		}
+		b := batches[ix]
+		if b == nil {
+			b = ix.bleve.NewBatch()
+			batches[ix] = b
+		}
+		var src map[string]any
+		if err := json.Unmarshal(v, &src); err != nil {
+			return fmt.Errorf("%w: document: %v", store.ErrCorrupt, err)
+		}
+		b.Index(parts[2], indexed(src, v))
+		ix.count++
+		if b.Size() >= 1000 {
+			if err := ix.bleve.Batch(b); err != nil {
+				return err
+			}
+			batches[ix] = nil
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for ix, b := range batches {
+		if b != nil {
+			if err := ix.bleve.Batch(b); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s, nil
+}
+
+// index returns an index, creating it when create is set.
+func (d *domain) index(name string, create bool) (*index, error) {
+	if ix := d.indexes[name]; ix != nil {
+		return ix, nil
+	}
+	if !create {
+		return nil, errorf(ErrNotFound, "no such index [%s]", name)
+	}
+	m := bleve.NewIndexMapping()
+	b, err := bleve.NewMemOnly(m)
+	if err != nil {
+		return nil, err
+	}
+	ix := &index{bleve: b}
+	d.indexes[name] = ix
+	return ix, nil
+}
+
+var domainName = regexp.MustCompile(`^[a-z][a-z0-9\-]{2,27}$`)
+
+// CreateDomain creates a domain.
+func (s *Service) CreateDomain(ctx context.Context, name, engine string) (Domain, error) {
+	if !domainName.MatchString(name) {
+		return Domain{}, errorf(ErrInvalid, "Domain name %q is not valid: 3 to 28 lower-case letters, digits and hyphens, starting with a letter.", name)
+	}
+	d := Domain{Name: name, Arn: fmt.Sprintf("arn:aws:es:%s:%s:domain/%s", s.cfg.Region, s.cfg.AccountID, name), Engine: engine,
+		Created: s.cfg.Clock.Now().UnixMilli()}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.domains[name] != nil {
+		return Domain{}, errorf(ErrDomainDup, "Domain %s already exists", name)
+	}
+	var b store.Batch
+	b.PutRecord(nsDomain, name, mustJSON(d))
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return Domain{}, err
+	}
+	s.domains[name] = &domain{Domain: d, indexes: map[string]*index{}}
+	return d, nil
+}
+
+// DeleteDomain deletes a domain and its documents.
+func (s *Service) DeleteDomain(ctx context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.domains[name]
+	if d == nil {
+		return errorf(ErrNoDomain, "Domain not found: %s", name)
+	}
+	var b store.Batch
+	b.DeleteRecord(nsDomain, name)
+	err := s.st.ScanRecords(ctx, nsDoc, name+"\x00", func(k string, _ []byte) error {
+		b.DeleteRecord(nsDoc, k)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return err
+	}
+	for _, ix := range d.indexes {
+		ix.bleve.Close()
+	}
+	delete(s.domains, name)
+	return nil
+}
+
+// Domain returns a domain by name or ARN.
+func (s *Service) Domain(name string) (Domain, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	d := s.byName(name)
+	if d == nil {
+		return Domain{}, errorf(ErrNoDomain, "Domain not found: %s", name)
+	}
+	return d.Domain, nil
+}
+
+func (s *Service) byName(nameOrArn string) *domain {
+	if i := strings.LastIndex(nameOrArn, "domain/"); i >= 0 && strings.HasPrefix(nameOrArn, "arn:") {
+		nameOrArn = nameOrArn[i+len("domain/"):]
+	}
+	return s.domains[nameOrArn]
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+var indexName = regexp.MustCompile(`^[a-z0-9][a-z0-9_\-+.]{0,254}$`)
+
+// Bulk adds documents to an index (created as needed) with generated IDs;
+// it returns the positions of the documents refused, with why.
+func (s *Service) Bulk(ctx context.Context, domainName, indexName string, docs [][]byte) (map[int]string, error) {
+	failed := map[int]string{}
+	var ok []int
+	var ids []string
+	for i, d := range docs {
+		var src map[string]any
+		if err := json.Unmarshal(d, &src); err != nil || src == nil {
+			failed[i] = "mapper_parsing_exception: failed to parse: the document is not a JSON object"
+			continue
+		}
+		ok = append(ok, i)
+		ids = append(ids, newID())
+	}
+	if len(ok) == 0 {
+		return failed, nil
+	}
+	sources := make([][]byte, len(ok))
+	for j, i := range ok {
+		sources[j] = docs[i]
+	}
+	if err := s.put(ctx, domainName, indexName, ids, sources); err != nil {
+		return nil, err
+	}
+	return failed, nil
+}
+
+// newID makes an ID as OpenSearch generates them: 20 URL-safe characters.
+func newID() string {
+	u := strings.ReplaceAll(uuid.New(), "-", "")
+	b, _ := hex.DecodeString(u)
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	out := make([]byte, 20)
+	for i := range out {
+		out[i] = alphabet[int(b[i%len(b)]+byte(i*7))%len(alphabet)]
+	}
+	return string(out)
+}
+
+// Put indexes one document under id (generated when empty).
+func (s *Service) Put(ctx context.Context, domainName, indexName, id string, doc []byte) (string, error) {
+	var src map[string]any
+	if err := json.Unmarshal(doc, &src); err != nil || src == nil {
+		return "", errorf(ErrBadDoc, "failed to parse: the document is not a JSON object")
+	}
+	if id == "" {
+		id = newID()
+	}
+	return id, s.put(ctx, domainName, indexName, []string{id}, [][]byte{doc})
+}
+
+func (s *Service) put(ctx context.Context, domainName, name string, ids []string, docs [][]byte) error {
+	if !indexName.MatchString(name) {
+		return errorf(ErrInvalid, "Invalid index name [%s], must be lowercase", name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.byName(domainName)
+	if d == nil {
+		return errorf(ErrNoDomain, "Domain not found: %s", domainName)
+	}
+	var b store.Batch
+	for i, id := range ids {
+		b.PutRecord(nsDoc, d.Name+"\x00"+name+"\x00"+id, docs[i])
+	}
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return err
+	}
+	ix, err := d.index(name, true)
+	if err != nil {
+		return err
+	}
+	batch := ix.bleve.NewBatch()
+	for i, id := range ids {
+		var src map[string]any
+		json.Unmarshal(docs[i], &src)
+		batch.Index(id, indexed(src, docs[i]))
+	}
+	if err := ix.bleve.Batch(batch); err != nil {
+		return err
+	}
+	n, _ := ix.bleve.DocCount()
+	ix.count = int(n)
+	return nil
+}
+
+// Get returns a document's source.
+func (s *Service) Get(ctx context.Context, domainName, indexName, id string) ([]byte, error) {
+	s.mu.RLock()
+	d := s.byName(domainName)
+	s.mu.RUnlock()
+	if d == nil {
+		return nil, errorf(ErrNoDomain, "Domain not found: %s", domainName)
+	}
+	v, err := s.st.GetRecord(ctx, nsDoc, d.Name+"\x00"+indexName+"\x00"+id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return v, err
+}
+
+// DeleteIndex removes an index.
+func (s *Service) DeleteIndex(ctx context.Context, domainName, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.byName(domainName)
+	if d == nil {
+		return errorf(ErrNoDomain, "Domain not found: %s", domainName)
+	}
+	ix := d.indexes[name]
+	if ix == nil {
+		return errorf(ErrNotFound, "no such index [%s]", name)
+	}
+	var b store.Batch
+	err := s.st.ScanRecords(ctx, nsDoc, d.Name+"\x00"+name+"\x00", func(k string, _ []byte) error {
+		b.DeleteRecord(nsDoc, k)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return err
+	}
+	ix.bleve.Close()
+	delete(d.indexes, name)
+	return nil
+}
+
+// Indexes lists a domain's indexes with their document counts.
+func (s *Service) Indexes(domainName string) (map[string]int, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	d := s.byName(domainName)
+	if d == nil {
+		return nil, errorf(ErrNoDomain, "Domain not found: %s", domainName)
+	}
+	out := map[string]int{}
+	for n, ix := range d.indexes {
+		c, _ := ix.bleve.DocCount()
+		out[n] = int(c)
+	}
+	return out, nil
+}
+
+// resolve expands an index expression (names, wildcards, commas, _all).
+func (d *domain) resolve(expr string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, part := range strings.Split(expr, ",") {
+		if part == "" || part == "_all" || part == "*" {
+			for n := range d.indexes {
+				if !seen[n] {
+					seen[n] = true
+					out = append(out, n)
+				}
+			}
+			continue
+		}
+		if strings.ContainsAny(part, "*?") {
+			re := regexp.MustCompile("^" + strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(part)) + "$")
+			for n := range d.indexes {
+				if re.MatchString(n) && !seen[n] {
+					seen[n] = true
+					out = append(out, n)
+				}
+			}
+			continue
+		}
+		if d.indexes[part] == nil {
+			return nil, errorf(ErrNotFound, "no such index [%s]", part)
+		}
+		if !seen[part] {
+			seen[part] = true
+			out = append(out, part)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// indexed is what bleve indexes for a document: its fields flattened to
+// dotted paths; each string also as path.keyword, whose single token is the
+// hex of the exact value (so term queries on .keyword match exactly); the
+// source, stored.
+func indexed(src map[string]any, raw []byte) map[string]any {
+	out := map[string]any{}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				p := k
+				if prefix != "" {
+					p = prefix + "." + k
+				}
+				walk(p, e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(prefix, e)
+			}
+		case string:
+			appendField(out, prefix, x)
+			if t, ok := parseTime(x); ok {
+				appendField(out, prefix+".@date", t)
+			}
+			appendField(out, prefix+".keyword", keyword(x))
+		case float64, bool:
+			appendField(out, prefix, x)
+			appendField(out, prefix+".keyword", keyword(fmt.Sprint(x)))
+		}
+	}
+	walk("", src)
+	return out
+}
+
+func appendField(out map[string]any, k string, v any) {
+	switch cur := out[k].(type) {
+	case nil:
+		out[k] = v
+	case []any:
+		out[k] = append(cur, v)
+	default:
+		out[k] = []any{cur, v}
+	}
+}
+
+func keyword(s string) string { return "k" + hex.EncodeToString([]byte(s)) }
+
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.000Z07:00", "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"}
+
+func parseTime(s string) (time.Time, bool) {
+	if len(s) < 10 || s[4] != '-' {
+		return time.Time{}, false
+	}
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}

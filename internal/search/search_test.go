@@ -1,0 +1,136 @@
+package search
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/forkline/forkline/internal/store/pebblestore"
+)
+
+var orders = []string{
+	`{"order":1,"customer":"Ada Lovelace","status":"paid","amount":250,"time":"2026-11-27T07:05:00Z","items":[{"sku":"book"}]}`,
+	`{"order":2,"customer":"Alan Turing","status":"pending","amount":40,"time":"2026-11-27T07:35:00Z","items":[{"sku":"pen"}]}`,
+	`{"order":3,"customer":"Grace Hopper","status":"paid","amount":120,"time":"2026-11-27T08:10:00Z","items":[{"sku":"book"},{"sku":"lamp"}]}`,
+	`{"order":4,"customer":"Ada Byron","status":"refunded","amount":90.5,"time":"2026-11-27T09:59:00Z","note":"Paid twice, refunded"}`,
+}
+
+func setup(t *testing.T) (*Service, func() *Service) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := pebblestore.Open(dir, pebblestore.Options{CacheBytes: 1 << 20, MemTableBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s, err := New(context.Background(), st, Config{Region: "us-east-1", AccountID: "000000000000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateDomain(context.Background(), "shop", "OpenSearch_2.11"); err != nil {
+		t.Fatal(err)
+	}
+	var docs [][]byte
+	for _, o := range orders {
+		docs = append(docs, []byte(o))
+	}
+	docs = append(docs, []byte("not json"))
+	failed, err := s.Bulk(context.Background(), "arn:aws:es:us-east-1:000000000000:domain/shop", "orders-2026-11-27", docs)
+	if err != nil || len(failed) != 1 || failed[4] == "" {
+		t.Fatalf("bulk: %v %v", failed, err)
+	}
+	reopen := func() *Service {
+		s2, err := New(context.Background(), st, Config{Region: "us-east-1", AccountID: "000000000000"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s2
+	}
+	return s, reopen
+}
+
+func orderIDs(t *testing.T, s *Service, index, q string) string {
+	t.Helper()
+	res, err := s.Search(context.Background(), "shop", index, []byte(q), false)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	var ids []string
+	for _, h := range res["hits"].(map[string]any)["hits"].([]map[string]any) {
+		ids = append(ids, fmt.Sprint(h["_source"].(map[string]any)["order"]))
+	}
+	sort.Strings(ids)
+	return strings.Join(ids, ",")
+}
+
+// The query DSL subset, on the semantics of the OpenSearch query DSL
+// reference (match analyzes, term is exact on .keyword, range, bool...).
+func TestQueries(t *testing.T) {
+	s, reopen := setup(t)
+	cases := []struct{ q, want string }{
+		{`{}`, "1,2,3,4"},
+		{`{"query":{"match_all":{}}}`, "1,2,3,4"},
+		{`{"query":{"match":{"customer":"ada"}}}`, "1,4"},
+		{`{"query":{"match":{"customer":{"query":"ada lovelace","operator":"and"}}}}`, "1"},
+		{`{"query":{"match_phrase":{"note":"paid twice"}}}`, "4"},
+		{`{"query":{"term":{"status.keyword":"paid"}}}`, "1,3"},
+		{`{"query":{"term":{"customer.keyword":"Ada"}}}`, ""},
+		{`{"query":{"terms":{"status.keyword":["pending","refunded"]}}}`, "2,4"},
+		{`{"query":{"term":{"amount":40}}}`, "2"},
+		{`{"query":{"range":{"amount":{"gte":90.5,"lt":250}}}}`, "3,4"},
+		{`{"query":{"range":{"time":{"gte":"2026-11-27T07:30:00Z","lte":"2026-11-27T09:00:00Z"}}}}`, "2,3"},
+		{`{"query":{"bool":{"must":[{"match":{"status":"paid"}}],"must_not":[{"range":{"amount":{"lt":200}}}]}}}`, "1"},
+		{`{"query":{"bool":{"should":[{"term":{"order":2}},{"term":{"order":3}}]}}}`, "2,3"},
+		{`{"query":{"bool":{"filter":{"term":{"items.sku.keyword":"book"}}}}}`, "1,3"},
+		{`{"query":{"query_string":{"query":"customer:ada AND status:paid"}}}`, "1"},
+		{`{"query":{"prefix":{"customer":"gra"}}}`, "3"},
+		{`{"query":{"exists":{"field":"note"}}}`, "4"},
+	}
+	for _, c := range cases {
+		if got := orderIDs(t, s, "orders-*", c.q); got != c.want {
+			t.Errorf("%s: got %q, want %q", c.q, got, c.want)
+		}
+	}
+	// The index is rebuilt from the store after a restart.
+	if got := orderIDs(t, reopen(), "orders-2026-11-27", `{"query":{"match":{"customer":"turing"}}}`); got != "2" {
+		t.Fatalf("after reopening: %q", got)
+	}
+	if _, err := s.Search(context.Background(), "shop", "missing", nil, false); err == nil || !strings.Contains(err.Error(), "index_not_found_exception") {
+		t.Fatalf("missing index: %v", err)
+	}
+	if _, err := s.Search(context.Background(), "shop", "orders-*", []byte(`{"query":{"fuzzy_thing":{}}}`), false); err == nil {
+		t.Fatal("an unknown query was accepted")
+	}
+	res, _ := s.Search(context.Background(), "shop", "orders-*", []byte(`{"query":{"match":{"status":"paid"}}}`), true)
+	if res["count"] != 2 {
+		t.Fatalf("count: %v", res)
+	}
+}
+
+func TestAggregations(t *testing.T) {
+	s, _ := setup(t)
+	res, err := s.Search(context.Background(), "shop", "orders-*", []byte(`{"size":0,"aggs":{
+		"by_status":{"terms":{"field":"status.keyword"},"aggs":{"total":{"sum":{"field":"amount"}}}},
+		"per_hour":{"date_histogram":{"field":"time","calendar_interval":"hour"}},
+		"avg_amount":{"avg":{"field":"amount"}}}}`), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(res["aggregations"])
+	got := string(b)
+	for _, want := range []string{
+		`"by_status":{"buckets":[{"doc_count":2,"key":"paid","total":{"value":370}},{"doc_count":1,"key":"pending","total":{"value":40}},{"doc_count":1,"key":"refunded","total":{"value":90.5}}]`,
+		`"per_hour":{"buckets":[{"doc_count":2,"key":1795762800000,"key_as_string":"2026-11-27T07:00:00.000Z"},{"doc_count":1,"key":1795766400000,"key_as_string":"2026-11-27T08:00:00.000Z"},{"doc_count":1,"key":1795770000000,"key_as_string":"2026-11-27T09:00:00.000Z"}]}`,
+		`"avg_amount":{"value":125.125}`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("aggregations %s\nlack %s", got, want)
+		}
+	}
+	if hits := res["hits"].(map[string]any)["hits"].([]map[string]any); len(hits) != 0 {
+		t.Fatalf("size 0 returned %d hits", len(hits))
+	}
+}
