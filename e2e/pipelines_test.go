@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +22,7 @@ import (
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/forkline/forkline/internal/deploy"
 	"github.com/forkline/forkline/internal/server/servertest"
 )
 
@@ -312,5 +315,102 @@ func TestSearchAnalyticsPipeline(t *testing.T) {
 	cat := searchCall(t, endpoint, "/_search", `{"query":{"term":{"customer.keyword":"Alan Turing"}}}`)
 	if n := cat["hits"].(map[string]any)["total"].(map[string]any)["value"]; n != 0.0 {
 		t.Fatalf("the filter let the 40 through: %v", cat)
+	}
+}
+
+// TestEventForkPipelinesExample follows examples/event-fork-pipelines: the
+// template deployed with forkline deploy, three checkouts, the backup, the
+// search, a loss and its replay.
+func TestEventForkPipelinesExample(t *testing.T) {
+	t.Parallel()
+	requireClient(t, "python3", "--version")
+	s := servertest.Start(t, servertest.Options{})
+	var log bytes.Buffer
+	dc := deploy.NewClient(s.URL, "us-east-1", "AKIDFORKLINETEST", "forkline-test-secret", &log)
+	dc.Poll = 20 * time.Millisecond
+	dctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := dc.Deploy(dctx, deploy.Input{TemplateFile: "../examples/event-fork-pipelines/template.yaml", StackName: "checkout"}); err != nil {
+		t.Fatalf("deploy: %v\n%s", err, log.String())
+	}
+	c := cloudformation.NewFromConfig(s.Config())
+	ds, _ := c.DescribeStacks(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String("checkout")})
+	outs := outputs(ds)
+	sc := sns.NewFromConfig(s.Config())
+	for _, o := range []struct{ id, amount string }{{"order-1", "250"}, {"order-2", "40"}, {"order-3", "120"}} {
+		msg := fmt.Sprintf(`{"id":%q,"amount":%s,"time":%q,"payment":{"type":"card","card-number":"4111111111111111","card-expiry":"12/29"}}`,
+			o.id, o.amount, time.Now().UTC().Format(time.RFC3339))
+		if _, err := sc.Publish(ctx(t), &sns.PublishInput{TopicArn: aws.String(outs["CheckoutEventsTopicArn"]), Message: aws.String(msg),
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{"amount": {DataType: aws.String("Number"), StringValue: aws.String(o.amount)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := sqs.NewFromConfig(s.Config())
+	if got := outMessages(t, q, outs["CheckoutQueueUrl"], 3); len(got) != 3 {
+		t.Fatalf("worker: %v", got)
+	}
+	// The loss (outMessages deleted them), then the replay.
+	lc := lambda.NewFromConfig(s.Config())
+	if _, err := lc.UpdateEventSourceMapping(ctx(t), &lambda.UpdateEventSourceMappingInput{UUID: aws.String(outs["ReplayMappingId"]), Enabled: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := outMessages(t, q, outs["CheckoutQueueUrl"], 3); len(got) != 3 || !strings.Contains(strings.Join(got, ""), "order-2") {
+		t.Fatalf("replayed: %v", got)
+	}
+	// The backup and the search, after the 60 s interval.
+	b := s3.NewFromConfig(s.Config(), func(o *s3.Options) { o.UsePathStyle = true })
+	deadline := time.Now().Add(4 * time.Minute)
+	for {
+		list, err := b.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(outs["BackupBucketName"]), Prefix: aws.String("checkout/")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Contents) > 0 {
+			obj, _ := b.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(outs["BackupBucketName"]), Key: list.Contents[0].Key})
+			zr, err := gzip.NewReader(obj.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text, _ := io.ReadAll(zr)
+			obj.Body.Close()
+			if strings.Count(string(text), "\n") != 3 || strings.Contains(string(text), "card-number") || !strings.Contains(string(text), `"type": "card"`) {
+				t.Fatalf("backup: %s", text)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no backup")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	for {
+		resp, err := http.Post("http://"+outs["SearchEndpoint"]+"/checkout_events-*/_count", "application/json", strings.NewReader(`{}`))
+		if err == nil {
+			var out map[string]any
+			json.NewDecoder(resp.Body).Decode(&out)
+			resp.Body.Close()
+			if n, _ := out["count"].(float64); n == 2 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("not indexed")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	found := searchCall(t, outs["SearchEndpoint"], "/checkout_events-*/_search", `{"query":{"range":{"amount":{"gte":200}}}}`)
+	hits := found["hits"].(map[string]any)["hits"].([]any)
+	if len(hits) != 1 || hits[0].(map[string]any)["_source"].(map[string]any)["id"] != "order-1" {
+		t.Fatalf("search: %v", hits)
+	}
+	// CloudFormation does not delete a bucket that holds objects ("The
+	// bucket you tried to delete is not empty"): empty the backup first.
+	list, _ := b.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(outs["BackupBucketName"])})
+	for _, o := range list.Contents {
+		b.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(outs["BackupBucketName"]), Key: o.Key})
+	}
+	log.Reset()
+	if err := dc.Delete(dctx, "checkout"); err != nil {
+		t.Fatalf("delete: %v\n%s", err, log.String())
 	}
 }
