@@ -17,6 +17,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -76,12 +78,23 @@ type index struct {
 type domain struct {
 	Domain
 	indexes map[string]*index
+	dir     string // "" for indexes in memory
+}
+
+func (s *Service) domainDir(name string) string {
+	if s.cfg.Dir == "" {
+		return ""
+	}
+	return filepath.Join(s.cfg.Dir, name)
 }
 
 // Config configures the Service.
 type Config struct {
 	Region, AccountID string
 	Clock             clock.Clock
+	// Dir holds the full-text indexes, rebuilt from the store at every
+	// start (empty: in memory).
+	Dir string
 }
 
 // Service holds the domains. It is safe for concurrent use.
@@ -99,12 +112,17 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 		cfg.Clock = clock.Real{}
 	}
 	s := &Service{st: st, cfg: cfg, domains: map[string]*domain{}}
+	if cfg.Dir != "" {
+		if err := os.RemoveAll(cfg.Dir); err != nil {
+			return nil, err
+		}
+	}
 	err := st.ScanRecords(ctx, nsDomain, "", func(_ string, v []byte) error {
 		var d Domain
 		if err := json.Unmarshal(v, &d); err != nil {
 			return fmt.Errorf("%w: domain: %v", store.ErrCorrupt, err)
 		}
-		s.domains[d.Name] = &domain{Domain: d, indexes: map[string]*index{}}
+		s.domains[d.Name] = &domain{Domain: d, indexes: map[string]*index{}, dir: s.domainDir(d.Name)}
 		return nil
 	})
 	if err != nil {
@@ -162,7 +180,14 @@ func (d *domain) index(name string, create bool) (*index, error) {
 		return nil, errorf(ErrNotFound, "no such index [%s]", name)
 	}
 	m := bleve.NewIndexMapping()
-	b, err := bleve.NewMemOnly(m)
+	var b bleve.Index
+	var err error
+	if d.dir == "" {
+		b, err = bleve.NewMemOnly(m)
+	} else {
+		// Scorch on disk: segments live outside the Go heap.
+		b, err = bleve.New(filepath.Join(d.dir, name), m)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +215,7 @@ func (s *Service) CreateDomain(ctx context.Context, name, engine string) (Domain
 	if err := s.st.Commit(ctx, &b); err != nil {
 		return Domain{}, err
 	}
-	s.domains[name] = &domain{Domain: d, indexes: map[string]*index{}}
+	s.domains[name] = &domain{Domain: d, indexes: map[string]*index{}, dir: s.domainDir(name)}
 	return d, nil
 }
 
@@ -216,6 +241,9 @@ func (s *Service) DeleteDomain(ctx context.Context, name string) error {
 	}
 	for _, ix := range d.indexes {
 		ix.bleve.Close()
+	}
+	if d.dir != "" {
+		os.RemoveAll(d.dir)
 	}
 	delete(s.domains, name)
 	return nil
@@ -375,6 +403,9 @@ func (s *Service) DeleteIndex(ctx context.Context, domainName, name string) erro
 		return err
 	}
 	ix.bleve.Close()
+	if d.dir != "" {
+		os.RemoveAll(filepath.Join(d.dir, name))
+	}
 	delete(d.indexes, name)
 	return nil
 }
@@ -492,4 +523,15 @@ func parseTime(s string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// Close closes the indexes.
+func (s *Service) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range s.domains {
+		for _, ix := range d.indexes {
+			ix.bleve.Close()
+		}
+	}
 }

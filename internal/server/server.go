@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -228,7 +229,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.events, s.eventsAPI = evs, eventsapi.New(evs, o.Logger)
-	srch, err := search.New(ctx, st, search.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock})
+	srch, err := search.New(ctx, st, search.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock,
+		Dir: filepath.Join(cfg.DataDir, "search-index")})
 	if err != nil {
 		evs.Close()
 		wf.Close()
@@ -326,6 +328,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.stacks.Close()
 		s.events.Close()
 		s.firehose.Close()
+		s.search.Close()
 		s.flows.Close()
 		s.topics.Close()
 		s.funcs.Close()

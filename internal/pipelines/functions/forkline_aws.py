@@ -5,11 +5,10 @@ any Python 3 without an SDK. forkline's own code."""
 import datetime
 import hashlib
 import hmac
+import http.client
 import json
 import os
-import urllib.error
 import urllib.parse
-import urllib.request
 
 
 class AWSError(Exception):
@@ -45,19 +44,36 @@ def call(service, target, payload, content_type="application/x-amz-json-1.0"):
     signature = hmac.new(k, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
     headers["authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
         key, scope, ";".join(signed), signature)
-    req = urllib.request.Request(endpoint + "/", data=body, headers=headers, method="POST")
+    status, raw = _post(url, body, headers)
+    if status < 300:
+        return json.loads(raw) if raw else {}
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            raw = resp.read()
-            return json.loads(raw) if raw else {}
-    except urllib.error.HTTPError as e:
-        raw = e.read()
+        err = json.loads(raw)
+    except ValueError:
+        err = {}
+    code = str(err.get("__type", "HTTP%d" % status)).split("#")[-1]
+    raise AWSError(status, code, err.get("message", err.get("Message", raw.decode("utf-8", "replace"))))
+
+
+# One keep-alive connection per warm sandbox: invocations reuse it.
+_conn = None
+
+
+def _post(url, body, headers):
+    global _conn
+    for attempt in (0, 1):
+        if _conn is None:
+            cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+            _conn = cls(url.netloc, timeout=30)
         try:
-            err = json.loads(raw)
-        except ValueError:
-            err = {}
-        code = str(err.get("__type", "HTTP%d" % e.code)).split("#")[-1]
-        raise AWSError(e.code, code, err.get("message", err.get("Message", raw.decode("utf-8", "replace"))))
+            _conn.request("POST", "/", body=body, headers=headers)
+            resp = _conn.getresponse()
+            return resp.status, resp.read()
+        except (http.client.HTTPException, OSError):
+            _conn.close()
+            _conn = None
+            if attempt:
+                raise
 
 
 def sqs(action, payload):

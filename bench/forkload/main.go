@@ -1,0 +1,224 @@
+// Command forkload measures events per second through a checkout topic
+// with the three Event Fork Pipelines attached (storage and backup, search
+// and analytics, replay, deployed from the application repository by
+// their application IDs), beside the same topic with only the worker queue,
+// in the same run on the same server (issue 7's target: a ratio ≥ 0.5).
+// It also reports how long the pipelines take to drain what was published.
+//
+//	go run ./bench/forkload [-duration 10s]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/forkline/forkline/bench/internal/load"
+)
+
+var (
+	duration = flag.Duration("duration", 10*time.Second, "length of each measurement")
+	binFlag  = flag.String("forkline", "", "forkline binary (default: build ./cmd/forkline)")
+)
+
+func cfg(u string) aws.Config {
+	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDBENCH", "secret", ""),
+		BaseEndpoint: aws.String(u), HTTPClient: load.HTTPClient(), RetryMaxAttempts: 1}
+}
+
+const workerOnly = `Resources:
+  Topic: {Type: AWS::SNS::Topic}
+  Worker: {Type: AWS::SQS::Queue}
+  WorkerSubscription:
+    Type: AWS::SNS::Subscription
+    Properties: {TopicArn: !Ref Topic, Protocol: sqs, Endpoint: !GetAtt Worker.Arn, RawMessageDelivery: true}
+Outputs:
+  TopicArn: {Value: !Ref Topic}
+`
+
+func forked(prefix string) string {
+	app := func(name string) string {
+		return "arn:aws:serverlessrepo:us-east-1:077246666028:applications/" + name
+	}
+	return `Transform: AWS::Serverless-2016-10-31
+Resources:
+  Topic: {Type: AWS::SNS::Topic}
+  Worker: {Type: AWS::SQS::Queue, Properties: {QueueName: ` + prefix + `-worker}}
+  WorkerSubscription:
+    Type: AWS::SNS::Subscription
+    Properties: {TopicArn: !Ref Topic, Protocol: sqs, Endpoint: !GetAtt Worker.Arn, RawMessageDelivery: true}
+  Backup:
+    Type: AWS::Serverless::Application
+    Properties:
+      Location: {ApplicationId: ` + app("fork-event-storage-backup-pipeline") + `, SemanticVersion: 1.0.0}
+      Parameters: {TopicArn: !Ref Topic, StreamCompressionFormat: GZIP, StreamBufferingIntervalInSeconds: 60}
+  Analytics:
+    Type: AWS::Serverless::Application
+    Properties:
+      Location: {ApplicationId: ` + app("fork-event-search-analytics-pipeline") + `, SemanticVersion: 1.0.0}
+      Parameters: {TopicArn: !Ref Topic, SearchIndexName: checkout, SearchTypeName: order, StreamBufferingIntervalInSeconds: 60}
+  Replay:
+    Type: AWS::Serverless::Application
+    Properties:
+      Location: {ApplicationId: ` + app("fork-event-replay-pipeline") + `, SemanticVersion: 1.0.0}
+      Parameters: {TopicArn: !Ref Topic, DestinationQueueName: !GetAtt Worker.QueueName}
+Outputs:
+  TopicArn: {Value: !Ref Topic}
+`
+}
+
+func main() {
+	flag.Parse()
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "forkload:", err)
+		os.Exit(1)
+	}
+}
+
+func deploy(ctx context.Context, c *cloudformation.Client, name, body string) (string, error) {
+	if _, err := c.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(body),
+		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam, cfntypes.CapabilityCapabilityAutoExpand}}); err != nil {
+		return "", err
+	}
+	for {
+		ds, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+		if err != nil {
+			return "", err
+		}
+		st := ds.Stacks[0]
+		if !strings.HasSuffix(string(st.StackStatus), "_IN_PROGRESS") {
+			if st.StackStatus != cfntypes.StackStatusCreateComplete {
+				return "", fmt.Errorf("stack %s: %s %s", name, st.StackStatus, aws.ToString(st.StackStatusReason))
+			}
+			return aws.ToString(st.Outputs[0].OutputValue), nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// pipelineQueues lists the queues the pipelines consume (their backlog).
+func pipelineQueues(ctx context.Context, q *sqs.Client) ([]string, error) {
+	out, err := q.ListQueues(ctx, &sqs.ListQueuesInput{MaxResults: aws.Int32(1000)})
+	if err != nil {
+		return nil, err
+	}
+	var list []string
+	for _, u := range out.QueueUrls {
+		if strings.Contains(u, "BackupQueue") || strings.Contains(u, "AnalyticsQueue") {
+			list = append(list, u)
+		}
+	}
+	return list, nil
+}
+
+func backlog(ctx context.Context, q *sqs.Client, urls []string) int {
+	n := 0
+	for _, u := range urls {
+		a, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(u),
+			AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
+		if err != nil {
+			continue
+		}
+		var v, inflight int
+		fmt.Sscan(a.Attributes["ApproximateNumberOfMessages"], &v)
+		fmt.Sscan(a.Attributes["ApproximateNumberOfMessagesNotVisible"], &inflight)
+		n += v + inflight
+	}
+	return n
+}
+
+func run() error {
+	tmp, err := os.MkdirTemp("", "forkload")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := *binFlag
+	if bin == "" {
+		bin = filepath.Join(tmp, "forkline")
+		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/forkline").CombinedOutput(); err != nil {
+			return fmt.Errorf("build forkline: %v\n%s", err, out)
+		}
+	}
+	fk, err := load.StartForkline(bin, filepath.Join(tmp, "data"))
+	if err != nil {
+		return err
+	}
+	defer fk.Stop()
+	ctx := context.Background()
+	c, s, q := cloudformation.NewFromConfig(cfg(fk.URL)), sns.NewFromConfig(cfg(fk.URL)), sqs.NewFromConfig(cfg(fk.URL))
+	baseTopic, err := deploy(ctx, c, "worker-only", workerOnly)
+	if err != nil {
+		return err
+	}
+	forkTopic, err := deploy(ctx, c, "forked", forked("forked"))
+	if err != nil {
+		return err
+	}
+	event := `{"id":"order-1","amount":250,"customer":"Ada Lovelace","time":"2026-11-27T07:00:00Z","payment":{"type":"card"}}`
+	publish := func(topic string) func(context.Context) (int, error) {
+		return func(ctx context.Context) (int, error) {
+			_, err := s.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(topic), Message: aws.String(event),
+				MessageAttributes: map[string]snstypes.MessageAttributeValue{"amount": {DataType: aws.String("Number"), StringValue: aws.String("250")}}})
+			return 1, err
+		}
+	}
+	fmt.Printf("# forkload: %s per measurement, %d-byte checkout events, SDK Publish c=16\n\n", *duration, len(event))
+	base := fk.WithCPU(func() load.Result { return load.Measure("worker queue only", 16, *duration, publish(baseTopic)) })
+	fmt.Println(base)
+	if addr := os.Getenv("FORKLINE_PPROF_LISTEN"); addr != "" {
+		// A CPU profile of the forked measurement, for finding its costs.
+		go func() {
+			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(duration.Seconds())-1))
+			if err != nil {
+				return
+			}
+			defer resp.Body.Close()
+			f, _ := os.Create("forkload.cpu.prof")
+			io.Copy(f, resp.Body)
+			f.Close()
+		}()
+	}
+	fork := fk.WithCPU(func() load.Result {
+		return load.Measure("worker + backup + search + replay", 16, *duration, publish(forkTopic))
+	})
+	fmt.Println(fork)
+	// How long the pipelines' functions take to consume what was published.
+	urls, err := pipelineQueues(ctx, q)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	left := backlog(ctx, q, urls)
+	for left > 0 && time.Since(start) < 10*time.Minute {
+		time.Sleep(500 * time.Millisecond)
+		left = backlog(ctx, q, urls)
+	}
+	drain := time.Since(start)
+	total := float64(fork.Completed)
+	endToEnd := total / (float64(*duration)/1e9 + drain.Seconds())
+	fmt.Printf("drained the backup and search queues in %s (%d left)\n\n", drain.Round(time.Millisecond), left)
+	fmt.Println("| workload | events/s | p50 / p99 | server CPU/event | ratio to worker only | target |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- |")
+	fmt.Printf("| topic → worker queue (baseline) | %.0f | %s / %s | %d µs | 1.00 | |\n", base.Ops, load.MS(base.P50), load.MS(base.P99), base.CPUPerReq.Microseconds())
+	fmt.Printf("| topic → worker + 3 pipelines, publish rate | %.0f | %s / %s | %d µs | **%.2f** | ≥ 0.5 |\n", fork.Ops, load.MS(fork.P50), load.MS(fork.P99),
+		fork.CPUPerReq.Microseconds(), fork.Ops/base.Ops)
+	fmt.Printf("| topic → worker + 3 pipelines, until the pipelines' functions have consumed every event | %.0f | | | %.2f | |\n", endToEnd, endToEnd/base.Ops)
+	return nil
+}
