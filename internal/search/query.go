@@ -141,7 +141,11 @@ func (s *Service) toQuery(v any) (query.Query, error) {
 			return bleve.NewDocIDQuery(ids), nil
 		case "query_string", "simple_query_string":
 			o, _ := body.(map[string]any)
-			text := luceneToBleve(fmt.Sprint(o["query"]))
+			raw, ok := o["query"].(string)
+			if !ok || strings.TrimSpace(raw) == "" {
+				return nil, bad("[%s] requires a query", kind)
+			}
+			text := luceneToBleve(raw)
 			if f, ok := o["default_field"].(string); ok && f != "*" && !strings.Contains(text, ":") {
 				text = prefixTerms(text, f)
 			}
@@ -476,7 +480,9 @@ func (s *Service) Search(ctx context.Context, domainName, indexExpr string, body
 		res, err := d.indexes[n].bleve.SearchInContext(ctx, sr)
 		if err != nil {
 			s.mu.RUnlock()
-			return nil, err
+			// What the index refuses is the query's fault (a query
+			// string's syntax, say).
+			return nil, bad("failed to run the query: %v", err)
 		}
 		total += int(res.Total)
 		for _, h := range res.Hits {
@@ -764,6 +770,9 @@ func interval(o map[string]any) (fixed time.Duration, calendar string, err error
 		}
 		n, _ := strconv.Atoi(m[1])
 		unit := map[string]time.Duration{"ms": time.Millisecond, "s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[m[2]]
+		if n <= 0 || n > 1<<30 {
+			return 0, "", bad("Zero or negative time interval not supported")
+		}
 		return time.Duration(n) * unit, "", nil
 	}
 	return 0, "", bad("Required one of fields [calendar_interval, fixed_interval], but none were specified.")
