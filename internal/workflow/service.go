@@ -942,10 +942,31 @@ func (e *execution) finish(status, output, errName, cause string) {
 		e.mu.Unlock()
 		return
 	}
-	e.rec.Status, e.rec.Output, e.rec.Error, e.rec.Cause = status, output, errName, cause
-	e.rec.Stop = e.s.clock.Now().UnixMilli()
+	// The end is committed, with the last events, before it shows: a
+	// client that sees the final status finds the whole history.
+	rec := e.rec
+	rec.Status, rec.Output, rec.Error, rec.Cause = status, output, errName, cause
+	rec.Stop = e.s.clock.Now().UnixMilli()
+	var b store.Batch
+	if !e.ephemeral {
+		if len(e.pending) > 0 {
+			b.PutRecord(nsEvent, eventKey(rec.Arn, e.pending[0].ID), appendEvents(nil, e.pending))
+		}
+		e.pending = nil
+		b.PutRecord(nsExec, rec.Arn, mustJSON(rec))
+		b.DeleteRecord(nsRunning, rec.Arn)
+	}
 	e.mu.Unlock()
-	kept := e.flush() != nil
+	kept := false
+	if !e.ephemeral {
+		if err := e.s.st.Commit(context.Background(), &b); err != nil {
+			e.s.log.Error("record execution", "execution", rec.Arn, "err", err)
+			kept = true
+		}
+	}
+	e.mu.Lock()
+	e.rec.Status, e.rec.Output, e.rec.Error, e.rec.Cause, e.rec.Stop = rec.Status, rec.Output, rec.Error, rec.Cause, rec.Stop
+	e.mu.Unlock()
 	s := e.s
 	s.mu.Lock()
 	switch {
