@@ -70,7 +70,11 @@ func TestServerlessRepoWithAWSCLI(t *testing.T) {
 		return m
 	}
 	app := must("serverlessrepo", "create-application", "--name", "queue-app", "--author", "forkline", "--description", "a named queue",
-		"--semantic-version", "1.0.0", "--template-body", "file://app.yaml", "--labels", "queue", "sqs")
+		"--semantic-version", "1.0.0", "--template-body", "file://app.yaml", "--labels", "queue", "sqs",
+		"--readme-body", "# queue-app", "--license-body", "MIT-0")
+	if !strings.HasSuffix(app["ReadmeUrl"].(string), "/queue-app/README.md") || !strings.HasSuffix(app["LicenseUrl"].(string), "/queue-app/LICENSE") {
+		t.Fatalf("readme and license: %v", app)
+	}
 	id, _ := app["ApplicationId"].(string)
 	if id != "arn:aws:serverlessrepo:us-east-1:000000000000:applications/queue-app" {
 		t.Fatalf("create-application: %v", app)
@@ -112,6 +116,14 @@ func TestServerlessRepoWithAWSCLI(t *testing.T) {
 		t.Fatalf("bad principal: %v %s", err, out)
 	}
 	must("serverlessrepo", "update-application", "--application-id", id, "--description", "a named SQS queue")
+	must("serverlessrepo", "put-application-policy", "--application-id", id, "--statements",
+		"Principals=111122223333,Actions=Deploy,PrincipalOrgIDs=o-abc", "Principals=*,Actions=Deploy")
+	if _, out, err := run("serverlessrepo", "unshare-application", "--application-id", id, "--organization-id", "o-abc"); err != nil {
+		t.Fatalf("unshare: %v %s", err, out)
+	}
+	if pol := must("serverlessrepo", "get-application-policy", "--application-id", id)["Statements"].([]any); len(pol) != 1 {
+		t.Fatalf("policy after unshare: %v", pol)
+	}
 
 	// A change set from the repository, executed with CloudFormation.
 	tpl := must("serverlessrepo", "create-cloud-formation-template", "--application-id", id, "--semantic-version", "1.0.0")

@@ -220,6 +220,25 @@ func (s *Service) CreateApplication(ctx context.Context, in CreateInput) (*Appli
 	if _, err := s.st.GetRecord(ctx, nsApp, a.ID); err == nil {
 		return nil, nil, errorf(ErrConflict, "Application with name %s already exists.", in.Name)
 	}
+	// Bodies given inline are stored, as the repository stores them, and
+	// served by URL.
+	for _, doc := range []struct {
+		body string
+		url  *string
+		name string
+	}{{in.LicenseBody, &a.LicenseURL, "LICENSE"}, {in.ReadmeBody, &a.ReadmeURL, "README.md"}} {
+		if doc.body == "" {
+			continue
+		}
+		if *doc.url != "" {
+			return nil, nil, errorf(ErrBadRequest, "Specify either the body or the URL of the %s, not both.", doc.name)
+		}
+		u, err := s.cfg.Templates.PutTemplate(ctx, owner+"/"+in.Name+"/"+doc.name, []byte(doc.body))
+		if err != nil {
+			return nil, nil, err
+		}
+		*doc.url = u
+	}
 	var b store.Batch
 	var ver *Version
 	if in.SemanticVersion != "" || in.TemplateBody != "" {
@@ -569,6 +588,13 @@ func (s *Service) UpdateApplication(ctx context.Context, caller, appID string, i
 	if in.ReadmeURL != nil {
 		a.ReadmeURL = *in.ReadmeURL
 	}
+	if in.ReadmeBody != nil {
+		u, err := s.cfg.Templates.PutTemplate(ctx, a.Owner+"/"+a.Name+"/README.md", []byte(*in.ReadmeBody))
+		if err != nil {
+			return nil, nil, err
+		}
+		a.ReadmeURL = u
+	}
 	if in.Labels != nil {
 		a.Labels = in.Labels
 	}
@@ -779,5 +805,43 @@ func (s *Service) InstallBuiltin(ctx context.Context, in CreateInput) error {
 	var b store.Batch
 	b.PutRecord(nsApp, a.ID, mustJSON(a))
 	b.PutRecord(nsVersion, a.ID+"\x00"+v.SemanticVersion, mustJSON(v))
+	return s.st.Commit(ctx, &b)
+}
+
+// Unshare removes an organization from an application's policy
+// (UnshareApplication): every statement that shares the application with
+// that organization loses it, and a statement left with no organization
+// and that relied on one is dropped.
+func (s *Service) Unshare(ctx context.Context, caller, appID, org string) error {
+	a, err := s.getApp(ctx, appID)
+	if err != nil {
+		return err
+	}
+	if a.Owner != caller {
+		return errorf(ErrForbidden, "Only the owner of application %s can unshare it.", appID)
+	}
+	if org == "" {
+		return errorf(ErrBadRequest, "Missing required parameter: organizationId")
+	}
+	var keep []Statement
+	for _, st := range a.Policy {
+		var orgs []string
+		had := false
+		for _, o := range st.PrincipalOrgIDs {
+			if o == org {
+				had = true
+				continue
+			}
+			orgs = append(orgs, o)
+		}
+		if had && len(orgs) == 0 {
+			continue
+		}
+		st.PrincipalOrgIDs = orgs
+		keep = append(keep, st)
+	}
+	a.Policy = keep
+	var b store.Batch
+	b.PutRecord(nsApp, appID, mustJSON(a))
 	return s.st.Commit(ctx, &b)
 }

@@ -197,6 +197,7 @@ func (h *Handler) route(r *Request) (op string, status int, out any, err error) 
 			}
 			a, v, err := h.svc.CreateApplication(ctx, repo.CreateInput{Name: str("name"), Author: str("author"), Description: str("description"),
 				HomePageURL: str("homePageUrl"), LicenseURL: str("licenseUrl"), ReadmeURL: str("readmeUrl"), SpdxLicenseID: str("spdxLicenseId"),
+				LicenseBody: str("licenseBody"), ReadmeBody: str("readmeBody"),
 				Labels: labels, SemanticVersion: str("semanticVersion"), TemplateBody: body, SourceCodeURL: str("sourceCodeUrl"),
 				SourceCodeArchiveURL: str("sourceCodeArchiveUrl"), Owner: r.Caller})
 			if err != nil {
@@ -256,6 +257,7 @@ func (h *Handler) route(r *Request) (op string, status int, out any, err error) 
 			return nil
 		}
 		in.Author, in.Description, in.HomePageURL, in.ReadmeURL = get("author"), get("description"), get("homePageUrl"), get("readmeUrl")
+		in.ReadmeBody = get("readmeBody")
 		if l, ok := raw["labels"].([]any); ok {
 			in.Labels = []string{}
 			for _, e := range l {
@@ -265,7 +267,7 @@ func (h *Handler) route(r *Request) (op string, status int, out any, err error) 
 			}
 		}
 		a, v, err := h.svc.UpdateApplication(ctx, r.Caller, appID, repo.UpdateInput{Author: in.Author, Description: in.Description,
-			HomePageURL: in.HomePageURL, ReadmeURL: in.ReadmeURL, Labels: in.Labels})
+			HomePageURL: in.HomePageURL, ReadmeURL: in.ReadmeURL, ReadmeBody: in.ReadmeBody, Labels: in.Labels})
 		if err != nil {
 			return "UpdateApplication", 0, nil, err
 		}
@@ -364,6 +366,14 @@ func (h *Handler) route(r *Request) (op string, status int, out any, err error) 
 			return "GetCloudFormationTemplate", 0, nil, err
 		}
 		return "GetCloudFormationTemplate", http.StatusOK, templateJSON(t), nil
+	case len(sub) == 1 && sub[0] == "unshare" && r.Method == http.MethodPost:
+		var in struct {
+			OrganizationID string `json:"organizationId"`
+		}
+		if err := h.body(r, &in); err != nil {
+			return "UnshareApplication", 0, nil, err
+		}
+		return "UnshareApplication", http.StatusNoContent, nil, h.svc.Unshare(ctx, r.Caller, appID, in.OrganizationID)
 	case len(sub) == 1 && sub[0] == "changesets" && r.Method == http.MethodPost:
 		return h.changeSet(r, appID)
 	}
