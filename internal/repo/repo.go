@@ -181,6 +181,14 @@ type CreateInput struct {
 func (s *Service) getApp(ctx context.Context, id string) (*Application, error) {
 	v, err := s.st.GetRecord(ctx, nsApp, id)
 	if errors.Is(err, store.ErrNotFound) {
+		// An application ID of another region names the same application
+		// here (templates name AWS's pipelines by their us-east-1 IDs).
+		if parts := strings.SplitN(id, ":", 6); len(parts) == 6 && parts[3] != s.cfg.Region {
+			parts[3] = s.cfg.Region
+			v, err = s.st.GetRecord(ctx, nsApp, strings.Join(parts, ":"))
+		}
+	}
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, errorf(ErrNotFound, "Application %s could not be found.", id)
 	}
 	if err != nil {
