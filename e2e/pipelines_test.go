@@ -74,12 +74,8 @@ func TestReplayPipeline(t *testing.T) {
 	}
 	outs := outputs(waitStack(t, c, "shop", "CREATE_COMPLETE"))
 	q := sqs.NewFromConfig(s.Config())
-	sc := sns.NewFromConfig(s.Config())
 	for _, amount := range []string{"250", "40", "120"} {
-		if _, err := sc.Publish(ctx(t), &sns.PublishInput{TopicArn: aws.String(outs["TopicArn"]), Message: aws.String(`{"order":` + amount + `}`),
-			MessageAttributes: map[string]snstypes.MessageAttributeValue{"amount": {DataType: aws.String("Number"), StringValue: aws.String(amount)}}}); err != nil {
-			t.Fatal(err)
-		}
+		publishAmount(t, s, outs["TopicArn"], `{"order":`+amount+`}`, amount)
 	}
 	if got := outMessages(t, q, outs["WorkerUrl"], 3); len(got) != 3 {
 		t.Fatalf("worker got %v", got)
@@ -170,14 +166,9 @@ func TestStorageBackupPipeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	outs := outputs(waitStack(t, c, "backup", "CREATE_COMPLETE"))
-	sc := sns.NewFromConfig(s.Config())
 	start := time.Now().UTC()
 	for _, amount := range []string{"250", "40", "120"} {
-		if _, err := sc.Publish(ctx(t), &sns.PublishInput{TopicArn: aws.String(outs["TopicArn"]),
-			Message:           aws.String(`{"order":` + amount + `,"card":"4111-1111"}`),
-			MessageAttributes: map[string]snstypes.MessageAttributeValue{"amount": {DataType: aws.String("Number"), StringValue: aws.String(amount)}}}); err != nil {
-			t.Fatal(err)
-		}
+		publishAmount(t, s, outs["TopicArn"], `{"order":`+amount+`,"card":"4111-1111"}`, amount)
 	}
 	b := s3.NewFromConfig(s.Config(), func(o *s3.Options) { o.UsePathStyle = true })
 	deadline := time.Now().Add(4 * time.Minute)
@@ -275,32 +266,12 @@ func TestSearchAnalyticsPipeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	outs := outputs(waitStack(t, c, "analytics", "CREATE_COMPLETE"))
-	sc := sns.NewFromConfig(s.Config())
 	published := time.Now().UTC()
 	for _, o := range []struct{ amount, customer string }{{"250", "Ada Lovelace"}, {"40", "Alan Turing"}, {"120", "Grace Hopper"}} {
-		msg := fmt.Sprintf(`{"amount":%s,"customer":%q,"time":%q}`, o.amount, o.customer, published.Format(time.RFC3339))
-		if _, err := sc.Publish(ctx(t), &sns.PublishInput{TopicArn: aws.String(outs["TopicArn"]), Message: aws.String(msg),
-			MessageAttributes: map[string]snstypes.MessageAttributeValue{"amount": {DataType: aws.String("Number"), StringValue: aws.String(o.amount)}}}); err != nil {
-			t.Fatal(err)
-		}
+		publishAmount(t, s, outs["TopicArn"], fmt.Sprintf(`{"amount":%s,"customer":%q,"time":%q}`, o.amount, o.customer, published.Format(time.RFC3339)), o.amount)
 	}
 	endpoint := outs["Endpoint"]
-	deadline := time.Now().Add(4 * time.Minute)
-	for {
-		resp, err := http.Post("http://"+endpoint+"/checkout_events-*/_count", "application/json", strings.NewReader(`{}`))
-		if err == nil {
-			var out map[string]any
-			json.NewDecoder(resp.Body).Decode(&out)
-			resp.Body.Close()
-			if n, _ := out["count"].(float64); n == 2 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the events were not indexed")
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	waitIndexed(t, endpoint, "/checkout_events-*", 2)
 	byContent := searchCall(t, endpoint, "/checkout_events-*/_search", `{"query":{"match":{"customer":"grace"}}}`)
 	hits := byContent["hits"].(map[string]any)["hits"].([]any)
 	if len(hits) != 1 || !strings.HasPrefix(hits[0].(map[string]any)["_index"].(string), "checkout_events-"+published.Format("2006-01-02")) {
@@ -337,14 +308,9 @@ func TestEventForkPipelinesExample(t *testing.T) {
 	c := cloudformation.NewFromConfig(s.Config())
 	ds, _ := c.DescribeStacks(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String("checkout")})
 	outs := outputs(ds)
-	sc := sns.NewFromConfig(s.Config())
 	for _, o := range []struct{ id, amount string }{{"order-1", "250"}, {"order-2", "40"}, {"order-3", "120"}} {
-		msg := fmt.Sprintf(`{"id":%q,"amount":%s,"time":%q,"payment":{"type":"card","card-number":"4111111111111111","card-expiry":"12/29"}}`,
-			o.id, o.amount, time.Now().UTC().Format(time.RFC3339))
-		if _, err := sc.Publish(ctx(t), &sns.PublishInput{TopicArn: aws.String(outs["CheckoutEventsTopicArn"]), Message: aws.String(msg),
-			MessageAttributes: map[string]snstypes.MessageAttributeValue{"amount": {DataType: aws.String("Number"), StringValue: aws.String(o.amount)}}}); err != nil {
-			t.Fatal(err)
-		}
+		publishAmount(t, s, outs["CheckoutEventsTopicArn"], fmt.Sprintf(`{"id":%q,"amount":%s,"time":%q,"payment":{"type":"card","card-number":"4111111111111111","card-expiry":"12/29"}}`,
+			o.id, o.amount, time.Now().UTC().Format(time.RFC3339)), o.amount)
 	}
 	q := sqs.NewFromConfig(s.Config())
 	// The worker's queue holds the three checkouts; the loss: it is purged.
@@ -396,21 +362,7 @@ func TestEventForkPipelinesExample(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	for {
-		resp, err := http.Post("http://"+outs["SearchEndpoint"]+"/checkout_events-*/_count", "application/json", strings.NewReader(`{}`))
-		if err == nil {
-			var out map[string]any
-			json.NewDecoder(resp.Body).Decode(&out)
-			resp.Body.Close()
-			if n, _ := out["count"].(float64); n == 2 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("not indexed")
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	waitIndexed(t, outs["SearchEndpoint"], "/checkout_events-*", 2)
 	found := searchCall(t, outs["SearchEndpoint"], "/checkout_events-*/_search", `{"query":{"range":{"amount":{"gte":200}}}}`)
 	hits := found["hits"].(map[string]any)["hits"].([]any)
 	if len(hits) != 1 || hits[0].(map[string]any)["_source"].(map[string]any)["id"] != "order-1" {
@@ -425,5 +377,37 @@ func TestEventForkPipelinesExample(t *testing.T) {
 	log.Reset()
 	if err := dc.Delete(dctx, "checkout"); err != nil {
 		t.Fatalf("delete: %v\n%s", err, log.String())
+	}
+}
+
+// publishAmount publishes a checkout event with its amount as a Number
+// message attribute, which the pipelines' filter policies read.
+func publishAmount(t *testing.T, s *servertest.Server, topic, message, amount string) {
+	t.Helper()
+	if _, err := sns.NewFromConfig(s.Config()).Publish(ctx(t), &sns.PublishInput{TopicArn: aws.String(topic), Message: aws.String(message),
+		MessageAttributes: map[string]snstypes.MessageAttributeValue{"amount": {DataType: aws.String("Number"), StringValue: aws.String(amount)}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitIndexed waits up to 4 minutes (past Firehose's 60 s buffering) for an
+// index expression to count n documents.
+func waitIndexed(t *testing.T, endpoint, indexes string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(4 * time.Minute)
+	for {
+		resp, err := http.Post("http://"+endpoint+indexes+"/_count", "application/json", strings.NewReader(`{}`))
+		if err == nil {
+			var out map[string]any
+			json.NewDecoder(resp.Body).Decode(&out)
+			resp.Body.Close()
+			if c, _ := out["count"].(float64); int(c) == n {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not reach %d documents", indexes, n)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }

@@ -5,7 +5,6 @@ package eventsapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -39,21 +38,7 @@ func WriteError(w http.ResponseWriter, requestID string, e *awserr.Error) {
 // Serve serves one request for action.
 func (h *Handler) Serve(ctx context.Context, w http.ResponseWriter, requestID, action string, body []byte) {
 	out, err := h.run(ctx, action, body)
-	if err != nil {
-		var ae *awserr.Error
-		var ee *events.Error
-		switch {
-		case errors.As(err, &ae):
-		case errors.As(err, &ee):
-			ae = &awserr.Error{Entry: awserr.Entry{Code: ee.Kind.Error(), Status: 400, Sender: true}, Message: ee.Message}
-		default:
-			h.log.Error("internal error", "requestId", requestID, "err", err)
-			ae = &awserr.Error{Entry: awserr.Entry{Code: "InternalException", Status: 500}, Message: "An internal error occurred."}
-		}
-		WriteError(w, requestID, ae)
-		return
-	}
-	awsjson.Write(w, contentType, requestID, out)
+	awsjson.Respond(w, contentType, requestID, out, err, "InternalException", h.log.Error)
 }
 
 func bad(msg string) error {

@@ -61,6 +61,12 @@ func (e *Error) Error() string { return e.Kind.Error() + ": " + e.Message }
 // Unwrap returns the kind.
 func (e *Error) Unwrap() error { return e.Kind }
 
+// Code is the error's AWS code.
+func (e *Error) Code() string { return e.Kind.Error() }
+
+// Text is the error's message.
+func (e *Error) Text() string { return e.Message }
+
 func errorf(kind error, format string, args ...any) error {
 	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 
@@ -37,21 +36,7 @@ func WriteError(w http.ResponseWriter, requestID string, e *awserr.Error) {
 // Serve serves one request for action.
 func (h *Handler) Serve(ctx context.Context, w http.ResponseWriter, requestID, action string, body []byte) {
 	out, err := h.run(ctx, action, body)
-	if err != nil {
-		var ae *awserr.Error
-		var fe *firehose.Error
-		switch {
-		case errors.As(err, &ae):
-		case errors.As(err, &fe):
-			ae = &awserr.Error{Entry: awserr.Entry{Code: fe.Kind.Error(), Status: 400, Sender: true}, Message: fe.Message}
-		default:
-			h.log.Error("internal error", "requestId", requestID, "err", err)
-			ae = &awserr.Error{Entry: awserr.Entry{Code: "ServiceUnavailableException", Status: 500}, Message: "An internal error occurred."}
-		}
-		WriteError(w, requestID, ae)
-		return
-	}
-	awsjson.Write(w, contentType, requestID, out)
+	awsjson.Respond(w, contentType, requestID, out, err, "ServiceUnavailableException", h.log.Error)
 }
 
 func bad(msg string) error {

@@ -81,3 +81,31 @@ func WriteError(w http.ResponseWriter, contentType, requestID, namespace string,
 	w.WriteHeader(e.Status)
 	w.Write(body)
 }
+
+// ClientError is a service's client error: its AWS error code and message.
+type ClientError interface {
+	error
+	Code() string
+	Text() string
+}
+
+// Respond writes an operation's answer: out, or err as the error shape.
+// An *awserr.Error is written as it is, a ClientError as a 400 with its
+// code, anything else is logged and answered as a 500 with internalCode.
+func Respond(w http.ResponseWriter, contentType, requestID string, out any, err error, internalCode string, logf func(msg string, args ...any)) {
+	if err == nil {
+		Write(w, contentType, requestID, out)
+		return
+	}
+	var ae *awserr.Error
+	var ce ClientError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &ce):
+		ae = &awserr.Error{Entry: awserr.Entry{Code: ce.Code(), Status: 400, Sender: true}, Message: ce.Text()}
+	default:
+		logf("internal error", "requestId", requestID, "err", err)
+		ae = &awserr.Error{Entry: awserr.Entry{Code: internalCode, Status: 500}, Message: "An internal error occurred."}
+	}
+	WriteError(w, contentType, requestID, "", false, ae)
+}
