@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 var (
 	duration = flag.Duration("duration", 10*time.Second, "length of each measurement")
 	binFlag  = flag.String("forkline", "", "forkline binary (default: build ./cmd/forkline)")
+	only     = flag.String("only", "", "comma-separated topics to measure (t1,t10,t100,f10,f100,fifo10.fifo); default all, with the raw rows")
 )
 
 var body1K = strings.Repeat("x", 1024)
@@ -131,6 +133,9 @@ func run() error {
 	var p50one time.Duration
 	for _, sp := range specs {
 		sp := sp
+		if *only != "" && !slices.Contains(strings.Split(*only, ","), sp.name) {
+			continue
+		}
 		r := fk.WithCPU(func() load.Result {
 			n := 0
 			return load.Measure("SDK Publish "+sp.name, 16, *duration, func(ctx context.Context) (int, error) {
@@ -161,6 +166,10 @@ func run() error {
 		rows = append(rows, row(fmt.Sprintf("SDK Publish, %d subscriptions%s, c=16", sp.subs, variant(sp)), r, base, target))
 	}
 
+	if *only != "" {
+		printRows(rows)
+		return nil
+	}
 	rawBase := fk.WithCPU(func() load.Result {
 		body, _ := json.Marshal(map[string]string{"QueueUrl": fk.URL + "/" + acct + "/base", "MessageBody": body1K})
 		req := rawRequest(fk.Addr, "application/x-amz-json-1.0", "AmazonSQS.SendMessage", body)
@@ -178,12 +187,16 @@ func run() error {
 		rows = append(rows, row(fmt.Sprintf("raw Publish, %d subscriptions, c=64", sp.subs), r, rawBase, ""))
 	}
 
+	printRows(rows)
+	return nil
+}
+
+func printRows(rows []string) {
 	fmt.Println("\n| workload | req/s | messages/s | p50 / p99 | server CPU/req | ratio to SendMessage | target |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
 	for _, r := range rows {
 		fmt.Println(r)
 	}
-	return nil
 }
 
 func variant(sp topicSpec) string {

@@ -192,6 +192,7 @@ func (e *Endpoint) next(w http.ResponseWriter, r *http.Request) {
 				h.Set("Lambda-Runtime-Cognito-Identity", c.inv.CognitoIdentity)
 			}
 			h.Set("Content-Type", "application/json")
+			h.Set("Content-Length", strconv.Itoa(len(c.inv.Payload)))
 			w.WriteHeader(http.StatusOK)
 			w.Write(c.inv.Payload)
 			return

@@ -150,7 +150,7 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 		}
 		b.Index(parts[2], indexed(src, v))
 		ix.count++
-		if b.Size() >= 1000 {
+		if b.Size() >= indexChunk {
 			if err := ix.bleve.Batch(b); err != nil {
 				return err
 			}
@@ -277,6 +277,9 @@ func mustJSON(v any) []byte {
 
 var indexName = regexp.MustCompile(`^[a-z0-9][a-z0-9_\-+.]{0,254}$`)
 
+// indexChunk is the most documents indexed in one bleve batch.
+const indexChunk = 1000
+
 // Bulk adds documents to an index (created as needed) with generated IDs;
 // it returns the positions of the documents refused, with why.
 func (s *Service) Bulk(ctx context.Context, domainName, indexName string, docs [][]byte) (map[int]string, error) {
@@ -350,14 +353,20 @@ func (s *Service) put(ctx context.Context, domainName, name string, ids []string
 	if err != nil {
 		return err
 	}
-	batch := ix.bleve.NewBatch()
-	for i, id := range ids {
-		var src map[string]any
-		json.Unmarshal(docs[i], &src)
-		batch.Index(id, indexed(src, docs[i]))
-	}
-	if err := ix.bleve.Batch(batch); err != nil {
-		return err
+	// Index in chunks: bleve holds a batch's analyzed documents in memory
+	// until it is introduced, about 3 KiB per small document, and a
+	// Firehose delivery can carry tens of thousands.
+	for start := 0; start < len(ids); start += indexChunk {
+		end := min(start+indexChunk, len(ids))
+		batch := ix.bleve.NewBatch()
+		for i := start; i < end; i++ {
+			var src map[string]any
+			json.Unmarshal(docs[i], &src)
+			batch.Index(ids[i], indexed(src, docs[i]))
+		}
+		if err := ix.bleve.Batch(batch); err != nil {
+			return err
+		}
 	}
 	n, _ := ix.bleve.DocCount()
 	ix.count = int(n)

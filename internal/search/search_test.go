@@ -134,3 +134,23 @@ func TestAggregations(t *testing.T) {
 		t.Fatalf("size 0 returned %d hits", len(hits))
 	}
 }
+
+// A bulk larger than one bleve batch is indexed whole, in chunks.
+func TestBulkLargerThanOneChunk(t *testing.T) {
+	s, _ := setup(t)
+	n := 2*indexChunk + 7
+	docs := make([][]byte, n)
+	for i := range docs {
+		docs[i] = fmt.Appendf(nil, `{"order":%d,"status":"bulk"}`, 100+i)
+	}
+	if failed, err := s.Bulk(context.Background(), "shop", "bulk", docs); err != nil || len(failed) != 0 {
+		t.Fatalf("bulk: %v %v", failed, err)
+	}
+	res, err := s.Search(context.Background(), "shop", "bulk", []byte(`{"query":{"match":{"status":"bulk"}}}`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(res["count"]); got != fmt.Sprint(n) {
+		t.Fatalf("count = %s, want %d", got, n)
+	}
+}
