@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -34,6 +35,7 @@ import (
 
 var (
 	duration = flag.Duration("duration", 10*time.Second, "length of each measurement")
+	rounds   = flag.Int("rounds", 3, "rounds of baseline then forked measurement")
 	binFlag  = flag.String("forkline", "", "forkline binary (default: build ./cmd/forkline)")
 )
 
@@ -179,46 +181,84 @@ func run() error {
 			return 1, err
 		}
 	}
-	fmt.Printf("# forkload: %s per measurement, %d-byte checkout events, SDK Publish c=16\n\n", *duration, len(event))
-	base := fk.WithCPU(func() load.Result { return load.Measure("worker queue only", 16, *duration, publish(baseTopic)) })
-	fmt.Println(base)
-	if addr := os.Getenv("FORKLINE_PPROF_LISTEN"); addr != "" {
-		// A CPU profile of the forked measurement, for finding its costs.
-		go func() {
-			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(duration.Seconds())-1))
-			if err != nil {
-				return
-			}
-			defer resp.Body.Close()
-			f, _ := os.Create("forkload.cpu.prof")
-			io.Copy(f, resp.Body)
-			f.Close()
-		}()
-	}
-	fork := fk.WithCPU(func() load.Result {
-		return load.Measure("worker + backup + search + replay", 16, *duration, publish(forkTopic))
-	})
-	fmt.Println(fork)
-	// How long the pipelines' functions take to consume what was published.
+	fmt.Printf("# forkload: %d rounds of %s per measurement, %d-byte checkout events, SDK Publish c=16\n\n", *rounds, *duration, len(event))
 	urls, err := pipelineQueues(ctx, q)
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	left := backlog(ctx, q, urls)
-	for left > 0 && time.Since(start) < 10*time.Minute {
-		time.Sleep(500 * time.Millisecond)
-		left = backlog(ctx, q, urls)
+	// Rounds alternate the two topics, and each forked measurement waits
+	// for the pipelines to consume everything, so that no round's
+	// baseline shares the machine with the previous round's pipelines.
+	var rs []round
+	for i := 0; i < *rounds; i++ {
+		var r round
+		r.base = fk.WithCPU(func() load.Result { return load.Measure("worker queue only", 16, *duration, publish(baseTopic)) })
+		fmt.Println(r.base)
+		if addr := os.Getenv("FORKLINE_PPROF_LISTEN"); addr != "" {
+			// A CPU profile of each forked measurement, for finding its
+			// costs.
+			go profile(addr, *duration, fmt.Sprintf("forkload.%d.cpu.prof", i+1))
+		}
+		r.fork = fk.WithCPU(func() load.Result {
+			return load.Measure("worker + backup + search + replay", 16, *duration, publish(forkTopic))
+		})
+		fmt.Println(r.fork)
+		// How long the pipelines' functions take to consume what was
+		// published.
+		start := time.Now()
+		left := backlog(ctx, q, urls)
+		for left > 0 && time.Since(start) < 10*time.Minute {
+			time.Sleep(200 * time.Millisecond)
+			left = backlog(ctx, q, urls)
+		}
+		r.drain = time.Since(start)
+		r.endToEnd = float64(r.fork.Completed) / (duration.Seconds() + r.drain.Seconds())
+		fmt.Printf("drained the backup and search queues in %s (%d left)\n\n", r.drain.Round(time.Millisecond), left)
+		rs = append(rs, r)
 	}
-	drain := time.Since(start)
-	total := float64(fork.Completed)
-	endToEnd := total / (float64(*duration)/1e9 + drain.Seconds())
-	fmt.Printf("drained the backup and search queues in %s (%d left)\n\n", drain.Round(time.Millisecond), left)
-	fmt.Println("| workload | events/s | p50 / p99 | server CPU/event | ratio to worker only | target |")
-	fmt.Println("| --- | --- | --- | --- | --- | --- |")
-	fmt.Printf("| topic → worker queue (baseline) | %.0f | %s / %s | %d µs | 1.00 | |\n", base.Ops, load.MS(base.P50), load.MS(base.P99), base.CPUPerReq.Microseconds())
-	fmt.Printf("| topic → worker + 3 pipelines, publish rate | %.0f | %s / %s | %d µs | **%.2f** | ≥ 0.5 |\n", fork.Ops, load.MS(fork.P50), load.MS(fork.P99),
-		fork.CPUPerReq.Microseconds(), fork.Ops/base.Ops)
-	fmt.Printf("| topic → worker + 3 pipelines, until the pipelines' functions have consumed every event | %.0f | | | %.2f | |\n", endToEnd, endToEnd/base.Ops)
+	fmt.Println("| round | topic → worker queue (baseline) | topic → worker + 3 pipelines, publish rate | ratio | end-to-end (until the pipelines have consumed every event), ratio |")
+	fmt.Println("| --- | --- | --- | --- | --- |")
+	for i, r := range rs {
+		fmt.Printf("| %d | %.0f events/s (p50 %s, %d µs server CPU each) | %.0f events/s (p50 %s, %d µs) | **%.2f** | %.0f events/s, %.2f |\n", i+1,
+			r.base.Ops, load.MS(r.base.P50), r.base.CPUPerReq.Microseconds(), r.fork.Ops, load.MS(r.fork.P50), r.fork.CPUPerReq.Microseconds(),
+			r.fork.Ops/r.base.Ops, r.endToEnd, r.endToEnd/r.base.Ops)
+	}
+	ratios := make([]float64, len(rs))
+	e2e := make([]float64, len(rs))
+	for i, r := range rs {
+		ratios[i], e2e[i] = r.fork.Ops/r.base.Ops, r.endToEnd/r.base.Ops
+	}
+	fmt.Printf("\nmedian publish-rate ratio %.2f (target ≥ 0.5), median end-to-end ratio %.2f\n", median(ratios), median(e2e))
 	return nil
+}
+
+// round is one baseline and one forked measurement, back to back.
+type round struct {
+	base, fork load.Result
+	drain      time.Duration
+	endToEnd   float64
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// profile saves a CPU profile of the next d of the server in file.
+func profile(addr string, d time.Duration, file string) {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())-1))
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(file)
+	if err != nil {
+		return
+	}
+	io.Copy(f, resp.Body)
+	f.Close()
 }

@@ -26,6 +26,10 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
+	keywordanalyzer "github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/document"
+	bleveindex "github.com/blevesearch/bleve_index_api"
 
 	"github.com/forkline/forkline/internal/clock"
 	"github.com/forkline/forkline/internal/store"
@@ -71,8 +75,9 @@ type Domain struct {
 }
 
 type index struct {
-	bleve bleve.Index
-	count int
+	bleve   bleve.Index
+	count   int
+	keyword analysis.Analyzer // for the .keyword fields
 }
 
 type domain struct {
@@ -148,7 +153,9 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 		if err := json.Unmarshal(v, &src); err != nil {
 			return fmt.Errorf("%w: document: %v", store.ErrCorrupt, err)
 		}
-		b.Index(parts[2], indexed(src, v))
+		if err := b.IndexAdvanced(ix.document(parts[2], src)); err != nil {
+			return err
+		}
 		ix.count++
 		if b.Size() >= indexChunk {
 			if err := ix.bleve.Batch(b); err != nil {
@@ -180,6 +187,10 @@ func (d *domain) index(name string, create bool) (*index, error) {
 		return nil, errorf(ErrNotFound, "no such index [%s]", name)
 	}
 	m := bleve.NewIndexMapping()
+	// Sources are read from the store, never from bleve; the _all field
+	// is composed by index.document.
+	m.StoreDynamic = false
+	m.DefaultMapping.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
 	var b bleve.Index
 	var err error
 	if d.dir == "" {
@@ -191,7 +202,10 @@ func (d *domain) index(name string, create bool) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix := &index{bleve: b}
+	ix := &index{bleve: b, keyword: m.AnalyzerNamed(keywordanalyzer.Name)}
+	if ix.keyword == nil {
+		return nil, fmt.Errorf("search: bleve has no %s analyzer", keywordanalyzer.Name)
+	}
 	d.indexes[name] = ix
 	return ix, nil
 }
@@ -362,7 +376,9 @@ func (s *Service) put(ctx context.Context, domainName, name string, ids []string
 		for i := start; i < end; i++ {
 			var src map[string]any
 			json.Unmarshal(docs[i], &src)
-			batch.Index(ids[i], indexed(src, docs[i]))
+			if err := batch.IndexAdvanced(ix.document(ids[i], src)); err != nil {
+				return err
+			}
 		}
 		if err := ix.bleve.Batch(batch); err != nil {
 			return err
@@ -471,12 +487,23 @@ func (d *domain) resolve(expr string) ([]string, error) {
 	return out, nil
 }
 
-// indexed is what bleve indexes for a document: its fields flattened to
-// dotted paths; each string also as path.keyword, whose single token is the
-// hex of the exact value (so term queries on .keyword match exactly); the
-// source, stored.
-func indexed(src map[string]any, raw []byte) map[string]any {
-	out := map[string]any{}
+// document is what bleve indexes for a document: its fields flattened to
+// dotted paths, mapped by bleve's dynamic mapping; each string also as
+// path.@date when it reads as a time; and each string, number and boolean
+// also as path.keyword, whose single token is the hex of the exact value,
+// so that term queries on .keyword match exactly.
+//
+// The .keyword fields bypass the mapping: one untokenized term, no term
+// vectors, no doc values (sorts on x.keyword sort on x). The _all field,
+// which queries without a field search, composes only the document's own
+// string fields, as an OpenSearch default_field of * does; the derived
+// fields stay out of it.
+// Indexing this way costs about 30% less than mapping everything
+// dynamically (BenchmarkBulk).
+func (ix *index) document(id string, src map[string]any) *document.Document {
+	mapped := map[string]any{}
+	var keywords [][2]string
+	var text []string
 	var walk func(prefix string, v any)
 	walk = func(prefix string, v any) {
 		switch x := v.(type) {
@@ -493,18 +520,27 @@ func indexed(src map[string]any, raw []byte) map[string]any {
 				walk(prefix, e)
 			}
 		case string:
-			appendField(out, prefix, x)
-			if t, ok := parseTime(x); ok {
-				appendField(out, prefix+".@date", t)
+			if _, seen := mapped[prefix]; !seen {
+				text = append(text, prefix)
 			}
-			appendField(out, prefix+".keyword", keyword(x))
+			appendField(mapped, prefix, x)
+			if t, ok := parseTime(x); ok {
+				appendField(mapped, prefix+".@date", t)
+			}
+			keywords = append(keywords, [2]string{prefix + ".keyword", keyword(x)})
 		case float64, bool:
-			appendField(out, prefix, x)
-			appendField(out, prefix+".keyword", keyword(fmt.Sprint(x)))
+			appendField(mapped, prefix, x)
+			keywords = append(keywords, [2]string{prefix + ".keyword", keyword(fmt.Sprint(x))})
 		}
 	}
 	walk("", src)
-	return out
+	doc := document.NewDocument(id)
+	ix.bleve.Mapping().MapDocument(doc, mapped)
+	for _, k := range keywords {
+		doc.AddField(document.NewTextFieldCustom(k[0], nil, []byte(k[1]), bleveindex.IndexField, ix.keyword))
+	}
+	doc.AddField(document.NewCompositeFieldWithIndexingOptions("_all", false, text, nil, bleveindex.IndexField|bleveindex.IncludeTermVectors))
+	return doc
 }
 
 func appendField(out map[string]any, k string, v any) {

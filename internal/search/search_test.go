@@ -88,11 +88,31 @@ func TestQueries(t *testing.T) {
 		{`{"query":{"query_string":{"query":"customer:ada AND status:paid"}}}`, "1"},
 		{`{"query":{"prefix":{"customer":"gra"}}}`, "3"},
 		{`{"query":{"exists":{"field":"note"}}}`, "4"},
+		// Without a field, query_string and multi_match search every
+		// string field of the document (OpenSearch's default_field *),
+		// nested ones included, and nothing derived from them.
+		{`{"query":{"query_string":{"query":"lovelace"}}}`, "1"},
+		{`{"query":{"query_string":{"query":"lamp"}}}`, "3"},
+		{`{"query":{"query_string":{"query":"twice"}}}`, "4"},
+		{`{"query":{"multi_match":{"query":"hopper"}}}`, "3"},
+		{`{"query":{"query_string":{"query":"6b70656e64696e67"}}}`, ""},
 	}
 	for _, c := range cases {
 		if got := orderIDs(t, s, "orders-*", c.q); got != c.want {
 			t.Errorf("%s: got %q, want %q", c.q, got, c.want)
 		}
+	}
+	// A sort on x.keyword sorts on x (OpenSearch sorts keywords by value).
+	res, err := s.Search(context.Background(), "shop", "orders-*", []byte(`{"sort":[{"customer.keyword":"asc"}]}`), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, h := range res["hits"].(map[string]any)["hits"].([]map[string]any) {
+		order = append(order, fmt.Sprint(h["_source"].(map[string]any)["order"]))
+	}
+	if got := strings.Join(order, ","); got != "4,1,2,3" {
+		t.Errorf("sorted by customer.keyword: %s", got)
 	}
 	// The index is rebuilt from the store after a restart.
 	if got := orderIDs(t, reopen(), "orders-2026-11-27", `{"query":{"match":{"customer":"turing"}}}`); got != "2" {
@@ -104,7 +124,7 @@ func TestQueries(t *testing.T) {
 	if _, err := s.Search(context.Background(), "shop", "orders-*", []byte(`{"query":{"fuzzy_thing":{}}}`), false); err == nil {
 		t.Fatal("an unknown query was accepted")
 	}
-	res, _ := s.Search(context.Background(), "shop", "orders-*", []byte(`{"query":{"match":{"status":"paid"}}}`), true)
+	res, _ = s.Search(context.Background(), "shop", "orders-*", []byte(`{"query":{"match":{"status":"paid"}}}`), true)
 	if res["count"] != 2 {
 		t.Fatalf("count: %v", res)
 	}
