@@ -321,6 +321,7 @@ func TestPublishCrashDurability(t *testing.T) {
 
 	p2 := startProcess(t, dir)
 	q2 := p2.client()
+	verified := 0
 	drain := func(url string, rawBodies bool) map[string]bool {
 		got := map[string]bool{}
 		for {
@@ -331,6 +332,14 @@ func TestPublishCrashDurability(t *testing.T) {
 			for _, m := range ms {
 				body := *m.Body
 				if !rawBodies {
+					// Notifications are stored unsigned and signed when
+					// read: those stored before the kill are signed by
+					// the restarted process, with the same key (whose
+					// certificate it serves on its new port).
+					if verified < 40 {
+						verifySignatureAt(t, []byte(body), p2.url)
+						verified++
+					}
 					body = decodeNotification(t, body).Message
 				}
 				got[body] = true

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/forkline/forkline/internal/server/servertest"
 )
@@ -97,14 +98,23 @@ func decodeNotification(t *testing.T, body string) notification {
 // does (SNS developer guide, "Verifying the signatures of Amazon SNS
 // messages"): fetch the certificate from SigningCertURL, rebuild the
 // string to sign, verify SHA1withRSA or SHA256withRSA.
-func verifySignature(t *testing.T, raw []byte) {
+func verifySignature(t *testing.T, raw []byte) { t.Helper(); verifySignatureAt(t, raw, "") }
+
+// verifySignatureAt is verifySignature with the certificate fetched from
+// server (scheme://host:port) instead of SigningCertURL's host, for a
+// server restarted on another port.
+func verifySignatureAt(t *testing.T, raw []byte, server string) {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
 	str := func(k string) string { s, _ := m[k].(string); return s }
-	resp, err := http.Get(str("SigningCertURL"))
+	certURL := str("SigningCertURL")
+	if server != "" {
+		certURL = server + certURL[strings.LastIndex(certURL, "/"):]
+	}
+	resp, err := http.Get(certURL)
 	if err != nil {
 		t.Fatalf("fetch certificate: %v", err)
 	}
@@ -250,12 +260,18 @@ func TestFanOutToQueues(t *testing.T) {
 			"n":     {DataType: aws.String("Number"), StringValue: aws.String("42")},
 			"bin":   {DataType: aws.String("Binary"), BinaryValue: []byte{2, 3, 4}},
 		}})
-	for _, u := range urls {
+	sigs := map[string]bool{}
+	var firstCopy *sqs.ReceiveMessageOutput
+	for i, u := range urls {
 		msgs := receive(t, q, u, 10)
 		if len(msgs) != 1 {
 			t.Fatalf("%s: %d messages, want 1", u, len(msgs))
 		}
+		if i == 0 {
+			firstCopy = &sqs.ReceiveMessageOutput{Messages: msgs}
+		}
 		n := decodeNotification(t, *msgs[0].Body)
+		sigs[n.Signature] = true
 		if n.Type != "Notification" || n.MessageId != *out.MessageId || n.TopicArn != arn || n.Subject != "greeting" ||
 			n.Message != `hello <world> & "you"` || n.SignatureVersion != "1" || !strings.HasPrefix(n.UnsubscribeURL, "http://") {
 			t.Fatalf("envelope = %+v", n)
@@ -264,6 +280,16 @@ func TestFanOutToQueues(t *testing.T) {
 			t.Fatalf("envelope attributes = %+v", n.MessageAttributes)
 		}
 		verifySignature(t, []byte(*msgs[0].Body))
+	}
+	// The signature covers no subscription-specific field: every copy
+	// carries the same one.
+	if len(sigs) != 1 {
+		t.Fatalf("%d distinct signatures over %d copies of one message", len(sigs), len(urls))
+	}
+	// A message received again is the same document, byte for byte.
+	first := firstCopy.Messages[0]
+	if again := receiveAgain(t, q, urls[0], first); *again.Body != *first.Body || *again.MD5OfBody != *first.MD5OfBody {
+		t.Fatalf("a second receive changed the notification:\n%s\n%s", *first.Body, *again.Body)
 	}
 	raw := receive(t, q, rawURL, 10)
 	if len(raw) != 1 || *raw[0].Body != `hello <world> & "you"` {
@@ -487,4 +513,18 @@ func TestFIFOTopic(t *testing.T) {
 	wantCode(t, err, "InvalidParameter")
 	_, err = c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("http"), Endpoint: aws.String("http://127.0.0.1:1/")})
 	wantCode(t, err, "InvalidParameter")
+}
+
+// receiveAgain makes a received message visible at once and receives it
+// again.
+func receiveAgain(t *testing.T, q *sqs.Client, url string, m sqstypes.Message) sqstypes.Message {
+	t.Helper()
+	if _, err := q.ChangeMessageVisibility(ctx(t), &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := q.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), WaitTimeSeconds: 1})
+	if err != nil || len(out.Messages) != 1 {
+		t.Fatalf("receive again: %v, %d messages", err, len(out.Messages))
+	}
+	return out.Messages[0]
 }

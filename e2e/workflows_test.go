@@ -386,8 +386,11 @@ func TestWorkflowVersionsAndAliases(t *testing.T) {
 		t.Fatalf("a 70/30 alias ran only one version in 60 executions: %v", seen)
 	}
 	byVersion, err := c.ListExecutions(ctx(t), &sfn.ListExecutionsInput{StateMachineArn: aws.String(v2)})
-	if err != nil || len(byVersion.Executions) != seen[`"v2"`] {
-		t.Fatalf("executions of v2: %d, %v; ran %d", len(byVersion.Executions), err, seen[`"v2"`])
+	if err != nil {
+		t.Fatalf("executions of v2: %v", err)
+	}
+	if len(byVersion.Executions) != seen[`"v2"`] {
+		t.Fatalf("executions of v2: %d; ran %d", len(byVersion.Executions), seen[`"v2"`])
 	}
 
 	if _, err := c.UpdateStateMachineAlias(ctx(t), &sfn.UpdateStateMachineAliasInput{StateMachineAliasArn: al.StateMachineAliasArn,

@@ -35,6 +35,10 @@ type SendInput struct {
 	// once); MD5Body, when set, is the body's MD5OfBody.
 	BodyChecked bool
 	MD5Body     string
+	// Finish, when not 0, stores Body unfinished: the finisher of that
+	// kind (SetFinisher) completes it on every read, and the MD5s are of
+	// the finished body. The finished body must have Body's length.
+	Finish uint8
 }
 
 // SendResult is the answer for one sent message.
@@ -170,13 +174,16 @@ func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep
 			p.dedup = in.GroupID + "\x00" + dedupID
 		}
 	}
-	if in.MD5Body == "" {
+	if in.MD5Body == "" && in.Finish == 0 {
 		in.MD5Body = MD5OfBody(in.Body)
 	}
 	p.msg = &store.Message{
 		ID: NewMessageID(), Body: in.Body, Attrs: in.Attributes,
 		MD5Body: in.MD5Body, MD5Attr: MD5OfAttributes(in.Attributes),
-		SenderID: in.SenderID, TraceHeader: trace, GroupID: in.GroupID,
+		SenderID: in.SenderID, TraceHeader: trace, GroupID: in.GroupID, Finish: in.Finish,
+	}
+	if in.Finish != 0 {
+		p.msg.MD5Body = ""
 	}
 	if q.fifo {
 		p.msg.DedupID = dedupID
@@ -875,6 +882,10 @@ func (s *Service) render(q *queue, m *store.Message, seq uint64, in *ReceiveInpu
 	r := ReceivedMessage{
 		MessageID: m.ID, Body: m.Body, MD5Body: m.MD5Body,
 		ReceiptHandle: encodeHandle(q.rec.ID, seq, m.State.Nonce),
+	}
+	if m.Finish != 0 {
+		r.Body = s.finish(m.Finish, m.Body)
+		r.MD5Body = MD5OfBody(r.Body)
 	}
 	want := map[string]bool{}
 	for _, n := range in.SystemAttributeNames {

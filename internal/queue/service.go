@@ -44,6 +44,23 @@ type Config struct {
 	Logger    *slog.Logger
 }
 
+// A Finisher completes a message body stored unfinished
+// (SendInput.Finish) when it is read. It must be deterministic: every read
+// of the message must see the same body.
+type Finisher func(body string) string
+
+// SetFinisher registers the finisher of kind (store.FinishSNSSignature,
+// ...). Messages of a kind without a finisher are read unfinished.
+func (s *Service) SetFinisher(kind uint8, f Finisher) { s.finishers.Store(kind, f) }
+
+func (s *Service) finish(kind uint8, body string) string {
+	if f, ok := s.finishers.Load(kind); ok {
+		return f.(Finisher)(body)
+	}
+	s.log.Warn("no finisher for a stored message body", "kind", kind)
+	return body
+}
+
 // Service is the queue service. It is safe for concurrent use.
 type Service struct {
 	st     store.Queues
@@ -61,6 +78,8 @@ type Service struct {
 	// creating maps queue names being created to a channel closed when
 	// their commit ends.
 	creating map[string]chan struct{}
+
+	finishers sync.Map // uint8 → Finisher
 
 	ctx    context.Context
 	cancel context.CancelFunc

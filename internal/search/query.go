@@ -587,7 +587,6 @@ func sortFields(v any) []string {
 				if m, ok := o.(map[string]any); ok {
 					order = fmt.Sprint(m["order"])
 				}
-				f = strings.TrimSuffix(f, ".keyword")
 				if order == "desc" {
 					f = "-" + f
 				}

@@ -493,13 +493,13 @@ func (d *domain) resolve(expr string) ([]string, error) {
 // also as path.keyword, whose single token is the hex of the exact value,
 // so that term queries on .keyword match exactly.
 //
-// The .keyword fields bypass the mapping: one untokenized term, no term
-// vectors, no doc values (sorts on x.keyword sort on x). The _all field,
-// which queries without a field search, composes only the document's own
-// string fields, as an OpenSearch default_field of * does; the derived
-// fields stay out of it.
-// Indexing this way costs about 30% less than mapping everything
-// dynamically (BenchmarkBulk).
+// The .keyword fields bypass the mapping: one untokenized term with doc
+// values, no term vectors. Hex keeps the byte order of the values, so a
+// sort on x.keyword sorts by exact value, as OpenSearch sorts keywords.
+// The _all field, which queries without a field search, composes only the
+// document's own string fields, as an OpenSearch default_field of * does;
+// the derived fields stay out of it. Indexing this way costs about 20% less
+// than mapping everything dynamically (BenchmarkBulk).
 func (ix *index) document(id string, src map[string]any) *document.Document {
 	mapped := map[string]any{}
 	var keywords [][2]string
@@ -537,7 +537,7 @@ func (ix *index) document(id string, src map[string]any) *document.Document {
 	doc := document.NewDocument(id)
 	ix.bleve.Mapping().MapDocument(doc, mapped)
 	for _, k := range keywords {
-		doc.AddField(document.NewTextFieldCustom(k[0], nil, []byte(k[1]), bleveindex.IndexField, ix.keyword))
+		doc.AddField(document.NewTextFieldCustom(k[0], nil, []byte(k[1]), bleveindex.IndexField|bleveindex.DocValues, ix.keyword))
 	}
 	doc.AddField(document.NewCompositeFieldWithIndexingOptions("_all", false, text, nil, bleveindex.IndexField|bleveindex.IncludeTermVectors))
 	return doc

@@ -121,8 +121,19 @@ type Message struct {
 	DedupID     string
 	// DLQSourceArn is set when the message was moved by a redrive policy.
 	DLQSourceArn string
-	State        State
+	// Finish is 0 when Body is final. Otherwise Body is completed on
+	// every read by the finisher of that kind (FinishSNSSignature), and
+	// MD5Body is empty: the MD5 is of the finished body.
+	Finish uint8
+	State  State
 }
+
+// Finishers of message bodies (Message.Finish).
+const (
+	// FinishSNSSignature: an SNS notification whose Signature is a
+	// placeholder of the signature's length, signed when read.
+	FinishSNSSignature uint8 = 1
+)
 
 // State is the part of a message that changes on receive.
 type State struct {

@@ -576,7 +576,7 @@ func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer st
 		}
 		in.BodyChecked = ok
 	} else {
-		in.Body, in.MD5Body, in.BodyChecked = s.envelopeFor(t, p, sub, sigVer, envs)
+		in.Body, in.MD5Body, in.BodyChecked, in.Finish = s.envelopeFor(t, p, sub, sigVer, envs)
 	}
 	if p.in.TraceHeader != "" {
 		in.SystemAttributes = []store.MessageAttribute{{Name: "AWSTraceHeader", DataType: "String", StringValue: p.in.TraceHeader}}
@@ -593,19 +593,27 @@ func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer st
 
 // rendered is a notification rendered once per message and protocol text:
 // the document around its UnsubscribeURL, whether it holds only
-// characters SQS accepts, and the MD5 state after its head.
+// characters SQS accepts, and the MD5 state after its head (for a document
+// signed now; an unsigned one has its MD5 computed when it is read).
 type rendered struct {
 	head, tail string
 	valid      bool
 	md5Head    []byte
+	finish     uint8
 }
 
-// envelopeFor returns the JSON notification a subscription receives, with
-// its MD5 and whether its characters are valid for SQS. The document is
-// rendered (and signed: the signature covers no subscription-specific
-// field) once per message and protocol text; each subscription only adds
-// its UnsubscribeURL.
-func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer string, envs map[*prepared]map[string]*rendered) (string, string, bool) {
+// envelopeFor returns the JSON notification a subscription's queue
+// stores, its MD5, whether its characters are valid for SQS, and the
+// finisher the queue applies when the message is read.
+//
+// The document is rendered once per message and protocol text; each
+// subscription only adds its UnsubscribeURL. A standard topic's
+// notification is stored with a placeholder of the signature's length and
+// signed when it is read (finishNotification): the RSA signature costs
+// ten times a whole SendMessage, SNS signs what it delivers rather than
+// what it accepts, and the signature covers no subscription-specific
+// field, so that the copies of one message share one signature.
+func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer string, envs map[*prepared]map[string]*rendered) (string, string, bool, uint8) {
 	m := envs[p]
 	if m == nil {
 		m = map[string]*rendered{}
@@ -618,24 +626,33 @@ func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer s
 			Type: "Notification", MessageID: p.id, TopicArn: t.arn, Subject: p.in.Subject, HasSubject: p.in.HasSubject,
 			Message: msg, Timestamp: p.ts, splitUnsub: true,
 		}
+		r = &rendered{}
 		if t.fifo {
 			e.SequenceNumber = formatSeq(p.seq)
 		} else {
 			e.SignatureVersion, e.SigningCertURL = sigVer, s.certURL()
-			e.Signature = s.signer.sign(sigVer, notificationToSign(p.id, t.arn, p.in.Subject, p.in.HasSubject, msg, p.ts))
+			if ph := s.signer.placeholder(); ph != "" {
+				e.Signature, r.finish = ph, store.FinishSNSSignature
+			} else {
+				e.Signature = s.signer.sign(sigVer, notificationToSign(p.id, t.arn, p.in.Subject, p.in.HasSubject, msg, p.ts))
+			}
 		}
 		if p.msgs == nil {
 			e.Attrs = p.in.Attributes
 		}
-		r = &rendered{}
 		r.head, r.tail = e.renderSplit()
 		r.valid = queue.ValidBody(r.head) && queue.ValidBody(r.tail)
-		d := md5.New()
-		d.Write([]byte(r.head))
-		r.md5Head, _ = d.(encoding.BinaryMarshaler).MarshalBinary()
+		if r.finish == 0 {
+			d := md5.New()
+			d.Write([]byte(r.head))
+			r.md5Head, _ = d.(encoding.BinaryMarshaler).MarshalBinary()
+		}
 		m[msg] = r
 	}
 	unsub := jsonString(s.unsubscribeURL(sub.arn))
+	if r.finish != 0 {
+		return r.head + unsub + r.tail, "", r.valid, r.finish
+	}
 	d := md5.New()
 	if err := d.(encoding.BinaryUnmarshaler).UnmarshalBinary(r.md5Head); err != nil {
 		d.Reset()
@@ -643,7 +660,36 @@ func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer s
 	}
 	d.Write([]byte(unsub))
 	d.Write([]byte(r.tail))
-	return r.head + unsub + r.tail, hex.EncodeToString(d.Sum(nil)), r.valid
+	return r.head + unsub + r.tail, hex.EncodeToString(d.Sum(nil)), r.valid, 0
+}
+
+// finishNotification signs a notification stored with a placeholder
+// signature (store.FinishSNSSignature): it reads the signed fields back
+// from the document, as a subscriber verifying it does, and puts the
+// signature in the placeholder's place. A body that is not such a
+// document is returned as it is.
+func (s *Service) finishNotification(body string) string {
+	ph := s.signer.placeholder()
+	marker := `"Signature" : "` + ph + `"`
+	at := strings.Index(body, marker)
+	if ph == "" || at < 0 {
+		return body
+	}
+	var e struct {
+		Type, MessageId, TopicArn, Message, Timestamp, SignatureVersion string
+		Subject                                                         *string
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Type != "Notification" {
+		s.log.Warn("stored notification unreadable, left unsigned", "err", err)
+		return body
+	}
+	subject := ""
+	if e.Subject != nil {
+		subject = *e.Subject
+	}
+	sig := s.signer.signCached(e.SignatureVersion, notificationToSign(e.MessageId, e.TopicArn, subject, e.Subject != nil, e.Message, e.Timestamp))
+	at += len(`"Signature" : "`)
+	return body[:at] + sig + body[at+len(ph):]
 }
 
 func notificationToSign(id, topicArn, subject string, hasSubject bool, msg, ts string) string {

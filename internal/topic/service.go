@@ -47,6 +47,9 @@ const (
 type Queues interface {
 	BeginSends(ctx context.Context, targets []queue.Target, b *store.Batch) *queue.SendTxn
 	QueueByArn(arn string) (exists, fifo bool)
+	// SetFinisher registers how the queues complete the notifications
+	// this service stores unsigned (store.FinishSNSSignature).
+	SetFinisher(kind uint8, f queue.Finisher)
 }
 
 // Poster delivers an HTTP POST (the http and https protocols): it returns
@@ -193,6 +196,9 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 	s := &Service{
 		st: st, cfg: cfg, clock: cfg.Clock, log: cfg.Logger.With("service", "sns"), signer: sg,
 		topics: map[string]*topic{}, subs: map[string]*subscription{},
+	}
+	if cfg.Queues != nil {
+		cfg.Queues.SetFinisher(store.FinishSNSSignature, s.finishNotification)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	err := st.ScanRecords(ctx, nsTopic, "", func(_ string, v []byte) error {

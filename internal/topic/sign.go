@@ -34,7 +34,17 @@ type signer struct {
 	key      *rsa.PrivateKey
 	certPEM  []byte
 	certName string // SimpleNotificationService-<hash>.pem
+	ph       string // placeholder of a signature's length
+
+	mu    sync.Mutex // guards cache and order
+	cache map[[33]byte]string
+	order [][33]byte // cache keys, oldest first, as a ring
+	next  int
 }
+
+// signCacheSize bounds the signatures kept for the copies of recent
+// messages read from several queues.
+const signCacheSize = 4096
 
 // get loads the key pair on first use: making an RSA key takes a moment,
 // and a server that never signs never pays for it.
@@ -44,6 +54,7 @@ func (s *signer) get() error {
 		k, s.err = loadSigner(s.dir, s.region)
 		if s.err == nil {
 			s.key, s.certPEM, s.certName = k.key, k.certPEM, k.certName
+			s.ph = strings.Repeat("=", base64.StdEncoding.EncodedLen(k.key.Size()))
 		}
 	})
 	return s.err
@@ -135,6 +146,50 @@ func (s *signer) sign(version, text string) string {
 		return ""
 	}
 	return base64.StdEncoding.EncodeToString(sig)
+}
+
+// placeholder returns a stand-in of the signature's length, which no
+// base64 signature equals, or "" when there is no key to sign with.
+func (s *signer) placeholder() string {
+	if s.get() != nil {
+		return ""
+	}
+	return s.ph
+}
+
+// signCached is sign with a bounded cache of recent signatures, for the
+// several queue copies of one message: PKCS #1 v1.5 signatures are
+// deterministic, so a cached one is the one signing again would give.
+func (s *signer) signCached(version, text string) string {
+	var k [33]byte
+	k[0] = 1 // sign uses SHA1withRSA for every version but 2
+	if version == "2" {
+		k[0] = 2
+	}
+	sum := sha256.Sum256([]byte(text))
+	copy(k[1:], sum[:])
+	s.mu.Lock()
+	sig, ok := s.cache[k]
+	s.mu.Unlock()
+	if ok {
+		return sig
+	}
+	sig = s.sign(version, text)
+	s.mu.Lock()
+	if s.cache == nil {
+		s.cache = make(map[[33]byte]string, signCacheSize)
+		s.order = make([][33]byte, signCacheSize)
+	}
+	if _, ok := s.cache[k]; !ok {
+		if len(s.cache) == signCacheSize {
+			delete(s.cache, s.order[s.next])
+		}
+		s.cache[k] = sig
+		s.order[s.next] = k
+		s.next = (s.next + 1) % signCacheSize
+	}
+	s.mu.Unlock()
+	return sig
 }
 
 // CertName returns the file name of the signing certificate, the last part

@@ -12,9 +12,12 @@ import (
 // store.ErrCorrupt instead of panicking.
 
 const (
-	stateVersion   = 1
-	messageVersion = 1
-	dedupVersion   = 1
+	stateVersion = 1
+	// messageVersion 1 is a final body; 2 adds the Finish byte at the
+	// end, written only when it is not 0.
+	messageVersion         = 1
+	messageVersionFinished = 2
+	dedupVersion           = 1
 )
 
 func appendString(b []byte, s string) []byte {
@@ -122,7 +125,11 @@ func decodeState(p []byte) (store.State, error) {
 // encodeContent encodes the immutable part of a message (everything but
 // its State, which has its own key).
 func encodeContent(b []byte, m *store.Message) []byte {
-	b = append(b, messageVersion)
+	if m.Finish != 0 {
+		b = append(b, messageVersionFinished)
+	} else {
+		b = append(b, messageVersion)
+	}
 	b = appendString(b, m.ID)
 	b = appendString(b, m.Body)
 	b = appendString(b, m.MD5Body)
@@ -139,12 +146,16 @@ func encodeContent(b []byte, m *store.Message) []byte {
 		b = appendString(b, a.StringValue)
 		b = appendBytes(b, a.BinaryValue)
 	}
+	if m.Finish != 0 {
+		b = append(b, m.Finish)
+	}
 	return b
 }
 
 func decodeContent(p []byte, m *store.Message) error {
 	r := reader{b: p}
-	if v := r.byte(); r.err == nil && v != messageVersion {
+	v := r.byte()
+	if r.err == nil && v != messageVersion && v != messageVersionFinished {
 		return fmt.Errorf("%w: message version %d", store.ErrCorrupt, v)
 	}
 	m.ID = r.string()
@@ -171,6 +182,13 @@ func decodeContent(p []byte, m *store.Message) error {
 				a.BinaryValue = append([]byte(nil), bv...)
 			}
 			m.Attrs = append(m.Attrs, a)
+		}
+	}
+	m.Finish = 0
+	if v == messageVersionFinished {
+		m.Finish = r.byte()
+		if r.err == nil && m.Finish == 0 {
+			r.err = fmt.Errorf("%w: message finisher 0 in version %d", store.ErrCorrupt, v)
 		}
 	}
 	if r.err == nil && len(r.b) != 0 {

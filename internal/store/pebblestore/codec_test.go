@@ -27,6 +27,8 @@ func FuzzDecodeContent(f *testing.F) {
 	m := &store.Message{ID: "id", Body: "body", Attrs: []store.MessageAttribute{{Name: "a", DataType: "Binary", BinaryValue: []byte{1}}}}
 	f.Add(encodeContent(nil, m))
 	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 200})
+	f.Add(encodeContent(nil, &store.Message{ID: "id", Body: "{}", Finish: store.FinishSNSSignature}))
+	f.Add([]byte{2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, p []byte) {
 		var got store.Message
 		if err := decodeContent(p, &got); err != nil {

@@ -130,6 +130,16 @@ func testMessages(t *testing.T, b Backend) {
 	if !reflect.DeepEqual(&got, m) {
 		t.Fatalf("GetMessage = %+v, want %+v", got, *m)
 	}
+	// A body to be finished at read keeps its finisher.
+	unfinished := msg(3, `{"Signature" : "===="}`)
+	unfinished.MD5Body, unfinished.Finish = "", store.FinishSNSSignature
+	commit(t, s, func(b *store.Batch) { b.PutMessage(70, msg(1, "final")); b.PutMessage(70, unfinished) })
+	if got, err := s.GetMessage(ctx, 70, 3); err != nil || !reflect.DeepEqual(&got, unfinished) {
+		t.Fatalf("GetMessage of an unfinished body = %+v, %v; want %+v", got, err, *unfinished)
+	}
+	if got, found, err := s.ReadMessages(ctx, 70, []uint64{1, 3}, []bool{false, false}); err != nil || !found[1] || got[1].Finish != store.FinishSNSSignature || got[0].Finish != 0 {
+		t.Fatalf("ReadMessages: %+v %v %v", got, found, err)
+	}
 	st := store.State{SentAt: 100, VisibleAt: 999, FirstReceiveAt: 150, ReceiveCount: 3, Nonce: 42, GroupID: "g"}
 	commit(t, s, func(b *store.Batch) { b.PutState(7, 1, st) })
 	if got, err := s.GetState(ctx, 7, 1); err != nil || got != st {
