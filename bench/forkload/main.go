@@ -214,6 +214,13 @@ func run() error {
 		r.drain = time.Since(start)
 		r.endToEnd = float64(r.fork.Completed) / (duration.Seconds() + r.drain.Seconds())
 		fmt.Printf("drained the backup and search queues in %s (%d left)\n\n", r.drain.Round(time.Millisecond), left)
+		// Every round starts from the same state: the two worker queues,
+		// which nothing consumes here, and the replay buffer are emptied,
+		// so that rounds do not measure a server holding ever more queued
+		// messages.
+		if err := purgeKept(ctx, q); err != nil {
+			return err
+		}
 		rs = append(rs, r)
 	}
 	fmt.Println("| round | topic → worker queue (baseline) | topic → worker + 3 pipelines, publish rate | ratio | end-to-end (until the pipelines have consumed every event), ratio |")
@@ -261,4 +268,29 @@ func profile(addr string, d time.Duration, file string) {
 	}
 	io.Copy(f, resp.Body)
 	f.Close()
+}
+
+// purgeKept purges the queues that keep every event (the worker queues and
+// the replay buffer), waiting out SQS's one purge per 60 seconds.
+func purgeKept(ctx context.Context, q *sqs.Client) error {
+	out, err := q.ListQueues(ctx, &sqs.ListQueuesInput{MaxResults: aws.Int32(1000)})
+	if err != nil {
+		return err
+	}
+	for _, u := range out.QueueUrls {
+		if !strings.Contains(u, "Worker") && !strings.Contains(u, "worker") && !strings.Contains(u, "ReplayQueue") {
+			continue
+		}
+		for {
+			_, err := q.PurgeQueue(ctx, &sqs.PurgeQueueInput{QueueUrl: aws.String(u)})
+			if err == nil {
+				break
+			}
+			if !strings.Contains(err.Error(), "PurgeQueueInProgress") {
+				return err
+			}
+			time.Sleep(5 * time.Second)
+		}
+	}
+	return nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/forkline/forkline/bench/internal/load"
 )
@@ -166,6 +167,39 @@ func run() error {
 		rows = append(rows, row(fmt.Sprintf("SDK Publish, %d subscriptions%s, c=16", sp.subs, variant(sp)), r, base, target))
 	}
 
+	// Notifications are signed when first read, so the signature's cost
+	// moved from Publish to the first receive of each message: receive +
+	// delete of t10's envelopes from two of its queues, the first signing
+	// and the second finding the signatures cached, beside the same of
+	// plain SQS messages from the baseline queue.
+	if *only == "" || slices.Contains(strings.Split(*only, ","), "t10") {
+		recv := func(name, queueName string) load.Result {
+			qurl := fk.URL + "/" + acct + "/" + queueName
+			return fk.WithCPU(func() load.Result {
+				return load.Measure(name, 16, *duration, func(ctx context.Context) (int, error) {
+					out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(qurl), MaxNumberOfMessages: 10})
+					if err != nil || len(out.Messages) == 0 {
+						return 0, err
+					}
+					var entries []sqstypes.DeleteMessageBatchRequestEntry
+					for i, m := range out.Messages {
+						entries = append(entries, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: m.ReceiptHandle})
+					}
+					_, err = q.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(qurl), Entries: entries})
+					return len(out.Messages), err
+				})
+			})
+		}
+		rb := recv("receive+delete SendMessage bodies", "base")
+		fmt.Println(rb)
+		r1 := recv("receive+delete t10 notifications, first queue", "t10-q0")
+		fmt.Println(r1)
+		r2 := recv("receive+delete t10 notifications, second queue", "t10-q1")
+		fmt.Println(r2)
+		rows = append(rows, recvRow("SDK ReceiveMessage(10) + DeleteMessageBatch of 1 KiB SendMessage bodies (baseline), c=16", rb, rb),
+			recvRow("the same of t10's notifications, first queue read (signs them)", r1, rb),
+			recvRow("the same, a second queue read after it (signatures cached while recent)", r2, rb))
+	}
 	if *only != "" {
 		printRows(rows)
 		return nil
@@ -223,4 +257,11 @@ func rawRequest(addr, contentType, target string, body []byte) []byte {
 	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n", len(body))
 	b.Write(body)
 	return b.Bytes()
+}
+
+// recvRow is a table row of a receive measurement, its ratio in messages
+// per second.
+func recvRow(name string, r, base load.Result) string {
+	return fmt.Sprintf("| %s | %.0f | %.0f | %s / %s | %d µs | **%.2f** | |", name, r.Ops, r.Msgs, load.MS(r.P50), load.MS(r.P99),
+		r.CPUPerReq.Microseconds(), r.Msgs/base.Msgs)
 }

@@ -196,7 +196,10 @@ func (d *domain) index(name string, create bool) (*index, error) {
 	if d.dir == "" {
 		b, err = bleve.NewMemOnly(m)
 	} else {
-		// Scorch on disk: segments live outside the Go heap.
+		// Scorch on disk: segments live outside the Go heap. (Not
+		// unsafe_batch: without waiting for persistence, unpersisted
+		// segments pile up under a steady load, and every batch costs
+		// more than the one before.)
 		b, err = bleve.New(filepath.Join(d.dir, name), m)
 	}
 	if err != nil {
@@ -298,25 +301,23 @@ const indexChunk = 1000
 // it returns the positions of the documents refused, with why.
 func (s *Service) Bulk(ctx context.Context, domainName, indexName string, docs [][]byte) (map[int]string, error) {
 	failed := map[int]string{}
-	var ok []int
 	var ids []string
+	var raws [][]byte
+	var srcs []map[string]any
 	for i, d := range docs {
 		var src map[string]any
 		if err := json.Unmarshal(d, &src); err != nil || src == nil {
 			failed[i] = "mapper_parsing_exception: failed to parse: the document is not a JSON object"
 			continue
 		}
-		ok = append(ok, i)
 		ids = append(ids, newID())
+		raws = append(raws, d)
+		srcs = append(srcs, src)
 	}
-	if len(ok) == 0 {
+	if len(ids) == 0 {
 		return failed, nil
 	}
-	sources := make([][]byte, len(ok))
-	for j, i := range ok {
-		sources[j] = docs[i]
-	}
-	if err := s.put(ctx, domainName, indexName, ids, sources); err != nil {
+	if err := s.put(ctx, domainName, indexName, ids, raws, srcs); err != nil {
 		return nil, err
 	}
 	return failed, nil
@@ -343,10 +344,12 @@ func (s *Service) Put(ctx context.Context, domainName, indexName, id string, doc
 	if id == "" {
 		id = newID()
 	}
-	return id, s.put(ctx, domainName, indexName, []string{id}, [][]byte{doc})
+	return id, s.put(ctx, domainName, indexName, []string{id}, [][]byte{doc}, []map[string]any{src})
 }
 
-func (s *Service) put(ctx context.Context, domainName, name string, ids []string, docs [][]byte) error {
+// put stores and indexes documents: docs[i] is the source of ids[i], and
+// srcs[i] its decoded form.
+func (s *Service) put(ctx context.Context, domainName, name string, ids []string, docs [][]byte, srcs []map[string]any) error {
 	if !indexName.MatchString(name) {
 		return errorf(ErrInvalid, "Invalid index name [%s], must be lowercase", name)
 	}
@@ -374,9 +377,7 @@ func (s *Service) put(ctx context.Context, domainName, name string, ids []string
 		end := min(start+indexChunk, len(ids))
 		batch := ix.bleve.NewBatch()
 		for i := start; i < end; i++ {
-			var src map[string]any
-			json.Unmarshal(docs[i], &src)
-			if err := batch.IndexAdvanced(ix.document(ids[i], src)); err != nil {
+			if err := batch.IndexAdvanced(ix.document(ids[i], srcs[i])); err != nil {
 				return err
 			}
 		}

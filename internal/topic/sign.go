@@ -43,8 +43,9 @@ type signer struct {
 }
 
 // signCacheSize bounds the signatures kept for the copies of recent
-// messages read from several queues.
-const signCacheSize = 4096
+// messages read from several queues (about 450 bytes each). A queue read
+// further behind the others than this signs its copies again.
+const signCacheSize = 16384
 
 // get loads the key pair on first use: making an RSA key takes a moment,
 // and a server that never signs never pays for it.
