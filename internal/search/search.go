@@ -76,8 +76,13 @@ type Domain struct {
 
 type index struct {
 	bleve   bleve.Index
-	count   int
 	keyword analysis.Analyzer // for the .keyword fields
+
+	// mu serializes the index's writers with its deletion, so that
+	// searches (under Service.mu, read) need not wait for an indexing
+	// that takes seconds. Lock order: Service.mu, then mu.
+	mu     sync.Mutex
+	closed bool
 }
 
 type domain struct {
@@ -156,7 +161,6 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 		if err := b.IndexAdvanced(ix.document(parts[2], src)); err != nil {
 			return err
 		}
-		ix.count++
 		if b.Size() >= indexChunk {
 			if err := ix.bleve.Batch(b); err != nil {
 				return err
@@ -244,6 +248,11 @@ func (s *Service) DeleteDomain(ctx context.Context, name string) error {
 	if d == nil {
 		return errorf(ErrNoDomain, "Domain not found: %s", name)
 	}
+	// Wait for the indexings in progress, and let none start.
+	for _, ix := range d.indexes {
+		ix.mu.Lock()
+		defer ix.mu.Unlock()
+	}
 	var b store.Batch
 	b.DeleteRecord(nsDomain, name)
 	err := s.st.ScanRecords(ctx, nsDoc, name+"\x00", func(k string, _ []byte) error {
@@ -257,7 +266,7 @@ func (s *Service) DeleteDomain(ctx context.Context, name string) error {
 		return err
 	}
 	for _, ix := range d.indexes {
-		ix.bleve.Close()
+		ix.closeLocked()
 	}
 	if d.dir != "" {
 		os.RemoveAll(d.dir)
@@ -354,20 +363,27 @@ func (s *Service) put(ctx context.Context, domainName, name string, ids []string
 		return errorf(ErrInvalid, "Invalid index name [%s], must be lowercase", name)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	d := s.byName(domainName)
 	if d == nil {
+		s.mu.Unlock()
 		return errorf(ErrNoDomain, "Domain not found: %s", domainName)
+	}
+	ix, err := d.index(name, true)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	ix.mu.Lock()
+	s.mu.Unlock()
+	defer ix.mu.Unlock()
+	if ix.closed {
+		return errorf(ErrNotFound, "no such index [%s]", name)
 	}
 	var b store.Batch
 	for i, id := range ids {
 		b.PutRecord(nsDoc, d.Name+"\x00"+name+"\x00"+id, docs[i])
 	}
 	if err := s.st.Commit(ctx, &b); err != nil {
-		return err
-	}
-	ix, err := d.index(name, true)
-	if err != nil {
 		return err
 	}
 	// Index in chunks: bleve holds a batch's analyzed documents in memory
@@ -385,9 +401,15 @@ func (s *Service) put(ctx context.Context, domainName, name string, ids []string
 			return err
 		}
 	}
-	n, _ := ix.bleve.DocCount()
-	ix.count = int(n)
 	return nil
+}
+
+// closeLocked closes an index for good. Requires ix.mu.
+func (ix *index) closeLocked() {
+	if !ix.closed {
+		ix.closed = true
+		ix.bleve.Close()
+	}
 }
 
 // Get returns a document's source.
@@ -417,6 +439,9 @@ func (s *Service) DeleteIndex(ctx context.Context, domainName, name string) erro
 	if ix == nil {
 		return errorf(ErrNotFound, "no such index [%s]", name)
 	}
+	// Wait for an indexing in progress, and let none start.
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
 	var b store.Batch
 	err := s.st.ScanRecords(ctx, nsDoc, d.Name+"\x00"+name+"\x00", func(k string, _ []byte) error {
 		b.DeleteRecord(nsDoc, k)
@@ -428,7 +453,7 @@ func (s *Service) DeleteIndex(ctx context.Context, domainName, name string) erro
 	if err := s.st.Commit(ctx, &b); err != nil {
 		return err
 	}
-	ix.bleve.Close()
+	ix.closeLocked()
 	if d.dir != "" {
 		os.RemoveAll(filepath.Join(d.dir, name))
 	}
@@ -577,7 +602,9 @@ func (s *Service) Close() {
 	defer s.mu.Unlock()
 	for _, d := range s.domains {
 		for _, ix := range d.indexes {
-			ix.bleve.Close()
+			ix.mu.Lock()
+			ix.closeLocked()
+			ix.mu.Unlock()
 		}
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/forkline/forkline/internal/store/pebblestore"
 )
@@ -173,4 +175,48 @@ func TestBulkLargerThanOneChunk(t *testing.T) {
 	if got := fmt.Sprint(res["count"]); got != fmt.Sprint(n) {
 		t.Fatalf("count = %s, want %d", got, n)
 	}
+}
+
+// Searches do not wait for an indexing in progress: it holds only its
+// index's lock.
+func TestSearchDuringIndexing(t *testing.T) {
+	s, _ := setup(t)
+	ix := s.domains["shop"].indexes["orders-2026-11-27"]
+	ix.mu.Lock() // an indexing in progress
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Search(context.Background(), "shop", "orders-*", []byte(`{"query":{"match":{"status":"paid"}}}`), true)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a search waited for an indexing")
+	}
+	ix.mu.Unlock()
+
+	// Writers, searches and the index's deletion together (run with
+	// -race): nothing fails but what names the deleted index.
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				_, err := s.Bulk(context.Background(), "shop", "busy", [][]byte{fmt.Appendf(nil, `{"w":%d,"i":%d}`, w, i)})
+				if err != nil && !strings.Contains(err.Error(), "no such index") {
+					t.Error(err)
+				}
+				s.Search(context.Background(), "shop", "busy", []byte(`{}`), true)
+			}
+		}(w)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if err := s.DeleteIndex(context.Background(), "shop", "busy"); err != nil && !strings.Contains(err.Error(), "no such index") {
+		t.Error(err)
+	}
+	wg.Wait()
 }
