@@ -77,6 +77,17 @@ func Open(dir string, o Options) (*Store, error) {
 		Logger:       pebbleLogger{o.Logger.With("component", "pebble")},
 		Merger:       maxMerger,
 	}
+	// Let L0 hold more files before compacting them down and before
+	// stalling writes (Pebble's defaults: 4 and 12). Queue messages arrive
+	// interleaved across every queue's key range, so each L0 file overlaps
+	// them all and each L0 compaction rewrites them all: at the defaults,
+	// publishing to 100 subscribed queues spent 73% of the CPU compacting.
+	// At 16 and 64, that publish ran 64% faster (t10 21%), its p99 fell
+	// from 497 to 42 ms, and the SQS figures (receives included) and the
+	// restart with a million messages queued were unchanged or better
+	// (docs/benchmarks.md, ADR 0001).
+	opts.L0CompactionThreshold = 16
+	opts.L0StopWritesThreshold = 64
 	if w := o.GroupCommitWindow; w > 0 {
 		opts.WALMinSyncInterval = func() time.Duration { return w }
 	}
