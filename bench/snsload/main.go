@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -68,12 +67,9 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin := *binFlag
-	if bin == "" {
-		bin = filepath.Join(tmp, "forkline")
-		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/forkline").CombinedOutput(); err != nil {
-			return fmt.Errorf("build forkline: %v\n%s", err, out)
-		}
+	bin, err := load.Binary(*binFlag, tmp)
+	if err != nil {
+		return err
 	}
 	fk, err := load.StartForkline(bin, filepath.Join(tmp, "data"))
 	if err != nil {

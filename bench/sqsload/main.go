@@ -65,13 +65,9 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin := *binFlag
-	if bin == "" {
-		bin = filepath.Join(tmp, "forkline")
-		out, err := exec.Command("go", "build", "-o", bin, "./cmd/forkline").CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("build forkline: %v\n%s", err, out)
-		}
+	bin, err := load.Binary(*binFlag, tmp)
+	if err != nil {
+		return err
 	}
 	self, err := os.Executable()
 	if err != nil {

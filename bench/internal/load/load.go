@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -86,6 +87,19 @@ func Start(cmd *exec.Cmd) (*Proc, error) {
 		cmd.Process.Kill()
 		return nil, errors.New("server did not start")
 	}
+}
+
+// Binary returns bin, or when it is empty builds ./cmd/forkline into dir
+// and returns that.
+func Binary(bin, dir string) (string, error) {
+	if bin != "" {
+		return bin, nil
+	}
+	bin = filepath.Join(dir, "forkline")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/forkline").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build forkline: %v\n%s", err, out)
+	}
+	return bin, nil
 }
 
 // StartForkline runs `forkline serve` on a free loopback port.
