@@ -14,9 +14,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/forkline/forkline/internal/clock"
 	"github.com/forkline/forkline/internal/config"
@@ -113,30 +114,42 @@ func Config(endpoint, key, secret string) aws.Config {
 		BaseEndpoint: aws.String(endpoint),
 		// A transport of its own: httptest servers closing in other tests
 		// close the idle connections of http.DefaultTransport.
-		HTTPClient: &http.Client{Timeout: 60 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()},
-		Retryer:    closedConnRetryer,
+		HTTPClient:       &http.Client{Timeout: 60 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		RetryMaxAttempts: 1,
+		APIOptions:       []func(*middleware.Stack) error{retryClosedConnReads},
 	}
 }
 
-// closedConnRetryer makes no retries but one: a call whose response body
-// could not be read because the client's own connection was closed under
-// it ("use of closed network connection" with status 200). The SDK does
-// not retry that; its v1 did (aws/aws-sdk-go#3476), and the race is known
-// from aws/aws-sdk-go-v2#1825 and #2737, where net/http's write loop
-// closes the connection. It showed in about one full e2e run in three on
-// a loaded 2-core machine. Every other error still fails the test at once,
-// as RetryMaxAttempts 1 made it.
-func closedConnRetryer() aws.Retryer {
-	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = 2
-		o.RateLimiter = ratelimit.None
-		o.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
-			if err != nil && strings.Contains(err.Error(), "use of closed network connection") {
-				return aws.TrueTernary
+// retryClosedConnReads sends a read-only call (Get*, List*, Describe*,
+// Head*) once more when its response body could not be read because the
+// client's own connection was closed under it ("use of closed network
+// connection" with status 200). The SDK does not retry that; its v1 did
+// (aws/aws-sdk-go#3476), and the race is known from
+// aws/aws-sdk-go-v2#1825 and #2737, where net/http's write loop closes the
+// connection. It showed in about one full e2e run in three on a loaded
+// 2-core machine. Calls that change state (ReceiveMessage included) are
+// never repeated, and every other error fails at once.
+func retryClosedConnReads(st *middleware.Stack) error {
+	return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("retryClosedConnReads",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleFinalize(ctx, in)
+			if err == nil || !strings.Contains(err.Error(), "use of closed network connection") || !readOnly(awsmiddleware.GetOperationName(ctx)) {
+				return out, md, err
 			}
-			return aws.UnknownTernary
-		})}
-	})
+			if req, ok := in.Request.(*smithyhttp.Request); !ok || req.RewindStream() != nil {
+				return out, md, err
+			}
+			return next.HandleFinalize(ctx, in)
+		}), middleware.After)
+}
+
+func readOnly(op string) bool {
+	for _, p := range []string{"Get", "List", "Describe", "Head"} {
+		if strings.HasPrefix(op, p) {
+			return true
+		}
+	}
+	return false
 }
 
 type testWriter struct{ t testing.TB }
