@@ -39,6 +39,26 @@ type SendInput struct {
 	// kind (SetFinisher) completes it on every read, and the MD5s are of
 	// the finished body. The finished body must have Body's length.
 	Finish uint8
+	// Shared, when set, holds the head and tail of the body, stored once
+	// for every copy that names the same SharedBody: the message's body
+	// is Shared.Head + Body + Shared.Tail.
+	Shared *SharedBody
+}
+
+// bodyLen is the length of the whole body.
+func (in *SendInput) bodyLen() int {
+	if in.Shared != nil {
+		return len(in.Shared.Head) + len(in.Body) + len(in.Shared.Tail)
+	}
+	return len(in.Body)
+}
+
+// wholeBody returns the whole body.
+func (in *SendInput) wholeBody() string {
+	if in.Shared != nil {
+		return in.Shared.Head + in.Body + in.Shared.Tail
+	}
+	return in.Body
 }
 
 // SendResult is the answer for one sent message.
@@ -63,6 +83,7 @@ type sendPrep struct {
 	dedup   string // FIFO deduplication key, "" for standard queues
 	isDup   bool
 	visible int64
+	shared  uint64 // the shared body's ID, once referenced
 }
 
 // SendMessage sends one message.
@@ -98,11 +119,11 @@ func (s *Service) SendMessageBatch(ctx context.Context, name string, in []SendIn
 }
 
 func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep, error) {
-	if in.Body == "" {
+	if in.bodyLen() == 0 {
 		return nil, missing("MessageBody")
 	}
 	if !in.BodyChecked {
-		if err := checkChars(in.Body); err != nil {
+		if err := checkChars(in.wholeBody()); err != nil {
 			return nil, err
 		}
 	}
@@ -120,7 +141,7 @@ func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep
 		}
 		trace = a.StringValue
 	}
-	size := len(in.Body) + attrSize
+	size := in.bodyLen() + attrSize
 	if size > set.maxSize {
 		return nil, errorf(ErrInvalidParameterValue, "One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", set.maxSize)
 	}
@@ -166,7 +187,7 @@ func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep
 			}
 			// Content-based deduplication hashes the body only
 			// (FIFO developer guide).
-			sum := sha256.Sum256([]byte(in.Body))
+			sum := sha256.Sum256([]byte(in.wholeBody()))
 			dedupID = hex.EncodeToString(sum[:])
 		}
 		p.dedup = dedupID
@@ -175,7 +196,7 @@ func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep
 		}
 	}
 	if in.MD5Body == "" && in.Finish == 0 {
-		in.MD5Body = MD5OfBody(in.Body)
+		in.MD5Body = MD5OfBody(in.wholeBody())
 	}
 	p.msg = &store.Message{
 		ID: NewMessageID(), Body: in.Body, Attrs: in.Attributes,
@@ -318,6 +339,10 @@ func (s *Service) beginSend(ctx context.Context, q *queue, in []SendInput, batch
 			qs.mine = append(qs.mine, p.dedup)
 			b.PutDedup(q.rec.ID, d)
 		}
+		if p.in.Shared != nil {
+			p.shared = s.ref(p.in.Shared, b)
+			p.msg.Shared = p.shared
+		}
 		b.PutMessage(q.rec.ID, p.msg)
 	}
 	q.mu.Unlock()
@@ -329,10 +354,18 @@ func (s *Service) beginSend(ctx context.Context, q *queue, in []SendInput, batch
 // releases q.op.
 func (s *Service) endSend(qs *queueSend, err error) {
 	q := qs.q
+	var unref []uint64
 	q.mu.Lock()
 	for _, p := range qs.preps {
 		if p.isDup {
 			continue
+		}
+		if p.shared != 0 {
+			if err == nil && !q.deleted {
+				q.shared[p.msg.Seq] = p.shared
+			} else {
+				unref = append(unref, p.shared)
+			}
 		}
 		if err == nil && !q.deleted {
 			if p.delay > 0 {
@@ -357,6 +390,7 @@ func (s *Service) endSend(qs *queueSend, err error) {
 	q.wake()
 	q.mu.Unlock()
 	q.op.RUnlock()
+	s.unref(unref...)
 	j := 0
 	for i := range qs.in {
 		if qs.results[i].Err != nil {
@@ -743,7 +777,7 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 		}
 	}
 
-	err = s.st.Commit(ctx, &b)
+	err = s.commit(ctx, &b)
 
 	q.mu.Lock()
 	if err != nil {
@@ -834,7 +868,7 @@ func (s *Service) commitBestEffort(ctx context.Context, q *queue, b *store.Batch
 	if b.Len() == 0 {
 		return
 	}
-	if err := s.st.Commit(ctx, b); err != nil {
+	if err := s.commit(ctx, b); err != nil {
 		s.log.Warn("housekeeping commit", "queue", q.rec.Name, "err", err)
 	}
 }
@@ -1073,7 +1107,7 @@ func (s *Service) deleteMessages(ctx context.Context, q *queue, handles []string
 	if b.Len() == 0 {
 		return errs, nil
 	}
-	err := s.st.Commit(ctx, &b)
+	err := s.commit(ctx, &b)
 	q.mu.Lock()
 	for _, d := range dels {
 		switch {

@@ -383,7 +383,7 @@ func (s *Service) moveBatch(t *moveTask, n int) (int, string, error) {
 	t.rec.Moved += int64(moved)
 	b.PutMoveTask(t.rec)
 	s.mu.Unlock()
-	err = s.st.Commit(s.ctx, &b)
+	err = s.commit(s.ctx, &b)
 	if err != nil {
 		s.mu.Lock()
 		t.rec.Moved -= int64(moved)

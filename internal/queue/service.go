@@ -81,6 +81,9 @@ type Service struct {
 
 	finishers sync.Map // uint8 → Finisher
 
+	sharedMu sync.Mutex // guards shared
+	shared   sharedState
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -115,6 +118,9 @@ type queue struct {
 	// to a channel closed when their commit ends.
 	dedupPending map[string]chan struct{}
 	attempts     map[string]*attempt
+	// shared maps the sequence numbers of messages with a shared body
+	// to the body's ID.
+	shared map[uint64]uint64
 }
 
 type dedupRef struct {
@@ -151,6 +157,7 @@ func New(ctx context.Context, st store.Queues, cfg Config) (*Service, error) {
 		region: cfg.Region, acct: cfg.AccountID,
 		queues: map[string]*queue{}, byID: map[uint64]*queue{}, deletedAt: map[string]time.Time{},
 		tasks: map[string]*moveTask{}, nextQueueID: 1, creating: map[string]chan struct{}{},
+		shared: sharedState{refs: map[uint64]int32{}, kick: make(chan struct{}, 1)},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	recs, err := st.LoadQueues(ctx)
@@ -169,9 +176,14 @@ func New(ctx context.Context, st store.Queues, cfg Config) (*Service, error) {
 			s.nextQueueID = rec.ID + 1
 		}
 	}
+	if err := s.loadShared(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.loadMoveTasks(ctx); err != nil {
 		return nil, err
 	}
+	s.wg.Add(1)
+	go s.sweepShared()
 	return s, nil
 }
 
@@ -187,7 +199,7 @@ func (s *Service) newQueue(rec store.Queue) *queue {
 		id: rec.ID, rec: rec, set: parseSettings(rec.Attributes), fifo: fifo,
 		arn: s.arn(rec.Name), nextSeq: 1, idx: newIndex(fifo),
 		notify: make(chan struct{}), dedup: map[string]store.Dedup{}, attempts: map[string]*attempt{},
-		dedupPending: map[string]chan struct{}{},
+		dedupPending: map[string]chan struct{}{}, shared: map[uint64]uint64{},
 	}
 }
 
@@ -212,6 +224,9 @@ func (s *Service) loadQueue(ctx context.Context, rec store.Queue, now time.Time)
 		return nil, err
 	}
 	q.nextSeq = hwm + 1
+	if err := s.loadRefs(ctx, q); err != nil {
+		return nil, err
+	}
 	if q.fifo {
 		ds, err := s.st.LoadDedup(ctx, rec.ID)
 		if err != nil {
@@ -519,6 +534,7 @@ func (s *Service) DeleteQueue(ctx context.Context, name string) error {
 	delete(s.byID, rec.ID)
 	s.deletedAt[name] = s.clock.Now()
 	s.mu.Unlock()
+	s.releaseQueueRefs(q, ^uint64(0))
 	q.mu.Lock()
 	q.deleted = true
 	q.idx.reset()
@@ -662,6 +678,7 @@ func (s *Service) PurgeQueue(ctx context.Context, name string) error {
 	if err := s.st.Commit(ctx, &b); err != nil {
 		return fmt.Errorf("purge queue %s: %w", name, err)
 	}
+	s.releaseQueueRefs(q, through)
 	q.mu.Lock()
 	q.rec = rec
 	q.idx.reset()

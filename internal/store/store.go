@@ -53,6 +53,13 @@ type Queues interface {
 	LoadDedup(ctx context.Context, queueID uint64) ([]Dedup, error)
 	// LoadMoveTasks returns every stored message move task.
 	LoadMoveTasks(ctx context.Context) ([]MoveTask, error)
+	// ScanRefs calls fn, in sequence order, for each message of the
+	// queue whose body is shared (Message.Shared), with the shared body's
+	// ID.
+	ScanRefs(ctx context.Context, queueID uint64, fn func(seq, bodyID uint64) error) error
+	// ScanShared calls fn with the ID of every stored shared body, in
+	// ascending order.
+	ScanShared(ctx context.Context, fn func(bodyID uint64) error) error
 	// Commit applies a batch atomically and durably.
 	Commit(ctx context.Context, b *Batch) error
 }
@@ -125,7 +132,22 @@ type Message struct {
 	// every read by the finisher of that kind (FinishSNSSignature), and
 	// MD5Body is empty: the MD5 is of the finished body.
 	Finish uint8
+	// Shared, when written, names a shared body (Batch.PutShared) that
+	// several messages hold once: the message's body is its Head, then
+	// Body, then its Tail. The backend keeps a reference record with the
+	// message (ScanRefs) that every removal of the message removes too.
+	// Reads return the whole body with Shared zero, or ErrNotFound (not
+	// found) when the shared body is gone; keeping the shared body while
+	// messages refer to it is the caller's part.
+	Shared uint64
 	State  State
+}
+
+// SharedBody is the part of a body that several messages share: a
+// message's body is Head + its own Body + Tail.
+type SharedBody struct {
+	ID         uint64
+	Head, Tail string
 }
 
 // Finishers of message bodies (Message.Finish).
@@ -186,13 +208,15 @@ const (
 	OpDeleteQueue                     // Queue (ID and Name): the queue and everything in it
 	OpPutMessage                      // QueueID, Message (content and state); raises the high-water mark
 	OpPutState                        // QueueID, Seq, State
-	OpDeleteMessage                   // QueueID, Seq
+	OpDeleteMessage                   // QueueID, Seq; Ref: the message's shared body, if it has one
 	OpPurge                           // QueueID, Seq: delete every message with sequence <= Seq
 	OpPutDedup                        // QueueID, Dedup
 	OpDeleteDedup                     // QueueID, Dedup.Key
 	OpPutMoveTask                     // MoveTask
 	OpPutRecord                       // NS, Key, Value
 	OpDeleteRecord                    // NS, Key
+	OpPutShared                       // Body
+	OpDeleteShared                    // Seq: the shared body's ID
 )
 
 // Op is one operation of a batch.
@@ -205,9 +229,13 @@ type Op struct {
 	State   State
 	Dedup   Dedup
 	Task    *MoveTask
-	NS      string
-	Key     string
-	Value   []byte
+	Body    *SharedBody
+	// Ref is the shared body of a message being deleted (0: none), so
+	// that its reference record goes with it.
+	Ref   uint64
+	NS    string
+	Key   string
+	Value []byte
 }
 
 // Batch is an ordered list of operations committed together.
@@ -228,6 +256,17 @@ func (b *Batch) DeleteQueue(q Queue) {
 // PutMessage writes a whole message.
 func (b *Batch) PutMessage(queueID uint64, m *Message) {
 	b.Ops = append(b.Ops, Op{Kind: OpPutMessage, QueueID: queueID, Seq: m.Seq, Message: m})
+}
+
+// PutShared writes a shared body, before or in the same batch as the
+// messages that refer to it.
+func (b *Batch) PutShared(sb SharedBody) {
+	b.Ops = append(b.Ops, Op{Kind: OpPutShared, Seq: sb.ID, Body: &sb})
+}
+
+// DeleteShared removes a shared body that no message refers to any more.
+func (b *Batch) DeleteShared(id uint64) {
+	b.Ops = append(b.Ops, Op{Kind: OpDeleteShared, Seq: id})
 }
 
 // PutState rewrites the state of a message.

@@ -576,7 +576,7 @@ func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer st
 		}
 		in.BodyChecked = ok
 	} else {
-		in.Body, in.MD5Body, in.BodyChecked, in.Finish = s.envelopeFor(t, p, sub, sigVer, envs)
+		in.Body, in.Shared, in.MD5Body, in.BodyChecked, in.Finish = s.envelopeFor(t, p, sub, sigVer, envs)
 	}
 	if p.in.TraceHeader != "" {
 		in.SystemAttributes = []store.MessageAttribute{{Name: "AWSTraceHeader", DataType: "String", StringValue: p.in.TraceHeader}}
@@ -600,20 +600,23 @@ type rendered struct {
 	valid      bool
 	md5Head    []byte
 	finish     uint8
+	shared     *queue.SharedBody // head and tail, stored once for every copy
 }
 
 // envelopeFor returns the JSON notification a subscription's queue
-// stores, its MD5, whether its characters are valid for SQS, and the
+// stores, as its own part (the UnsubscribeURL) and the part every copy
+// shares, its MD5, whether its characters are valid for SQS, and the
 // finisher the queue applies when the message is read.
 //
-// The document is rendered once per message and protocol text; each
-// subscription only adds its UnsubscribeURL. A standard topic's
+// The document is rendered once per message and protocol text, and the
+// queues store that rendering once (queue.SharedBody); each subscription
+// only adds its UnsubscribeURL. A standard topic's
 // notification is stored with a placeholder of the signature's length and
 // signed when it is read (finishNotification): the RSA signature costs
 // ten times a whole SendMessage, SNS signs what it delivers rather than
 // what it accepts, and the signature covers no subscription-specific
 // field, so that the copies of one message share one signature.
-func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer string, envs map[*prepared]map[string]*rendered) (string, string, bool, uint8) {
+func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer string, envs map[*prepared]map[string]*rendered) (string, *queue.SharedBody, string, bool, uint8) {
 	m := envs[p]
 	if m == nil {
 		m = map[string]*rendered{}
@@ -647,11 +650,12 @@ func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer s
 			d.Write([]byte(r.head))
 			r.md5Head, _ = d.(encoding.BinaryMarshaler).MarshalBinary()
 		}
+		r.shared = &queue.SharedBody{Head: r.head, Tail: r.tail}
 		m[msg] = r
 	}
 	unsub := jsonString(s.unsubscribeURL(sub.arn))
 	if r.finish != 0 {
-		return r.head + unsub + r.tail, "", r.valid, r.finish
+		return unsub, r.shared, "", r.valid, r.finish
 	}
 	d := md5.New()
 	if err := d.(encoding.BinaryUnmarshaler).UnmarshalBinary(r.md5Head); err != nil {
@@ -660,7 +664,7 @@ func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer s
 	}
 	d.Write([]byte(unsub))
 	d.Write([]byte(r.tail))
-	return r.head + unsub + r.tail, hex.EncodeToString(d.Sum(nil)), r.valid, 0
+	return unsub, r.shared, hex.EncodeToString(d.Sum(nil)), r.valid, 0
 }
 
 // finishNotification signs a notification stored with a placeholder

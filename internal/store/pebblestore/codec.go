@@ -14,10 +14,14 @@ import (
 const (
 	stateVersion = 1
 	// messageVersion 1 is a final body; 2 adds the Finish byte at the
-	// end, written only when it is not 0.
+	// end, written only when it is not 0; 3 has the Finish byte (which
+	// may be 0) and then the shared body's ID, written only when the
+	// message has one.
 	messageVersion         = 1
 	messageVersionFinished = 2
+	messageVersionShared   = 3
 	dedupVersion           = 1
+	sharedVersion          = 1
 )
 
 func appendString(b []byte, s string) []byte {
@@ -125,9 +129,12 @@ func decodeState(p []byte) (store.State, error) {
 // encodeContent encodes the immutable part of a message (everything but
 // its State, which has its own key).
 func encodeContent(b []byte, m *store.Message) []byte {
-	if m.Finish != 0 {
+	switch {
+	case m.Shared != 0:
+		b = append(b, messageVersionShared)
+	case m.Finish != 0:
 		b = append(b, messageVersionFinished)
-	} else {
+	default:
 		b = append(b, messageVersion)
 	}
 	b = appendString(b, m.ID)
@@ -146,7 +153,10 @@ func encodeContent(b []byte, m *store.Message) []byte {
 		b = appendString(b, a.StringValue)
 		b = appendBytes(b, a.BinaryValue)
 	}
-	if m.Finish != 0 {
+	if m.Shared != 0 {
+		b = append(b, m.Finish)
+		b = binary.AppendUvarint(b, m.Shared)
+	} else if m.Finish != 0 {
 		b = append(b, m.Finish)
 	}
 	return b
@@ -155,7 +165,7 @@ func encodeContent(b []byte, m *store.Message) []byte {
 func decodeContent(p []byte, m *store.Message) error {
 	r := reader{b: p}
 	v := r.byte()
-	if r.err == nil && v != messageVersion && v != messageVersionFinished {
+	if r.err == nil && v != messageVersion && v != messageVersionFinished && v != messageVersionShared {
 		return fmt.Errorf("%w: message version %d", store.ErrCorrupt, v)
 	}
 	m.ID = r.string()
@@ -184,17 +194,43 @@ func decodeContent(p []byte, m *store.Message) error {
 			m.Attrs = append(m.Attrs, a)
 		}
 	}
-	m.Finish = 0
-	if v == messageVersionFinished {
+	m.Finish, m.Shared = 0, 0
+	switch v {
+	case messageVersionFinished:
 		m.Finish = r.byte()
 		if r.err == nil && m.Finish == 0 {
 			r.err = fmt.Errorf("%w: message finisher 0 in version %d", store.ErrCorrupt, v)
+		}
+	case messageVersionShared:
+		m.Finish = r.byte()
+		m.Shared = r.uvarint()
+		if r.err == nil && m.Shared == 0 {
+			r.err = fmt.Errorf("%w: shared body 0 in version %d", store.ErrCorrupt, v)
 		}
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.err = fmt.Errorf("%w: trailing bytes in message", store.ErrCorrupt)
 	}
 	return r.err
+}
+
+func encodeShared(b []byte, sb *store.SharedBody) []byte {
+	b = append(b, sharedVersion)
+	b = appendString(b, sb.Head)
+	return appendString(b, sb.Tail)
+}
+
+func decodeShared(p []byte) (head, tail string, err error) {
+	r := reader{b: p}
+	if v := r.byte(); r.err == nil && v != sharedVersion {
+		return "", "", fmt.Errorf("%w: shared body version %d", store.ErrCorrupt, v)
+	}
+	head = r.string()
+	tail = r.string()
+	if r.err == nil && len(r.b) != 0 {
+		r.err = fmt.Errorf("%w: trailing bytes in shared body", store.ErrCorrupt)
+	}
+	return head, tail, r.err
 }
 
 func encodeDedup(b []byte, d store.Dedup) []byte {

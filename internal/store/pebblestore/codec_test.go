@@ -29,6 +29,9 @@ func FuzzDecodeContent(f *testing.F) {
 	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 200})
 	f.Add(encodeContent(nil, &store.Message{ID: "id", Body: "{}", Finish: store.FinishSNSSignature}))
 	f.Add([]byte{2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add(encodeContent(nil, &store.Message{ID: "id", Body: `"u"`, Finish: store.FinishSNSSignature, Shared: 7}))
+	f.Add(encodeContent(nil, &store.Message{ID: "id", Body: "mid", Shared: 1 << 40}))
+	f.Add([]byte{3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, p []byte) {
 		var got store.Message
 		if err := decodeContent(p, &got); err != nil {
@@ -38,6 +41,22 @@ func FuzzDecodeContent(f *testing.F) {
 		var again store.Message
 		if err := decodeContent(enc, &again); err != nil || !bytes.Equal(encodeContent(nil, &again), enc) {
 			t.Fatalf("content does not round-trip (%v)", err)
+		}
+	})
+}
+
+func FuzzDecodeShared(f *testing.F) {
+	f.Add(encodeShared(nil, &store.SharedBody{ID: 1, Head: "{\"a\" : ", Tail: "}"}))
+	f.Add([]byte{1, 0, 0})
+	f.Add([]byte{1, 200})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		head, tail, err := decodeShared(p)
+		if err != nil {
+			return
+		}
+		h2, t2, err := decodeShared(encodeShared(nil, &store.SharedBody{Head: head, Tail: tail}))
+		if err != nil || h2 != head || t2 != tail {
+			t.Fatalf("shared body does not round-trip (%v)", err)
 		}
 	})
 }

@@ -11,6 +11,8 @@
 //	'h' qid             high-water mark of message sequence numbers
 //	'm' qid seq         message content (codec.go)
 //	's' qid seq         message state (codec.go)
+//	'x' qid seq         the shared body of a message that has one (uvarint ID)
+//	'b' id              shared body: head and tail (codec.go)
 //	'd' qid key         FIFO deduplication entry
 //	't' handle          message move task (JSON)
 //	'r' ns 0x00 key     record of another service (store.Records)
@@ -121,6 +123,9 @@ func (s *Store) begin() error {
 func (s *Store) end() { s.mu.RUnlock() }
 
 func queueKey(name string) []byte { return append([]byte{'q'}, name...) }
+
+// sharedKey is the key of a shared body.
+func sharedKey(id uint64) []byte { return binary.BigEndian.AppendUint64([]byte{'b'}, id) }
 
 func qidKey(prefix byte, qid uint64) []byte {
 	k := make([]byte, 9, 17)
@@ -259,7 +264,45 @@ func (s *Store) GetContent(ctx context.Context, qid, seq uint64) (store.Message,
 	if err != nil {
 		return m, fmt.Errorf("queue %d message %d: %w", qid, seq, err)
 	}
+	if m.Shared != 0 {
+		found, err := s.compose(&m, nil)
+		if err != nil {
+			return m, fmt.Errorf("queue %d message %d: %w", qid, seq, err)
+		}
+		if !found {
+			return store.Message{Seq: seq}, store.ErrNotFound
+		}
+	}
 	return m, nil
+}
+
+type sharedParts struct{ head, tail string }
+
+// compose completes a message whose body is shared (m.Shared) with the
+// shared body's head and tail, read through cache when it is not nil.
+// It reports false when the shared body is gone.
+func (s *Store) compose(m *store.Message, cache map[uint64]sharedParts) (bool, error) {
+	parts, ok := cache[m.Shared]
+	if !ok {
+		v, closer, err := s.db.Get(sharedKey(m.Shared))
+		if errors.Is(err, pebble.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		parts.head, parts.tail, err = decodeShared(v)
+		closer.Close()
+		if err != nil {
+			return false, fmt.Errorf("shared body %d: %w", m.Shared, err)
+		}
+		if cache != nil {
+			cache[m.Shared] = parts
+		}
+	}
+	m.Body = parts.head + m.Body + parts.tail
+	m.Shared = 0
+	return true, nil
 }
 
 // ReadMessages implements store.Queues with one iterator per key range,
@@ -296,10 +339,21 @@ func (s *Store) ReadMessages(ctx context.Context, qid uint64, seqs []uint64, wit
 		}
 		return it.Error()
 	}
+	var cache map[uint64]sharedParts
 	err := read('m', func(i int, v []byte) error {
 		msgs[i].Seq = seqs[i]
 		if err := decodeContent(v, &msgs[i]); err != nil {
 			return err
+		}
+		if msgs[i].Shared != 0 {
+			if cache == nil {
+				cache = map[uint64]sharedParts{}
+			}
+			ok, err := s.compose(&msgs[i], cache)
+			if err != nil || !ok {
+				msgs[i] = store.Message{}
+				return err
+			}
 		}
 		found[i] = true
 		return nil
@@ -342,6 +396,60 @@ func (s *Store) getState(qid, seq uint64) (store.State, error) {
 	}
 	defer closer.Close()
 	return decodeState(v)
+}
+
+// ScanRefs implements store.Queues.
+func (s *Store) ScanRefs(ctx context.Context, qid uint64, fn func(seq, bodyID uint64) error) error {
+	if err := s.begin(); err != nil {
+		return err
+	}
+	defer s.end()
+	lo := qidKey('x', qid)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k := it.Key()
+		id, n := binary.Uvarint(it.Value())
+		if len(k) != 17 || n <= 0 || n != len(it.Value()) || id == 0 {
+			return fmt.Errorf("%w: shared body reference of queue %d", store.ErrCorrupt, qid)
+		}
+		if err := fn(binary.BigEndian.Uint64(k[9:]), id); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// ScanShared implements store.Queues.
+func (s *Store) ScanShared(ctx context.Context, fn func(bodyID uint64) error) error {
+	if err := s.begin(); err != nil {
+		return err
+	}
+	defer s.end()
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'b'}, UpperBound: []byte{'c'}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k := it.Key()
+		if len(k) != 9 {
+			return fmt.Errorf("%w: shared body key length %d", store.ErrCorrupt, len(k))
+		}
+		if err := fn(binary.BigEndian.Uint64(k[1:])); err != nil {
+			return err
+		}
+	}
+	return it.Error()
 }
 
 // LoadDedup implements store.Queues.
@@ -418,6 +526,7 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 				deletePrefix(pb, qidKey('m', op.QueueID)),
 				deletePrefix(pb, qidKey('s', op.QueueID)),
 				deletePrefix(pb, qidKey('d', op.QueueID)),
+				deletePrefix(pb, qidKey('x', op.QueueID)),
 			)
 		case store.OpPutMessage:
 			m := op.Message
@@ -426,6 +535,9 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 			if err == nil {
 				buf = encodeState(buf[:0], m.State)
 				err = pb.Set(seqKey('s', op.QueueID, m.Seq), buf, nil)
+			}
+			if err == nil && m.Shared != 0 {
+				err = pb.Set(seqKey('x', op.QueueID, m.Seq), binary.AppendUvarint(buf[:0], m.Shared), nil)
 			}
 			if m.Seq > hwm[op.QueueID] {
 				hwm[op.QueueID] = m.Seq
@@ -437,10 +549,14 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 			err = errors.Join(
 				pb.Delete(seqKey('m', op.QueueID, op.Seq), nil),
 				pb.Delete(seqKey('s', op.QueueID, op.Seq), nil))
+			if err == nil && op.Ref != 0 {
+				err = pb.Delete(seqKey('x', op.QueueID, op.Seq), nil)
+			}
 		case store.OpPurge:
 			err = errors.Join(
 				pb.DeleteRange(qidKey('m', op.QueueID), seqKey('m', op.QueueID, op.Seq+1), nil),
-				pb.DeleteRange(qidKey('s', op.QueueID), seqKey('s', op.QueueID, op.Seq+1), nil))
+				pb.DeleteRange(qidKey('s', op.QueueID), seqKey('s', op.QueueID, op.Seq+1), nil),
+				pb.DeleteRange(qidKey('x', op.QueueID), seqKey('x', op.QueueID, op.Seq+1), nil))
 		case store.OpPutDedup:
 			buf = encodeDedup(buf[:0], op.Dedup)
 			err = pb.Set(append(qidKey('d', op.QueueID), op.Dedup.Key...), buf, nil)
@@ -451,6 +567,15 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 			if v, err = json.Marshal(op.Task); err == nil {
 				err = pb.Set(append([]byte{'t'}, op.Task.Handle...), v, nil)
 			}
+		case store.OpPutShared:
+			if op.Body == nil || op.Body.ID == 0 {
+				err = errors.New("shared body without an ID")
+				break
+			}
+			buf = encodeShared(buf[:0], op.Body)
+			err = pb.Set(sharedKey(op.Body.ID), buf, nil)
+		case store.OpDeleteShared:
+			err = pb.Delete(sharedKey(op.Seq), nil)
 		case store.OpPutRecord:
 			err = pb.Set(recordKey(op.NS, op.Key), op.Value, nil)
 		case store.OpDeleteRecord:

@@ -33,6 +33,7 @@ func Run(t *testing.T, b Backend) {
 		{"HighWaterMarkSurvivesDeletes", testHighWater},
 		{"Purge", testPurge},
 		{"DeleteQueueRemovesEverything", testDeleteQueue},
+		{"SharedBodies", testShared},
 		{"Dedup", testDedup},
 		{"MoveTasks", testMoveTasks},
 		{"ConcurrentCommits", testConcurrent},
@@ -166,6 +167,89 @@ func testMessages(t *testing.T, b Backend) {
 	}
 	if got, err := s.GetMessage(ctx, 8, 1); err != nil || got.Body != "other queue" {
 		t.Fatalf("queue 8 message = %+v, %v", got, err)
+	}
+}
+
+func refs(t *testing.T, s store.Queues, qid uint64) map[uint64]uint64 {
+	t.Helper()
+	out := map[uint64]uint64{}
+	if err := s.ScanRefs(context.Background(), qid, func(seq, id uint64) error { out[seq] = id; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func shared(t *testing.T, s store.Queues) []uint64 {
+	t.Helper()
+	var out []uint64
+	if err := s.ScanShared(context.Background(), func(id uint64) error { out = append(out, id); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func testShared(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	// One shared body, two messages in two queues and a third in the
+	// first, each with its own middle part.
+	m1, m2, m3 := msg(1, `"a"`), msg(1, `"b"`), msg(2, `"c"`)
+	m1.Shared, m2.Shared, m3.Shared = 9, 9, 10
+	m1.Finish = store.FinishSNSSignature
+	commit(t, s, func(b *store.Batch) {
+		b.PutShared(store.SharedBody{ID: 9, Head: `{"u" : `, Tail: `}`})
+		b.PutShared(store.SharedBody{ID: 10, Head: `[`, Tail: `]`})
+		b.PutMessage(1, m1)
+		b.PutMessage(2, m2)
+		b.PutMessage(1, m3)
+		b.PutMessage(1, msg(3, "plain"))
+	})
+	got, err := s.GetMessage(ctx, 1, 1)
+	if err != nil || got.Body != `{"u" : "a"}` || got.Shared != 0 || got.Finish != store.FinishSNSSignature || got.State != m1.State {
+		t.Fatalf("GetMessage of a shared body = %+v, %v", got, err)
+	}
+	if got, err := s.GetContent(ctx, 2, 1); err != nil || got.Body != `{"u" : "b"}` || got.Shared != 0 {
+		t.Fatalf("GetContent of a shared body = %+v, %v", got, err)
+	}
+	ms, found, err := s.ReadMessages(ctx, 1, []uint64{1, 2, 3}, []bool{true, false, false})
+	if err != nil || !found[0] || !found[1] || !found[2] || ms[0].Body != `{"u" : "a"}` || ms[1].Body != `["c"]` || ms[2].Body != "plain" || ms[0].Shared != 0 {
+		t.Fatalf("ReadMessages of shared bodies = %+v %v %v", ms, found, err)
+	}
+	if r := refs(t, s, 1); !reflect.DeepEqual(r, map[uint64]uint64{1: 9, 2: 10}) {
+		t.Fatalf("ScanRefs(1) = %v", r)
+	}
+	if ids := shared(t, s); !reflect.DeepEqual(ids, []uint64{9, 10}) {
+		t.Fatalf("ScanShared = %v", ids)
+	}
+	// Removals take the references with them: a delete naming the body,
+	// a purge, a queue deletion.
+	commit(t, s, func(b *store.Batch) {
+		b.Ops = append(b.Ops, store.Op{Kind: store.OpDeleteMessage, QueueID: 1, Seq: 1, Ref: 9})
+	})
+	if r := refs(t, s, 1); !reflect.DeepEqual(r, map[uint64]uint64{2: 10}) {
+		t.Fatalf("ScanRefs(1) after delete = %v", r)
+	}
+	commit(t, s, func(b *store.Batch) { b.Purge(1, 3) })
+	if r := refs(t, s, 1); len(r) != 0 {
+		t.Fatalf("ScanRefs(1) after purge = %v", r)
+	}
+	commit(t, s, func(b *store.Batch) { b.DeleteQueue(store.Queue{ID: 2, Name: "two"}) })
+	if r := refs(t, s, 2); len(r) != 0 {
+		t.Fatalf("ScanRefs(2) after queue deletion = %v", r)
+	}
+	// A message whose shared body is gone reads as not found.
+	m4 := msg(4, `"d"`)
+	m4.Shared = 9
+	commit(t, s, func(b *store.Batch) { b.PutMessage(1, m4); b.DeleteShared(10) })
+	if ids := shared(t, s); !reflect.DeepEqual(ids, []uint64{9}) {
+		t.Fatalf("ScanShared after delete = %v", ids)
+	}
+	commit(t, s, func(b *store.Batch) { b.DeleteShared(9) })
+	if _, err := s.GetMessage(ctx, 1, 4); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetMessage without its shared body: %v", err)
+	}
+	if _, found, err := s.ReadMessages(ctx, 1, []uint64{4}, []bool{true}); err != nil || found[0] {
+		t.Fatalf("ReadMessages without its shared body: found %v, %v", found, err)
 	}
 }
 
