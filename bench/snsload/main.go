@@ -97,25 +97,49 @@ func run() error {
 			return err
 		}
 		arns[sp.name] = *out.TopicArn
+	}
+	// attach subscribes fresh queues to a topic, named after the round, so
+	// that no round publishes into the backlog of an earlier one (nothing
+	// consumes these queues); detach deletes them again.
+	type attached struct {
+		queues, subs []string
+	}
+	attach := func(sp topicSpec, round int) (attached, error) {
+		var a attached
 		for i := 0; i < sp.subs; i++ {
-			qn := fmt.Sprintf("%s-q%d", strings.TrimSuffix(sp.name, ".fifo"), i)
+			qn := fmt.Sprintf("%s-r%d-q%d", strings.TrimSuffix(sp.name, ".fifo"), round, i)
 			qattrs := map[string]string{}
 			if sp.fifo {
 				qn += ".fifo"
 				qattrs["FifoQueue"] = "true"
 			}
 			if _, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(qn), Attributes: qattrs}); err != nil {
-				return err
+				return a, err
 			}
 			sattrs := map[string]string{}
 			if sp.filter {
 				sattrs["FilterPolicy"] = `{"kind":["order"],"amount":[{"numeric":[">",10]}]}`
 			}
-			if _, err := s.Subscribe(ctx, &sns.SubscribeInput{TopicArn: out.TopicArn, Protocol: aws.String("sqs"),
-				Endpoint: aws.String("arn:aws:sqs:us-east-1:" + acct + ":" + qn), Attributes: sattrs}); err != nil {
+			out, err := s.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(arns[sp.name]), Protocol: aws.String("sqs"),
+				Endpoint: aws.String("arn:aws:sqs:us-east-1:" + acct + ":" + qn), Attributes: sattrs, ReturnSubscriptionArn: true})
+			if err != nil {
+				return a, err
+			}
+			a.queues = append(a.queues, qn)
+			a.subs = append(a.subs, *out.SubscriptionArn)
+		}
+		return a, nil
+	}
+	detach := func(a attached) error {
+		for i := range a.queues {
+			if _, err := s.Unsubscribe(ctx, &sns.UnsubscribeInput{SubscriptionArn: aws.String(a.subs[i])}); err != nil {
+				return err
+			}
+			if _, err := q.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(fk.URL + "/" + acct + "/" + a.queues[i])}); err != nil {
 				return err
 			}
 		}
+		return nil
 	}
 
 	fmt.Printf("# snsload: %d rounds of %s per measurement, 1 KiB messages\n\n", *rounds, *duration)
@@ -131,9 +155,12 @@ func run() error {
 	}
 	bases := make([]load.Result, *rounds)
 	pubs := make([][]load.Result, len(measured))
+	solo := make([][]load.Result, len(measured)) // one publisher (c=1), t1 and t100
 	for i := range pubs {
 		pubs[i] = make([]load.Result, *rounds)
+		solo[i] = make([]load.Result, *rounds)
 	}
+	var keep attached // the last round's t10 queues, for the receive rows
 	for round := 0; round < *rounds; round++ {
 		bases[round] = fk.WithCPU(func() load.Result {
 			qurl := fk.URL + "/" + acct + "/base"
@@ -145,24 +172,40 @@ func run() error {
 		fmt.Printf("round %d: %s\n", round+1, bases[round])
 		for i, sp := range measured {
 			sp := sp
-			pubs[i][round] = fk.WithCPU(func() load.Result {
-				n := 0
-				return load.Measure("SDK Publish "+sp.name, 16, *duration, func(ctx context.Context) (int, error) {
-					in := &sns.PublishInput{TopicArn: aws.String(arns[sp.name]), Message: aws.String(body1K),
-						MessageAttributes: map[string]snstypes.MessageAttributeValue{
-							"kind":   {DataType: aws.String("String"), StringValue: aws.String("order")},
-							"amount": {DataType: aws.String("Number"), StringValue: aws.String("42")},
-						}}
-					if sp.fifo {
-						n++
-						in.MessageGroupId = aws.String(fmt.Sprint("g", n%16))
-						in.MessageDeduplicationId = aws.String(fmt.Sprint(time.Now().UnixNano(), "-", n))
-					}
-					_, err := s.Publish(ctx, in)
-					return sp.subs, err
+			a, err := attach(sp, round)
+			if err != nil {
+				return err
+			}
+			publish := func(c int) load.Result {
+				return fk.WithCPU(func() load.Result {
+					n := 0
+					return load.Measure(fmt.Sprintf("SDK Publish %s c=%d", sp.name, c), c, *duration, func(ctx context.Context) (int, error) {
+						in := &sns.PublishInput{TopicArn: aws.String(arns[sp.name]), Message: aws.String(body1K),
+							MessageAttributes: map[string]snstypes.MessageAttributeValue{
+								"kind":   {DataType: aws.String("String"), StringValue: aws.String("order")},
+								"amount": {DataType: aws.String("Number"), StringValue: aws.String("42")},
+							}}
+						if sp.fifo {
+							n++
+							in.MessageGroupId = aws.String(fmt.Sprint("g", n%16))
+							in.MessageDeduplicationId = aws.String(fmt.Sprint(time.Now().UnixNano(), "-", n))
+						}
+						_, err := s.Publish(ctx, in)
+						return sp.subs, err
+					})
 				})
-			})
+			}
+			pubs[i][round] = publish(16)
+			if sp.name == "t1" || sp.name == "t100" {
+				solo[i][round] = publish(1)
+				fmt.Printf("round %d: %s\n", round+1, solo[i][round])
+			}
 			fmt.Printf("round %d: %s  ratio %.2f\n", round+1, pubs[i][round], pubs[i][round].Ops/bases[round].Ops)
+			if sp.name == "t10" && round == *rounds-1 {
+				keep = a
+			} else if err := detach(a); err != nil {
+				return err
+			}
 		}
 	}
 	var rows []string
@@ -183,13 +226,26 @@ func run() error {
 		}
 		rows = append(rows, row(fmt.Sprintf("SDK Publish, %d subscriptions%s, c=16", sp.subs, variant(sp)), pubs[i][m], bases[m], target))
 	}
+	// The latency one publisher sees, with the server otherwise idle.
+	for i, sp := range measured {
+		if sp.name != "t1" && sp.name != "t100" {
+			continue
+		}
+		m := medianRound(*rounds, func(r int) float64 { return float64(solo[i][r].P50) })
+		target := ""
+		if sp.name == "t100" && oneIdx >= 0 {
+			lat := medianRound(*rounds, func(r int) float64 { return float64(solo[i][r].P50) / float64(solo[oneIdx][r].P50) })
+			target = fmt.Sprintf("p50 ≤ 2× that of 1 subscription: %.1f× (median round)", float64(solo[i][lat].P50)/float64(solo[oneIdx][lat].P50))
+		}
+		rows = append(rows, row(fmt.Sprintf("SDK Publish, %d subscription(s), c=1 (one publisher)", sp.subs), solo[i][m], bases[m], target))
+	}
 
 	// Notifications are signed when first read, so the signature's cost
 	// moved from Publish to the first receive of each message: receive +
 	// delete of t10's envelopes from two of its queues, the first signing
 	// and the second finding the signatures cached, beside the same of
 	// plain SQS messages from the baseline queue.
-	if *only == "" || slices.Contains(strings.Split(*only, ","), "t10") {
+	if len(keep.queues) >= 2 {
 		recv := func(name, queueName string) load.Result {
 			qurl := fk.URL + "/" + acct + "/" + queueName
 			return fk.WithCPU(func() load.Result {
@@ -209,9 +265,9 @@ func run() error {
 		}
 		rb := recv("receive+delete SendMessage bodies", "base")
 		fmt.Println(rb)
-		r1 := recv("receive+delete t10 notifications, first queue", "t10-q0")
+		r1 := recv("receive+delete t10 notifications, first queue", keep.queues[0])
 		fmt.Println(r1)
-		r2 := recv("receive+delete t10 notifications, second queue", "t10-q1")
+		r2 := recv("receive+delete t10 notifications, second queue", keep.queues[1])
 		fmt.Println(r2)
 		rows = append(rows, recvRow("SDK ReceiveMessage(10) + DeleteMessageBatch of 1 KiB SendMessage bodies (baseline), c=16", rb, rb),
 			recvRow("the same of t10's notifications, first queue read (signs them)", r1, rb),
@@ -229,6 +285,10 @@ func run() error {
 	fmt.Println(rawBase)
 	rows = append(rows, row("raw SendMessage (baseline), c=64", rawBase, rawBase, ""))
 	for _, sp := range specs[:3] {
+		a, err := attach(sp, 99)
+		if err != nil {
+			return err
+		}
 		form := url.Values{"Action": {"Publish"}, "Version": {"2010-03-31"}, "TopicArn": {arns[sp.name]}, "Message": {body1K}}
 		req := rawRequest(fk.Addr, "application/x-www-form-urlencoded", "", []byte(form.Encode()))
 		r := fk.WithCPU(func() load.Result {
@@ -236,6 +296,9 @@ func run() error {
 		})
 		fmt.Println(r)
 		rows = append(rows, row(fmt.Sprintf("raw Publish, %d subscriptions, c=64", sp.subs), r, rawBase, ""))
+		if err := detach(a); err != nil {
+			return err
+		}
 	}
 
 	printRows(rows)

@@ -362,7 +362,7 @@ func (s *Service) endSend(qs *queueSend, err error) {
 		}
 		if p.shared != 0 {
 			if err == nil && !q.deleted {
-				q.shared[p.msg.Seq] = p.shared
+				q.shared.add(p.msg.Seq, p.shared)
 			} else {
 				unref = append(unref, p.shared)
 			}

@@ -120,7 +120,7 @@ type queue struct {
 	attempts     map[string]*attempt
 	// shared maps the sequence numbers of messages with a shared body
 	// to the body's ID.
-	shared map[uint64]uint64
+	shared refTable
 }
 
 type dedupRef struct {
@@ -199,7 +199,7 @@ func (s *Service) newQueue(rec store.Queue) *queue {
 		id: rec.ID, rec: rec, set: parseSettings(rec.Attributes), fifo: fifo,
 		arn: s.arn(rec.Name), nextSeq: 1, idx: newIndex(fifo),
 		notify: make(chan struct{}), dedup: map[string]store.Dedup{}, attempts: map[string]*attempt{},
-		dedupPending: map[string]chan struct{}{}, shared: map[uint64]uint64{},
+		dedupPending: map[string]chan struct{}{},
 	}
 }
 

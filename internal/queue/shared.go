@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/forkline/forkline/internal/store"
@@ -141,7 +142,7 @@ func (s *Service) markRefs(b *store.Batch) {
 			q.mu.Lock()
 			locked = true
 		}
-		op.Ref = q.shared[op.Seq]
+		op.Ref = q.shared.get(op.Seq)
 	}
 	if locked {
 		q.mu.Unlock()
@@ -171,8 +172,7 @@ func (s *Service) releaseRefs(b *store.Batch) {
 			locked = true
 		}
 		// A concurrent delete of the same copy may have released it.
-		if id, ok := q.shared[op.Seq]; ok {
-			delete(q.shared, op.Seq)
+		if id := q.shared.remove(op.Seq); id != 0 {
 			ids = append(ids, id)
 		}
 	}
@@ -185,14 +185,8 @@ func (s *Service) releaseRefs(b *store.Batch) {
 // releaseQueueRefs drops the references of the queue's copies up to and
 // including seq, after a purge or the queue's deletion was committed.
 func (s *Service) releaseQueueRefs(q *queue, through uint64) {
-	var ids []uint64
 	q.mu.Lock()
-	for seq, id := range q.shared {
-		if seq <= through {
-			delete(q.shared, seq)
-			ids = append(ids, id)
-		}
-	}
+	ids := q.shared.removeThrough(through)
 	q.mu.Unlock()
 	s.unref(ids...)
 }
@@ -206,7 +200,7 @@ func (s *Service) queueByID(id uint64) *queue {
 // loadRefs rebuilds a queue's reference table and counts at start.
 func (s *Service) loadRefs(ctx context.Context, q *queue) error {
 	return s.st.ScanRefs(ctx, q.id, func(seq, id uint64) error {
-		q.shared[seq] = id
+		q.shared.add(seq, id)
 		s.shared.refs[id]++
 		return nil
 	})
@@ -241,4 +235,89 @@ func (s *Service) loadShared(ctx context.Context) error {
 		s.log.Info("deleted message bodies left without references", "count", n)
 	}
 	return nil
+}
+
+// refTable maps the sequence numbers of a queue's messages that have a
+// shared body to the body's ID: a slice sorted by sequence number (16
+// bytes a message, where a map took about 45 and pushed a server holding
+// millions of notifications into its memory limit), removed entries
+// zeroed and compacted away once they are half of it.
+type refTable struct {
+	refs []seqRef
+	dead int
+}
+
+type seqRef struct{ seq, id uint64 }
+
+func (t *refTable) find(seq uint64) int {
+	return sort.Search(len(t.refs), func(i int) bool { return t.refs[i].seq >= seq })
+}
+
+// add records a message's body. Sequence numbers arrive nearly in order,
+// so the insertion point is at or near the end.
+func (t *refTable) add(seq, id uint64) {
+	n := len(t.refs)
+	if n == 0 || t.refs[n-1].seq < seq {
+		t.refs = append(t.refs, seqRef{seq, id})
+		return
+	}
+	i := t.find(seq)
+	if i < n && t.refs[i].seq == seq {
+		if t.refs[i].id == 0 {
+			t.dead--
+		}
+		t.refs[i].id = id
+		return
+	}
+	t.refs = append(t.refs, seqRef{})
+	copy(t.refs[i+1:], t.refs[i:])
+	t.refs[i] = seqRef{seq, id}
+}
+
+// get returns the body of a message, or 0.
+func (t *refTable) get(seq uint64) uint64 {
+	if i := t.find(seq); i < len(t.refs) && t.refs[i].seq == seq {
+		return t.refs[i].id
+	}
+	return 0
+}
+
+// remove forgets a message and returns its body, or 0 if it had none.
+func (t *refTable) remove(seq uint64) uint64 {
+	i := t.find(seq)
+	if i == len(t.refs) || t.refs[i].seq != seq || t.refs[i].id == 0 {
+		return 0
+	}
+	id := t.refs[i].id
+	t.refs[i].id = 0
+	t.dead++
+	if t.dead > 64 && t.dead*2 > len(t.refs) {
+		t.compact()
+	}
+	return id
+}
+
+// removeThrough forgets every message up to seq and returns their bodies.
+func (t *refTable) removeThrough(seq uint64) []uint64 {
+	var ids []uint64
+	i := 0
+	for ; i < len(t.refs) && t.refs[i].seq <= seq; i++ {
+		if id := t.refs[i].id; id != 0 {
+			ids = append(ids, id)
+		} else {
+			t.dead--
+		}
+	}
+	t.refs = append(t.refs[:0:0], t.refs[i:]...)
+	return ids
+}
+
+func (t *refTable) compact() {
+	live := make([]seqRef, 0, len(t.refs)-t.dead)
+	for _, r := range t.refs {
+		if r.id != 0 {
+			live = append(live, r)
+		}
+	}
+	t.refs, t.dead = live, 0
 }

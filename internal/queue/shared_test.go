@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -156,4 +157,54 @@ func TestSharedBodyLifetime(t *testing.T) {
 		}
 	}
 	waitBodies(t, pst, 0)
+}
+
+// TestRefTableMatchesMap drives the reference table and a map with the
+// same random operations.
+func TestRefTableMatchesMap(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var tb refTable
+	model := map[uint64]uint64{}
+	next := uint64(1)
+	for i := 0; i < 200_000; i++ {
+		switch op := r.IntN(10); {
+		case op < 5:
+			// Sends end nearly in order.
+			seq := next + uint64(r.IntN(4))
+			next = max(next, seq+1)
+			if _, ok := model[seq]; ok {
+				continue
+			}
+			id := uint64(r.IntN(1000) + 1)
+			tb.add(seq, id)
+			model[seq] = id
+		case op < 9:
+			seq := uint64(r.IntN(int(next) + 1))
+			if got, want := tb.remove(seq), model[seq]; got != want {
+				t.Fatalf("remove(%d) = %d, want %d", seq, got, want)
+			}
+			delete(model, seq)
+		default:
+			if r.IntN(100) == 0 {
+				through := uint64(r.IntN(int(next) + 1))
+				got := tb.removeThrough(through)
+				var want []uint64
+				for seq, id := range model {
+					if seq <= through {
+						want = append(want, id)
+						delete(model, seq)
+					}
+				}
+				slices.Sort(got)
+				slices.Sort(want)
+				if !slices.Equal(got, want) {
+					t.Fatalf("removeThrough(%d) = %v, want %v", through, got, want)
+				}
+			}
+			seq := uint64(r.IntN(int(next) + 1))
+			if got, want := tb.get(seq), model[seq]; got != want {
+				t.Fatalf("get(%d) = %d, want %d", seq, got, want)
+			}
+		}
+	}
 }

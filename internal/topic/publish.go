@@ -653,7 +653,7 @@ func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer s
 		r.shared = &queue.SharedBody{Head: r.head, Tail: r.tail}
 		m[msg] = r
 	}
-	unsub := jsonString(s.unsubscribeURL(sub.arn))
+	unsub := s.unsubscribeJSON(sub)
 	if r.finish != 0 {
 		return unsub, r.shared, "", r.valid, r.finish
 	}
@@ -707,6 +707,21 @@ func notificationToSign(id, topicArn, subject string, hasSubject bool, msg, ts s
 
 func (s *Service) unsubscribeURL(subArn string) string {
 	return s.cfg.PublicURL() + "/?Action=Unsubscribe&SubscriptionArn=" + subArn
+}
+
+// unsubscribeJSON returns the JSON string of a subscription's
+// UnsubscribeURL, which every copy in its queue carries.
+func (s *Service) unsubscribeJSON(sub *subscription) string {
+	base := s.cfg.PublicURL()
+	if sub.unsub == nil {
+		return jsonString(s.unsubscribeURL(sub.arn))
+	}
+	if c := sub.unsub.Load(); c != nil && c.base == base {
+		return c.json
+	}
+	c := &unsubJSON{base: base, json: jsonString(s.unsubscribeURL(sub.arn))}
+	sub.unsub.Store(c)
+	return c.json
 }
 
 func (s *Service) subscribeURL(topicArn, token string) string {
