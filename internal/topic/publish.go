@@ -644,6 +644,13 @@ func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer s
 			e.Attrs = p.in.Attributes
 		}
 		r.head, r.tail = e.renderSplit()
+		// Split inside the UnsubscribeURL, before the subscription's ID:
+		// the copies share everything but that ID. JSON escapes each
+		// character on its own, so the escaped parts concatenate to the
+		// escaped whole.
+		prefix := jsonString(s.unsubscribeURL(t.arn + ":"))
+		r.head += prefix[:len(prefix)-1]
+		r.tail = `"` + r.tail
 		r.valid = queue.ValidBody(r.head) && queue.ValidBody(r.tail)
 		if r.finish == 0 {
 			d := md5.New()
@@ -653,7 +660,8 @@ func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer s
 		r.shared = &queue.SharedBody{Head: r.head, Tail: r.tail}
 		m[msg] = r
 	}
-	unsub := s.unsubscribeJSON(sub)
+	unsub := jsonString(sub.rec.ID)
+	unsub = unsub[1 : len(unsub)-1]
 	if r.finish != 0 {
 		return unsub, r.shared, "", r.valid, r.finish
 	}
@@ -707,21 +715,6 @@ func notificationToSign(id, topicArn, subject string, hasSubject bool, msg, ts s
 
 func (s *Service) unsubscribeURL(subArn string) string {
 	return s.cfg.PublicURL() + "/?Action=Unsubscribe&SubscriptionArn=" + subArn
-}
-
-// unsubscribeJSON returns the JSON string of a subscription's
-// UnsubscribeURL, which every copy in its queue carries.
-func (s *Service) unsubscribeJSON(sub *subscription) string {
-	base := s.cfg.PublicURL()
-	if sub.unsub == nil {
-		return jsonString(s.unsubscribeURL(sub.arn))
-	}
-	if c := sub.unsub.Load(); c != nil && c.base == base {
-		return c.json
-	}
-	c := &unsubJSON{base: base, json: jsonString(s.unsubscribeURL(sub.arn))}
-	sub.unsub.Store(c)
-	return c.json
 }
 
 func (s *Service) subscribeURL(topicArn, token string) string {

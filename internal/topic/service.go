@@ -26,7 +26,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/forkline/forkline/internal/clock"
@@ -155,12 +154,7 @@ type subscription struct {
 	raw    bool
 	dlq    string // dead-letter queue ARN of the RedrivePolicy
 	retry  deliveryPolicy
-	// unsub caches the JSON string of the UnsubscribeURL for a public URL.
-	// Copies of the struct (for an update) share it.
-	unsub *atomic.Pointer[unsubJSON]
 }
-
-type unsubJSON struct{ base, json string }
 
 type subRec struct {
 	ID         string            `json:"id"`

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
-	"sync/atomic"
 
 	"github.com/forkline/forkline/internal/store"
 	"github.com/forkline/forkline/internal/topic/filter"
@@ -177,7 +176,7 @@ func (s *Service) checkEndpoint(t *topic, proto, endpoint string) error {
 
 // newSubscription compiles a subscription's settings from its record.
 func (s *Service) newSubscription(t *topic, rec subRec) (*subscription, error) {
-	sub := &subscription{rec: rec, arn: t.arn + ":" + rec.ID, topic: t.arn, unsub: new(atomic.Pointer[unsubJSON])}
+	sub := &subscription{rec: rec, arn: t.arn + ":" + rec.ID, topic: t.arn}
 	if doc := rec.Attributes["FilterPolicy"]; doc != "" && !isEmptyObject(doc) {
 		p, err := filter.Parse(doc, filter.Scope(rec.Attributes["FilterPolicyScope"]))
 		if err != nil {
