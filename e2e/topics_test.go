@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"time"
+
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -527,4 +529,31 @@ func receiveAgain(t *testing.T, q *sqs.Client, url string, m sqstypes.Message) s
 		t.Fatalf("receive again: %v, %d messages", err, len(out.Messages))
 	}
 	return out.Messages[0]
+}
+
+// A FIFO topic deduplicates within five minutes of a message's publish and
+// not after (SNS developer guide, "Message deduplication for FIFO topics":
+// the deduplication interval is five minutes).
+func TestFIFOTopicDeduplicationWindow(t *testing.T) {
+	s, c, _ := startSNS(t, true)
+	arn := createTopic(t, c, "window.fifo", map[string]string{"FifoTopic": "true"})
+	pub := func(dedup string) string {
+		t.Helper()
+		out := publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("m"),
+			MessageGroupId: aws.String("g"), MessageDeduplicationId: aws.String(dedup)})
+		return *out.MessageId
+	}
+	first := pub("d1")
+	other := pub("d2")
+	s.Clock.Advance(4 * time.Minute)
+	if again := pub("d1"); again != first {
+		t.Fatalf("publish within the window got %s, want the original %s", again, first)
+	}
+	s.Clock.Advance(time.Minute + time.Second)
+	if again := pub("d1"); again == first {
+		t.Fatalf("publish after the window was taken for a duplicate of %s", first)
+	}
+	if again := pub("d2"); again == other {
+		t.Fatalf("publish after the window was taken for a duplicate of %s", other)
+	}
 }

@@ -176,7 +176,11 @@ func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep
 			return nil, err
 		}
 	}
-	dedupID := in.DedupID
+	// Cloned: values of a parsed query-protocol form share the request's
+	// buffer, which the deduplication window and the FIFO group index
+	// would otherwise keep alive.
+	dedupID := strings.Clone(in.DedupID)
+	groupID := strings.Clone(in.GroupID)
 	if q.fifo {
 		if !in.HasGroupID {
 			return nil, missing("MessageGroupId")
@@ -192,7 +196,7 @@ func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep
 		}
 		p.dedup = dedupID
 		if set.dedupByGroup {
-			p.dedup = in.GroupID + "\x00" + dedupID
+			p.dedup = groupID + "\x00" + dedupID
 		}
 	}
 	if in.MD5Body == "" && in.Finish == 0 {
@@ -201,7 +205,7 @@ func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep
 	p.msg = &store.Message{
 		ID: NewMessageID(), Body: in.Body, Attrs: in.Attributes,
 		MD5Body: in.MD5Body, MD5Attr: MD5OfAttributes(in.Attributes),
-		SenderID: in.SenderID, TraceHeader: trace, GroupID: in.GroupID, Finish: in.Finish,
+		SenderID: in.SenderID, TraceHeader: trace, GroupID: groupID, Finish: in.Finish,
 	}
 	if in.Finish != 0 {
 		p.msg.MD5Body = ""
@@ -499,9 +503,10 @@ func (q *queue) expireDedup(nowNs int64) []string {
 		}
 		n++
 	}
-	if n > 0 {
-		q.dedupExp = append(q.dedupExp[:0], q.dedupExp[n:]...)
-	}
+	// Reslicing drops the front; append's next regrowth copies only
+	// what is left (moving the rest down cost a copy of the whole
+	// five-minute window on every send).
+	q.dedupExp = q.dedupExp[n:]
 	for k, a := range q.attempts {
 		if a.exp <= nowNs {
 			delete(q.attempts, k)

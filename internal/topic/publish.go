@@ -74,8 +74,15 @@ type prepared struct {
 	seq      uint64
 	dup      bool
 	fm       *filter.Message
-	// rawOK caches ValidBody of raw message texts.
-	rawOK map[string]bool
+	// raw holds, per raw message text, its ValidBody, MD5 and the body
+	// its copies share.
+	raw map[string]*rawBody
+}
+
+type rawBody struct {
+	ok     bool
+	md5    string
+	shared *queue.SharedBody
 }
 
 var tokenRE = regexp.MustCompile("^[A-Za-z0-9!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~]{1,128}$")
@@ -189,7 +196,10 @@ func (s *Service) prepare(t *topic, in *PublishInput, path string) (*prepared, e
 		s.mu.RUnlock()
 		switch {
 		case in.HasDedupID:
-			p.dedupID = in.DedupID
+			// Cloned: a value of a parsed form shares the request's
+			// buffer, which the deduplication window would keep for five
+			// minutes.
+			p.dedupID = strings.Clone(in.DedupID)
 		case cbd:
 			sum := sha256.Sum256([]byte(in.Message))
 			p.dedupID = hex.EncodeToString(sum[:])
@@ -350,7 +360,9 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 			needBody = true
 		}
 	}
-	var b store.Batch
+	// One operation per copy and per shared body, sized up front: a
+	// 100-subscription publish otherwise regrows the batch seven times.
+	b := store.Batch{Ops: make([]store.Op, 0, len(ps)*(len(subs)+2)+2)}
 	var done chan struct{}
 	var mine []string
 	if t.fifo {
@@ -367,9 +379,9 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 
 	// Fan out: queue messages into the batch, everything else into the
 	// outbox.
-	byQueue := map[string]int{}
-	var targets []queue.Target
-	var owners [][]delivery
+	byQueue := make(map[string]int, len(subs))
+	targets := make([]queue.Target, 0, len(subs))
+	owners := make([][]delivery, 0, len(subs))
 	var outs []*outRec
 	envs := map[*prepared]map[string]*rendered{} // rendered envelopes around their UnsubscribeURL
 	for _, p := range ps {
@@ -419,6 +431,7 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	}
 	var txn *queue.SendTxn
 	if len(targets) > 0 {
+		inlineSingles(targets)
 		txn = s.cfg.Queues.BeginSends(ctx, targets, &b)
 		if ctx.Err() != nil {
 			// The caller gave up while a queue was busy: write nothing,
@@ -497,6 +510,28 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	return res, nil
 }
 
+// inlineSingles stores whole the bodies that only one copy would share:
+// a shared body costs two records more than a whole one.
+func inlineSingles(targets []queue.Target) {
+	counts := map[*queue.SharedBody]int{}
+	for _, tg := range targets {
+		for _, in := range tg.Inputs {
+			if in.Shared != nil {
+				counts[in.Shared]++
+			}
+		}
+	}
+	for i := range targets {
+		for j := range targets[i].Inputs {
+			in := &targets[i].Inputs[j]
+			if in.Shared != nil && counts[in.Shared] == 1 {
+				in.Body = in.Shared.Head + in.Body + in.Shared.Tail
+				in.Shared = nil
+			}
+		}
+	}
+}
+
 // numberFIFO deduplicates and numbers the messages of a FIFO publish,
 // adding their deduplication records to b. It returns the channel to close
 // and the keys to release once the commit ends.
@@ -526,12 +561,17 @@ func (s *Service) numberFIFO(ctx context.Context, t *topic, ps []*prepared, now 
 		}
 	}
 	defer t.mu.Unlock()
-	for k, d := range t.dedup {
-		if d.ExpiresAt <= nowNs {
-			delete(t.dedup, k)
-			b.DeleteRecord(nsDedup, t.name+"\x00"+k)
+	n := 0
+	for ; n < len(t.dedupExp) && t.dedupExp[n].exp <= nowNs; n++ {
+		r := t.dedupExp[n]
+		if d, ok := t.dedup[r.key]; ok && d.ExpiresAt == r.exp {
+			delete(t.dedup, r.key)
+			b.DeleteRecord(nsDedup, t.name+"\x00"+r.key)
 		}
 	}
+	// Reslicing drops the front; append's next regrowth copies only
+	// what is left.
+	t.dedupExp = t.dedupExp[n:]
 	done := make(chan struct{})
 	var mine []string
 	for _, p := range ps {
@@ -553,6 +593,7 @@ func (s *Service) numberFIFO(ctx context.Context, t *topic, ps []*prepared, now 
 		p.seq = seq
 		d := dedupRec{MessageID: p.id, Seq: seq, ExpiresAt: nowNs + int64(dedupWindow)}
 		t.dedup[p.dedupKey] = d
+		t.dedupExp = append(t.dedupExp, dedupRef{p.dedupKey, d.ExpiresAt})
 		t.pending[p.dedupKey] = done
 		mine = append(mine, p.dedupKey)
 		b.PutRecord(nsDedup, t.name+"\x00"+p.dedupKey, mustJSON(d))
@@ -564,17 +605,18 @@ func (s *Service) numberFIFO(ctx context.Context, t *topic, ps []*prepared, now 
 func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer string, envs map[*prepared]map[string]*rendered) queue.SendInput {
 	in := queue.SendInput{SenderID: senderID}
 	if sub.raw {
-		in.Body = p.message("sqs")
+		text := p.message("sqs")
+		if p.raw == nil {
+			p.raw = map[string]*rawBody{}
+		}
+		rb := p.raw[text]
+		if rb == nil {
+			rb = &rawBody{ok: queue.ValidBody(text), md5: queue.MD5OfBody(text), shared: &queue.SharedBody{Head: text}}
+			p.raw[text] = rb
+		}
+		// The copies share the whole text; each holds none of its own.
+		in.Shared, in.MD5Body, in.BodyChecked = rb.shared, rb.md5, rb.ok
 		in.Attributes = p.in.Attributes
-		if p.rawOK == nil {
-			p.rawOK = map[string]bool{}
-		}
-		ok, seen := p.rawOK[in.Body]
-		if !seen {
-			ok = queue.ValidBody(in.Body)
-			p.rawOK[in.Body] = ok
-		}
-		in.BodyChecked = ok
 	} else {
 		in.Body, in.Shared, in.MD5Body, in.BodyChecked, in.Finish = s.envelopeFor(t, p, sub, sigVer, envs)
 	}

@@ -17,12 +17,14 @@
 package topic
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -122,8 +124,11 @@ type topic struct {
 	mu sync.Mutex // guards the fields below
 	// lastSeq is the last FIFO sequence number handed out.
 	lastSeq uint64
-	// dedup holds the deduplication window of a FIFO topic.
-	dedup map[string]dedupRec
+	// dedup holds the deduplication window of a FIFO topic; dedupExp
+	// lists its keys in expiry order (a key whose entry was replaced
+	// since is skipped when reached).
+	dedup    map[string]dedupRec
+	dedupExp []dedupRef
 	// pending maps deduplication keys of publishes being committed to a
 	// channel closed when their commit ends.
 	pending map[string]chan struct{}
@@ -137,6 +142,11 @@ type topicRec struct {
 	CreatedAt  int64             `json:"createdAt"`
 	// Deleted counts subscriptions removed, for SubscriptionsDeleted.
 	Deleted int `json:"deleted,omitempty"`
+}
+
+type dedupRef struct {
+	key string
+	exp int64
 }
 
 type dedupRec struct {
@@ -233,6 +243,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("load subscriptions: %w", err)
 	}
 	now := s.clock.Now().UnixNano()
+	var stale store.Batch
 	err = st.ScanRecords(ctx, nsDedup, "", func(k string, v []byte) error {
 		name, key, _ := strings.Cut(k, "\x00")
 		t := s.topics[name]
@@ -242,11 +253,20 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 		}
 		if t != nil && d.ExpiresAt > now {
 			t.dedup[key] = d
+			t.dedupExp = append(t.dedupExp, dedupRef{key, d.ExpiresAt})
+		} else {
+			stale.DeleteRecord(nsDedup, k)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load deduplication entries: %w", err)
+	}
+	for _, t := range s.topics {
+		slices.SortFunc(t.dedupExp, func(a, b dedupRef) int { return cmp.Compare(a.exp, b.exp) })
+	}
+	if err := st.Commit(ctx, &stale); err != nil {
+		return nil, fmt.Errorf("delete expired deduplication entries: %w", err)
 	}
 	s.out = newDispatcher(s)
 	if err := s.out.load(ctx); err != nil {
