@@ -2,9 +2,11 @@
 // with 1, 10 and 100 SQS subscriptions (with and without a filter policy on
 // every subscription), through aws-sdk-go-v2 and through a raw keep-alive
 // HTTP client, against plain SQS SendMessage measured in the same run on
-// the same server. See docs/benchmarks.md for the figures.
+// the same server. Each SDK row runs in -rounds rounds, each right after a
+// SendMessage baseline of its own, into queues subscribed for that round
+// only; rows report the median round. See docs/benchmarks.md.
 //
-//	go run ./bench/snsload [-duration 10s]
+//	go run ./bench/snsload [-duration 10s] [-rounds 3] [-only t1,t10]
 package main
 
 import (
@@ -154,27 +156,38 @@ func run() error {
 		}
 	}
 	bases := make([]load.Result, *rounds)
+	pairs := make([][]load.Result, len(measured)) // each topic's own baseline, measured just before it
 	pubs := make([][]load.Result, len(measured))
 	solo := make([][]load.Result, len(measured)) // one publisher (c=1), t1 and t100
 	for i := range pubs {
+		pairs[i] = make([]load.Result, *rounds)
 		pubs[i] = make([]load.Result, *rounds)
 		solo[i] = make([]load.Result, *rounds)
 	}
 	var keep attached // the last round's t10 queues, for the receive rows
-	for round := 0; round < *rounds; round++ {
-		bases[round] = fk.WithCPU(func() load.Result {
+	sendBase := func() load.Result {
+		return fk.WithCPU(func() load.Result {
 			qurl := fk.URL + "/" + acct + "/base"
 			return load.Measure("SDK SendMessage c=16", 16, *duration, func(ctx context.Context) (int, error) {
 				_, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(qurl), MessageBody: aws.String(body1K)})
 				return 1, err
 			})
 		})
-		fmt.Printf("round %d: %s\n", round+1, bases[round])
+	}
+	for round := 0; round < *rounds; round++ {
 		for i, sp := range measured {
 			sp := sp
 			a, err := attach(sp, round)
 			if err != nil {
 				return err
+			}
+			// The baseline runs right before each topic's measurement, so
+			// that the host's drift (this machine's speed wanders by a
+			// third within a minute) touches both sides of the ratio alike.
+			pairs[i][round] = sendBase()
+			fmt.Printf("round %d: %s\n", round+1, pairs[i][round])
+			if i == 0 {
+				bases[round] = pairs[i][round]
 			}
 			publish := func(c int) load.Result {
 				return fk.WithCPU(func() load.Result {
@@ -200,7 +213,7 @@ func run() error {
 				solo[i][round] = publish(1)
 				fmt.Printf("round %d: %s\n", round+1, solo[i][round])
 			}
-			fmt.Printf("round %d: %s  ratio %.2f\n", round+1, pubs[i][round], pubs[i][round].Ops/bases[round].Ops)
+			fmt.Printf("round %d: %s  ratio %.2f\n", round+1, pubs[i][round], pubs[i][round].Ops/pairs[i][round].Ops)
 			if sp.name == "t10" && round == *rounds-1 {
 				keep = a
 			} else if err := detach(a); err != nil {
@@ -213,7 +226,7 @@ func run() error {
 	rows = append(rows, row("SDK SendMessage (baseline), c=16", bases[mb], bases[mb], ""))
 	oneIdx := slices.IndexFunc(measured, func(sp topicSpec) bool { return sp.name == "t1" })
 	for i, sp := range measured {
-		m := medianRound(*rounds, func(r int) float64 { return pubs[i][r].Ops / bases[r].Ops })
+		m := medianRound(*rounds, func(r int) float64 { return pubs[i][r].Ops / pairs[i][r].Ops })
 		target := ""
 		switch sp.name {
 		case "t10":
@@ -224,7 +237,7 @@ func run() error {
 				target = fmt.Sprintf("p50 ≤ 2× that of 1 subscription: %.1f× (median round)", float64(pubs[i][lat].P50)/float64(pubs[oneIdx][lat].P50))
 			}
 		}
-		rows = append(rows, row(fmt.Sprintf("SDK Publish, %d subscriptions%s, c=16", sp.subs, variant(sp)), pubs[i][m], bases[m], target))
+		rows = append(rows, row(fmt.Sprintf("SDK Publish, %d subscriptions%s, c=16", sp.subs, variant(sp)), pubs[i][m], pairs[i][m], target))
 	}
 	// The latency one publisher sees, with the server otherwise idle.
 	for i, sp := range measured {

@@ -346,7 +346,18 @@ func (s *Service) poll(ctx context.Context, m *Mapping) {
 			}
 			continue
 		}
-		s.handleBatch(ctx, name, m, fifo, batch)
+		if !s.handleBatch(ctx, name, m, fifo, batch) && ctx.Err() == nil {
+			// The invocation failed before the function ran (throttled,
+			// function gone, service closing): wait before taking more
+			// messages, rather than spinning through the queue and
+			// spending their receive counts.
+			t := s.clock.NewTimer(time.Second)
+			select {
+			case <-ctx.Done():
+			case <-t.C():
+			}
+			t.Stop()
+		}
 	}
 }
 
@@ -389,16 +400,17 @@ func (s *Service) gather(ctx context.Context, name string, m *Mapping) []queue.R
 	return batch
 }
 
-// handleBatch invokes the function and deletes what it processed.
-func (s *Service) handleBatch(ctx context.Context, name string, m *Mapping, fifo bool, batch []queue.ReceivedMessage) {
+// handleBatch invokes the function and deletes what it processed. It
+// reports false when the invocation itself failed.
+func (s *Service) handleBatch(ctx context.Context, name string, m *Mapping, fifo bool, batch []queue.ReceivedMessage) bool {
 	out, err := s.Invoke(ctx, InvokeInput{FunctionName: m.FunctionArn, Payload: s.sqsEvent(m, batch)})
 	failed := map[string]bool{}
 	switch {
 	case err != nil:
 		s.log.Warn("event source mapping invocation failed", "mapping", m.UUID, "err", err)
-		return // the messages come back when their visibility ends
+		return false // the messages come back when their visibility ends
 	case out.FunctionError != "":
-		return
+		return true
 	case hasReportBatchItemFailures(m) && len(out.Payload) > 0 && string(out.Payload) != "null":
 		// An answer that cannot be read, or an identifier that is empty
 		// or names no message of the batch, fails the whole batch (Lambda
@@ -409,7 +421,7 @@ func (s *Service) handleBatch(ctx context.Context, name string, m *Mapping, fifo
 			} `json:"batchItemFailures"`
 		}
 		if json.Unmarshal(out.Payload, &r) != nil {
-			return
+			return true
 		}
 		ids := make(map[string]bool, len(batch))
 		for _, msg := range batch {
@@ -417,7 +429,7 @@ func (s *Service) handleBatch(ctx context.Context, name string, m *Mapping, fifo
 		}
 		for _, f := range r.BatchItemFailures {
 			if f.ItemIdentifier == nil || !ids[*f.ItemIdentifier] {
-				return
+				return true
 			}
 			failed[*f.ItemIdentifier] = true
 		}
@@ -439,6 +451,7 @@ func (s *Service) handleBatch(ctx context.Context, name string, m *Mapping, fifo
 	if len(entries) > 0 {
 		s.deleteBatch(ctx, name, m, entries)
 	}
+	return true
 }
 
 func (s *Service) deleteBatch(ctx context.Context, name string, m *Mapping, entries []queue.BatchEntry) {

@@ -79,6 +79,11 @@ type prepared struct {
 	raw map[string]*rawBody
 }
 
+// minSharedRaw is the shortest raw message that copies share: sharing
+// costs a body record per publish and a reference record per copy, which
+// outweighs storing a short text in each copy.
+const minSharedRaw = 256
+
 type rawBody struct {
 	ok     bool
 	md5    string
@@ -611,11 +616,20 @@ func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer st
 		}
 		rb := p.raw[text]
 		if rb == nil {
-			rb = &rawBody{ok: queue.ValidBody(text), md5: queue.MD5OfBody(text), shared: &queue.SharedBody{Head: text}}
+			rb = &rawBody{ok: queue.ValidBody(text), md5: queue.MD5OfBody(text)}
+			if len(text) >= minSharedRaw {
+				rb.shared = &queue.SharedBody{Head: text}
+			}
 			p.raw[text] = rb
 		}
-		// The copies share the whole text; each holds none of its own.
-		in.Shared, in.MD5Body, in.BodyChecked = rb.shared, rb.md5, rb.ok
+		// The copies share the whole text, each holding none of its own;
+		// a short text is stored in each copy.
+		in.MD5Body, in.BodyChecked = rb.md5, rb.ok
+		if rb.shared != nil {
+			in.Shared = rb.shared
+		} else {
+			in.Body = text
+		}
 		in.Attributes = p.in.Attributes
 	} else {
 		in.Body, in.Shared, in.MD5Body, in.BodyChecked, in.Finish = s.envelopeFor(t, p, sub, sigVer, envs)
