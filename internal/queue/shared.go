@@ -124,62 +124,46 @@ func (s *Service) commit(ctx context.Context, b *store.Batch) error {
 // markRefs sets Ref on the batch's message deletes from the queues'
 // reference tables.
 func (s *Service) markRefs(b *store.Batch) {
-	var q *queue
-	locked := false
-	for i := range b.Ops {
-		op := &b.Ops[i]
-		if op.Kind != store.OpDeleteMessage {
-			continue
-		}
-		if q == nil || q.id != op.QueueID {
-			if locked {
-				q.mu.Unlock()
-				locked = false
-			}
-			if q = s.queueByID(op.QueueID); q == nil {
-				continue
-			}
-			q.mu.Lock()
-			locked = true
-		}
-		op.Ref = q.shared.get(op.Seq)
-	}
-	if locked {
-		q.mu.Unlock()
-	}
+	s.eachDelete(b, false, func(q *queue, op *store.Op) { op.Ref = q.shared.get(op.Seq) })
 }
 
 // releaseRefs drops, after the commit of b, the references of the copies
 // that b deleted.
 func (s *Service) releaseRefs(b *store.Batch) {
 	var ids []uint64
+	s.eachDelete(b, true, func(q *queue, op *store.Op) {
+		// A concurrent delete of the same copy may have released it.
+		if id := q.shared.remove(op.Seq); id != 0 {
+			ids = append(ids, id)
+		}
+	})
+	s.unref(ids...)
+}
+
+// eachDelete calls fn for each message delete of b (only those with a
+// Ref if withRef) with its queue's mu held, locking each run of
+// operations on one queue once.
+func (s *Service) eachDelete(b *store.Batch, withRef bool, fn func(q *queue, op *store.Op)) {
 	var q *queue
-	locked := false
 	for i := range b.Ops {
 		op := &b.Ops[i]
-		if op.Kind != store.OpDeleteMessage || op.Ref == 0 {
+		if op.Kind != store.OpDeleteMessage || withRef && op.Ref == 0 {
 			continue
 		}
 		if q == nil || q.id != op.QueueID {
-			if locked {
+			if q != nil {
 				q.mu.Unlock()
-				locked = false
 			}
 			if q = s.queueByID(op.QueueID); q == nil {
 				continue
 			}
 			q.mu.Lock()
-			locked = true
 		}
-		// A concurrent delete of the same copy may have released it.
-		if id := q.shared.remove(op.Seq); id != 0 {
-			ids = append(ids, id)
-		}
+		fn(q, op)
 	}
-	if locked {
+	if q != nil {
 		q.mu.Unlock()
 	}
-	s.unref(ids...)
 }
 
 // releaseQueueRefs drops the references of the queue's copies up to and
