@@ -5,16 +5,18 @@
 // keep-alive client, beside HTTP round trips to a null server in the same
 // run. See docs/benchmarks.md.
 //
-//	go run ./bench/lambdaload [-duration 10s] [-cold 30]
+//	go run ./bench/lambdaload [-duration 10s] [-cold 30] [-rounds 3]
 package main
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -36,6 +38,7 @@ import (
 var (
 	duration = flag.Duration("duration", 10*time.Second, "length of each warm measurement")
 	colds    = flag.Int("cold", 30, "cold starts to measure")
+	rounds   = flag.Int("rounds", 3, "paired rounds measuring the latency forkline adds at c=1")
 	nullMode = flag.String("null-listen", "", "internal: run as the null server on this address")
 )
 
@@ -115,6 +118,28 @@ func run() error {
 	}
 	// A warm invocation, then the warm measurements.
 	c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("probe"), Payload: echo})
+	// What forkline adds at c=1: in each round, the function alone (the
+	// same binary, warm, driven by a minimal Runtime API in this process,
+	// no forkline), a raw Invoke through forkline and a null round trip,
+	// back to back, so that the machine's drifting speed affects all
+	// three alike.
+	var added []string
+	var ratios []float64
+	for r := 1; r <= *rounds; r++ {
+		alone, err := functionAlone(fmt.Sprintf("round %d function alone c=1", r), probe, echo, *duration/2)
+		if err != nil {
+			return err
+		}
+		raw := load.RawLoad(fmt.Sprintf("round %d raw Invoke c=1", r), fk.Addr, 1, *duration/2, 1, func(int) []byte { return rawInvoke(fk.Addr, echo) })
+		null := load.RawLoad(fmt.Sprintf("round %d raw null round trip c=1", r), nl.Addr, 1, *duration/2, 1, func(int) []byte { return rawInvoke(nl.Addr, echo) })
+		fmt.Println(alone)
+		fmt.Println(raw)
+		fmt.Println(null)
+		ratio := float64(raw.P50-alone.P50) / float64(null.P50)
+		ratios = append(ratios, ratio)
+		added = append(added, fmt.Sprintf("| %d | %s | %s | %s | %s | %.2f× | %.2f× |", r, us(raw.P50), us(alone.P50), us(raw.P50-alone.P50),
+			us(null.P50), ratio, float64(raw.P50)/float64(null.P50)))
+	}
 	var rows []string
 	for _, conc := range []int{1, 16} {
 		conc := conc
@@ -154,7 +179,72 @@ func run() error {
 	for _, r := range rows {
 		fmt.Println(r)
 	}
+	fmt.Println("\n| round (c=1, p50) | raw Invoke through forkline | the function alone | latency forkline adds | null round trip | added / null | whole invocation / null |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+	for _, r := range added {
+		fmt.Println(r)
+	}
+	sort.Float64s(ratios)
+	fmt.Printf("\nmedian added latency / null round trip: **%.2f×** (target ≤ 2×)\n", ratios[len(ratios)/2])
 	return nil
+}
+
+func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
+
+// functionAlone starts the function binary against a minimal Runtime API
+// served inline by the measuring goroutine, and measures warm invocations
+// one at a time: GET /next answered with the event, the POST of the
+// answer read and acknowledged.
+func functionAlone(name, bin string, payload []byte, d time.Duration) (load.Result, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return load.Result{}, err
+	}
+	defer ln.Close()
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"AWS_LAMBDA_RUNTIME_API=" + ln.Addr().String(), "PATH=/usr/bin:/bin"}
+	if err := cmd.Start(); err != nil {
+		return load.Result{}, err
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	nc, err := ln.Accept()
+	if err != nil {
+		return load.Result{}, err
+	}
+	defer nc.Close()
+	nc.(*net.TCPConn).SetNoDelay(true)
+	br := bufio.NewReader(nc)
+	read := func() (*http.Request, error) {
+		req, err := http.ReadRequest(br)
+		if err == nil {
+			_, err = io.Copy(io.Discard, req.Body)
+		}
+		return req, err
+	}
+	n := 0
+	deadline := time.Now().Add(time.Hour).UnixMilli()
+	return load.Measure(name, 1, d, func(context.Context) (int, error) {
+		// The runtime's GET /next, sent after the previous answer was
+		// acknowledged (forkline, too, reads it when the next invocation
+		// comes).
+		if _, err := read(); err != nil {
+			return 0, err
+		}
+		n++
+		id := fmt.Sprintf("alone-%d", n)
+		if _, err := fmt.Fprintf(nc, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: %s\r\n"+
+			"Lambda-Runtime-Deadline-Ms: %d\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:000000000000:function:probe\r\n"+
+			"Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000\r\nContent-Length: %d\r\n\r\n%s", id, deadline, len(payload), payload); err != nil {
+			return 0, err
+		}
+		if _, err := read(); err != nil { // POST .../response
+			return 0, err
+		}
+		if _, err := io.WriteString(nc, "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"OK\"}"); err != nil {
+			return 0, err
+		}
+		return 1, nil
+	}), nil
 }
 
 func pct(ds []time.Duration, p int) time.Duration {

@@ -104,6 +104,10 @@ type Service struct {
 	groups  map[string]*Group
 	streams map[string]*Stream // by GROUP NUL STREAM
 	pending store.Batch
+	// dirty are the streams whose record the next flush writes: a
+	// function's stream changes with every line, and is written once per
+	// flush rather than once per line.
+	dirty map[*Stream]struct{}
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -113,7 +117,7 @@ type Service struct {
 // New loads the groups and streams and starts the flusher.
 func New(ctx context.Context, st store.Records, region, account string, clk clock.Clock, log *slog.Logger) (*Service, error) {
 	s := &Service{st: st, clock: clk, log: log.With("service", "logs"), acct: account, reg: region,
-		groups: map[string]*Group{}, streams: map[string]*Stream{}, done: make(chan struct{})}
+		groups: map[string]*Group{}, streams: map[string]*Stream{}, dirty: map[*Stream]struct{}{}, done: make(chan struct{})}
 	err := st.ScanRecords(ctx, nsGroup, "", func(_ string, v []byte) error {
 		var g Group
 		if err := json.Unmarshal(v, &g); err != nil {
@@ -165,6 +169,13 @@ func (s *Service) flusher() {
 
 func (s *Service) flush(ctx context.Context) {
 	s.mu.Lock()
+	for x := range s.dirty {
+		key := x.Group + "\x00" + x.Name
+		if s.streams[key] == x { // not deleted since
+			s.pending.PutRecord(nsStream, key, mustJSON(x))
+		}
+	}
+	clear(s.dirty)
 	b := s.pending
 	s.pending = store.Batch{}
 	s.mu.Unlock()
@@ -199,7 +210,8 @@ func (s *Service) ensure(b *store.Batch, group, stream string, now int64) *Strea
 	return x
 }
 
-// append adds events to a stream in b. Requires s.mu.
+// append adds events to a stream in b; the caller writes the stream's
+// record. Requires s.mu.
 func (s *Service) append(b *store.Batch, x *Stream, events []Event, now int64) {
 	for _, e := range events {
 		x.Sequence++
@@ -213,7 +225,6 @@ func (s *Service) append(b *store.Batch, x *Stream, events []Event, now int64) {
 		x.StoredBytes += int64(len(e.Message))
 	}
 	x.LastIngestion = now
-	b.PutRecord(nsStream, x.Group+"\x00"+x.Name, mustJSON(x))
 }
 
 // Append buffers a line of output for a function's stream, creating the
@@ -224,6 +235,7 @@ func (s *Service) Append(group, stream string, ts time.Time, message string) {
 	defer s.mu.Unlock()
 	x := s.ensure(&s.pending, group, stream, now)
 	s.append(&s.pending, x, []Event{{Timestamp: ts.UnixMilli(), Message: message}}, now)
+	s.dirty[x] = struct{}{}
 }
 
 // CreateGroup creates a log group.
@@ -294,6 +306,8 @@ func (s *Service) Put(ctx context.Context, group, stream string, events []Event)
 	}
 	var b store.Batch
 	s.append(&b, x, events, now)
+	b.PutRecord(nsStream, group+"\x00"+stream, mustJSON(x))
+	delete(s.dirty, x) // written here
 	s.mu.Unlock()
 	return s.st.Commit(ctx, &b)
 }
