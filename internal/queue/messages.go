@@ -1276,7 +1276,7 @@ func (s *Service) changeVisibility(ctx context.Context, q *queue, entries []Batc
 	if b.Len() == 0 {
 		return errs, nil
 	}
-	err := s.st.Commit(ctx, &b)
+	err := s.commit(ctx, &b)
 	q.mu.Lock()
 	for _, c := range changes {
 		if err != nil {

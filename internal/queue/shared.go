@@ -121,18 +121,26 @@ func (s *Service) commit(ctx context.Context, b *store.Batch) error {
 	return err
 }
 
-// markRefs sets Ref on the batch's message deletes from the queues'
-// reference tables.
+// markRefs sets Ref on the batch's message deletes and state writes from
+// the queues' reference tables (the store may find a copy's content
+// through its state's reference).
 func (s *Service) markRefs(b *store.Batch) {
-	s.eachDelete(b, false, func(q *queue, op *store.Op) { op.Ref = q.shared.get(op.Seq) })
+	s.eachRefOp(b, false, func(q *queue, op *store.Op) {
+		if len(q.shared.refs) > 0 {
+			op.Ref = q.shared.get(op.Seq)
+		}
+	})
 }
 
 // releaseRefs drops, after the commit of b, the references of the copies
 // that b deleted.
 func (s *Service) releaseRefs(b *store.Batch) {
 	var ids []uint64
-	s.eachDelete(b, true, func(q *queue, op *store.Op) {
+	s.eachRefOp(b, true, func(q *queue, op *store.Op) {
 		// A concurrent delete of the same copy may have released it.
+		if op.Kind != store.OpDeleteMessage {
+			return
+		}
 		if id := q.shared.remove(op.Seq); id != 0 {
 			ids = append(ids, id)
 		}
@@ -140,14 +148,14 @@ func (s *Service) releaseRefs(b *store.Batch) {
 	s.unref(ids...)
 }
 
-// eachDelete calls fn for each message delete of b (only those with a
-// Ref if withRef) with its queue's mu held, locking each run of
-// operations on one queue once.
-func (s *Service) eachDelete(b *store.Batch, withRef bool, fn func(q *queue, op *store.Op)) {
+// eachRefOp calls fn for each message delete and state write of b (only
+// those with a Ref if withRef) with its queue's mu held, locking each run
+// of operations on one queue once.
+func (s *Service) eachRefOp(b *store.Batch, withRef bool, fn func(q *queue, op *store.Op)) {
 	var q *queue
 	for i := range b.Ops {
 		op := &b.Ops[i]
-		if op.Kind != store.OpDeleteMessage || withRef && op.Ref == 0 {
+		if op.Kind != store.OpDeleteMessage && op.Kind != store.OpPutState || withRef && op.Ref == 0 {
 			continue
 		}
 		if q == nil || q.id != op.QueueID {

@@ -34,7 +34,8 @@ type Queues interface {
 	LoadQueues(ctx context.Context) ([]Queue, error)
 	// ScanStates calls fn for each message of the queue in sequence order
 	// with its small state record (no body). It returns the queue's
-	// high-water mark: the largest sequence number ever written.
+	// high-water mark: at least the largest sequence number ever written
+	// (a store may keep it ahead), so that numbers are never reused.
 	ScanStates(ctx context.Context, queueID uint64, fn func(seq uint64, st State) error) (uint64, error)
 	// GetMessage returns the full message with the given sequence number,
 	// or ErrNotFound.
@@ -207,7 +208,7 @@ const (
 	OpPutQueue      OpKind = iota + 1 // Queue
 	OpDeleteQueue                     // Queue (ID and Name): the queue and everything in it
 	OpPutMessage                      // QueueID, Message (content and state); raises the high-water mark
-	OpPutState                        // QueueID, Seq, State
+	OpPutState                        // QueueID, Seq, State; Ref: the message's shared body, if it has one (required: a store may find the message's content through it)
 	OpDeleteMessage                   // QueueID, Seq; Ref: the message's shared body, if it has one
 	OpPurge                           // QueueID, Seq: delete every message with sequence <= Seq
 	OpPutDedup                        // QueueID, Dedup
@@ -230,8 +231,9 @@ type Op struct {
 	Dedup   Dedup
 	Task    *MoveTask
 	Body    *SharedBody
-	// Ref is the shared body of a message being deleted (0: none), so
-	// that its reference record goes with it.
+	// Ref is the shared body of a message whose state is rewritten or
+	// which is deleted (0: none): a store may keep the reference with the
+	// state, and find the message's content through it.
 	Ref   uint64
 	NS    string
 	Key   string

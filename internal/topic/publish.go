@@ -79,11 +79,6 @@ type prepared struct {
 	raw map[string]*rawBody
 }
 
-// minSharedRaw is the shortest raw message that copies share: sharing
-// costs a body record per publish and a reference record per copy, which
-// outweighs storing a short text in each copy.
-const minSharedRaw = 256
-
 type rawBody struct {
 	ok     bool
 	md5    string
@@ -516,7 +511,7 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 }
 
 // inlineSingles stores whole the bodies that only one copy would share:
-// a shared body costs two records more than a whole one.
+// a shared body costs a record more than a whole one.
 func inlineSingles(targets []queue.Target) {
 	counts := map[*queue.SharedBody]int{}
 	for _, tg := range targets {
@@ -616,14 +611,12 @@ func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer st
 		}
 		rb := p.raw[text]
 		if rb == nil {
-			rb = &rawBody{ok: queue.ValidBody(text), md5: queue.MD5OfBody(text)}
-			if len(text) >= minSharedRaw {
-				rb.shared = &queue.SharedBody{Head: text}
-			}
+			// Copies written with their body are packed into its record
+			// (one key each), so even a short text is shared.
+			rb = &rawBody{ok: queue.ValidBody(text), md5: queue.MD5OfBody(text), shared: &queue.SharedBody{Head: text}}
 			p.raw[text] = rb
 		}
-		// The copies share the whole text, each holding none of its own;
-		// a short text is stored in each copy.
+		// The copies share the whole text, each holding none of its own.
 		in.MD5Body, in.BodyChecked = rb.md5, rb.ok
 		if rb.shared != nil {
 			in.Shared = rb.shared

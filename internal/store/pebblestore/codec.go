@@ -12,7 +12,10 @@ import (
 // store.ErrCorrupt instead of panicking.
 
 const (
-	stateVersion = 1
+	// stateVersion 1 is a message's state; 2 adds the ID of the message's
+	// shared body (a packed copy's reference, see Commit).
+	stateVersion    = 1
+	stateVersionRef = 2
 	// messageVersion 1 is a final body; 2 adds the Finish byte at the
 	// end, written only when it is not 0; 3 has the Finish byte (which
 	// may be 0) and then the shared body's ID, written only when the
@@ -21,7 +24,10 @@ const (
 	messageVersionFinished = 2
 	messageVersionShared   = 3
 	dedupVersion           = 1
-	sharedVersion          = 1
+	// sharedVersion 1 is a shared body's head and tail; 2 adds the copies
+	// packed with it: their queue, sequence number and content.
+	sharedVersion       = 1
+	sharedVersionPacked = 2
 )
 
 func appendString(b []byte, s string) []byte {
@@ -94,20 +100,39 @@ func (r *reader) byte() byte {
 	return c
 }
 
-func encodeState(b []byte, st store.State) []byte {
-	b = append(b, stateVersion)
+func encodeState(b []byte, st store.State) []byte { return encodeStateRef(b, st, 0) }
+
+// encodeStateRef encodes a state with the message's shared body, if it has
+// one (ref != 0).
+func encodeStateRef(b []byte, st store.State, ref uint64) []byte {
+	if ref != 0 {
+		b = append(b, stateVersionRef)
+	} else {
+		b = append(b, stateVersion)
+	}
 	b = binary.AppendVarint(b, st.SentAt)
 	b = binary.AppendVarint(b, st.VisibleAt)
 	b = binary.AppendVarint(b, st.FirstReceiveAt)
 	b = binary.AppendUvarint(b, uint64(st.ReceiveCount))
 	b = binary.AppendUvarint(b, st.Nonce)
-	return appendString(b, st.GroupID)
+	b = appendString(b, st.GroupID)
+	if ref != 0 {
+		b = binary.AppendUvarint(b, ref)
+	}
+	return b
 }
 
 func decodeState(p []byte) (store.State, error) {
+	st, _, err := decodeStateRef(p)
+	return st, err
+}
+
+// decodeStateRef decodes a state and the shared body it names (0: none).
+func decodeStateRef(p []byte) (store.State, uint64, error) {
 	r := reader{b: p}
-	if v := r.byte(); r.err == nil && v != stateVersion {
-		return store.State{}, fmt.Errorf("%w: state version %d", store.ErrCorrupt, v)
+	v := r.byte()
+	if r.err == nil && v != stateVersion && v != stateVersionRef {
+		return store.State{}, 0, fmt.Errorf("%w: state version %d", store.ErrCorrupt, v)
 	}
 	var st store.State
 	st.SentAt = r.varint()
@@ -120,10 +145,16 @@ func decodeState(p []byte) (store.State, error) {
 	st.ReceiveCount = uint32(rc)
 	st.Nonce = r.uvarint()
 	st.GroupID = r.string()
+	var ref uint64
+	if v == stateVersionRef {
+		if ref = r.uvarint(); r.err == nil && ref == 0 {
+			r.err = fmt.Errorf("%w: shared body 0 in state", store.ErrCorrupt)
+		}
+	}
 	if r.err == nil && len(r.b) != 0 {
 		r.err = fmt.Errorf("%w: trailing bytes in state", store.ErrCorrupt)
 	}
-	return st, r.err
+	return st, ref, r.err
 }
 
 // encodeContent encodes the immutable part of a message (everything but
@@ -220,17 +251,83 @@ func encodeShared(b []byte, sb *store.SharedBody) []byte {
 	return appendString(b, sb.Tail)
 }
 
-func decodeShared(p []byte) (head, tail string, err error) {
+// encodeSharedPacked encodes a shared body with its packed copies, each
+// already encoded by appendPacked.
+func encodeSharedPacked(b []byte, sb *store.SharedBody, n int, copies []byte) []byte {
+	b = append(b, sharedVersionPacked)
+	b = appendString(b, sb.Head)
+	b = appendString(b, sb.Tail)
+	b = binary.AppendUvarint(b, uint64(n))
+	return append(b, copies...)
+}
+
+// appendPacked encodes one packed copy: its queue, sequence number and
+// content (encodeContent).
+func appendPacked(b []byte, qid uint64, m *store.Message) []byte {
+	b = binary.AppendUvarint(b, qid)
+	b = binary.AppendUvarint(b, m.Seq)
+	n := len(b)
+	b = append(b, 0, 0, 0, 0) // room for the content's length
+	b = encodeContent(b, m)
+	l := len(b) - n - 4
+	// The length as a fixed 4 bytes, so the content is encoded in place.
+	b[n], b[n+1], b[n+2], b[n+3] = byte(l>>24), byte(l>>16), byte(l>>8), byte(l)
+	return b
+}
+
+// sharedRecord is a decoded shared body.
+type sharedRecord struct {
+	head, tail string
+	n          uint64 // packed copies
+	copies     []byte // their encodings
+}
+
+func decodeShared(p []byte) (sharedRecord, error) {
 	r := reader{b: p}
-	if v := r.byte(); r.err == nil && v != sharedVersion {
-		return "", "", fmt.Errorf("%w: shared body version %d", store.ErrCorrupt, v)
+	v := r.byte()
+	if r.err == nil && v != sharedVersion && v != sharedVersionPacked {
+		return sharedRecord{}, fmt.Errorf("%w: shared body version %d", store.ErrCorrupt, v)
 	}
-	head = r.string()
-	tail = r.string()
+	var sr sharedRecord
+	sr.head = r.string()
+	sr.tail = r.string()
+	if v == sharedVersionPacked {
+		sr.n = r.uvarint()
+		if r.err == nil && sr.n > uint64(len(r.b)) {
+			r.err = fmt.Errorf("%w: packed copy count", store.ErrCorrupt)
+		}
+		sr.copies, r.b = r.b, nil
+	}
 	if r.err == nil && len(r.b) != 0 {
 		r.err = fmt.Errorf("%w: trailing bytes in shared body", store.ErrCorrupt)
 	}
-	return head, tail, r.err
+	return sr, r.err
+}
+
+// packedContent returns the content of the copy (qid, seq) packed with a
+// shared body, or false.
+func (sr *sharedRecord) packedContent(qid, seq uint64) ([]byte, bool, error) {
+	r := reader{b: sr.copies}
+	for i := uint64(0); i < sr.n && r.err == nil; i++ {
+		q := r.uvarint()
+		s := r.uvarint()
+		if r.err != nil {
+			break
+		}
+		if len(r.b) < 4 {
+			return nil, false, fmt.Errorf("%w: short packed copy", store.ErrCorrupt)
+		}
+		l := int(r.b[0])<<24 | int(r.b[1])<<16 | int(r.b[2])<<8 | int(r.b[3])
+		r.b = r.b[4:]
+		if l > len(r.b) {
+			return nil, false, fmt.Errorf("%w: packed copy length %d beyond record", store.ErrCorrupt, l)
+		}
+		if q == qid && s == seq {
+			return r.b[:l:l], true, nil
+		}
+		r.b = r.b[l:]
+	}
+	return nil, false, r.err
 }
 
 func encodeDedup(b []byte, d store.Dedup) []byte {

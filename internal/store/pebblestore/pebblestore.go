@@ -10,9 +10,23 @@
 //	'q' name            queue record (JSON)
 //	'h' qid             high-water mark of message sequence numbers
 //	'm' qid seq         message content (codec.go)
-//	's' qid seq         message state (codec.go)
-//	'x' qid seq         the shared body of a message that has one (uvarint ID)
-//	'b' id              shared body: head and tail (codec.go)
+//	's' qid seq         message state, with its shared body's ID if it has one (codec.go)
+//	'x' qid seq         the shared body of a message that has one (uvarint
+//	                    ID): written before packed copies, read still
+//	'b' id              shared body: head and tail, and the copies packed with it (codec.go)
+//
+// Packed copies. The copies of a message in several queues (a topic's
+// fan-out) are written in one batch with their shared body. Each copy's
+// content is then packed into the body's record, and the copy has only its
+// state record, which names the body: one key per copy instead of three,
+// which is most of what a fan-out costs the engine (memtable inserts,
+// compaction). A copy's content is found through its state. A copy written
+// in a later batch than its body is stored as before: content, state and
+// 'x' reference.
+//
+// High-water marks are leased: a commit raises a queue's mark only when a
+// sequence number passes the last mark written, and then to leaseSpan
+// beyond it, so most commits write no mark at all.
 //	'd' qid key         FIFO deduplication entry
 //	't' handle          message move task (JSON)
 //	'r' ns 0x00 key     record of another service (store.Records)
@@ -58,7 +72,18 @@ type Store struct {
 
 	mu     sync.RWMutex // guards closed; held for reading by every operation
 	closed bool
+
+	lease  sync.Mutex        // guards leased and legacy
+	leased map[uint64]uint64 // the high-water mark last written per queue
+	// legacy is set when 'x' references may exist: copies that are not
+	// packed, whose deletes must also remove their content and 'x' keys.
+	// Otherwise a delete that names a shared body removes only the state.
+	legacy bool
 }
+
+// leaseSpan is how far beyond a sequence number a written high-water mark
+// reaches.
+const leaseSpan = 1 << 12
 
 // Open opens (creating if needed) the store in dir.
 func Open(dir string, o Options) (*Store, error) {
@@ -97,7 +122,18 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
 	}
-	return &Store{db: db}, nil
+	st := &Store{db: db, leased: map[uint64]uint64{}}
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{'x'}, UpperBound: []byte{'y'}})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	st.legacy = it.First()
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 // Close flushes and closes the store.
@@ -254,7 +290,7 @@ func (s *Store) GetContent(ctx context.Context, qid, seq uint64) (store.Message,
 	m := store.Message{Seq: seq}
 	v, closer, err := s.db.Get(seqKey('m', qid, seq))
 	if errors.Is(err, pebble.ErrNotFound) {
-		return m, store.ErrNotFound
+		return s.getPacked(qid, seq)
 	}
 	if err != nil {
 		return m, err
@@ -276,31 +312,90 @@ func (s *Store) GetContent(ctx context.Context, qid, seq uint64) (store.Message,
 	return m, nil
 }
 
-type sharedParts struct{ head, tail string }
+// getPacked reads a copy packed with its shared body, found through the
+// body named by its state.
+func (s *Store) getPacked(qid, seq uint64) (store.Message, error) {
+	m := store.Message{Seq: seq}
+	v, closer, err := s.db.Get(seqKey('s', qid, seq))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return m, store.ErrNotFound
+	}
+	if err != nil {
+		return m, err
+	}
+	_, ref, err := decodeStateRef(v)
+	closer.Close()
+	if err != nil {
+		return m, fmt.Errorf("queue %d message %d: %w", qid, seq, err)
+	}
+	if ref == 0 {
+		return m, store.ErrNotFound
+	}
+	found, err := s.readPacked(&m, qid, ref, nil)
+	if err != nil {
+		return m, fmt.Errorf("queue %d message %d: %w", qid, seq, err)
+	}
+	if !found {
+		return store.Message{Seq: seq}, store.ErrNotFound
+	}
+	return m, nil
+}
+
+// readPacked fills m (its Seq set) from the copy packed with shared body
+// ref, reporting false when there is none.
+func (s *Store) readPacked(m *store.Message, qid, ref uint64, cache map[uint64]*sharedRecord) (bool, error) {
+	sr, err := s.sharedBody(ref, cache)
+	if err != nil || sr == nil {
+		return false, err
+	}
+	content, ok, err := sr.packedContent(qid, m.Seq)
+	if err != nil || !ok {
+		return false, err
+	}
+	if err := decodeContent(content, m); err != nil {
+		return false, err
+	}
+	m.Body = sr.head + m.Body + sr.tail
+	m.Shared = 0
+	return true, nil
+}
+
+// sharedBody reads a shared body through cache when it is not nil; nil
+// when the body is gone.
+func (s *Store) sharedBody(id uint64, cache map[uint64]*sharedRecord) (*sharedRecord, error) {
+	if sr, ok := cache[id]; ok {
+		return sr, nil
+	}
+	v, closer, err := s.db.Get(sharedKey(id))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	sr, err := decodeShared(v)
+	if len(sr.copies) > 0 {
+		sr.copies = bytes.Clone(sr.copies)
+	}
+	closer.Close()
+	if err != nil {
+		return nil, fmt.Errorf("shared body %d: %w", id, err)
+	}
+	if cache != nil {
+		cache[id] = &sr
+	}
+	return &sr, nil
+}
 
 // compose completes a message whose body is shared (m.Shared) with the
 // shared body's head and tail, read through cache when it is not nil.
 // It reports false when the shared body is gone.
-func (s *Store) compose(m *store.Message, cache map[uint64]sharedParts) (bool, error) {
-	parts, ok := cache[m.Shared]
-	if !ok {
-		v, closer, err := s.db.Get(sharedKey(m.Shared))
-		if errors.Is(err, pebble.ErrNotFound) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		parts.head, parts.tail, err = decodeShared(v)
-		closer.Close()
-		if err != nil {
-			return false, fmt.Errorf("shared body %d: %w", m.Shared, err)
-		}
-		if cache != nil {
-			cache[m.Shared] = parts
-		}
+func (s *Store) compose(m *store.Message, cache map[uint64]*sharedRecord) (bool, error) {
+	sr, err := s.sharedBody(m.Shared, cache)
+	if err != nil || sr == nil {
+		return false, err
 	}
-	m.Body = parts.head + m.Body + parts.tail
+	m.Body = sr.head + m.Body + sr.tail
 	m.Shared = 0
 	return true, nil
 }
@@ -339,7 +434,8 @@ func (s *Store) ReadMessages(ctx context.Context, qid uint64, seqs []uint64, wit
 		}
 		return it.Error()
 	}
-	var cache map[uint64]sharedParts
+	var cache map[uint64]*sharedRecord
+	missing := len(seqs)
 	err := read('m', func(i int, v []byte) error {
 		msgs[i].Seq = seqs[i]
 		if err := decodeContent(v, &msgs[i]); err != nil {
@@ -347,7 +443,7 @@ func (s *Store) ReadMessages(ctx context.Context, qid uint64, seqs []uint64, wit
 		}
 		if msgs[i].Shared != 0 {
 			if cache == nil {
-				cache = map[uint64]sharedParts{}
+				cache = map[uint64]*sharedRecord{}
 			}
 			ok, err := s.compose(&msgs[i], cache)
 			if err != nil || !ok {
@@ -356,19 +452,39 @@ func (s *Store) ReadMessages(ctx context.Context, qid uint64, seqs []uint64, wit
 			}
 		}
 		found[i] = true
+		missing--
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	if anyState {
+	// States, and the packed copies, whose content is found through the
+	// shared body their state names.
+	if anyState || missing > 0 {
 		err = read('s', func(i int, v []byte) error {
-			if !withState[i] {
+			if !withState[i] && found[i] {
 				return nil
 			}
-			st, err := decodeState(v)
-			msgs[i].State = st
-			return err
+			st, ref, err := decodeStateRef(v)
+			if err != nil {
+				return err
+			}
+			if !found[i] && ref != 0 {
+				if cache == nil {
+					cache = map[uint64]*sharedRecord{}
+				}
+				msgs[i].Seq = seqs[i]
+				ok, err := s.readPacked(&msgs[i], qid, ref, cache)
+				if err != nil || !ok {
+					msgs[i] = store.Message{}
+					return err
+				}
+				found[i] = true
+			}
+			if withState[i] && found[i] {
+				msgs[i].State = st
+			}
+			return nil
 		})
 		if err != nil {
 			return nil, nil, err
@@ -398,32 +514,87 @@ func (s *Store) getState(qid, seq uint64) (store.State, error) {
 	return decodeState(v)
 }
 
-// ScanRefs implements store.Queues.
+// ScanRefs implements store.Queues: the references in states (packed
+// copies, and copies whose state was rewritten since they had one) and in
+// 'x' records, merged in sequence order, each copy once.
 func (s *Store) ScanRefs(ctx context.Context, qid uint64, fn func(seq, bodyID uint64) error) error {
 	if err := s.begin(); err != nil {
 		return err
 	}
 	defer s.end()
-	lo := qidKey('x', qid)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	lo := qidKey('s', qid)
+	its, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
 	if err != nil {
 		return err
 	}
-	defer it.Close()
-	for it.First(); it.Valid(); it.Next() {
-		if err := ctx.Err(); err != nil {
-			return err
+	defer its.Close()
+	lx := qidKey('x', qid)
+	itx, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lx, UpperBound: prefixEnd(lx)})
+	if err != nil {
+		return err
+	}
+	defer itx.Close()
+	// next advances an iterator to its next reference.
+	next := func(it *pebble.Iterator, first bool, state bool) (seq, id uint64, ok bool, err error) {
+		for valid := first && it.First() || !first && it.Next(); valid; valid = it.Next() {
+			if err := ctx.Err(); err != nil {
+				return 0, 0, false, err
+			}
+			k := it.Key()
+			if len(k) != 17 {
+				return 0, 0, false, fmt.Errorf("%w: key length %d in queue %d", store.ErrCorrupt, len(k), qid)
+			}
+			seq = binary.BigEndian.Uint64(k[9:])
+			if state {
+				if _, id, err = decodeStateRef(it.Value()); err != nil {
+					return 0, 0, false, fmt.Errorf("queue %d message %d: %w", qid, seq, err)
+				}
+				if id == 0 {
+					continue
+				}
+				return seq, id, true, nil
+			}
+			v := it.Value()
+			id, n := binary.Uvarint(v)
+			if n <= 0 || n != len(v) || id == 0 {
+				return 0, 0, false, fmt.Errorf("%w: shared body reference of queue %d", store.ErrCorrupt, qid)
+			}
+			return seq, id, true, nil
 		}
-		k := it.Key()
-		id, n := binary.Uvarint(it.Value())
-		if len(k) != 17 || n <= 0 || n != len(it.Value()) || id == 0 {
-			return fmt.Errorf("%w: shared body reference of queue %d", store.ErrCorrupt, qid)
-		}
-		if err := fn(binary.BigEndian.Uint64(k[9:]), id); err != nil {
-			return err
+		return 0, 0, false, it.Error()
+	}
+	ss, sid, sok, err := next(its, true, true)
+	if err != nil {
+		return err
+	}
+	xs, xid, xok, err := next(itx, true, false)
+	if err != nil {
+		return err
+	}
+	for sok || xok {
+		switch {
+		case sok && (!xok || ss <= xs):
+			if err := fn(ss, sid); err != nil {
+				return err
+			}
+			if xok && xs == ss {
+				if xs, xid, xok, err = next(itx, false, false); err != nil {
+					return err
+				}
+			}
+			if ss, sid, sok, err = next(its, false, true); err != nil {
+				return err
+			}
+		default:
+			if err := fn(xs, xid); err != nil {
+				return err
+			}
+			if xs, xid, xok, err = next(itx, false, false); err != nil {
+				return err
+			}
 		}
 	}
-	return it.Error()
+	return nil
 }
 
 // ScanShared implements store.Queues.
@@ -510,6 +681,21 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 	defer pb.Close()
 	hwm := map[uint64]uint64{}
 	var buf []byte
+	// The shared bodies written in this batch, whose copies in it are
+	// packed into their records.
+	var packs map[uint64]*pack
+	var dropped []uint64 // queues deleted, whose leases end
+	for i := range b.Ops {
+		if op := &b.Ops[i]; op.Kind == store.OpPutShared && op.Body != nil && op.Body.ID != 0 {
+			if packs == nil {
+				packs = map[uint64]*pack{}
+			}
+			packs[op.Body.ID] = &pack{body: op.Body}
+		}
+	}
+	s.lease.Lock()
+	legacy := s.legacy
+	s.lease.Unlock()
 	for i := range b.Ops {
 		op := &b.Ops[i]
 		var err error
@@ -520,6 +706,7 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 				err = pb.Set(queueKey(op.Queue.Name), v, nil)
 			}
 		case store.OpDeleteQueue:
+			dropped = append(dropped, op.QueueID)
 			err = errors.Join(
 				pb.Delete(queueKey(op.Queue.Name), nil),
 				pb.Delete(qidKey('h', op.QueueID), nil),
@@ -530,26 +717,38 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 			)
 		case store.OpPutMessage:
 			m := op.Message
-			buf = encodeContent(buf[:0], m)
-			err = pb.Set(seqKey('m', op.QueueID, m.Seq), buf, nil)
-			if err == nil {
-				buf = encodeState(buf[:0], m.State)
+			if p := packs[m.Shared]; p != nil && m.Shared != 0 {
+				// Packed: the content goes into the body's record.
+				p.copies = appendPacked(p.copies, op.QueueID, m)
+				p.n++
+				buf = encodeStateRef(buf[:0], m.State, m.Shared)
 				err = pb.Set(seqKey('s', op.QueueID, m.Seq), buf, nil)
-			}
-			if err == nil && m.Shared != 0 {
-				err = pb.Set(seqKey('x', op.QueueID, m.Seq), binary.AppendUvarint(buf[:0], m.Shared), nil)
+			} else {
+				buf = encodeContent(buf[:0], m)
+				err = pb.Set(seqKey('m', op.QueueID, m.Seq), buf, nil)
+				if err == nil {
+					buf = encodeStateRef(buf[:0], m.State, m.Shared)
+					err = pb.Set(seqKey('s', op.QueueID, m.Seq), buf, nil)
+				}
+				if err == nil && m.Shared != 0 {
+					err = pb.Set(seqKey('x', op.QueueID, m.Seq), binary.AppendUvarint(buf[:0], m.Shared), nil)
+					legacy = true
+				}
 			}
 			if m.Seq > hwm[op.QueueID] {
 				hwm[op.QueueID] = m.Seq
 			}
 		case store.OpPutState:
-			buf = encodeState(buf[:0], op.State)
+			buf = encodeStateRef(buf[:0], op.State, op.Ref)
 			err = pb.Set(seqKey('s', op.QueueID, op.Seq), buf, nil)
 		case store.OpDeleteMessage:
-			err = errors.Join(
-				pb.Delete(seqKey('m', op.QueueID, op.Seq), nil),
-				pb.Delete(seqKey('s', op.QueueID, op.Seq), nil))
-			if err == nil && op.Ref != 0 {
+			err = pb.Delete(seqKey('s', op.QueueID, op.Seq), nil)
+			// A copy that names its shared body is packed and has no
+			// other key, unless copies that are not may exist.
+			if err == nil && (op.Ref == 0 || legacy) {
+				err = pb.Delete(seqKey('m', op.QueueID, op.Seq), nil)
+			}
+			if err == nil && op.Ref != 0 && legacy {
 				err = pb.Delete(seqKey('x', op.QueueID, op.Seq), nil)
 			}
 		case store.OpPurge:
@@ -570,10 +769,8 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 		case store.OpPutShared:
 			if op.Body == nil || op.Body.ID == 0 {
 				err = errors.New("shared body without an ID")
-				break
 			}
-			buf = encodeShared(buf[:0], op.Body)
-			err = pb.Set(sharedKey(op.Body.ID), buf, nil)
+			// Written below, with the copies packed into it.
 		case store.OpDeleteShared:
 			err = pb.Delete(sharedKey(op.Seq), nil)
 		case store.OpPutRecord:
@@ -587,17 +784,60 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 			return fmt.Errorf("build batch: %w", err)
 		}
 	}
+	for _, p := range packs {
+		if p.n == 0 {
+			buf = encodeShared(buf[:0], p.body)
+		} else {
+			buf = encodeSharedPacked(buf[:0], p.body, p.n, p.copies)
+		}
+		if err := pb.Set(sharedKey(p.body.ID), buf, nil); err != nil {
+			return fmt.Errorf("build batch: %w", err)
+		}
+	}
+	// High-water marks: leased, see the package comment.
+	var raised map[uint64]uint64
+	s.lease.Lock()
 	for qid, seq := range hwm {
+		if seq <= s.leased[qid] {
+			continue
+		}
+		if raised == nil {
+			raised = map[uint64]uint64{}
+		}
+		raised[qid] = seq + leaseSpan
+	}
+	s.lease.Unlock()
+	for qid, mark := range raised {
 		// Merged by maxMerger: the stored mark is the largest ever
 		// written, whatever order concurrent batches commit in.
-		if err := pb.Merge(qidKey('h', qid), binary.BigEndian.AppendUint64(nil, seq), nil); err != nil {
+		if err := pb.Merge(qidKey('h', qid), binary.BigEndian.AppendUint64(nil, mark), nil); err != nil {
 			return err
 		}
 	}
 	if err := pb.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.lease.Lock()
+	// A mark counts once it is durable; a queue deleted meanwhile loses
+	// its lease (below) and writes a new mark when used again.
+	for qid, mark := range raised {
+		if mark > s.leased[qid] {
+			s.leased[qid] = mark
+		}
+	}
+	for _, qid := range dropped {
+		delete(s.leased, qid)
+	}
+	s.legacy = s.legacy || legacy
+	s.lease.Unlock()
 	return nil
+}
+
+// pack gathers the copies packed with a shared body written in a batch.
+type pack struct {
+	body   *store.SharedBody
+	n      int
+	copies []byte
 }
 
 func recordKey(ns, key string) []byte {
