@@ -27,6 +27,7 @@
 // High-water marks are leased: a commit raises a queue's mark only when a
 // sequence number passes the last mark written, and then to leaseSpan
 // beyond it, so most commits write no mark at all.
+//
 //	'd' qid key         FIFO deduplication entry
 //	't' handle          message move task (JSON)
 //	'r' ns 0x00 key     record of another service (store.Records)
