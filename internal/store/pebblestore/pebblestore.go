@@ -14,6 +14,9 @@
 //	'x' qid seq         the shared body of a message that has one (uvarint
 //	                    ID): written before packed copies, read still
 //	'b' id              shared body: head and tail, and the copies packed with it (codec.go)
+//	'd' qid key         FIFO deduplication entry
+//	't' handle          message move task (JSON)
+//	'r' ns 0x00 key     record of another service (store.Records)
 //
 // Packed copies. The copies of a message in several queues (a topic's
 // fan-out) are written in one batch with their shared body. Each copy's
@@ -27,10 +30,6 @@
 // High-water marks are leased: a commit raises a queue's mark only when a
 // sequence number passes the last mark written, and then to leaseSpan
 // beyond it, so most commits write no mark at all.
-//
-//	'd' qid key         FIFO deduplication entry
-//	't' handle          message move task (JSON)
-//	'r' ns 0x00 key     record of another service (store.Records)
 package pebblestore
 
 import (
