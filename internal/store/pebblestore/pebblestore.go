@@ -11,8 +11,7 @@
 //	'h' qid             high-water mark of message sequence numbers
 //	'm' qid seq         message content (codec.go)
 //	's' qid seq         message state, with its shared body's ID if it has one (codec.go)
-//	'x' qid seq         the shared body of a message that has one (uvarint
-//	                    ID): written before packed copies, read still
+//	'x' qid seq         the shared body of a copy that is not packed (uvarint ID)
 //	'b' id              shared body: head and tail, and the copies packed with it (codec.go)
 //	'd' qid key         FIFO deduplication entry
 //	't' handle          message move task (JSON)
