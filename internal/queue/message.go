@@ -99,6 +99,22 @@ func validBodyChar(r rune) bool {
 func ValidBody(s string) bool { return checkChars(s) == nil }
 
 func checkChars(s string) error {
+	// ASCII, byte by byte; the rest rune by rune from the first byte
+	// beyond it.
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			break
+		}
+		if c < 0x20 && c != 0x9 && c != 0xA && c != 0xD {
+			return errorf(ErrInvalidMessageContents, "Invalid binary character '#x%X' was found in the message body, the set of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF", c)
+		}
+	}
+	return checkRunes(s[i:])
+}
+
+func checkRunes(s string) error {
 	for i, r := range s {
 		if r == utf8.RuneError {
 			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {

@@ -152,3 +152,18 @@ func TestReceiptHandleRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckChars holds the ASCII fast path to the rune-by-rune check
+// (SQS SendMessage: "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD |
+// #x10000 to #x10FFFF").
+func FuzzCheckChars(f *testing.F) {
+	for _, s := range []string{"plain text\r\n\t", "a\x00b", "\x1f", "é\x01", "ok é", "\xff", "\xef\xbf\xbe", "x\U0010FFFF", "\x7f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, slow := checkChars(s), checkRunes(s)
+		if (fast == nil) != (slow == nil) || fast != nil && fast.Error() != slow.Error() {
+			t.Fatalf("%q: fast path %v, rune by rune %v", s, fast, slow)
+		}
+	})
+}
