@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"unicode/utf8"
 	"time"
+	"unicode/utf8"
 
 	"github.com/forkline/forkline/internal/topic/filter"
 )
