@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs forkline's whole test suite: vet, then every test (unit, store
+# Runs forkline's whole test suite: gofmt and vet, then every test (unit, store
 # conformance, fuzz seed corpora, end-to-end with aws-sdk-go-v2, the AWS CLI,
 # Debian's python3-boto3 for the query protocol, moto as an MD5 reference,
 # and the kill -9 crash test) under the race detector.
@@ -18,5 +18,11 @@ if ! /usr/bin/python3 -c 'import boto3' 2>/dev/null; then
 fi
 export FORKLINE_REQUIRE_CLIENTS=1
 
+unformatted=$(gofmt -l cmd internal bench e2e examples 2>/dev/null || true)
+if [ -n "$unformatted" ]; then
+  echo "not gofmt-formatted:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
 go vet ./...
 go test -race -count=1 -timeout 15m ./...
