@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/forkline/forkline/internal/function"
@@ -507,6 +508,12 @@ func (e *Endpoint) await(ctx context.Context, cl *call, died <-chan struct{}) (R
 func (e *Endpoint) exchange(ctx context.Context, c *conn, cl *call, inv Invocation, died <-chan struct{}) (res Result, delivered bool, err error) {
 	// A deadline left by an earlier interruption must not stop this one.
 	c.c.SetReadDeadline(time.Time{})
+	// A runtime that gave up its long poll closed the connection: the
+	// event would go nowhere.
+	if c.asked && closedByPeer(c.c) {
+		e.drop(c)
+		return Result{}, false, io.EOF
+	}
 	// A parked connection whose runtime has not asked yet: wait for its
 	// GET /next (answering anything else it sends first).
 	for !c.asked {
@@ -547,11 +554,24 @@ func (e *Endpoint) exchange(ctx context.Context, c *conn, cl *call, inv Invocati
 		return Result{}, true, errors.New("runtimeapi: connection closed after the event")
 	}
 	mine := &answer{id: inv.RequestID}
-	for {
+	for first := true; ; first = false {
 		req, err := e.read(ctx, c, died)
 		if err != nil {
+			if first && errors.Is(err, syscall.ECONNRESET) {
+				// The runtime had closed the connection (a client that
+				// gave up its long poll): the event reached a closed
+				// socket, which answered with a reset. Hand it out again.
+				e.mu.Lock()
+				if e.cur == cl {
+					e.cur = nil
+				}
+				e.mu.Unlock()
+				return Result{}, false, err
+			}
 			// Stopped by an answer on another connection, by ctx or by
-			// the process's end; or the runtime closed the connection.
+			// the process's end; or the runtime closed the connection
+			// after reading the event (curl does), leaving the answer
+			// to another connection.
 			return Result{}, true, err
 		}
 		if isNext(req) {
@@ -609,6 +629,27 @@ func (e *Endpoint) read(ctx context.Context, c *conn, died <-chan struct{}) (*ht
 		return nil, err
 	}
 	return req, nil
+}
+
+// closedByPeer reports whether the other end has closed c: a peek that
+// does not wait finds the end of the stream or a reset.
+func closedByPeer(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	closed := false
+	rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		closed = n == 0 && err == nil || errors.Is(err, syscall.ECONNRESET)
+		return true
+	})
+	return closed
 }
 
 func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }

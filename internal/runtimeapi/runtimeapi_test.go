@@ -379,3 +379,37 @@ func FuzzRuntimeRequests(f *testing.F) {
 		}
 	})
 }
+
+// A runtime that gave up its long poll and closed the connection before
+// the event came does not lose the event: the reset hands it to the
+// runtime's next GET /next.
+func TestEventToAClosedLongPoll(t *testing.T) {
+	for _, reset := range []bool{false, true} {
+		t.Run(fmt.Sprint("reset=", reset), func(t *testing.T) { closedLongPoll(t, reset) })
+	}
+}
+
+func closedLongPoll(t *testing.T, reset bool) {
+	e := listen(t)
+	gone := dial(t, e)
+	io.WriteString(gone.c, nextReq)
+	<-e.Ready() // parked
+	if reset {
+		gone.c.(*net.TCPConn).SetLinger(0)
+	}
+	gone.c.Close()
+	// Let the close reach the endpoint's socket; were it later, the
+	// event would meet a reset instead, which hands it out again too.
+	time.Sleep(20 * time.Millisecond)
+	ch := invoke(e, context.Background(), "again", `{}`, make(chan struct{}))
+	rt := dial(t, e)
+	rt.c.SetReadDeadline(time.Now().Add(20 * time.Second)) // fail, not hang
+	resp, _ := rt.do(nextReq)
+	if resp.Header.Get("Lambda-Runtime-Aws-Request-Id") != "again" {
+		t.Fatalf("event: %v", resp.Header)
+	}
+	rt.do(post("invocation/again/response", `"ok"`))
+	if o := wait(t, ch); o.err != nil || string(o.res.Payload) != `"ok"` {
+		t.Fatalf("invoke: %+v", o)
+	}
+}
