@@ -7,9 +7,9 @@ import (
 	"math"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/forkline/forkline/internal/topic/filter"
+	"github.com/forkline/forkline/internal/wire/jsontext"
 )
 
 // Topic attributes settable with CreateTopic and SetTopicAttributes (SNS
@@ -517,63 +517,5 @@ func jsonString(s string) string {
 	if plain {
 		return `"` + s + `"`
 	}
-	return string(appendJSONString(make([]byte, 0, len(s)+len(s)/8+2), s))
-}
-
-// appendJSONString appends s as encoding/json writes a string with HTML
-// escaping off: quote and backslash escaped, \b \f \n \r \t by name,
-// other control characters as \u00XX, invalid UTF-8 as \ufffd, and
-// U+2028 and U+2029 as \u2028 and \u2029 (FuzzJSONString holds the two
-// equal). A notification's message is escaped on every publish.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return string(jsontext.AppendString(make([]byte, 0, len(s)+len(s)/8+2), s))
 }

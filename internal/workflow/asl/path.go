@@ -20,7 +20,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
+
+	"github.com/forkline/forkline/internal/wire/jsontext"
 )
 
 // Error is a States error: Name is the error name States.* (Catch and Retry
@@ -264,7 +265,7 @@ type Appender interface {
 }
 
 // AppendString appends s as a JSON string.
-func AppendString(b []byte, s string) []byte { return appendString(b, s) }
+func AppendString(b []byte, s string) []byte { return jsontext.AppendString(b, s) }
 
 // AppendJSON appends the compact JSON of v to b (see Encode).
 func AppendJSON(b []byte, v any) []byte {
@@ -279,7 +280,7 @@ func AppendJSON(b []byte, v any) []byte {
 		}
 		return append(b, "false"...)
 	case string:
-		return appendString(b, x)
+		return jsontext.AppendString(b, x)
 	case json.Number:
 		if x == "" {
 			return append(b, '0')
@@ -300,7 +301,7 @@ func AppendJSON(b []byte, v any) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = jsontext.AppendString(b, k)
 			b = append(b, ':')
 			b = AppendJSON(b, x[k])
 		}
@@ -322,63 +323,6 @@ func AppendJSON(b []byte, v any) []byte {
 		return append(b, "null"...)
 	}
 	return append(b, strings.TrimSuffix(w.String(), "\n")...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString quotes s as encoding/json does without HTML escaping:
-// control characters escaped, invalid UTF-8 replaced by U+FFFD, and U+2028
-// and U+2029 escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, "\\ufffd"...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // memo keeps parsed paths and intrinsic calls by their text, since
