@@ -22,9 +22,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only when NULL_PPROF_LISTEN is set
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,6 +47,7 @@ var (
 	rounds   = flag.Int("rounds", 3, "rounds of the forkline / null server pairs; rows report the median round")
 	nullMode = flag.String("null-listen", "", "internal: run as the null server on this address")
 	binFlag  = flag.String("forkline", "", "forkline binary (default: build ./cmd/forkline)")
+	only     = flag.String("only", "", "comma-separated workloads to run (send, batch, recv, raw); empty runs all")
 )
 
 var body1K = strings.Repeat("x", 1024)
@@ -115,19 +118,29 @@ func run() error {
 	fc, nc := sdkClient(fk.URL), sdkClient(nl.URL)
 	nullQueue := nl.URL + "/000000000000/bench"
 
-	workloads := []struct {
-		name, target string
-		fk, nu       func() load.Result
-	}{
-		{"SDK SendMessage, c=16", "≥ 0.9",
+	type workload struct {
+		key, name, target string
+		fk, nu            func() load.Result
+	}
+	workloads := []workload{
+		{"send", "SDK SendMessage, c=16", "≥ 0.9",
 			func() load.Result { return sdkSend(fc, fkURL, 16) }, func() load.Result { return sdkSend(nc, nullQueue, 16) }},
-		{"SDK SendMessageBatch (10 × 1 KiB), c=16", "≥ 0.9",
+		{"batch", "SDK SendMessageBatch (10 × 1 KiB), c=16", "≥ 0.9",
 			func() load.Result { return sdkBatch(fc, fkURL, 16) }, func() load.Result { return sdkBatch(nc, nullQueue, 16) }},
 		// The sends before it keep the queue well ahead of the receives.
-		{"SDK ReceiveMessage(10) + DeleteMessageBatch, c=16", "≥ 0.8",
+		{"recv", "SDK ReceiveMessage(10) + DeleteMessageBatch, c=16", "≥ 0.8",
 			func() load.Result { return sdkRecvDelete(fc, fkURL, 16) }, func() load.Result { return sdkRecvDelete(nc, nullQueue, 16) }},
-		{"raw HTTP SendMessage, c=64, keep-alive", "≥ 0.6",
+		{"raw", "raw HTTP SendMessage, c=64, keep-alive", "≥ 0.6",
 			func() load.Result { return rawSend(fk.Addr, fkURL, 64, *duration) }, func() load.Result { return rawSend(nl.Addr, nullQueue, 64, *duration) }},
+	}
+	if *only != "" {
+		var kept []workload
+		for _, w := range workloads {
+			if slices.Contains(strings.Split(*only, ","), w.key) {
+				kept = append(kept, w)
+			}
+		}
+		workloads = kept
 	}
 	fls := make([][]load.Result, len(workloads))
 	nus := make([][]load.Result, len(workloads))
@@ -406,6 +419,10 @@ func runNull(addr string) {
 		os.Exit(1)
 	}
 	fmt.Fprintf(os.Stderr, "null server listen=%s\n", l.Addr())
+	if a := os.Getenv("NULL_PPROF_LISTEN"); a != "" {
+		// Profiles of the baseline, for comparing where each spends.
+		go http.ListenAndServe(a, nil)
+	}
 	http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		b, ok := fixed[r.Header.Get("X-Amz-Target")]

@@ -11,10 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/forkline/forkline/internal/wire/awserr"
+	"github.com/forkline/forkline/internal/wire/jsonread"
 )
 
 // ContentType10 is the content type of JSON 1.0 requests and responses.
@@ -32,10 +35,21 @@ func Target(h string) (prefix, op string, ok bool) {
 // Decode parses a JSON request body into v. An empty body is an empty
 // object. Unknown fields are ignored, as AWS services do; malformed JSON or
 // a value of the wrong type is a SerializationException.
+//
+// A v that implements FastDecoder decodes itself first; when it gives up,
+// v is zeroed and encoding/json decodes the body.
 func Decode(body []byte, v any) error {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil
+	}
+	if fd, ok := v.(FastDecoder); ok {
+		r := jsonread.New(body)
+		fd.DecodeJSON(&r)
+		if r.End() {
+			return nil
+		}
+		reflect.ValueOf(v).Elem().SetZero()
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
@@ -48,17 +62,49 @@ func Decode(body []byte, v any) error {
 	return nil
 }
 
+// FastDecoder is a request shape that decodes common input itself. It
+// must accept only what encoding/json accepts, into the same values, and
+// fail the reader on anything else.
+type FastDecoder interface {
+	DecodeJSON(r *jsonread.Reader)
+}
+
+// Appender is a response shape that writes itself as encoding/json would
+// (with HTML escaping off).
+type Appender interface {
+	AppendJSON(b []byte) []byte
+}
+
+// bufs holds response buffers; those grown past 64 KiB are dropped.
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
 // Write sends a 200 response with v as its JSON body.
 func Write(w http.ResponseWriter, contentType, requestID string, v any) {
+	if a, ok := v.(Appender); ok {
+		bp := bufs.Get().(*[]byte)
+		b := a.AppendJSON((*bp)[:0])
+		writeOK(w, contentType, requestID, b)
+		if cap(b) <= 64<<10 {
+			*bp = b
+			bufs.Put(bp)
+		}
+		return
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		WriteError(w, contentType, requestID, "", false, awserr.New(awserr.InternalFailure, "The request processing has failed because of an unknown error."))
 		return
 	}
+	writeOK(w, contentType, requestID, b)
+}
+
+func writeOK(w http.ResponseWriter, contentType, requestID string, b []byte) {
 	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("x-amzn-RequestId", requestID)
-	h.Set("Content-Length", strconv.Itoa(len(b)))
+	// Canonical keys assigned directly: Header.Set would canonicalize
+	// them on every response.
+	h["Content-Type"] = []string{contentType}
+	h["X-Amzn-Requestid"] = []string{requestID}
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
 }
