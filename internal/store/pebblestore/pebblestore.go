@@ -78,6 +78,11 @@ type Store struct {
 	// packed, whose deletes must also remove their content and 'x' keys.
 	// Otherwise a delete that names a shared body removes only the state.
 	legacy bool
+
+	// packedQueues holds the IDs of queues with copies packed into shared
+	// bodies (written or read since Open): their reads look at states
+	// first.
+	packedQueues sync.Map
 }
 
 // leaseSpan is how far beyond a sequence number a written high-water mark
@@ -342,8 +347,8 @@ func (s *Store) getPacked(qid, seq uint64) (store.Message, error) {
 
 // readPacked fills m (its Seq set) from the copy packed with shared body
 // ref, reporting false when there is none.
-func (s *Store) readPacked(m *store.Message, qid, ref uint64, cache map[uint64]*sharedRecord) (bool, error) {
-	sr, err := s.sharedBody(ref, cache)
+func (s *Store) readPacked(m *store.Message, qid, ref uint64, br *bodyReader) (bool, error) {
+	sr, err := s.sharedBody(ref, br)
 	if err != nil || sr == nil {
 		return false, err
 	}
@@ -359,11 +364,11 @@ func (s *Store) readPacked(m *store.Message, qid, ref uint64, cache map[uint64]*
 	return true, nil
 }
 
-// sharedBody reads a shared body through cache when it is not nil; nil
-// when the body is gone.
-func (s *Store) sharedBody(id uint64, cache map[uint64]*sharedRecord) (*sharedRecord, error) {
-	if sr, ok := cache[id]; ok {
-		return sr, nil
+// sharedBody reads a shared body, through br when it is not nil; nil when
+// the body is gone.
+func (s *Store) sharedBody(id uint64, br *bodyReader) (*sharedRecord, error) {
+	if br != nil {
+		return br.get(id)
 	}
 	v, closer, err := s.db.Get(sharedKey(id))
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -372,25 +377,69 @@ func (s *Store) sharedBody(id uint64, cache map[uint64]*sharedRecord) (*sharedRe
 	if err != nil {
 		return nil, err
 	}
+	defer closer.Close()
+	return decodeSharedCopy(id, v)
+}
+
+// decodeSharedCopy decodes a shared body's record into memory of its own.
+func decodeSharedCopy(id uint64, v []byte) (*sharedRecord, error) {
 	sr, err := decodeShared(v)
-	if len(sr.copies) > 0 {
-		sr.copies = bytes.Clone(sr.copies)
-	}
-	closer.Close()
 	if err != nil {
 		return nil, fmt.Errorf("shared body %d: %w", id, err)
 	}
-	if cache != nil {
-		cache[id] = &sr
+	if len(sr.copies) > 0 {
+		sr.copies = bytes.Clone(sr.copies)
 	}
 	return &sr, nil
 }
 
+// bodyReader reads the shared bodies that one ReadMessages call needs
+// through a single iterator (a Get per body builds an iterator stack each
+// time), and keeps each for the call's other copies of it.
+type bodyReader struct {
+	s     *Store
+	it    *pebble.Iterator
+	cache map[uint64]*sharedRecord
+}
+
+func (br *bodyReader) get(id uint64) (*sharedRecord, error) {
+	if sr, ok := br.cache[id]; ok {
+		return sr, nil
+	}
+	if br.it == nil {
+		it, err := br.s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'b'}, UpperBound: []byte{'c'}})
+		if err != nil {
+			return nil, err
+		}
+		br.it, br.cache = it, map[uint64]*sharedRecord{}
+	}
+	k := sharedKey(id)
+	if !br.it.SeekGE(k) || !bytes.Equal(br.it.Key(), k) {
+		return nil, br.it.Error()
+	}
+	v, err := br.it.ValueAndErr()
+	if err != nil {
+		return nil, err
+	}
+	sr, err := decodeSharedCopy(id, v)
+	if err != nil {
+		return nil, err
+	}
+	br.cache[id] = sr
+	return sr, nil
+}
+
+func (br *bodyReader) close() {
+	if br.it != nil {
+		br.it.Close()
+	}
+}
+
 // compose completes a message whose body is shared (m.Shared) with the
-// shared body's head and tail, read through cache when it is not nil.
-// It reports false when the shared body is gone.
-func (s *Store) compose(m *store.Message, cache map[uint64]*sharedRecord) (bool, error) {
-	sr, err := s.sharedBody(m.Shared, cache)
+// shared body's head and tail, read through br when it is not nil. It
+// reports false when the shared body is gone.
+func (s *Store) compose(m *store.Message, br *bodyReader) (bool, error) {
+	sr, err := s.sharedBody(m.Shared, br)
 	if err != nil || sr == nil {
 		return false, err
 	}
@@ -400,7 +449,14 @@ func (s *Store) compose(m *store.Message, cache map[uint64]*sharedRecord) (bool,
 }
 
 // ReadMessages implements store.Queues with one iterator per key range,
-// which costs far less than a point lookup per message.
+// which costs far less than a point lookup per message, and one for the
+// shared bodies the messages name.
+//
+// A message's content is in its 'm' record, or packed with its shared
+// body, which its state names. States are read first when some are wanted
+// anyway, or when the queue holds packed copies (then the 'm' range is
+// read only for what the states did not find); otherwise contents first,
+// and states only for what they did not find.
 func (s *Store) ReadMessages(ctx context.Context, qid uint64, seqs []uint64, withState []bool) ([]store.Message, []bool, error) {
 	if err := s.begin(); err != nil {
 		return nil, nil, err
@@ -417,6 +473,7 @@ func (s *Store) ReadMessages(ctx context.Context, qid uint64, seqs []uint64, wit
 		lo, hi = min(lo, q), max(hi, q)
 		anyState = anyState || withState[i]
 	}
+	missing := len(seqs)
 	read := func(prefix byte, fn func(i int, v []byte) error) error {
 		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: seqKey(prefix, qid, lo), UpperBound: seqKey(prefix, qid, hi+1)})
 		if err != nil {
@@ -424,6 +481,9 @@ func (s *Store) ReadMessages(ctx context.Context, qid uint64, seqs []uint64, wit
 		}
 		defer it.Close()
 		for i, q := range seqs {
+			if found[i] && (prefix == 'm' || !withState[i]) {
+				continue
+			}
 			k := seqKey(prefix, qid, q)
 			if it.SeekGE(k) && bytes.Equal(it.Key(), k) {
 				if err := fn(i, it.Value()); err != nil {
@@ -433,60 +493,77 @@ func (s *Store) ReadMessages(ctx context.Context, qid uint64, seqs []uint64, wit
 		}
 		return it.Error()
 	}
-	var cache map[uint64]*sharedRecord
-	missing := len(seqs)
-	err := read('m', func(i int, v []byte) error {
-		msgs[i].Seq = seqs[i]
-		if err := decodeContent(v, &msgs[i]); err != nil {
-			return err
-		}
-		if msgs[i].Shared != 0 {
-			if cache == nil {
-				cache = map[uint64]*sharedRecord{}
-			}
-			ok, err := s.compose(&msgs[i], cache)
-			if err != nil || !ok {
-				msgs[i] = store.Message{}
+	br := &bodyReader{s: s}
+	defer br.close()
+	contents := func() error {
+		return read('m', func(i int, v []byte) error {
+			msgs[i].Seq = seqs[i]
+			if err := decodeContent(v, &msgs[i]); err != nil {
 				return err
 			}
-		}
-		found[i] = true
-		missing--
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	// States, and the packed copies, whose content is found through the
-	// shared body their state names.
-	if anyState || missing > 0 {
-		err = read('s', func(i int, v []byte) error {
-			if !withState[i] && found[i] {
-				return nil
-			}
-			st, ref, err := decodeStateRef(v)
-			if err != nil {
-				return err
-			}
-			if !found[i] && ref != 0 {
-				if cache == nil {
-					cache = map[uint64]*sharedRecord{}
-				}
-				msgs[i].Seq = seqs[i]
-				ok, err := s.readPacked(&msgs[i], qid, ref, cache)
+			if msgs[i].Shared != 0 {
+				ok, err := s.compose(&msgs[i], br)
 				if err != nil || !ok {
 					msgs[i] = store.Message{}
 					return err
 				}
-				found[i] = true
 			}
-			if withState[i] && found[i] {
-				msgs[i].State = st
-			}
+			found[i] = true
+			missing--
 			return nil
 		})
-		if err != nil {
-			return nil, nil, err
+	}
+	var states []store.State
+	var hasState []bool
+	if anyState {
+		states, hasState = make([]store.State, len(seqs)), make([]bool, len(seqs))
+	}
+	packed := false
+	statesAndPacked := func() error {
+		return read('s', func(i int, v []byte) error {
+			st, ref, err := decodeStateRef(v)
+			if err != nil {
+				return err
+			}
+			if withState[i] {
+				states[i], hasState[i] = st, true
+			}
+			if found[i] || ref == 0 {
+				return nil
+			}
+			msgs[i].Seq = seqs[i]
+			ok, err := s.readPacked(&msgs[i], qid, ref, br)
+			if err != nil || !ok {
+				msgs[i] = store.Message{}
+				return err
+			}
+			found[i], packed = true, true
+			missing--
+			return nil
+		})
+	}
+	_, packedQueue := s.packedQueues.Load(qid)
+	var err error
+	if anyState || packedQueue {
+		err = statesAndPacked()
+		if err == nil && missing > 0 {
+			err = contents()
+		}
+	} else {
+		err = contents()
+		if err == nil && missing > 0 {
+			err = statesAndPacked()
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if packed && !packedQueue {
+		s.packedQueues.Store(qid, struct{}{})
+	}
+	for i := range states {
+		if found[i] && hasState[i] {
+			msgs[i].State = states[i]
 		}
 	}
 	return msgs, found, nil
@@ -720,6 +797,9 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 				// Packed: the content goes into the body's record.
 				p.copies = appendPacked(p.copies, op.QueueID, m)
 				p.n++
+				if _, ok := s.packedQueues.Load(op.QueueID); !ok {
+					s.packedQueues.Store(op.QueueID, struct{}{})
+				}
 				buf = encodeStateRef(buf[:0], m.State, m.Shared)
 				err = pb.Set(seqKey('s', op.QueueID, m.Seq), buf, nil)
 			} else {

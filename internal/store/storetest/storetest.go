@@ -35,6 +35,7 @@ func Run(t *testing.T, b Backend) {
 		{"DeleteQueueRemovesEverything", testDeleteQueue},
 		{"SharedBodies", testShared},
 		{"SharedBodiesAcrossStatesAndReopen", testSharedReopen},
+		{"MixedReads", testMixedReads},
 		{"Dedup", testDedup},
 		{"MoveTasks", testMoveTasks},
 		{"ConcurrentCommits", testConcurrent},
@@ -325,6 +326,73 @@ func testSharedReopen(t *testing.T, be Backend) {
 	if _, err := s.GetContent(ctx, 1, 3); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("deleted late copy readable: %v", err)
 	}
+}
+
+// testMixedReads reads plain messages, packed copies and copies written
+// after their body, in one call, with and without states, before and after
+// a reopen (a backend may order its reads by what it has seen).
+func testMixedReads(t *testing.T, be Backend) {
+	loc := be.Location(t)
+	s, closeFn := be.Open(t, loc)
+	defer func() { closeFn() }()
+	ctx := context.Background()
+	copyOf := func(seq, body uint64, part string) *store.Message {
+		m := msg(seq, part)
+		m.Shared = body
+		return m
+	}
+	commit(t, s, func(b *store.Batch) {
+		b.PutMessage(1, msg(1, "plain one"))
+		b.PutMessage(1, copyOf(2, 9, "x"))
+		b.PutMessage(2, copyOf(1, 9, "y"))
+		b.PutShared(store.SharedBody{ID: 9, Head: "[", Tail: "]"})
+	})
+	commit(t, s, func(b *store.Batch) {
+		b.PutMessage(1, copyOf(3, 9, "late"))
+		b.PutMessage(1, msg(4, "plain four"))
+		b.PutMessage(1, copyOf(5, 10, "z"))
+		b.PutShared(store.SharedBody{ID: 10, Head: "<", Tail: ">"})
+	})
+	moved := store.State{SentAt: 100, VisibleAt: 5000, FirstReceiveAt: 120, ReceiveCount: 2, Nonce: 3, GroupID: "g"}
+	commit(t, s, func(b *store.Batch) {
+		b.Ops = append(b.Ops, store.Op{Kind: store.OpPutState, QueueID: 1, Seq: 2, State: moved, Ref: 9})
+	})
+	seqs := []uint64{1, 2, 3, 4, 5, 6}
+	bodies := []string{"plain one", "[x]", "[late]", "plain four", "<z>", ""}
+	sent := msg(1, "").State
+	states := []store.State{sent, moved, sent, sent, sent, {}}
+	check := func(when string) {
+		t.Helper()
+		for _, ws := range [][]bool{
+			{false, false, false, false, false, false},
+			{true, true, true, true, true, true},
+			{true, false, true, false, true, false},
+			{false, true, false, true, false, true},
+		} {
+			ms, found, err := s.ReadMessages(ctx, 1, seqs, ws)
+			if err != nil {
+				t.Fatalf("%s: ReadMessages: %v", when, err)
+			}
+			for i := range seqs {
+				if found[i] != (i != 5) || ms[i].Body != bodies[i] {
+					t.Fatalf("%s, states %v: message %d = %q found %v, want %q", when, ws, seqs[i], ms[i].Body, found[i], bodies[i])
+				}
+				if found[i] && ws[i] && ms[i].State != states[i] {
+					t.Fatalf("%s, states %v: message %d state %+v, want %+v", when, ws, seqs[i], ms[i].State, states[i])
+				}
+				if found[i] && ms[i].ID != fmt.Sprintf("id-%d", seqs[i]) {
+					t.Fatalf("%s: message %d has ID %q", when, seqs[i], ms[i].ID)
+				}
+			}
+		}
+		if ms, found, err := s.ReadMessages(ctx, 2, []uint64{1}, []bool{false}); err != nil || !found[0] || ms[0].Body != "[y]" {
+			t.Fatalf("%s: the other queue's copy = %+v %v %v", when, ms, found, err)
+		}
+	}
+	check("before a reopen")
+	closeFn()
+	s, closeFn = be.Open(t, loc)
+	check("after a reopen")
 }
 
 func testHighWater(t *testing.T, b Backend) {
