@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -81,6 +82,7 @@ Resources:
       Parameters: {TopicArn: !Ref Topic, DestinationQueueName: !GetAtt Worker.QueueName}
 Outputs:
   TopicArn: {Value: !Ref Topic}
+  SearchEndpoint: {Value: !GetAtt Analytics.Outputs.AnalyticsDomainEndpoint}
 `
 }
 
@@ -92,22 +94,27 @@ func main() {
 	}
 }
 
-func deploy(ctx context.Context, c *cloudformation.Client, name, body string) (string, error) {
+// deploy creates a stack and returns its outputs.
+func deploy(ctx context.Context, c *cloudformation.Client, name, body string) (map[string]string, error) {
 	if _, err := c.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(body),
 		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam, cfntypes.CapabilityCapabilityAutoExpand}}); err != nil {
-		return "", err
+		return nil, err
 	}
 	for {
 		ds, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		st := ds.Stacks[0]
 		if !strings.HasSuffix(string(st.StackStatus), "_IN_PROGRESS") {
 			if st.StackStatus != cfntypes.StackStatusCreateComplete {
-				return "", fmt.Errorf("stack %s: %s %s", name, st.StackStatus, aws.ToString(st.StackStatusReason))
+				return nil, fmt.Errorf("stack %s: %s %s", name, st.StackStatus, aws.ToString(st.StackStatusReason))
 			}
-			return aws.ToString(st.Outputs[0].OutputValue), nil
+			outs := map[string]string{}
+			for _, o := range st.Outputs {
+				outs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+			}
+			return outs, nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -161,14 +168,15 @@ func run() error {
 	defer fk.Stop()
 	ctx := context.Background()
 	c, s, q := cloudformation.NewFromConfig(cfg(fk.URL)), sns.NewFromConfig(cfg(fk.URL)), sqs.NewFromConfig(cfg(fk.URL))
-	baseTopic, err := deploy(ctx, c, "worker-only", workerOnly)
+	baseOuts, err := deploy(ctx, c, "worker-only", workerOnly)
 	if err != nil {
 		return err
 	}
-	forkTopic, err := deploy(ctx, c, "forked", forked("forked"))
+	forkOuts, err := deploy(ctx, c, "forked", forked("forked"))
 	if err != nil {
 		return err
 	}
+	baseTopic, forkTopic, searchEndpoint := baseOuts["TopicArn"], forkOuts["TopicArn"], forkOuts["SearchEndpoint"]
 	event := `{"id":"order-1","amount":250,"customer":"Ada Lovelace","time":"2026-11-27T07:00:00Z","payment":{"type":"card"}}`
 	publish := func(topic string) func(context.Context) (int, error) {
 		return func(ctx context.Context) (int, error) {
@@ -186,6 +194,7 @@ func run() error {
 	// for the pipelines to consume everything, so that no round's
 	// baseline shares the machine with the previous round's pipelines.
 	var rs []round
+	indexed := 0 // events the search index should hold
 	for i := 0; i < *rounds; i++ {
 		var r round
 		r.base = fk.WithCPU(func() load.Result { return load.Measure("worker queue only", 16, *duration, publish(baseTopic)) })
@@ -209,7 +218,21 @@ func run() error {
 		}
 		r.drain = time.Since(start)
 		r.endToEnd = float64(r.fork.Completed) / (duration.Seconds() + r.drain.Seconds())
-		fmt.Printf("drained the backup and search queues in %s (%d left)\n\n", r.drain.Round(time.Millisecond), left)
+		// Then until the search index holds every event, so that no
+		// indexing falls into the next round's measurements. Firehose
+		// flushes a buffer at 5 MB or after 60 s: measurements long
+		// enough to fill buffers index within themselves, as a steady
+		// load does; the last partial buffer is indexed here, outside
+		// any measurement.
+		indexed += r.fork.Completed
+		wait := time.Now()
+		n := searchCount(searchEndpoint)
+		for n < indexed && time.Since(wait) < 5*time.Minute {
+			time.Sleep(500 * time.Millisecond)
+			n = searchCount(searchEndpoint)
+		}
+		fmt.Printf("the pipelines' queues drained in %s (%d left); the search index held every event %s later (%d of %d)\n\n",
+			r.drain.Round(time.Millisecond), left, time.Since(wait).Round(time.Millisecond), n, indexed)
 		// Every round starts from the same state: the two worker queues,
 		// which nothing consumes here, and the replay buffer are emptied,
 		// so that rounds do not measure a server holding ever more queued
@@ -233,6 +256,22 @@ func run() error {
 	}
 	fmt.Printf("\nmedian publish-rate ratio %.2f (target ≥ 0.5), median end-to-end ratio %.2f\n", median(ratios), median(e2e))
 	return nil
+}
+
+// searchCount counts the documents in the search pipeline's indexes.
+func searchCount(endpoint string) int {
+	resp, err := http.Post("http://"+endpoint+"/checkout/_count", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Count int `json:"count"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&out) != nil {
+		return -1
+	}
+	return out.Count
 }
 
 // round is one baseline and one forked measurement, back to back.

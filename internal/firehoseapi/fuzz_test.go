@@ -1,11 +1,15 @@
 package firehoseapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/forkline/forkline/internal/clock"
@@ -63,4 +67,67 @@ func FuzzServe(f *testing.F) {
 			}
 		}
 	})
+}
+
+// generalBatch decodes a PutRecordBatch body as the general path does.
+func generalBatch(body []byte) (string, [][]byte, bool) {
+	var raw map[string]any
+	if json.Unmarshal(body, &raw) != nil {
+		return "", nil, false
+	}
+	name, _ := raw["DeliveryStreamName"].(string)
+	recs, _ := raw["Records"].([]any)
+	data := [][]byte{}
+	for _, r := range recs {
+		m, _ := r.(map[string]any)
+		s, ok := m["Data"].(string)
+		if !ok {
+			return "", nil, false
+		}
+		d, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return "", nil, false
+		}
+		data = append(data, d)
+	}
+	return name, data, true
+}
+
+// FuzzFastBatch: whatever fastBatch decodes, the general path decodes to
+// the same stream name and records.
+func FuzzFastBatch(f *testing.F) {
+	for _, s := range []string{
+		`{"DeliveryStreamName":"s","Records":[{"Data":"aGVsbG8K"},{"Data":""}]}`,
+		` {"Records":[{"Data":"YQ==","Other":1}],"DeliveryStreamName":"s\u00e9","x":[null]} `,
+		`{"DeliveryStreamName":"s","Records":[{"Data":"!!"}]}`,
+		`{"DeliveryStreamName":"s","records":[{"Data":"YQ=="}]}`,
+		`{"DeliveryStreamName":"s","Records":[{"data":"YQ=="}]}`,
+		`{"DeliveryStreamName":"s","Records":[null]}`,
+		`{"DeliveryStreamName":"a","DeliveryStreamName":"b","Records":[]}`,
+		"\v{\"DeliveryStreamName\":\"s\",\"Records\":[]}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		name, data, ok := fastBatch(body)
+		if !ok {
+			return
+		}
+		gname, gdata, gok := generalBatch(body)
+		if !gok || name != gname || !reflect.DeepEqual(data, gdata) {
+			t.Fatalf("%q: fast %q %q, general %v %q %q", body, name, data, gok, gname, gdata)
+		}
+	})
+}
+
+func TestBatchAnswerIsTheMapEncoding(t *testing.T) {
+	res := batchAnswer{{RecordID: "a"}, {RecordID: "b<&>"}}
+	list := []map[string]string{{"RecordId": "a"}, {"RecordId": "b<&>"}}
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetEscapeHTML(false)
+	enc.Encode(map[string]any{"FailedPutCount": 0, "Encrypted": false, "RequestResponses": list})
+	if got := res.AppendJSON(nil); string(got) != strings.TrimSpace(want.String()) {
+		t.Fatalf("got %s, want %s", got, want.String())
+	}
 }
