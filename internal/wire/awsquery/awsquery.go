@@ -167,8 +167,25 @@ func (x *XML) Close(name string) { x.WriteString("</"); x.WriteString(name); x.W
 // Elem writes <name>text</name>.
 func (x *XML) Elem(name, text string) {
 	x.Open(name)
-	xml.EscapeText(x, []byte(text))
+	if plainText(text) {
+		x.WriteString(text)
+	} else {
+		xml.EscapeText(x, []byte(text))
+	}
 	x.Close(name)
+}
+
+// plainText reports whether xml.EscapeText would write text unchanged:
+// printable ASCII without the quotes, the ampersand and the angle
+// brackets.
+func plainText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '<', c == '>', c == '&', c == '"', c == '\'':
+			return false
+		}
+	}
+	return true
 }
 
 // Write sends a query-protocol response: result (which may be nil) writes
@@ -192,9 +209,10 @@ func Write(w http.ResponseWriter, action, xmlns, requestID string, result func(*
 // send writes the document with its headers and status.
 func (x *XML) send(w http.ResponseWriter, requestID string, status int) {
 	h := w.Header()
-	h.Set("Content-Type", "text/xml")
-	h.Set("x-amzn-RequestId", requestID)
-	h.Set("Content-Length", strconv.Itoa(x.Len()))
+	// Canonical keys assigned directly, without Set's canonicalizing.
+	h["Content-Type"] = []string{"text/xml"}
+	h["X-Amzn-Requestid"] = []string{requestID}
+	h["Content-Length"] = []string{strconv.Itoa(x.Len())}
 	w.WriteHeader(status)
 	w.Write(x.Bytes())
 }

@@ -1,6 +1,8 @@
 package awsquery
 
 import (
+	"bytes"
+	"encoding/xml"
 	"reflect"
 	"testing"
 )
@@ -45,5 +47,23 @@ func FuzzParseForm(f *testing.F) {
 			p.Map(prefix, "Name", "Value")
 		}
 		p.Int("MaxNumberOfMessages")
+	})
+}
+
+// FuzzElem: Elem writes what xml.EscapeText writes.
+func FuzzElem(f *testing.F) {
+	for _, s := range []string{"plain-id_1.2:3/4", `<a href="x">&'</a>`, "tab\tnl\ncr\r", "é\xff\x00", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var x XML
+		x.Elem("E", s)
+		var want bytes.Buffer
+		want.WriteString("<E>")
+		xml.EscapeText(&want, []byte(s))
+		want.WriteString("</E>")
+		if x.String() != want.String() {
+			t.Fatalf("%q: %q, want %q", s, x.String(), want.String())
+		}
 	})
 }
