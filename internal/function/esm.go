@@ -13,6 +13,7 @@ import (
 
 	"github.com/forkline/forkline/internal/queue"
 	"github.com/forkline/forkline/internal/store"
+	"github.com/forkline/forkline/internal/wire/jsontext"
 )
 
 // nsMapping holds event source mappings by UUID.
@@ -472,43 +473,84 @@ func hasReportBatchItemFailures(m *Mapping) bool {
 // sqsEvent renders the event a function receives from SQS (Lambda
 // developer guide, "Using Lambda with Amazon SQS").
 func (s *Service) sqsEvent(m *Mapping, batch []queue.ReceivedMessage) []byte {
-	type attr struct {
-		StringValue      *string  `json:"stringValue,omitempty"`
-		BinaryValue      *string  `json:"binaryValue,omitempty"`
-		StringListValues []string `json:"stringListValues"`
-		BinaryListValues []string `json:"binaryListValues"`
-		DataType         string   `json:"dataType"`
-	}
-	type record struct {
-		MessageID         string            `json:"messageId"`
-		ReceiptHandle     string            `json:"receiptHandle"`
-		Body              string            `json:"body"`
-		Attributes        map[string]string `json:"attributes"`
-		MessageAttributes map[string]attr   `json:"messageAttributes"`
-		MD5OfBody         string            `json:"md5OfBody"`
-		MD5OfMessageAttrs string            `json:"md5OfMessageAttributes,omitempty"`
-		EventSource       string            `json:"eventSource"`
-		EventSourceARN    string            `json:"eventSourceARN"`
-		AWSRegion         string            `json:"awsRegion"`
-	}
-	recs := make([]record, len(batch))
-	for i, msg := range batch {
-		r := record{MessageID: msg.MessageID, ReceiptHandle: msg.ReceiptHandle, Body: msg.Body, Attributes: msg.Attributes,
-			MessageAttributes: map[string]attr{}, MD5OfBody: msg.MD5Body, MD5OfMessageAttrs: msg.MD5Attr,
-			EventSource: "aws:sqs", EventSourceARN: m.EventSourceArn, AWSRegion: s.cfg.Region}
-		for _, a := range msg.MessageAttrs {
-			v := attr{StringListValues: []string{}, BinaryListValues: []string{}, DataType: a.DataType}
-			if len(a.BinaryValue) > 0 {
-				b := base64.StdEncoding.EncodeToString(a.BinaryValue)
-				v.BinaryValue = &b
-			} else {
-				sv := a.StringValue
-				v.StringValue = &sv
-			}
-			r.MessageAttributes[a.Name] = v
+	return appendSQSEvent(make([]byte, 0, 64+len(batch)*(512+len(m.EventSourceArn))), m.EventSourceArn, s.cfg.Region, batch)
+}
+
+// appendSQSEvent writes the SQS event of a batch as encoding/json would
+// write its records (without HTML escaping), with no reflection: the
+// pollers build one per invocation. TestSQSEventEncoding holds it to
+// encoding/json.
+func appendSQSEvent(b []byte, arn, region string, batch []queue.ReceivedMessage) []byte {
+	b = append(b, `{"Records":[`...)
+	for i := range batch {
+		msg := &batch[i]
+		if i > 0 {
+			b = append(b, ',')
 		}
-		recs[i] = r
+		b = append(b, `{"messageId":`...)
+		b = jsontext.AppendString(b, msg.MessageID)
+		b = append(b, `,"receiptHandle":`...)
+		b = jsontext.AppendString(b, msg.ReceiptHandle)
+		b = append(b, `,"body":`...)
+		b = jsontext.AppendString(b, msg.Body)
+		b = append(b, `,"attributes":`...)
+		if msg.Attributes == nil {
+			b = append(b, "null"...)
+		} else {
+			keys := make([]string, 0, len(msg.Attributes))
+			for k := range msg.Attributes {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			b = append(b, '{')
+			for j, k := range keys {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = jsontext.AppendString(b, k)
+				b = append(b, ':')
+				b = jsontext.AppendString(b, msg.Attributes[k])
+			}
+			b = append(b, '}')
+		}
+		b = append(b, `,"messageAttributes":{`...)
+		// By name; of attributes named alike, the last (as a map keeps).
+		attrs := append([]store.MessageAttribute(nil), msg.MessageAttrs...)
+		sort.SliceStable(attrs, func(x, y int) bool { return attrs[x].Name < attrs[y].Name })
+		first := true
+		for j := range attrs {
+			a := &attrs[j]
+			if j+1 < len(attrs) && attrs[j+1].Name == a.Name {
+				continue
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = jsontext.AppendString(b, a.Name)
+			if len(a.BinaryValue) > 0 {
+				b = append(b, `:{"binaryValue":"`...)
+				b = base64.StdEncoding.AppendEncode(b, a.BinaryValue)
+				b = append(b, '"')
+			} else {
+				b = append(b, `:{"stringValue":`...)
+				b = jsontext.AppendString(b, a.StringValue)
+			}
+			b = append(b, `,"stringListValues":[],"binaryListValues":[],"dataType":`...)
+			b = jsontext.AppendString(b, a.DataType)
+			b = append(b, '}')
+		}
+		b = append(b, `},"md5OfBody":`...)
+		b = jsontext.AppendString(b, msg.MD5Body)
+		if msg.MD5Attr != "" {
+			b = append(b, `,"md5OfMessageAttributes":`...)
+			b = jsontext.AppendString(b, msg.MD5Attr)
+		}
+		b = append(b, `,"eventSource":"aws:sqs","eventSourceARN":`...)
+		b = jsontext.AppendString(b, arn)
+		b = append(b, `,"awsRegion":`...)
+		b = jsontext.AppendString(b, region)
+		b = append(b, '}')
 	}
-	b, _ := json.Marshal(map[string][]record{"Records": recs})
-	return b
+	return append(b, "]}"...)
 }
