@@ -47,7 +47,7 @@ var (
 	rounds   = flag.Int("rounds", 3, "rounds of the forkline / null server pairs; rows report the median round")
 	nullMode = flag.String("null-listen", "", "internal: run as the null server on this address")
 	binFlag  = flag.String("forkline", "", "forkline binary (default: build ./cmd/forkline)")
-	only     = flag.String("only", "", "comma-separated workloads to run (send, batch, recv, raw); empty runs all")
+	only     = flag.String("only", "", "comma-separated workloads to run (send, batch, recv, raw; recv reads what send and batch queued, so run it with one of them); empty runs all")
 )
 
 var body1K = strings.Repeat("x", 1024)
