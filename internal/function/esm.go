@@ -404,7 +404,7 @@ func (s *Service) gather(ctx context.Context, name string, m *Mapping) []queue.R
 // handleBatch invokes the function and deletes what it processed. It
 // reports false when the invocation itself failed.
 func (s *Service) handleBatch(ctx context.Context, name string, m *Mapping, fifo bool, batch []queue.ReceivedMessage) bool {
-	out, err := s.Invoke(ctx, InvokeInput{FunctionName: m.FunctionArn, Payload: s.sqsEvent(m, batch)})
+	out, err := s.Invoke(ctx, InvokeInput{FunctionName: m.FunctionArn, Payload: s.sqsEvent(m, batch), built: true})
 	failed := map[string]bool{}
 	switch {
 	case err != nil:

@@ -75,5 +75,9 @@ func FuzzSQSEvent(f *testing.F) {
 		if !bytes.Equal(got, want) {
 			t.Fatalf("got  %s\nwant %s", got, want)
 		}
+		// Invoke does not check an event it built.
+		if !json.Valid(got) {
+			t.Fatalf("invalid JSON: %s", got)
+		}
 	})
 }
