@@ -65,25 +65,45 @@ func decodeAttrMap(r *jsonread.Reader, p *map[string]msgAttrValue) {
 	*p = m
 }
 
+// sendFields points at the message fields that a send and a batch entry
+// share.
+type sendFields struct {
+	body, dedup, group **string
+	delay              **int
+	attrs, sys         *map[string]msgAttrValue
+}
+
+// decode reads the value of key k when k names one of the fields (bits 1
+// to 6 of seen), and reports whether it did.
+func (f sendFields) decode(r *jsonread.Reader, k []byte, seen *uint) bool {
+	switch {
+	case r.Field(k, "MessageBody", 1, seen):
+		r.StringPtr(f.body)
+	case r.Field(k, "DelaySeconds", 2, seen):
+		r.IntPtr(f.delay)
+	case r.Field(k, "MessageAttributes", 3, seen):
+		decodeAttrMap(r, f.attrs)
+	case r.Field(k, "MessageSystemAttributes", 4, seen):
+		decodeAttrMap(r, f.sys)
+	case r.Field(k, "MessageDeduplicationId", 5, seen):
+		r.StringPtr(f.dedup)
+	case r.Field(k, "MessageGroupId", 6, seen):
+		r.StringPtr(f.group)
+	default:
+		return false
+	}
+	return true
+}
+
 // DecodeJSON implements awsjson.FastDecoder.
 func (in *sendMessageInput) DecodeJSON(r *jsonread.Reader) {
 	var seen uint
+	f := sendFields{&in.MessageBody, &in.MessageDeduplicationId, &in.MessageGroupId, &in.DelaySeconds, &in.MessageAttributes, &in.MessageSystemAttributes}
 	r.Object(func(k []byte) {
 		switch {
 		case r.Field(k, "QueueUrl", 0, &seen):
 			r.StringInto(&in.QueueUrl)
-		case r.Field(k, "MessageBody", 1, &seen):
-			r.StringPtr(&in.MessageBody)
-		case r.Field(k, "DelaySeconds", 2, &seen):
-			r.IntPtr(&in.DelaySeconds)
-		case r.Field(k, "MessageAttributes", 3, &seen):
-			decodeAttrMap(r, &in.MessageAttributes)
-		case r.Field(k, "MessageSystemAttributes", 4, &seen):
-			decodeAttrMap(r, &in.MessageSystemAttributes)
-		case r.Field(k, "MessageDeduplicationId", 5, &seen):
-			r.StringPtr(&in.MessageDeduplicationId)
-		case r.Field(k, "MessageGroupId", 6, &seen):
-			r.StringPtr(&in.MessageGroupId)
+		case f.decode(r, k, &seen):
 		default:
 			r.Skip()
 		}
@@ -95,22 +115,12 @@ func (e *sendBatchEntry) decodeJSON(r *jsonread.Reader) {
 		return
 	}
 	var seen uint
+	f := sendFields{&e.MessageBody, &e.MessageDeduplicationId, &e.MessageGroupId, &e.DelaySeconds, &e.MessageAttributes, &e.MessageSystemAttributes}
 	r.Object(func(k []byte) {
 		switch {
 		case r.Field(k, "Id", 0, &seen):
 			r.StringInto(&e.Id)
-		case r.Field(k, "MessageBody", 1, &seen):
-			r.StringPtr(&e.MessageBody)
-		case r.Field(k, "DelaySeconds", 2, &seen):
-			r.IntPtr(&e.DelaySeconds)
-		case r.Field(k, "MessageAttributes", 3, &seen):
-			decodeAttrMap(r, &e.MessageAttributes)
-		case r.Field(k, "MessageSystemAttributes", 4, &seen):
-			decodeAttrMap(r, &e.MessageSystemAttributes)
-		case r.Field(k, "MessageDeduplicationId", 5, &seen):
-			r.StringPtr(&e.MessageDeduplicationId)
-		case r.Field(k, "MessageGroupId", 6, &seen):
-			r.StringPtr(&e.MessageGroupId)
+		case f.decode(r, k, &seen):
 		default:
 			r.Skip()
 		}

@@ -91,17 +91,44 @@ func (r *Reader) MapObject(entry func(key []byte)) {
 	r.object(false, entry)
 }
 
-func (r *Reader) object(ascii bool, field func(key []byte)) {
-	if r.failed || r.peek() != '{' {
+// open consumes the opening bracket of a container, failing the reader
+// when there is none, and reports whether the container has members.
+func (r *Reader) open(opening, closing byte) bool {
+	if r.failed || r.peek() != opening {
 		r.failed = true
-		return
+		return false
 	}
 	r.i++
-	if r.peek() == '}' {
+	if r.peek() == closing {
 		r.i++
+		return false
+	}
+	return true
+}
+
+// more consumes what follows a member: a comma (true: another member
+// follows) or the closing bracket (false). Anything else fails the reader.
+func (r *Reader) more(closing byte) bool {
+	if r.failed {
+		return false
+	}
+	switch r.peek() {
+	case ',':
+		r.i++
+		return true
+	case closing:
+		r.i++
+		return false
+	}
+	r.failed = true
+	return false
+}
+
+func (r *Reader) object(ascii bool, field func(key []byte)) {
+	if !r.open('{', '}') {
 		return
 	}
-	for !r.failed {
+	for {
 		if r.peek() != '"' {
 			r.failed = true
 			return
@@ -135,17 +162,8 @@ func (r *Reader) object(ascii bool, field func(key []byte)) {
 		}
 		r.i++
 		field(key)
-		if r.failed {
+		if !r.more('}') {
 			return
-		}
-		switch r.peek() {
-		case ',':
-			r.i++
-		case '}':
-			r.i++
-			return
-		default:
-			r.failed = true
 		}
 	}
 }
@@ -153,28 +171,13 @@ func (r *Reader) object(ascii bool, field func(key []byte)) {
 // Array reads an array, calling elem for each element; elem must read
 // exactly one value.
 func (r *Reader) Array(elem func()) {
-	if r.failed || r.peek() != '[' {
-		r.failed = true
+	if !r.open('[', ']') {
 		return
 	}
-	r.i++
-	if r.peek() == ']' {
-		r.i++
-		return
-	}
-	for !r.failed {
+	for {
 		elem()
-		if r.failed {
+		if !r.more(']') {
 			return
-		}
-		switch r.peek() {
-		case ',':
-			r.i++
-		case ']':
-			r.i++
-			return
-		default:
-			r.failed = true
 		}
 	}
 }
