@@ -32,7 +32,9 @@ func FuzzSearch(f *testing.F) {
 		`{"query":{"range":{"time":{"gte":"now-1d/d","lt":"now"}}},"aggs":{"h":{"date_histogram":{"field":"time","fixed_interval":"30m"}}}}`,
 		`{"size":0,"aggs":{"s":{"terms":{"field":"status.keyword","size":1},"aggs":{"m":{"max":{"field":"amount"}}}}}}`,
 		`{"query":{"query_string":{"query":"ada AND NOT turing"}},"sort":[{"amount":"desc"}],"from":1,"size":2}`,
-		`{"aggs":{"h":{"histogram":{"field":"amount","interval":0}}}}`, `[1,2]`, `{"query":"x"}`} {
+		`{"aggs":{"h":{"histogram":{"field":"amount","interval":0}}}}`, `[1,2]`, `{"query":"x"}`,
+		`{"query":{"query_string":{"query":"lovelace OR (book -pen) \"paid twice\"~2 turi* /gr.ce/ amount:>40"}}}`,
+		`{"query":{"bool":{"must":{"match":{"_all":"ada"}},"filter":{"multi_match":{"query":"paid"}}}}}`} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, body string) {

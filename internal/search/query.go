@@ -473,11 +473,17 @@ func (s *Service) Search(ctx context.Context, domainName, indexExpr string, body
 		need = maxWindow
 	}
 	for _, n := range names {
-		sr := bleve.NewSearchRequestOptions(q, need, 0, false)
+		ix := d.indexes[n]
+		iq, err := expand(q, ix.text.names)
+		if err != nil {
+			s.mu.RUnlock()
+			return nil, err
+		}
+		sr := bleve.NewSearchRequestOptions(iq, need, 0, false)
 		if sorts := sortFields(req["sort"]); len(sorts) > 0 {
 			sr.SortBy(sorts)
 		}
-		res, err := d.indexes[n].bleve.SearchInContext(ctx, sr)
+		res, err := ix.bleve.SearchInContext(ctx, sr)
 		if err != nil {
 			s.mu.RUnlock()
 			// What the index refuses is the query's fault (a query

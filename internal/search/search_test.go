@@ -98,6 +98,13 @@ func TestQueries(t *testing.T) {
 		{`{"query":{"query_string":{"query":"twice"}}}`, "4"},
 		{`{"query":{"multi_match":{"query":"hopper"}}}`, "3"},
 		{`{"query":{"query_string":{"query":"6b70656e64696e67"}}}`, ""},
+		{`{"query":{"query_string":{"query":"lovelace OR hopper"}}}`, "1,3"},
+		{`{"query":{"query_string":{"query":"status:paid AND book"}}}`, "1,3"},
+		{`{"query":{"query_string":{"query":"ada -refunded"}}}`, "1"},
+		{`{"query":{"query_string":{"query":"\"paid twice\""}}}`, "4"},
+		{`{"query":{"query_string":{"query":"turi*"}}}`, "2"},
+		{`{"query":{"bool":{"must":[{"query_string":{"query":"paid"}},{"range":{"amount":{"lt":200}}}]}}}`, "3,4"},
+		{`{"query":{"match":{"_all":"turing"}}}`, "2"},
 	}
 	for _, c := range cases {
 		if got := orderIDs(t, s, "orders-*", c.q); got != c.want {
