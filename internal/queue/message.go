@@ -223,6 +223,32 @@ func mustFloat(s string) *big.Float {
 // validNumber reports whether s is a number SQS accepts: up to 38 digits of
 // precision, magnitude between 10^-128 and 10^+126 (or zero).
 func validNumber(s string) bool {
+	// A plain decimal (sign, digits, at most one point, no exponent), the
+	// common case, is valid when it has at most 39 digits: its magnitude
+	// then lies between 10^-39 and 10^39, inside the bounds.
+	i, digits, point := 0, 0, false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+			continue
+		case c == '.' && !point:
+			point = true
+			continue
+		}
+		break
+	}
+	if i == len(s) && digits > 0 {
+		return digits <= 38+1
+	}
+	return validNumberFull(s)
+}
+
+// validNumberFull is validNumber for any syntax, exponents included.
+func validNumberFull(s string) bool {
 	if !numberRe.MatchString(s) {
 		return false
 	}

@@ -125,6 +125,19 @@ func FuzzMD5OfAttributes(f *testing.F) {
 	})
 }
 
+// FuzzValidNumber: the plain-decimal shortcut agrees with the full check.
+func FuzzValidNumber(f *testing.F) {
+	for _, s := range []string{"0", "-12.5", "1e126", ".5", "+3.", ".", "+", "1.2.3", "250", "-0.0000000000000000000000000000000000001",
+		"1234567890123456789012345678901234567890", "123456789012345678901234567890123456789"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := validNumber(s), validNumberFull(s); got != want {
+			t.Fatalf("validNumber(%q) = %v, the full check says %v", s, got, want)
+		}
+	})
+}
+
 func TestValidNumber(t *testing.T) {
 	for _, tc := range []struct {
 		in string
