@@ -227,3 +227,39 @@ func TestSearchDuringIndexing(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A delivery larger than a chunk is stored and indexed whole, and the
+// positions of the documents refused count from the delivery's start.
+func TestBulkChunks(t *testing.T) {
+	s, reopen := setup(t)
+	var docs [][]byte
+	for i := 0; i < 2*indexChunk+500; i++ {
+		if i%1000 == 999 {
+			docs = append(docs, []byte(`[1]`))
+			continue
+		}
+		docs = append(docs, fmt.Appendf(nil, `{"n":%d,"word":"w%d"}`, i, i%7))
+	}
+	failed, err := s.Bulk(context.Background(), "shop", "big", docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(failed) != 2 || failed[999] == "" || failed[1999] == "" {
+		t.Fatalf("failed = %v", failed)
+	}
+	for _, svc := range []*Service{s, reopen()} {
+		res, err := svc.Search(context.Background(), "shop", "big", []byte(`{"query":{"query_string":{"query":"w3"}}}`), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		for i := range docs {
+			if i%1000 != 999 && i%7 == 3 {
+				want++
+			}
+		}
+		if res["count"] != want {
+			t.Errorf("count of w3 = %v, want %d", res["count"], want)
+		}
+	}
+}
