@@ -204,6 +204,7 @@ func run() error {
 			// costs.
 			go profile(addr, *duration, fmt.Sprintf("forkload.%d.cpu.prof", i+1))
 		}
+		cpu0, fn0 := fk.CPU(), fk.ChildrenCPU()
 		r.fork = fk.WithCPU(func() load.Result {
 			return load.Measure("worker + backup + search + replay", 16, *duration, publish(forkTopic))
 		})
@@ -231,8 +232,13 @@ func run() error {
 			time.Sleep(500 * time.Millisecond)
 			n = searchCount(searchEndpoint)
 		}
-		fmt.Printf("the pipelines' queues drained in %s (%d left); the search index held every event %s later (%d of %d)\n\n",
+		if r.fork.Completed > 0 {
+			r.cpu = (fk.CPU() - cpu0) / time.Duration(r.fork.Completed)
+			r.fnCPU = (fk.ChildrenCPU() - fn0) / time.Duration(r.fork.Completed)
+		}
+		fmt.Printf("the pipelines' queues drained in %s (%d left); the search index held every event %s later (%d of %d)\n",
 			r.drain.Round(time.Millisecond), left, time.Since(wait).Round(time.Millisecond), n, indexed)
+		fmt.Printf("CPU per forked event from its publish to its indexing: forkline %d µs, the pipelines' functions %d µs\n\n", r.cpu.Microseconds(), r.fnCPU.Microseconds())
 		// Every round starts from the same state: the two worker queues,
 		// which nothing consumes here, and the replay buffer are emptied,
 		// so that rounds do not measure a server holding ever more queued
@@ -242,12 +248,12 @@ func run() error {
 		}
 		rs = append(rs, r)
 	}
-	fmt.Println("| round | topic → worker queue (baseline) | topic → worker + 3 pipelines, publish rate | ratio | end-to-end (until the pipelines have consumed every event), ratio |")
-	fmt.Println("| --- | --- | --- | --- | --- |")
+	fmt.Println("| round | topic → worker queue (baseline) | topic → worker + 3 pipelines, publish rate | ratio | end-to-end (until the pipelines have consumed every event), ratio | CPU per forked event, publish to index: forkline, functions |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- |")
 	for i, r := range rs {
-		fmt.Printf("| %d | %.0f events/s (p50 %s, %d µs server CPU each) | %.0f events/s (p50 %s, %d µs) | **%.2f** | %.0f events/s, %.2f |\n", i+1,
+		fmt.Printf("| %d | %.0f events/s (p50 %s, %d µs server CPU each) | %.0f events/s (p50 %s, %d µs) | **%.2f** | %.0f events/s, %.2f | %d µs, %d µs |\n", i+1,
 			r.base.Ops, load.MS(r.base.P50), r.base.CPUPerReq.Microseconds(), r.fork.Ops, load.MS(r.fork.P50), r.fork.CPUPerReq.Microseconds(),
-			r.fork.Ops/r.base.Ops, r.endToEnd, r.endToEnd/r.base.Ops)
+			r.fork.Ops/r.base.Ops, r.endToEnd, r.endToEnd/r.base.Ops, r.cpu.Microseconds(), r.fnCPU.Microseconds())
 	}
 	ratios := make([]float64, len(rs))
 	e2e := make([]float64, len(rs))
@@ -279,6 +285,11 @@ type round struct {
 	base, fork load.Result
 	drain      time.Duration
 	endToEnd   float64
+	// cpu and fnCPU are forkline's and its functions' CPU time per
+	// forked event, from the measurement's start until the pipelines have
+	// consumed and indexed everything: the whole cost of an event, wherever
+	// its buffered parts happened to fall.
+	cpu, fnCPU time.Duration
 }
 
 func median(v []float64) float64 {

@@ -126,15 +126,55 @@ func (p *Proc) Kill() {
 
 // CPU returns the process's user+system CPU time.
 func (p *Proc) CPU() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Cmd.Process.Pid))
-	if err != nil {
+	f := statFields(strconv.Itoa(p.Cmd.Process.Pid))
+	if f == nil {
 		return 0
 	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// ChildrenCPU returns the user+system CPU time of the process's children:
+// those running now, and those it has waited for.
+func (p *Proc) ChildrenCPU() time.Duration {
+	var total int64
+	pid := strconv.Itoa(p.Cmd.Process.Pid)
+	if f := statFields(pid); f != nil {
+		cut, _ := strconv.ParseInt(f[13], 10, 64)
+		cst, _ := strconv.ParseInt(f[14], 10, 64)
+		total += cut + cst
+	}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		f := statFields(d.Name())
+		if f == nil || f[1] != pid {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		total += ut + st
+	}
+	return time.Duration(total) * time.Second / 100 // USER_HZ
+}
+
+// statFields returns the fields of /proc/PID/stat after the command name
+// (f[0] is the state, f[1] the parent's PID), or nil.
+func statFields(pid string) []string {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 > len(s) {
+		return nil
+	}
+	f := strings.Fields(s[i+2:])
+	if len(f) < 15 {
+		return nil
+	}
+	return f
 }
 
 // WithCPU runs fn and sets the server CPU time per request of its result.
