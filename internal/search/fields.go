@@ -43,6 +43,14 @@ func (t *textFields) note(fields []string) {
 	}
 }
 
+// has reports whether f was noted.
+func (t *textFields) has(f string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.set[f]
+	return ok
+}
+
 // names returns the fields, sorted. The caller must not change the slice.
 func (t *textFields) names() []string {
 	t.mu.Lock()

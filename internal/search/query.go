@@ -481,7 +481,7 @@ func (s *Service) Search(ctx context.Context, domainName, indexExpr string, body
 		}
 		sr := bleve.NewSearchRequestOptions(iq, need, 0, false)
 		if sorts := sortFields(req["sort"]); len(sorts) > 0 {
-			sr.SortBy(sorts)
+			sr.SortBy(ix.sortFields(sorts))
 		}
 		res, err := ix.bleve.SearchInContext(ctx, sr)
 		if err != nil {
@@ -565,6 +565,30 @@ func intOf(v any, def int) int {
 		}
 	}
 	return def
+}
+
+// sortFields names the index fields that sort by the given fields: a
+// date string's field sorts by its date, a text field by its exact value
+// (OpenSearch refuses to sort on a text field; forkline sorts by its
+// .keyword, as a terms aggregation on it groups by exact value).
+func (ix *index) sortFields(fields []string) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		desc := strings.HasPrefix(f, "-")
+		name := strings.TrimPrefix(f, "-")
+		switch {
+		case strings.HasPrefix(name, "_") || strings.HasSuffix(name, ".keyword"):
+		case ix.dates.has(name):
+			name += ".@date"
+		case ix.text.has(name):
+			name += ".keyword"
+		}
+		if desc {
+			name = "-" + name
+		}
+		out[i] = name
+	}
+	return out
 }
 
 // sortFields reads "sort": [{"field": "desc"}, {"field": {"order": "asc"}}, "field"].

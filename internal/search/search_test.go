@@ -105,23 +105,40 @@ func TestQueries(t *testing.T) {
 		{`{"query":{"query_string":{"query":"turi*"}}}`, "2"},
 		{`{"query":{"bool":{"must":[{"query_string":{"query":"paid"}},{"range":{"amount":{"lt":200}}}]}}}`, "3,4"},
 		{`{"query":{"match":{"_all":"turing"}}}`, "2"},
+		// A date string is text too, and a phrase does not span two
+		// elements of an array.
+		{`{"query":{"match":{"time":"2026"}}}`, "1,2,3,4"},
+		{`{"query":{"match_phrase":{"items.sku":"book lamp"}}}`, ""},
+		{`{"query":{"match_phrase":{"items.sku":"lamp"}}}`, "3"},
+		{`{"query":{"term":{"amount.keyword":90.5}}}`, "4"},
 	}
 	for _, c := range cases {
 		if got := orderIDs(t, s, "orders-*", c.q); got != c.want {
 			t.Errorf("%s: got %q, want %q", c.q, got, c.want)
 		}
 	}
-	// A sort on x.keyword sorts on x (OpenSearch sorts keywords by value).
-	res, err := s.Search(context.Background(), "shop", "orders-*", []byte(`{"sort":[{"customer.keyword":"asc"}]}`), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var order []string
-	for _, h := range res["hits"].(map[string]any)["hits"].([]map[string]any) {
-		order = append(order, fmt.Sprint(h["_source"].(map[string]any)["order"]))
-	}
-	if got := strings.Join(order, ","); got != "4,1,2,3" {
-		t.Errorf("sorted by customer.keyword: %s", got)
+	// Sorts: x.keyword by exact value (OpenSearch sorts keywords by
+	// value), a date string by its date, a number by value, a text field
+	// by its exact value.
+	for _, c := range []struct{ sort, want string }{
+		{`[{"customer.keyword":"asc"}]`, "4,1,2,3"},
+		{`[{"time":"desc"}]`, "4,3,2,1"},
+		{`[{"time":{"order":"asc"}}]`, "1,2,3,4"},
+		{`[{"amount":"asc"}]`, "2,4,3,1"},
+		{`["customer"]`, "4,1,2,3"},
+		{`[{"status":"asc"},{"amount":"desc"}]`, "1,3,2,4"},
+	} {
+		res, err := s.Search(context.Background(), "shop", "orders-2026-11-27", []byte(`{"sort":`+c.sort+`}`), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var order []string
+		for _, h := range res["hits"].(map[string]any)["hits"].([]map[string]any) {
+			order = append(order, fmt.Sprint(h["_source"].(map[string]any)["order"]))
+		}
+		if got := strings.Join(order, ","); got != c.want {
+			t.Errorf("sorted by %s: %s, want %s", c.sort, got, c.want)
+		}
 	}
 	// The index is rebuilt from the store after a restart.
 	if got := orderIDs(t, reopen(), "orders-2026-11-27", `{"query":{"match":{"customer":"turing"}}}`); got != "2" {
@@ -133,7 +150,7 @@ func TestQueries(t *testing.T) {
 	if _, err := s.Search(context.Background(), "shop", "orders-*", []byte(`{"query":{"fuzzy_thing":{}}}`), false); err == nil {
 		t.Fatal("an unknown query was accepted")
 	}
-	res, _ = s.Search(context.Background(), "shop", "orders-*", []byte(`{"query":{"match":{"status":"paid"}}}`), true)
+	res, _ := s.Search(context.Background(), "shop", "orders-*", []byte(`{"query":{"match":{"status":"paid"}}}`), true)
 	if res["count"] != 2 {
 		t.Fatalf("count: %v", res)
 	}
