@@ -43,6 +43,26 @@ type SendInput struct {
 	// for every copy that names the same SharedBody: the message's body
 	// is Shared.Head + Body + Shared.Tail.
 	Shared *SharedBody
+	// AttrsChecked, when set, is what CheckAttributes found for
+	// Attributes (a topic fanning one message out checks it once).
+	AttrsChecked *AttrCheck
+}
+
+// AttrCheck is what CheckAttributes finds for valid message attributes:
+// their size, as counted against the message size limit, and their MD5.
+type AttrCheck struct {
+	Size int
+	MD5  string
+}
+
+// CheckAttributes checks message attributes as a send does and returns
+// their size and MD5.
+func CheckAttributes(attrs []store.MessageAttribute) (*AttrCheck, error) {
+	size, err := validateAttributes(attrs, "MessageAttributes")
+	if err != nil {
+		return nil, err
+	}
+	return &AttrCheck{Size: size, MD5: MD5OfAttributes(attrs)}, nil
 }
 
 // bodyLen is the length of the whole body.
@@ -127,10 +147,14 @@ func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep
 			return nil, err
 		}
 	}
-	attrSize, err := validateAttributes(in.Attributes, "MessageAttributes")
-	if err != nil {
-		return nil, err
+	attrs := in.AttrsChecked
+	if attrs == nil {
+		var err error
+		if attrs, err = CheckAttributes(in.Attributes); err != nil {
+			return nil, err
+		}
 	}
+	attrSize := attrs.Size
 	trace := ""
 	for _, a := range in.SystemAttributes {
 		if a.Name != "AWSTraceHeader" {
@@ -204,7 +228,7 @@ func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep
 	}
 	p.msg = &store.Message{
 		ID: NewMessageID(), Body: in.Body, Attrs: in.Attributes,
-		MD5Body: in.MD5Body, MD5Attr: MD5OfAttributes(in.Attributes),
+		MD5Body: in.MD5Body, MD5Attr: attrs.MD5,
 		SenderID: in.SenderID, TraceHeader: trace, GroupID: groupID, Finish: in.Finish,
 	}
 	if in.Finish != 0 {

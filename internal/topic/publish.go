@@ -77,6 +77,9 @@ type prepared struct {
 	// raw holds, per raw message text, its ValidBody, MD5 and the body
 	// its copies share.
 	raw map[string]*rawBody
+	// attrs is the queues' check of the message attributes that raw
+	// copies carry, made for the first and kept when it passed.
+	attrs *queue.AttrCheck
 }
 
 type rawBody struct {
@@ -624,6 +627,10 @@ func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer st
 			in.Body = text
 		}
 		in.Attributes = p.in.Attributes
+		if p.attrs == nil {
+			p.attrs, _ = queue.CheckAttributes(in.Attributes) // a failure is the queue's to report, per copy
+		}
+		in.AttrsChecked = p.attrs
 	} else {
 		in.Body, in.Shared, in.MD5Body, in.BodyChecked, in.Finish = s.envelopeFor(t, p, sub, sigVer, envs)
 	}
