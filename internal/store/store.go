@@ -46,7 +46,10 @@ type Queues interface {
 	// ReadMessages reads several messages of a queue at once (ascending
 	// sequence numbers read fastest). withState[i] asks for message i's
 	// state too; otherwise its State is zero. found[i] reports whether
-	// message i exists.
+	// message i exists. When no state is asked for, a backend may answer
+	// from a view of the queue up to a second old that holds every
+	// message asked for (content never changes): callers ask only for
+	// messages that their index holds.
 	ReadMessages(ctx context.Context, queueID uint64, seqs []uint64, withState []bool) (msgs []Message, found []bool, err error)
 	// GetState returns the state of one message, or ErrNotFound.
 	GetState(ctx context.Context, queueID, seq uint64) (State, error)

@@ -52,7 +52,8 @@ var _ store.Store = (*Store)(nil)
 
 // Options tune the engine. The zero value is a sensible default.
 type Options struct {
-	// CacheBytes is the block cache size; default 32 MiB.
+	// CacheBytes is the block cache size, beyond the memtables; default
+	// 16 MiB.
 	CacheBytes int64
 	// MemTableBytes is the memtable size; default 16 MiB.
 	MemTableBytes uint64
@@ -72,8 +73,13 @@ type Store struct {
 	mu     sync.RWMutex // guards closed; held for reading by every operation
 	closed bool
 
-	lease  sync.Mutex        // guards leased and legacy
+	lease  sync.Mutex        // guards leased, visible and legacy
 	leased map[uint64]uint64 // the high-water mark last written per queue
+	// visible is, per queue, a sequence number up to which every message
+	// written is visible to a new iterator: the highest of the commits
+	// that have returned, and of what ScanStates found.
+	visible map[uint64]uint64
+	views   *views // ReadMessages' kept iterators
 	// legacy is set when 'x' references may exist: copies that are not
 	// packed, whose deletes must also remove their content and 'x' keys.
 	// Otherwise a delete that names a shared body removes only the state.
@@ -92,7 +98,7 @@ const leaseSpan = 1 << 12
 // Open opens (creating if needed) the store in dir.
 func Open(dir string, o Options) (*Store, error) {
 	if o.CacheBytes == 0 {
-		o.CacheBytes = 32 << 20
+		o.CacheBytes = 16 << 20
 	}
 	if o.MemTableBytes == 0 {
 		o.MemTableBytes = 16 << 20
@@ -100,7 +106,11 @@ func Open(dir string, o Options) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	cache := pebble.NewCache(o.CacheBytes)
+	// Pebble charges its memtables to the block cache (a mutable one and
+	// one being flushed): sized at CacheBytes alone, the cache held no
+	// block at all while two 16 MiB memtables were reserved in it, and
+	// every read of a flushed table went to the file.
+	cache := pebble.NewCache(o.CacheBytes + 2*int64(o.MemTableBytes))
 	defer cache.Unref()
 	opts := &pebble.Options{
 		Cache:        cache,
@@ -126,14 +136,16 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
 	}
-	st := &Store{db: db, leased: map[uint64]uint64{}}
+	st := &Store{db: db, leased: map[uint64]uint64{}, visible: map[uint64]uint64{}, views: newViews()}
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{'x'}, UpperBound: []byte{'y'}})
 	if err != nil {
+		st.views.close()
 		db.Close()
 		return nil, err
 	}
 	st.legacy = it.First()
 	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		st.views.close()
 		db.Close()
 		return nil, err
 	}
@@ -148,6 +160,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.views.close()
 	return s.db.Close()
 }
 
@@ -229,6 +242,7 @@ func (s *Store) ScanStates(ctx context.Context, qid uint64, fn func(uint64, stor
 		return 0, err
 	}
 	defer it.Close()
+	var seen uint64
 	for it.First(); it.Valid(); it.Next() {
 		if err := ctx.Err(); err != nil {
 			return 0, err
@@ -245,11 +259,19 @@ func (s *Store) ScanStates(ctx context.Context, qid uint64, fn func(uint64, stor
 		if seq > hwm {
 			hwm = seq
 		}
+		seen = max(seen, seq)
 		if err := fn(seq, st); err != nil {
 			return 0, err
 		}
 	}
-	return hwm, it.Error()
+	if err := it.Error(); err != nil {
+		return 0, err
+	}
+	// What this scan saw, any later iterator sees.
+	s.lease.Lock()
+	s.visible[qid] = max(s.visible[qid], seen)
+	s.lease.Unlock()
+	return hwm, nil
 }
 
 func (s *Store) highWater(qid uint64) (uint64, error) {
@@ -394,11 +416,11 @@ func decodeSharedCopy(id uint64, v []byte) (*sharedRecord, error) {
 }
 
 // bodyReader reads the shared bodies that one ReadMessages call needs
-// through a single iterator (a Get per body builds an iterator stack each
+// through its view's iterator (a Get per body builds an iterator stack each
 // time), and keeps each for the call's other copies of it.
 type bodyReader struct {
 	s     *Store
-	it    *pebble.Iterator
+	view  *view
 	cache map[uint64]*sharedRecord
 }
 
@@ -406,18 +428,22 @@ func (br *bodyReader) get(id uint64) (*sharedRecord, error) {
 	if sr, ok := br.cache[id]; ok {
 		return sr, nil
 	}
-	if br.it == nil {
-		it, err := br.s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'b'}, UpperBound: []byte{'c'}})
-		if err != nil {
+	if br.cache == nil {
+		br.cache = map[uint64]*sharedRecord{}
+	}
+	it := br.view.body
+	if it == nil {
+		var err error
+		if it, err = br.s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'b'}, UpperBound: []byte{'c'}}); err != nil {
 			return nil, err
 		}
-		br.it, br.cache = it, map[uint64]*sharedRecord{}
+		br.view.body = it
 	}
 	k := sharedKey(id)
-	if !br.it.SeekGE(k) || !bytes.Equal(br.it.Key(), k) {
-		return nil, br.it.Error()
+	if !it.SeekGE(k) || !bytes.Equal(it.Key(), k) {
+		return nil, it.Error()
 	}
-	v, err := br.it.ValueAndErr()
+	v, err := it.ValueAndErr()
 	if err != nil {
 		return nil, err
 	}
@@ -427,12 +453,6 @@ func (br *bodyReader) get(id uint64) (*sharedRecord, error) {
 	}
 	br.cache[id] = sr
 	return sr, nil
-}
-
-func (br *bodyReader) close() {
-	if br.it != nil {
-		br.it.Close()
-	}
 }
 
 // compose completes a message whose body is shared (m.Shared) with the
@@ -462,24 +482,71 @@ func (s *Store) ReadMessages(ctx context.Context, qid uint64, seqs []uint64, wit
 		return nil, nil, err
 	}
 	defer s.end()
+	if len(seqs) == 0 {
+		return []store.Message{}, []bool{}, nil
+	}
+	hi, anyState := seqs[0], false
+	for i, q := range seqs {
+		hi = max(hi, q)
+		anyState = anyState || withState[i]
+	}
+	// A kept view answers a read of messages never received, all older
+	// than it (views.go); a miss there is read again through a new one.
+	if !anyState {
+		if v := s.views.take(qid, hi); v != nil {
+			msgs, found, missing, err := s.readMessages(qid, seqs, withState, v)
+			if err == nil && missing == 0 {
+				s.views.put(qid, v)
+				return msgs, found, nil
+			}
+			v.close()
+		}
+	}
+	v, err := s.newView(qid)
+	if err != nil {
+		return nil, nil, err
+	}
+	msgs, found, _, err := s.readMessages(qid, seqs, withState, v)
+	if err != nil {
+		v.close()
+		return nil, nil, err
+	}
+	s.views.put(qid, v)
+	return msgs, found, nil
+}
+
+// newView makes a read view of queue qid.
+func (s *Store) newView(qid uint64) (*view, error) {
+	s.lease.Lock()
+	hw := s.visible[qid]
+	s.lease.Unlock()
+	it, err := s.db.NewIter(nil)
+	if err != nil {
+		return nil, err
+	}
+	return &view{it: it, hw: hw, born: time.Now()}, nil
+}
+
+// readMessages reads messages through v and reports how many it did not
+// find.
+func (s *Store) readMessages(qid uint64, seqs []uint64, withState []bool, v *view) ([]store.Message, []bool, int, error) {
 	msgs := make([]store.Message, len(seqs))
 	found := make([]bool, len(seqs))
-	if len(seqs) == 0 {
-		return msgs, found, nil
-	}
-	lo, hi := seqs[0], seqs[0]
 	anyState := false
-	for i, q := range seqs {
-		lo, hi = min(lo, q), max(hi, q)
+	for i := range seqs {
 		anyState = anyState || withState[i]
 	}
 	missing := len(seqs)
 	read := func(prefix byte, fn func(i int, v []byte) error) error {
-		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: seqKey(prefix, qid, lo), UpperBound: seqKey(prefix, qid, hi+1)})
-		if err != nil {
-			return err
+		it := v.it
+		if v.prefix != prefix {
+			// Bounded to the queue's keys of this kind; kept while the
+			// kind stays, so that later seeks step forward from where
+			// the last one ended.
+			lower := qidKey(prefix, qid)
+			it.SetBounds(lower, prefixEnd(lower))
+			v.prefix = prefix
 		}
-		defer it.Close()
 		for i, q := range seqs {
 			if found[i] && (prefix == 'm' || !withState[i]) {
 				continue
@@ -493,8 +560,7 @@ func (s *Store) ReadMessages(ctx context.Context, qid uint64, seqs []uint64, wit
 		}
 		return it.Error()
 	}
-	br := &bodyReader{s: s}
-	defer br.close()
+	br := &bodyReader{s: s, view: v}
 	contents := func() error {
 		return read('m', func(i int, v []byte) error {
 			msgs[i].Seq = seqs[i]
@@ -556,7 +622,7 @@ func (s *Store) ReadMessages(ctx context.Context, qid uint64, seqs []uint64, wit
 		}
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	if packed && !packedQueue {
 		s.packedQueues.Store(qid, struct{}{})
@@ -566,7 +632,7 @@ func (s *Store) ReadMessages(ctx context.Context, qid uint64, seqs []uint64, wit
 			msgs[i].State = states[i]
 		}
 	}
-	return msgs, found, nil
+	return msgs, found, missing, nil
 }
 
 // GetState implements store.Queues.
@@ -760,7 +826,8 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 	// The shared bodies written in this batch, whose copies in it are
 	// packed into their records.
 	var packs map[uint64]*pack
-	var dropped []uint64 // queues deleted, whose leases end
+	var dropped []uint64 // queues deleted or purged, whose kept views end
+	var deleted []uint64 // queues deleted, whose leases end
 	for i := range b.Ops {
 		if op := &b.Ops[i]; op.Kind == store.OpPutShared && op.Body != nil && op.Body.ID != 0 {
 			if packs == nil {
@@ -783,6 +850,7 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 			}
 		case store.OpDeleteQueue:
 			dropped = append(dropped, op.QueueID)
+			deleted = append(deleted, op.QueueID)
 			err = errors.Join(
 				pb.Delete(queueKey(op.Queue.Name), nil),
 				pb.Delete(qidKey('h', op.QueueID), nil),
@@ -831,6 +899,7 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 				err = pb.Delete(seqKey('x', op.QueueID, op.Seq), nil)
 			}
 		case store.OpPurge:
+			dropped = append(dropped, op.QueueID)
 			err = errors.Join(
 				pb.DeleteRange(qidKey('m', op.QueueID), seqKey('m', op.QueueID, op.Seq+1), nil),
 				pb.DeleteRange(qidKey('s', op.QueueID), seqKey('s', op.QueueID, op.Seq+1), nil),
@@ -904,11 +973,18 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 			s.leased[qid] = mark
 		}
 	}
-	for _, qid := range dropped {
+	for qid, seq := range hwm {
+		s.visible[qid] = max(s.visible[qid], seq)
+	}
+	for _, qid := range deleted {
 		delete(s.leased, qid)
+		delete(s.visible, qid)
 	}
 	s.legacy = s.legacy || legacy
 	s.lease.Unlock()
+	for _, qid := range dropped {
+		s.views.drop(qid)
+	}
 	return nil
 }
 
