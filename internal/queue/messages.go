@@ -975,7 +975,11 @@ func (s *Service) render(q *queue, m *store.Message, seq uint64, in *ReceiveInpu
 		add("MessageDeduplicationId", m.DedupID)
 	}
 	r.MessageAttrs = filterAttributes(m.Attrs, in.MessageAttributeNames)
-	r.MD5Attr = MD5OfAttributes(r.MessageAttrs)
+	if len(r.MessageAttrs) == len(m.Attrs) && m.MD5Attr != "" {
+		r.MD5Attr = m.MD5Attr // all of them: the MD5 taken at the send
+	} else {
+		r.MD5Attr = MD5OfAttributes(r.MessageAttrs)
+	}
 	return r
 }
 
