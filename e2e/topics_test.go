@@ -332,6 +332,36 @@ func TestFanOutToQueues(t *testing.T) {
 	verifySignature(t, []byte(body))
 }
 
+// A receive of several notifications not read before signs them together
+// (on several goroutines): each copy carries its own message's valid
+// signature, and the MD5 the SDK checks is that of the signed document.
+func TestReceiveManyNewNotifications(t *testing.T) {
+	_, c, q := startSNS(t, false)
+	arn := createTopic(t, c, "many", nil)
+	u, _ := subscribeQueue(t, c, q, arn, "many-q", nil)
+	want := map[string]bool{}
+	for i := 0; i < 10; i++ {
+		msg := fmt.Sprintf("event %d", i)
+		want[msg] = true
+		publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String(msg)})
+	}
+	got := 0
+	for tries := 0; got < 10 && tries < 20; tries++ {
+		for _, m := range receive(t, q, u, 10) {
+			n := decodeNotification(t, *m.Body)
+			if !want[n.Message] {
+				t.Fatalf("unexpected or repeated message %q", n.Message)
+			}
+			delete(want, n.Message)
+			verifySignature(t, []byte(*m.Body))
+			got++
+		}
+	}
+	if got != 10 {
+		t.Fatalf("received %d of 10 notifications", got)
+	}
+}
+
 func TestPublishErrors(t *testing.T) {
 	_, c, _ := startSNS(t, false)
 	arn := createTopic(t, c, "errs", nil)

@@ -221,7 +221,7 @@ func run() error {
 			}
 		}
 	}
-	var rows []string
+	var rows, costs []string
 	mb := medianRound(len(bases), func(r int) float64 { return bases[r].Ops })
 	rows = append(rows, row("SDK SendMessage (baseline), c=16", bases[mb], bases[mb], ""))
 	oneIdx := slices.IndexFunc(measured, func(sp topicSpec) bool { return sp.name == "t1" })
@@ -238,6 +238,10 @@ func run() error {
 			}
 		}
 		rows = append(rows, row(fmt.Sprintf("SDK Publish, %d subscriptions%s, c=16", sp.subs, variant(sp)), pubs[i][m], pairs[i][m], target))
+		p, b := pubs[i][m], pairs[i][m]
+		costs = append(costs, fmt.Sprintf("| SDK Publish, %d subscriptions%s, c=16 | %d + %d µs | %.0f %% | %d + %d µs | %.0f %% | %.2f | %.2f |", sp.subs, variant(sp),
+			p.ClientCPUPerReq.Microseconds(), p.CPUPerReq.Microseconds(), 100*p.Busy, b.ClientCPUPerReq.Microseconds(), b.CPUPerReq.Microseconds(), 100*b.Busy,
+			load.CostRatio(p, b), p.Ops/b.Ops))
 	}
 	// The latency one publisher sees, with the server otherwise idle.
 	for i, sp := range measured {
@@ -288,6 +292,7 @@ func run() error {
 	}
 	if *only != "" {
 		printRows(rows)
+		printCosts(costs)
 		return nil
 	}
 	rawBase := fk.WithCPU(func() load.Result {
@@ -315,6 +320,7 @@ func run() error {
 	}
 
 	printRows(rows)
+	printCosts(costs)
 	return nil
 }
 
@@ -334,6 +340,20 @@ func printRows(rows []string) {
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
 	for _, r := range rows {
 		fmt.Println(r)
+	}
+}
+
+// printCosts shows where each median round's CPU went: the SDK clients
+// share the host's cores with forkline, so a ratio is bounded by both
+// sides' costs (load.CostRatio).
+func printCosts(costs []string) {
+	if len(costs) == 0 {
+		return
+	}
+	fmt.Println("\n| workload (median round) | Publish: client + server CPU per request | host busy | its SendMessage baseline: client + server CPU per request | host busy | ratio these predict | measured ratio |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+	for _, c := range costs {
+		fmt.Println(c)
 	}
 }
 

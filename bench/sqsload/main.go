@@ -80,7 +80,7 @@ func run() error {
 	}
 
 	fmt.Printf("# sqsload: %d rounds of %s per measurement, GOMAXPROCS of each process = %d cores\n\n", *rounds, *duration, numCPU())
-	var report []string
+	var report, costs []string
 	// row reports a workload's median round: each round measures forkline
 	// and then the null server, back to back, so that the machine's
 	// drifting speed affects both alike.
@@ -97,6 +97,9 @@ func run() error {
 		fl, nu := fls[m], nus[m]
 		report = append(report, fmt.Sprintf("| %s | %.0f | %s / %s | %d µs | %.0f | %s / %s | %d µs | **%.2f** | %s | %s |", name,
 			fl.Ops, load.MS(fl.P50), load.MS(fl.P99), fl.CPUPerReq.Microseconds(), nu.Ops, load.MS(nu.P50), load.MS(nu.P99), nu.CPUPerReq.Microseconds(), ratios[m], strings.Join(each, ", "), target))
+		costs = append(costs, fmt.Sprintf("| %s | %d + %d µs | %.0f %% | %d + %d µs | %.0f %% | %.2f | %.2f |", name,
+			fl.ClientCPUPerReq.Microseconds(), fl.CPUPerReq.Microseconds(), 100*fl.Busy,
+			nu.ClientCPUPerReq.Microseconds(), nu.CPUPerReq.Microseconds(), 100*nu.Busy, load.CostRatio(fl, nu), ratios[m]))
 	}
 
 	// (a) and (b): forkline (durable, on disk) and the null server.
@@ -206,6 +209,13 @@ func run() error {
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, r := range report {
 		fmt.Println(r)
+	}
+	// Where each median round's CPU went: the clients share the host's
+	// cores with the server, so a ratio is bounded by both sides' costs.
+	fmt.Println("\n| workload (median round) | forkline: client + server CPU per request | host busy | null server: client + server CPU per request | host busy | ratio these predict | measured ratio |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+	for _, c := range costs {
+		fmt.Println(c)
 	}
 	if len(extra) > 0 {
 		fmt.Println("\n| figure | measured | target |")

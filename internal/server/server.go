@@ -413,7 +413,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 		bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		return s.serveS3(w, r, reqID, bucket, key)
 	}
-	if a, err := sigv4.Parse(r); err == nil && a.Service == "s3" {
+	// The signature is parsed once: its service routes S3 here, and its
+	// error is answered only after the body is read.
+	auth, authErr := sigv4.Parse(r)
+	if authErr == nil && auth.Service == "s3" {
 		bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		return s.serveS3(w, r, reqID, bucket, key)
 	}
@@ -449,9 +452,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 		return fail("", "", awserr.New(awserr.InvalidParameterValue, "Could not read the request body."))
 	}
 
-	auth, err := sigv4.Parse(r)
-	if err != nil {
-		return fail("", "", asAWS(err))
+	if authErr != nil {
+		return fail("", "", asAWS(authErr))
 	}
 
 	// The repository's paths would be an S3 bucket's: its requests are

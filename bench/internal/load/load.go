@@ -34,11 +34,32 @@ type Result struct {
 	Completed int
 	// CPUPerReq is the server's CPU time per request during the run.
 	CPUPerReq time.Duration
+	// ClientCPUPerReq is the load generator's own CPU time per request
+	// (the clients: the SDK's or the raw one), and Busy the share of the
+	// host's CPU time that was not idle, both during the run. On a host
+	// whose cores the clients share with the server, a throughput ratio
+	// of two runs is about (client + server CPU per request of the
+	// baseline) / (the same of forkline) × (forkline's Busy / the
+	// baseline's): see CostRatio.
+	ClientCPUPerReq time.Duration
+	Busy            float64
+}
+
+// CostRatio is the throughput ratio of r to base that their CPU per
+// request and host busy shares predict; beside the measured ratio, it
+// shows whether a run was bound by CPU (they agree) and which side's
+// cost moved it.
+func CostRatio(r, base Result) float64 {
+	rc, bc := r.ClientCPUPerReq+r.CPUPerReq, base.ClientCPUPerReq+base.CPUPerReq
+	if rc == 0 || base.Busy == 0 {
+		return 0
+	}
+	return float64(bc) / float64(rc) * r.Busy / base.Busy
 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%-44s %10.0f req/s %10.0f msg/s  p50 %8s  p99 %8s  server CPU %s/req  errors %d", r.Name, r.Ops, r.Msgs,
-		r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.CPUPerReq.Round(time.Microsecond), r.Errors)
+	return fmt.Sprintf("%-44s %10.0f req/s %10.0f msg/s  p50 %8s  p99 %8s  server CPU %s/req  client CPU %s/req  host busy %.0f%%  errors %d", r.Name, r.Ops, r.Msgs,
+		r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.CPUPerReq.Round(time.Microsecond), r.ClientCPUPerReq.Round(time.Microsecond), 100*r.Busy, r.Errors)
 }
 
 // MS formats a duration in milliseconds with two decimals.
@@ -179,12 +200,52 @@ func statFields(pid string) []string {
 
 // WithCPU runs fn and sets the server CPU time per request of its result.
 func (p *Proc) WithCPU(fn func() Result) Result {
-	before := p.CPU()
+	before, self, busy, total := p.CPU(), selfCPU(), 0.0, 0.0
+	b0, t0 := hostCPU()
 	r := fn()
+	b1, t1 := hostCPU()
+	if busy, total = b1-b0, t1-t0; total > 0 {
+		r.Busy = busy / total
+	}
 	if r.Completed > 0 {
 		r.CPUPerReq = (p.CPU() - before) / time.Duration(r.Completed)
+		r.ClientCPUPerReq = (selfCPU() - self) / time.Duration(r.Completed)
 	}
 	return r
+}
+
+// selfCPU is the load generator's own user and system CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// hostCPU returns the host's busy and total CPU time in ticks from
+// /proc/stat; idle and iowait count as not busy.
+func hostCPU() (busy, total float64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseFloat(v, 64)
+		if i >= 8 { // guest time is already counted in user time
+			break
+		}
+		total += n
+		if i != 3 && i != 4 && i != 7 { // idle, iowait, steal
+			busy += n
+		}
+	}
+	return busy, total
 }
 
 // RSSMiB returns the process's resident memory.

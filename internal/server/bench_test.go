@@ -1,0 +1,90 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/forkline/forkline/internal/config"
+)
+
+// BenchmarkSendMessage runs durable SendMessage requests, as an SDK signs
+// and frames them, through the server's handler without the network:
+// sixteen at a time, as bench/sqsload's SDK workload sends them. It
+// reports the process's CPU per request, fsyncs included; the gap to
+// bench/sqsload's figure is net/http's own work and the client's.
+func BenchmarkSendMessage(b *testing.B) {
+	// As cmd/forkline runs it.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(160 << 20))
+	cfg := config.Default()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DataDir = b.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := New(ctx, cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	post := func(target, body string) *benchWriter {
+		r, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:4566/", strings.NewReader(body))
+		r.Header.Set("X-Amz-Target", target)
+		r.Header.Set("Content-Type", "application/x-amz-json-1.0")
+		r.Header.Set("X-Amz-Date", time.Now().UTC().Format("20060102T150405Z"))
+		r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"+time.Now().UTC().Format("20060102")+
+			"/us-east-1/sqs/aws4_request, SignedHeaders=amz-sdk-invocation-id;amz-sdk-request;content-length;content-type;host;x-amz-date;x-amz-target, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+		r.Header.Set("Amz-Sdk-Invocation-Id", "8d5f8a6e-3c1b-4a0e-9d55-7a2b1f0c9e11")
+		r.Header.Set("Amz-Sdk-Request", "attempt=1; max=3")
+		r.Header.Set("User-Agent", "aws-sdk-go-v2/1.48.0 ua/2.1 os/linux lang/go#1.26 md/GOOS#linux md/GOARCH#amd64 api/sqs#1.53.0 m/E,b")
+		r.RemoteAddr = "127.0.0.1:40000"
+		w := &benchWriter{h: http.Header{}}
+		s.ServeHTTP(w, r)
+		return w
+	}
+	if w := post("AmazonSQS.CreateQueue", `{"QueueName":"bench"}`); w.status != 0 && w.status != 200 {
+		b.Fatalf("CreateQueue: %d %s", w.status, w.body.String())
+	}
+	send := `{"QueueUrl":"http://127.0.0.1:4566/000000000000/bench","MessageBody":"` + strings.Repeat("x", 1024) + `"}`
+	b.SetParallelism((16 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if w := post("AmazonSQS.SendMessage", send); w.status != 0 && w.status != 200 {
+				b.Errorf("SendMessage: %d %s", w.status, w.body.String())
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N)/1e3, "cpu-µs/op")
+}
+
+type benchWriter struct {
+	h      http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *benchWriter) Header() http.Header         { return w.h }
+func (w *benchWriter) Write(p []byte) (int, error) { return w.body.Write(p) }
+func (w *benchWriter) WriteHeader(status int)      { w.status = status }
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
