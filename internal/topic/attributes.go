@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ var topicSettable = map[string]bool{
 	"DisplayName": true, "Policy": true, "DeliveryPolicy": true, "KmsMasterKeyId": true,
 	"SignatureVersion": true, "TracingConfig": true, "ContentBasedDeduplication": true,
 	"FifoThroughputScope": true, "ArchivePolicy": true, "DataProtectionPolicy": true,
+	"MaximumMessageSize": true,
 }
 
 func init() {
@@ -92,10 +94,57 @@ func validateTopicAttributes(attrs map[string]string, fifo, create bool) (map[st
 			if len(v) > 100 {
 				return nil, bad(name, v)
 			}
+		case "MaximumMessageSize":
+			// An integer from 1,024 to 1,048,576 (SNS API reference,
+			// SetTopicAttributes).
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1024 || n > LargeMessageBytes || strings.TrimLeft(v, "0123456789") != "" {
+				return nil, bad(name, v)
+			}
+			v = strconv.Itoa(n)
 		}
 		out[name] = v
 	}
 	return out, nil
+}
+
+// A topic whose MaximumMessageSize is above 256 KiB takes at most
+// largeTopicSubs subscriptions, each to a queue, a function or a
+// Firehose stream (SNS developer guide, "Publishing large messages with
+// Amazon SNS").
+const largeTopicSubs = 100
+
+func largeTopicProtocol(proto string) bool {
+	return proto == "sqs" || proto == "lambda" || proto == "firehose"
+}
+
+// checkLargeTopic checks that a topic allowing maxBytes per message can
+// have subs subscriptions, the last of protocol proto (or, with proto
+// empty, the protocols of subs).
+func checkLargeTopic(maxBytes int, subs []*subscription, proto string) error {
+	if maxBytes <= MaxMessageBytes {
+		return nil
+	}
+	n := len(subs)
+	if proto != "" {
+		n++
+	}
+	if n > largeTopicSubs {
+		return errorf(ErrInvalidParameter, "Invalid parameter: A topic with a MaximumMessageSize above %d bytes can have at most %d subscriptions", MaxMessageBytes, largeTopicSubs)
+	}
+	protos := []string{proto}
+	if proto == "" {
+		protos = protos[:0]
+		for _, sub := range subs {
+			protos = append(protos, sub.rec.Protocol)
+		}
+	}
+	for _, p := range protos {
+		if !largeTopicProtocol(p) {
+			return errorf(ErrInvalidParameter, "Invalid parameter: A topic with a MaximumMessageSize above %d bytes supports only sqs, lambda and firehose subscriptions, not %s", MaxMessageBytes, p)
+		}
+	}
+	return nil
 }
 
 func deliveryPolicyError(subscribe bool, err error) error {

@@ -22,8 +22,13 @@ import (
 )
 
 // MaxMessageBytes bounds a published message with its attributes, and a
-// batch as a whole (SNS API reference, Publish).
-const MaxMessageBytes = 262144
+// batch as a whole, on a topic whose MaximumMessageSize is not set;
+// LargeMessageBytes is the most that attribute may allow (SNS developer
+// guide, "Publishing large messages with Amazon SNS").
+const (
+	MaxMessageBytes   = 262144
+	LargeMessageBytes = 1 << 20
+)
 
 // ErrParameterValueInvalid is the code SNS gives invalid message
 // attributes; ErrValidationError its framework's missing-member error.
@@ -157,10 +162,23 @@ func (s *Service) PublishBatch(ctx context.Context, topicArn string, in []Publis
 		total += messageSize(&in[i])
 		ps[i] = p
 	}
-	if total > MaxMessageBytes {
+	// The batch as a whole is held to the topic's MaximumMessageSize
+	// (SNS API reference, PublishBatch).
+	if total > s.maxMessageBytes(t) {
 		return nil, errorf(ErrBatchRequestTooLong, "The length of all the messages put together is more than the limit.")
 	}
 	return s.publish(ctx, t, ps)
+}
+
+// maxMessageBytes is the topic's MaximumMessageSize.
+func (s *Service) maxMessageBytes(t *topic) int {
+	s.mu.RLock()
+	v := t.rec.Attributes["MaximumMessageSize"]
+	s.mu.RUnlock()
+	if n, err := strconv.Atoi(v); err == nil {
+		return n
+	}
+	return MaxMessageBytes
 }
 
 func messageSize(in *PublishInput) int {
@@ -185,7 +203,7 @@ func (s *Service) prepare(t *topic, in *PublishInput, path string) (*prepared, e
 	if err := validateMessageAttributes(in.Attributes, path); err != nil {
 		return nil, err
 	}
-	if messageSize(in) > MaxMessageBytes {
+	if messageSize(in) > s.maxMessageBytes(t) {
 		return nil, errorf(ErrInvalidParameter, "Invalid parameter: Message too long")
 	}
 	p := &prepared{in: in}

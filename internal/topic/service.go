@@ -26,6 +26,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -538,6 +539,9 @@ func (s *Service) GetTopicAttributes(ctx context.Context, arn string) (map[strin
 	if _, ok := out["DisplayName"]; !ok {
 		out["DisplayName"] = ""
 	}
+	if _, ok := out["MaximumMessageSize"]; !ok {
+		out["MaximumMessageSize"] = strconv.Itoa(MaxMessageBytes)
+	}
 	out["SubscriptionsConfirmed"] = fmt.Sprint(confirmed)
 	out["SubscriptionsPending"] = fmt.Sprint(pending)
 	out["SubscriptionsDeleted"] = fmt.Sprint(rec.Deleted)
@@ -567,6 +571,12 @@ func (s *Service) SetTopicAttributes(ctx context.Context, arn, name, value strin
 	if err != nil {
 		return err
 	}
+	if v, ok := norm["MaximumMessageSize"]; ok {
+		n, _ := strconv.Atoi(v)
+		return s.updateTopicIf(ctx, t, func() error { return checkLargeTopic(n, t.subs, "") }, func(rec *topicRec) {
+			rec.Attributes["MaximumMessageSize"] = v
+		})
+	}
 	return s.updateTopic(ctx, t, func(rec *topicRec) {
 		for k, v := range norm {
 			if v == "" && k != "DisplayName" {
@@ -580,10 +590,21 @@ func (s *Service) SetTopicAttributes(ctx context.Context, arn, name, value strin
 
 // updateTopic writes a changed copy of a topic record, then swaps it in.
 func (s *Service) updateTopic(ctx context.Context, t *topic, fn func(*topicRec)) error {
+	return s.updateTopicIf(ctx, t, nil, fn)
+}
+
+// updateTopicIf is updateTopic after check, if given, passes under the
+// same lock.
+func (s *Service) updateTopicIf(ctx context.Context, t *topic, check func() error, fn func(*topicRec)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.topics[t.name] != t {
 		return errTopicNotFound()
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return err
+		}
 	}
 	rec := t.rec
 	rec.Attributes = copyMap(rec.Attributes)

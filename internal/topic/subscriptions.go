@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/forkline/forkline/internal/store"
@@ -82,6 +83,12 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 	if len(t.subs) >= 12_500_000 {
 		s.mu.Unlock()
 		return "", errorf(ErrSubscriptionLimit, "Subscription limit exceeded")
+	}
+	if n, err := strconv.Atoi(t.rec.Attributes["MaximumMessageSize"]); err == nil {
+		if err := checkLargeTopic(n, t.subs, proto); err != nil {
+			s.mu.Unlock()
+			return "", err
+		}
 	}
 	owner := in.Owner
 	if owner == "" {
