@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // A topic's MaximumMessageSize: 262,144 bytes unless set, settable from
@@ -76,4 +78,55 @@ func TestLargeMessageTopic(t *testing.T) {
 	_, err = c.PublishBatch(ctx(t), &sns.PublishBatchInput{TopicArn: aws.String(big),
 		PublishBatchRequestEntries: []snstypes.PublishBatchRequestEntry{entry("a"), entry("b"), entry("c")}})
 	wantCode(t, err, "BatchRequestTooLong")
+}
+
+// A batch published to many queues: every queue gets each of its
+// messages exactly once, enveloped or raw as its subscription asks, and a
+// queue deleted under its subscription loses only its own copies.
+func TestFanOutToManyQueues(t *testing.T) {
+	_, c, q := startSNS(t, false)
+	arn := createTopic(t, c, "wide", nil)
+	const queues = 40
+	urls := make([]string, queues)
+	for i := range urls {
+		var attrs map[string]string
+		if i%3 == 0 {
+			attrs = map[string]string{"RawMessageDelivery": "true"}
+		}
+		urls[i], _ = subscribeQueue(t, c, q, arn, fmt.Sprintf("wide-%02d", i), attrs)
+	}
+	if _, err := q.DeleteQueue(ctx(t), &sqs.DeleteQueueInput{QueueUrl: aws.String(urls[queues-1])}); err != nil {
+		t.Fatal(err)
+	}
+	var entries []snstypes.PublishBatchRequestEntry
+	for i := 0; i < 10; i++ {
+		entries = append(entries, snstypes.PublishBatchRequestEntry{Id: aws.String(fmt.Sprint("e", i)),
+			Message: aws.String(fmt.Sprintf("message %d %s", i, strings.Repeat("w", 300)))})
+	}
+	out, err := c.PublishBatch(ctx(t), &sns.PublishBatchInput{TopicArn: aws.String(arn), PublishBatchRequestEntries: entries})
+	if err != nil || len(out.Successful) != 10 {
+		t.Fatalf("PublishBatch: %v %+v", err, out)
+	}
+	for qi, u := range urls[:queues-1] {
+		var got []string
+		for tries := 0; len(got) < 10 && tries < 10; tries++ {
+			for _, m := range receive(t, q, u, 10) {
+				body := *m.Body
+				if qi%3 != 0 {
+					body = decodeNotification(t, body).Message
+				}
+				got = append(got, body)
+			}
+		}
+		if len(got) != 10 {
+			t.Fatalf("queue %d: %d messages, want 10", qi, len(got))
+		}
+		seen := map[string]bool{}
+		for _, b := range got {
+			if seen[b] || !strings.HasPrefix(b, "message ") {
+				t.Fatalf("queue %d: unexpected or repeated %.20q", qi, b)
+			}
+			seen[b] = true
+		}
+	}
 }

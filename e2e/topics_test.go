@@ -379,6 +379,16 @@ func TestPublishErrors(t *testing.T) {
 			MessageAttributes: map[string]snstypes.MessageAttributeValue{"a": {DataType: aws.String("Strung"), StringValue: aws.String("x")}}}, "ParameterValueInvalid"},
 		{"malformed arn", &sns.PublishInput{TopicArn: aws.String("nope"), Message: aws.String("m")}, "InvalidParameter"},
 	}
+	// Number attributes are decimal numbers (SNS developer guide, "Amazon
+	// SNS message attribute data types").
+	for _, v := range []string{"NaN", "Inf", "0x10", "1_000", " 5", "5e", "1e10"} {
+		cases = append(cases, struct {
+			name string
+			in   *sns.PublishInput
+			code string
+		}{"number " + v, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("m"),
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{"n": {DataType: aws.String("Number"), StringValue: aws.String(v)}}}, "ParameterValueInvalid"})
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.Publish(ctx(t), tc.in)

@@ -209,6 +209,11 @@ func validateAttributes(attrs []store.MessageAttribute, param string) (int, erro
 // underscores, no spaces.
 var numberRe = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
 
+// DecimalSyntax reports whether s is written as a Number attribute must
+// be: an optional sign, digits with at most one decimal point, and an
+// optional exponent (no hex, no underscores, no spaces, no NaN or Inf).
+func DecimalSyntax(s string) bool { return numberRe.MatchString(s) }
+
 // Bounds of Number attribute magnitudes (sqs-message-attributes.html).
 var numberMax, numberMin = mustFloat("1e126"), mustFloat("1e-128")
 

@@ -319,8 +319,10 @@ func validateMessageAttributes(attrs []store.MessageAttribute, path string) erro
 		}
 		switch {
 		case base == "Number":
-			f, err := strconv.ParseFloat(strings.TrimSpace(a.StringValue), 64)
-			if err != nil {
+			// Decimal only, as a queue takes it on a raw delivery: Go's
+			// parser would also take "NaN", "0x1p3" and "1_0".
+			f, err := strconv.ParseFloat(a.StringValue, 64)
+			if err != nil || !queue.DecimalSyntax(a.StringValue) {
 				return bad("Could not cast message attribute '%s' value to number.", a.Name)
 			}
 			if f < -1e9 || f > 1e9 {
