@@ -186,3 +186,26 @@ func TestFIFORetentionCountsExact(t *testing.T) {
 		t.Fatalf("received %v", got)
 	}
 }
+
+// A message moved from a FIFO queue to its FIFO dead-letter queue carries
+// the original message's MessageId as its deduplication ID there (SQS
+// developer guide, "Configure a dead-letter queue redrive").
+func TestFIFODeadLetterDeduplicationID(t *testing.T) {
+	s, c := start(t, true)
+	dlq := create(t, c, "dlq.fifo", map[string]string{"FifoQueue": "true"})
+	src := create(t, c, "src.fifo", map[string]string{"FifoQueue": "true", "VisibilityTimeout": "1",
+		"RedrivePolicy": redrive(attrs(t, c, dlq)["QueueArn"], 1)})
+	out := sendFIFO(t, c, src, "poison", "g", "my-dedup-id")
+	if got := receive(t, c, src, 1); len(got) != 1 {
+		t.Fatalf("first receive: %d messages", len(got))
+	}
+	s.Clock.Advance(time.Second)
+	if got := receive(t, c, src, 1); len(got) != 0 {
+		t.Fatalf("the receive past maxReceiveCount delivered %d messages", len(got))
+	}
+	moved := receive(t, c, dlq, 1)
+	if len(moved) != 1 || *moved[0].MessageId != *out.MessageId || moved[0].Attributes["MessageDeduplicationId"] != *out.MessageId ||
+		moved[0].Attributes["MessageGroupId"] != "g" {
+		t.Fatalf("dead-letter copy: %+v", moved)
+	}
+}

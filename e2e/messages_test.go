@@ -354,6 +354,11 @@ func TestBatches(t *testing.T) {
 		tooLong = append(tooLong, types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint("b", i)), MessageBody: aws.String(big)})
 	}
 	wantCode(t, batchErr(tooLong), "AWS.SimpleQueueService.BatchRequestTooLong")
+	// The total counts an entry too long on its own as well (SQS API
+	// reference, SendMessageBatch: the sum of all the batched messages).
+	oversized := []types.SendMessageBatchRequestEntry{e("small"),
+		{Id: aws.String("huge"), MessageBody: aws.String(strings.Repeat("x", 1<<20+1))}}
+	wantCode(t, batchErr(oversized), "AWS.SimpleQueueService.BatchRequestTooLong")
 	_, err = c.SendMessageBatch(ctx(t), &sqs.SendMessageBatchInput{QueueUrl: url, Entries: []types.SendMessageBatchRequestEntry{}})
 	if code(err) != "AWS.SimpleQueueService.EmptyBatchRequest" && code(err) != "InvalidParameter" {
 		t.Fatalf("empty batch: %v", err)

@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/forkline/forkline/internal/server/servertest"
 )
@@ -77,8 +79,9 @@ func TestMessageMoveTask(t *testing.T) {
 	dlq := create(t, c, "dlq", nil)
 	dlqArn := attrs(t, c, dlq)["QueueArn"]
 	src := create(t, c, "src", map[string]string{"VisibilityTimeout": "1", "RedrivePolicy": redrive(dlqArn, 1)})
+	original := map[string]bool{}
 	for i := 0; i < 5; i++ {
-		send(t, c, src, fmt.Sprint(i))
+		original[*send(t, c, src, fmt.Sprint(i)).MessageId] = true
 	}
 	receive(t, c, src, 10)
 	s.Clock.Advance(time.Second)
@@ -116,6 +119,17 @@ func TestMessageMoveTask(t *testing.T) {
 	})
 	wantCounts(t, c, dlq, "0", "0", "0")
 	wantCounts(t, c, src, "5", "0", "0")
+	// Redriven messages are new messages: a new MessageId and send time,
+	// never received (SQS developer guide, "Configure a dead-letter queue
+	// redrive").
+	sentBefore := servertest.Epoch.UnixMilli()
+	for _, m := range receiveAll(t, c, src, 5) {
+		sent, _ := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64)
+		if original[*m.MessageId] || m.Attributes["ApproximateReceiveCount"] != "1" || sent <= sentBefore {
+			t.Fatalf("redriven message %s: original ID %v, attributes %v", *m.MessageId, original[*m.MessageId], m.Attributes)
+		}
+	}
+	s.Clock.Advance(time.Second) // visible again
 	_, err = c.CancelMessageMoveTask(ctx(t), &sqs.CancelMessageMoveTaskInput{TaskHandle: start.TaskHandle})
 	wantCode(t, err, "AWS.SimpleQueueService.UnsupportedOperation")
 
@@ -141,6 +155,20 @@ func TestMessageMoveTask(t *testing.T) {
 		return err == nil && len(r.Results) == 2 && *r.Results[0].Status == "CANCELLED"
 	})
 	wantCounts(t, c, other, "1", "0", "0")
+}
+
+// receiveAll receives until it has n messages (a receive may return fewer
+// than are there).
+func receiveAll(t *testing.T, c *sqs.Client, url string, n int) []types.Message {
+	t.Helper()
+	var out []types.Message
+	for tries := 0; len(out) < n && tries < 20; tries++ {
+		out = append(out, receive(t, c, url, 10)...)
+	}
+	if len(out) != n {
+		t.Fatalf("received %d messages, want %d", len(out), n)
+	}
+	return out
 }
 
 // waitFor polls cond until it holds: it waits for background work that the

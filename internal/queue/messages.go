@@ -84,6 +84,16 @@ func (in *SendInput) wholeBody() string {
 	return in.Body
 }
 
+// rawSize is the length of a message's body and attributes as sent,
+// whether or not they are valid.
+func rawSize(in *SendInput) int {
+	n := len(in.wholeBody())
+	for _, a := range in.Attributes {
+		n += len(a.Name) + len(a.DataType) + len(a.StringValue) + len(a.BinaryValue)
+	}
+	return n
+}
+
 // SendResult is the answer for one sent message.
 type SendResult struct {
 	ID             string // batch entry Id
@@ -299,6 +309,9 @@ func (s *Service) beginSend(ctx context.Context, q *queue, in []SendInput, batch
 		p, err := s.validateSend(q, &in[i], set)
 		if err != nil {
 			qs.results[i] = SendResult{ID: in[i].ID, Err: err}
+			// The batch's total counts every entry, the ones that fail
+			// on their own too (SQS API reference, SendMessageBatch).
+			total += rawSize(&in[i])
 			continue
 		}
 		total += p.size
@@ -899,10 +912,20 @@ func (s *Service) prepareLanding(dst *queue, msgs []store.Message, sourceArn str
 		dst.nextSeq++
 		nm.DLQSourceArn = sourceArn
 		nm.State = store.State{SentAt: m.State.SentAt, VisibleAt: now.UnixNano(), GroupID: m.GroupID}
+		if sourceArn == "" {
+			// A message move task's messages are new messages, with a
+			// new MessageId and send time, so retention restarts (SQS
+			// developer guide, "Configure a dead-letter queue redrive").
+			nm.ID = NewMessageID()
+			nm.State.SentAt = now.UnixMilli()
+		}
 		if dst.fifo {
 			if sourceArn != "" {
-				// A FIFO dead-letter queue restarts retention.
+				// A FIFO dead-letter queue restarts retention, and its
+				// copy's deduplication ID is the original's MessageId
+				// (the same page).
 				nm.State.SentAt = now.UnixMilli()
+				nm.DedupID = m.ID
 			}
 			dst.idx.beginSend(m.GroupID, nm.Seq)
 		}
