@@ -24,33 +24,9 @@ import (
 // reports the process's CPU per request, fsyncs included; the gap to
 // bench/sqsload's figure is net/http's own work and the client's.
 func BenchmarkSendMessage(b *testing.B) {
-	// As cmd/forkline runs it.
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(160 << 20))
-	cfg := config.Default()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = b.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s, err := New(ctx, cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Shutdown(context.Background())
+	s := newBenchServer(b)
 	post := func(target, body string) *benchWriter {
-		r, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:4566/", strings.NewReader(body))
-		r.Header.Set("X-Amz-Target", target)
-		r.Header.Set("Content-Type", "application/x-amz-json-1.0")
-		r.Header.Set("X-Amz-Date", time.Now().UTC().Format("20060102T150405Z"))
-		r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"+time.Now().UTC().Format("20060102")+
-			"/us-east-1/sqs/aws4_request, SignedHeaders=amz-sdk-invocation-id;amz-sdk-request;content-length;content-type;host;x-amz-date;x-amz-target, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
-		r.Header.Set("Amz-Sdk-Invocation-Id", "8d5f8a6e-3c1b-4a0e-9d55-7a2b1f0c9e11")
-		r.Header.Set("Amz-Sdk-Request", "attempt=1; max=3")
-		r.Header.Set("User-Agent", "aws-sdk-go-v2/1.48.0 ua/2.1 os/linux lang/go#1.26 md/GOOS#linux md/GOARCH#amd64 api/sqs#1.53.0 m/E,b")
-		r.RemoteAddr = "127.0.0.1:40000"
-		w := &benchWriter{h: http.Header{}}
-		s.ServeHTTP(w, r)
-		return w
+		return benchPost(s, "sqs", target, "application/x-amz-json-1.0", body)
 	}
 	if w := post("AmazonSQS.CreateQueue", `{"QueueName":"bench"}`); w.status != 0 && w.status != 200 {
 		b.Fatalf("CreateQueue: %d %s", w.status, w.body.String())
@@ -77,37 +53,11 @@ func BenchmarkSendMessage(b *testing.B) {
 // SQS subscriptions, through the handler without the network: sixteen at
 // a time, as bench/snsload's t10 workload publishes.
 func BenchmarkPublish(b *testing.B) {
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(160 << 20))
-	cfg := config.Default()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = b.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s, err := New(ctx, cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Shutdown(context.Background())
-	post := func(service, target, contentType, body string) *benchWriter {
-		r, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:4566/", strings.NewReader(body))
-		if target != "" {
-			r.Header.Set("X-Amz-Target", target)
-		}
-		r.Header.Set("Content-Type", contentType)
-		r.Header.Set("X-Amz-Date", time.Now().UTC().Format("20060102T150405Z"))
-		r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"+time.Now().UTC().Format("20060102")+
-			"/us-east-1/"+service+"/aws4_request, SignedHeaders=amz-sdk-invocation-id;amz-sdk-request;content-length;content-type;host;x-amz-date, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
-		r.Header.Set("Amz-Sdk-Invocation-Id", "8d5f8a6e-3c1b-4a0e-9d55-7a2b1f0c9e11")
-		r.Header.Set("Amz-Sdk-Request", "attempt=1; max=3")
-		r.Header.Set("User-Agent", "aws-sdk-go-v2/1.48.0 ua/2.1 os/linux lang/go#1.26 md/GOOS#linux md/GOARCH#amd64 api/sns#1.48.0 m/E,b")
-		r.RemoteAddr = "127.0.0.1:40000"
-		w := &benchWriter{h: http.Header{}}
-		s.ServeHTTP(w, r)
-		if w.status != 0 && w.status != 200 {
+	s := newBenchServer(b)
+	post := func(service, target, contentType, body string) {
+		if w := benchPost(s, service, target, contentType, body); w.status != 0 && w.status != 200 {
 			b.Fatalf("%s %s: %d %s", service, target, w.status, w.body.String())
 		}
-		return w
 	}
 	const form = "application/x-www-form-urlencoded; charset=utf-8"
 	post("sns", "", form, "Action=CreateTopic&Name=bench&Version=2010-03-31")
@@ -132,6 +82,47 @@ func BenchmarkPublish(b *testing.B) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N)/1e3, "cpu-µs/op")
+}
+
+// newBenchServer starts a server on a temporary data directory, with the
+// garbage collector set as cmd/forkline sets it, for a benchmark that
+// drives its handler directly.
+func newBenchServer(b *testing.B) *Server {
+	gc, mem := debug.SetGCPercent(400), debug.SetMemoryLimit(160<<20)
+	cfg := config.Default()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DataDir = b.TempDir()
+	s, err := New(context.Background(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		s.Shutdown(context.Background())
+		debug.SetGCPercent(gc)
+		debug.SetMemoryLimit(mem)
+	})
+	return s
+}
+
+// benchPost serves one POST signed as an SDK signs it (the signature is
+// not checked: the server has no credentials).
+func benchPost(s *Server, service, target, contentType, body string) *benchWriter {
+	r, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:4566/", strings.NewReader(body))
+	if target != "" {
+		r.Header.Set("X-Amz-Target", target)
+	}
+	now := time.Now().UTC()
+	r.Header.Set("Content-Type", contentType)
+	r.Header.Set("X-Amz-Date", now.Format("20060102T150405Z"))
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"+now.Format("20060102")+"/us-east-1/"+service+
+		"/aws4_request, SignedHeaders=amz-sdk-invocation-id;amz-sdk-request;content-length;content-type;host;x-amz-date, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+	r.Header.Set("Amz-Sdk-Invocation-Id", "8d5f8a6e-3c1b-4a0e-9d55-7a2b1f0c9e11")
+	r.Header.Set("Amz-Sdk-Request", "attempt=1; max=3")
+	r.Header.Set("User-Agent", "aws-sdk-go-v2/1.48.0 ua/2.1 os/linux lang/go#1.26 md/GOOS#linux md/GOARCH#amd64 api/"+service+" m/E,b")
+	r.RemoteAddr = "127.0.0.1:40000"
+	w := &benchWriter{h: http.Header{}}
+	s.ServeHTTP(w, r)
+	return w
 }
 
 type benchWriter struct {
