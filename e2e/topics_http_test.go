@@ -289,3 +289,75 @@ func TestHTTPThrottlePolicy(t *testing.T) {
 		sub.next(t)
 	}
 }
+
+// AuthenticateOnUnsubscribe counts only on a signed ConfirmSubscription
+// (SNS API reference, ConfirmSubscription): added to the unsigned
+// SubscribeURL it is ignored and the UnsubscribeURL still works; set by a
+// signed call, it makes the unsigned link fail.
+func TestAuthenticateOnUnsubscribe(t *testing.T) {
+	_, c, _ := startSNS(t, false)
+	arn := createTopic(t, c, "auth-unsub", nil)
+	get := func(u string) int {
+		t.Helper()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	subscribers := func() int {
+		t.Helper()
+		list, err := c.ListSubscriptionsByTopic(ctx(t), &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list.Subscriptions)
+	}
+
+	byLink := newSubscriber(t, ok200)
+	if _, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("http"), Endpoint: aws.String(byLink.URL)}); err != nil {
+		t.Fatal(err)
+	}
+	conf := decodeNotification(t, string(byLink.next(t).body))
+	if code := get(conf.SubscribeURL + "&AuthenticateOnUnsubscribe=true"); code != 200 {
+		t.Fatalf("GET SubscribeURL: %d", code)
+	}
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("one")})
+	if code := get(decodeNotification(t, string(byLink.next(t).body)).UnsubscribeURL); code != 200 {
+		t.Fatalf("GET UnsubscribeURL after an unsigned confirmation: %d", code)
+	}
+	if n := subscribers(); n != 0 {
+		t.Fatalf("%d subscriptions left after the UnsubscribeURL", n)
+	}
+
+	signed := newSubscriber(t, ok200)
+	if _, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("http"), Endpoint: aws.String(signed.URL)}); err != nil {
+		t.Fatal(err)
+	}
+	conf = decodeNotification(t, string(signed.next(t).body))
+	if _, err := c.ConfirmSubscription(ctx(t), &sns.ConfirmSubscriptionInput{TopicArn: aws.String(arn), Token: aws.String(conf.Token),
+		AuthenticateOnUnsubscribe: aws.String("true")}); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("two")})
+	if code := get(decodeNotification(t, string(signed.next(t).body)).UnsubscribeURL); code == 200 {
+		t.Fatal("the unsigned UnsubscribeURL worked on a subscription confirmed with AuthenticateOnUnsubscribe")
+	}
+	if n := subscribers(); n != 1 {
+		t.Fatalf("%d subscriptions, want 1", n)
+	}
+}
+
+// maxReceivesPerSecond is 1 or greater (SNS developer guide, "Amazon SNS
+// message delivery retries").
+func TestThrottlePolicyValidation(t *testing.T) {
+	_, c, _ := startSNS(t, false)
+	arn := createTopic(t, c, "throttle-check", nil)
+	_, err := c.SetTopicAttributes(ctx(t), &sns.SetTopicAttributesInput{TopicArn: aws.String(arn), AttributeName: aws.String("DeliveryPolicy"),
+		AttributeValue: aws.String(`{"http":{"defaultThrottlePolicy":{"maxReceivesPerSecond":0}}}`)})
+	wantCode(t, err, "InvalidParameter")
+	_, err = c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("http"), Endpoint: aws.String("http://127.0.0.1:9/x"),
+		Attributes: map[string]string{"DeliveryPolicy": `{"throttlePolicy":{"maxReceivesPerSecond":-1}}`}})
+	wantCode(t, err, "InvalidParameter")
+}

@@ -375,8 +375,20 @@ func parseTopicDeliveryPolicy(doc string) (*topicDeliveryJSON, error) {
 		if err := checkRetry("http.defaultHealthyRetryPolicy", p.HTTP.DefaultHealthyRetryPolicy); err != nil {
 			return nil, err
 		}
+		if err := checkThrottle("http.defaultThrottlePolicy", p.HTTP.DefaultThrottlePolicy); err != nil {
+			return nil, err
+		}
 	}
 	return &p, nil
+}
+
+// checkThrottle checks a throttle policy: maxReceivesPerSecond is 1 or
+// greater (SNS developer guide, "Amazon SNS message delivery retries").
+func checkThrottle(prefix string, t *throttleJSON) error {
+	if t != nil && t.MaxReceivesPerSecond != nil && *t.MaxReceivesPerSecond < 1 {
+		return fmt.Errorf("%s.maxReceivesPerSecond must be greater than or equal to 1", prefix)
+	}
+	return nil
 }
 
 func parseSubDeliveryPolicy(doc string) (*subDeliveryJSON, error) {
@@ -385,6 +397,9 @@ func parseSubDeliveryPolicy(doc string) (*subDeliveryJSON, error) {
 		return nil, err
 	}
 	if err := checkRetry("healthyRetryPolicy", p.HealthyRetryPolicy); err != nil {
+		return nil, err
+	}
+	if err := checkThrottle("throttlePolicy", p.ThrottlePolicy); err != nil {
 		return nil, err
 	}
 	return &p, nil

@@ -234,7 +234,9 @@ func (s *Service) ConfirmSubscription(ctx context.Context, topicArn, token strin
 		rec := sub.rec
 		rec.Confirmed = true
 		rec.AuthConfirmed = authenticated
-		rec.AuthUnsubscribe = authOnUnsubscribe
+		// The flag counts only on a signed request (SNS API reference,
+		// ConfirmSubscription): following the link cannot set it.
+		rec.AuthUnsubscribe = authOnUnsubscribe && authenticated
 		var b store.Batch
 		b.PutRecord(nsSub, rec.ID, mustJSON(rec))
 		if err := s.st.Commit(ctx, &b); err != nil {
