@@ -361,3 +361,37 @@ func TestThrottlePolicyValidation(t *testing.T) {
 		Attributes: map[string]string{"DeliveryPolicy": `{"throttlePolicy":{"maxReceivesPerSecond":-1}}`}})
 	wantCode(t, err, "InvalidParameter")
 }
+
+// A subscription left unconfirmed for 48 hours is deleted (SNS developer
+// guide, "Deleting an Amazon SNS subscription and topic").
+func TestPendingSubscriptionExpires(t *testing.T) {
+	s, c, _ := startSNS(t, true)
+	arn := createTopic(t, c, "pending", nil)
+	kept := newSubscriber(t, ok200)
+	confirmHTTP(t, c, arn, kept, nil)
+	left := newSubscriber(t, ok200)
+	if _, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("http"), Endpoint: aws.String(left.URL)}); err != nil {
+		t.Fatal(err)
+	}
+	left.next(t) // its confirmation, never followed
+	count := func() (int, string) {
+		t.Helper()
+		list, err := c.ListSubscriptionsByTopic(ctx(t), &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ta, err := c.GetTopicAttributes(ctx(t), &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list.Subscriptions), ta.Attributes["SubscriptionsPending"]
+	}
+	s.Clock.Advance(47 * time.Hour)
+	if n, pending := count(); n != 2 || pending != "1" {
+		t.Fatalf("after 47 h: %d subscriptions, %s pending; want 2 and 1", n, pending)
+	}
+	s.Clock.Advance(2 * time.Hour)
+	if n, pending := count(); n != 1 || pending != "0" {
+		t.Fatalf("after 49 h: %d subscriptions, %s pending; want 1 and 0", n, pending)
+	}
+}

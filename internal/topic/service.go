@@ -95,9 +95,12 @@ type Service struct {
 	log    *slog.Logger
 	signer *signer
 
-	mu     sync.RWMutex // guards topics, subs, and every topic's subs list
+	mu     sync.RWMutex // guards topics, subs, every topic's subs list and nextSweep
 	topics map[string]*topic
 	subs   map[string]*subscription // by subscription ARN
+	// nextSweep is when dropExpiredPending next looks for subscriptions
+	// left unconfirmed too long (Unix ns).
+	nextSweep int64
 
 	out *dispatcher
 
@@ -188,6 +191,12 @@ const (
 	// tokenLifetime: confirmation tokens expire after three days
 	// (ConfirmSubscription API reference).
 	tokenLifetime = 72 * time.Hour
+	// pendingLifetime: a subscription still unconfirmed 48 hours after
+	// Subscribe is deleted (SNS developer guide, "Deleting an Amazon SNS
+	// subscription and topic"); sweepEvery bounds how often that is
+	// looked for.
+	pendingLifetime = 48 * time.Hour
+	sweepEvery      = time.Minute
 	maxTopics     = 100000
 )
 
@@ -519,6 +528,7 @@ func (s *Service) GetTopicAttributes(ctx context.Context, arn string) (map[strin
 	if err != nil {
 		return nil, err
 	}
+	s.dropExpiredPending(ctx)
 	s.mu.RLock()
 	rec := t.rec
 	confirmed, pending := 0, 0

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -54,6 +55,7 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 	}
 	_, queueFifo := s.cfg.Queues.QueueByArn(in.Endpoint)
 	queueFifo = queueFifo || strings.HasSuffix(in.Endpoint, ".fifo")
+	s.dropExpiredPending(ctx)
 	attrs, err := validateSubAttributes(in.Attributes, in.Attributes, proto, t.fifo && proto == "sqs" && queueFifo, true)
 	if err != nil {
 		return "", err
@@ -307,6 +309,43 @@ func (s *Service) Unsubscribe(ctx context.Context, arn string, authenticated boo
 	return nil
 }
 
+// dropExpiredPending deletes the subscriptions left unconfirmed longer
+// than pendingLifetime. The calls that show subscriptions (lists, topic
+// attributes, Subscribe) make it, at most once per sweepEvery; a pending
+// subscription receives nothing meanwhile, so a later deletion is not
+// seen otherwise.
+func (s *Service) dropExpiredPending(ctx context.Context) {
+	now := s.clock.Now().UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now < s.nextSweep {
+		return
+	}
+	s.nextSweep = now + int64(sweepEvery)
+	var b store.Batch
+	var gone []*subscription
+	for _, sub := range s.subs {
+		if !sub.rec.Confirmed && now-sub.rec.CreatedAt > int64(pendingLifetime) {
+			b.DeleteRecord(nsSub, sub.rec.ID)
+			gone = append(gone, sub)
+		}
+	}
+	if len(gone) == 0 {
+		return
+	}
+	if err := s.st.Commit(ctx, &b); err != nil {
+		s.log.Warn("deleting expired pending subscriptions", "err", err)
+		s.nextSweep = now
+		return
+	}
+	for _, sub := range gone {
+		delete(s.subs, sub.arn)
+		if t := s.topics[sub.rec.Topic]; t != nil {
+			t.subs = slices.DeleteFunc(slices.Clone(t.subs), func(x *subscription) bool { return x == sub })
+		}
+	}
+}
+
 // SubscriptionInfo is one entry of ListSubscriptions.
 type SubscriptionInfo struct {
 	SubscriptionArn string
@@ -319,6 +358,7 @@ type SubscriptionInfo struct {
 // ListSubscriptions lists every subscription (topicArn == "") or those of
 // one topic, 100 per page.
 func (s *Service) ListSubscriptions(ctx context.Context, topicArn, token string) ([]SubscriptionInfo, string, error) {
+	s.dropExpiredPending(ctx)
 	var subs []*subscription
 	if topicArn != "" {
 		t, err := s.lookupTopic(topicArn, "TopicArn")
