@@ -197,7 +197,7 @@ const (
 	// looked for.
 	pendingLifetime = 48 * time.Hour
 	sweepEvery      = time.Minute
-	maxTopics     = 100000
+	maxTopics       = 100000
 )
 
 // New loads every topic and subscription and starts the delivery of
