@@ -395,3 +395,51 @@ func TestPendingSubscriptionExpires(t *testing.T) {
 		t.Fatalf("after 49 h: %d subscriptions, %s pending; want 1 and 0", n, pending)
 	}
 }
+
+// An HTTP/S delivery is not retried later than an hour after the message
+// was published, whatever its policy allows (SNS developer guide, "Amazon
+// SNS message delivery retries": 3,600 seconds is a hard limit); then the
+// subscription's dead-letter queue gets it.
+func TestHTTPRetriesStopAfterAnHour(t *testing.T) {
+	s, c, q := startSNS(t, true)
+	arn := createTopic(t, c, "hour", nil)
+	dlqURL := create(t, q, "hour-dlq", nil)
+	dead := newSubscriber(t, func(n int) int {
+		if n == 1 {
+			return 200
+		}
+		return 500
+	})
+	confirmHTTP(t, c, arn, dead, map[string]string{
+		"DeliveryPolicy": `{"healthyRetryPolicy":{"minDelayTarget":600,"maxDelayTarget":600,"numRetries":10}}`,
+		"RedrivePolicy":  `{"deadLetterTargetArn":"` + queueArn("hour-dlq") + `"}`})
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("late")})
+	// Attempts at 0, 10, ..., 60 minutes: seven of the eleven the policy
+	// allows.
+	for attempt := 1; attempt <= 7; attempt++ {
+		dead.next(t)
+		if attempt < 7 {
+			waitPending(t, s, 1)
+			s.Clock.Advance(600 * time.Second)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if msgs := receive(t, q, dlqURL, 1); len(msgs) == 1 {
+			if n := decodeNotification(t, *msgs[0].Body); n.Message != "late" {
+				t.Fatalf("dead-letter queue got %q", n.Message)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the delivery never reached the dead-letter queue")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.Clock.Advance(600 * time.Second)
+	select {
+	case p := <-dead.got:
+		t.Fatalf("an attempt after the hour: %s", p.body)
+	case <-time.After(50 * time.Millisecond):
+	}
+}

@@ -206,6 +206,12 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 		// a subscription; a throttled delivery waits without spending an
 		// attempt.
 		if wait := d.throttle(o, policy.MaxPerSecond); wait > 0 {
+			if pastHTTPRetryTime(o, s.clock.Now().Add(wait)) {
+				// Held too long behind the throttle: given up, as
+				// after its last retry.
+				d.giveUp(ctx, o, sub)
+				return
+			}
 			d.q.Add(o, s.clock.Now().Add(wait))
 			return
 		}
@@ -230,15 +236,13 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 	}
 	o.Attempt++
 	delay, more := policy.delay(o.Attempt)
+	if more && (o.Protocol == "http" || o.Protocol == "https") && pastHTTPRetryTime(o, s.clock.Now().Add(delay)) {
+		more = false
+	}
 	s.log.Info("delivery attempt failed", "subscription", o.Sub, "endpoint", o.Endpoint, "attempt", o.Attempt,
 		"permanent", permanent, "retry", more && !permanent, "err", err)
 	if permanent || !more {
-		if o.Type == "Notification" && sub != nil && sub.dlq != "" {
-			o.DLQ = true
-			d.toDLQ(ctx, o, sub)
-			return
-		}
-		d.finish(ctx, o, nil)
+		d.giveUp(ctx, o, sub)
 		return
 	}
 	var b store.Batch
@@ -247,6 +251,30 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 		s.log.Error("record delivery attempt", "err", err)
 	}
 	d.q.Add(o, s.clock.Now().Add(delay))
+}
+
+// giveUp ends a delivery that will not be tried again: a notification
+// goes to its subscription's dead-letter queue when it has one.
+func (d *dispatcher) giveUp(ctx context.Context, o *outRec, sub *subscription) {
+	if o.Type == "Notification" && sub != nil && sub.dlq != "" {
+		o.DLQ = true
+		d.toDLQ(ctx, o, sub)
+		return
+	}
+	d.finish(ctx, o, nil)
+}
+
+// maxHTTPRetryTime bounds how long SNS keeps trying an HTTP/S delivery
+// after the message was published, retries and throttling included
+// (SNS developer guide, "Amazon SNS message delivery retries": a hard
+// limit of 3,600 seconds).
+const maxHTTPRetryTime = time.Hour
+
+// pastHTTPRetryTime reports whether an attempt at next would come later
+// than maxHTTPRetryTime after o's message was published.
+func pastHTTPRetryTime(o *outRec, next time.Time) bool {
+	ts, err := time.Parse(time.RFC3339Nano, o.Timestamp)
+	return err == nil && next.Sub(ts) > maxHTTPRetryTime
 }
 
 // post sends an HTTP delivery. It reports whether a failure is permanent
