@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/forkline/forkline/internal/server/servertest"
 )
 
 // posted is one request an HTTP subscriber received.
@@ -179,13 +181,7 @@ func TestHTTPRetriesAndDeadLetterQueue(t *testing.T) {
 	})
 	confirmHTTP(t, c, arn, dead, map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"` + queueArn("flaky-dlq") + `"}`})
 	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("doomed")})
-	for attempt := 1; attempt <= 4; attempt++ {
-		dead.next(t)
-		if attempt < 4 {
-			waitPending(t, s, 1)
-			s.Clock.Advance(20 * time.Second)
-		}
-	}
+	failedAttempts(t, s, dead, 4, 20*time.Second)
 	// The first subscriber got "doomed" too; drain it.
 	flaky.next(t)
 	var body string
@@ -224,6 +220,20 @@ func TestHTTPRetriesAndDeadLetterQueue(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("4xx delivery never reached the dead-letter queue")
+}
+
+// failedAttempts takes n delivery attempts at sub, moving the fake clock
+// on by every between them, as the subscription's retry policy spaces
+// them.
+func failedAttempts(t *testing.T, s *servertest.Server, sub *subscriber, n int, every time.Duration) {
+	t.Helper()
+	for attempt := 1; attempt <= n; attempt++ {
+		sub.next(t)
+		if attempt < n {
+			waitPending(t, s, 1)
+			s.Clock.Advance(every)
+		}
+	}
 }
 
 // confirmHTTP subscribes an endpoint and confirms it with the token it
@@ -416,13 +426,7 @@ func TestHTTPRetriesStopAfterAnHour(t *testing.T) {
 	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("late")})
 	// Attempts at 0, 10, ..., 60 minutes: seven of the eleven the policy
 	// allows.
-	for attempt := 1; attempt <= 7; attempt++ {
-		dead.next(t)
-		if attempt < 7 {
-			waitPending(t, s, 1)
-			s.Clock.Advance(600 * time.Second)
-		}
-	}
+	failedAttempts(t, s, dead, 7, 600*time.Second)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if msgs := receive(t, q, dlqURL, 1); len(msgs) == 1 {

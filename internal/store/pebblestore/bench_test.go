@@ -22,11 +22,7 @@ import (
 func BenchmarkLaggingReaders(b *testing.B) {
 	const lagEvents = 20000
 	ctx := context.Background()
-	st, err := Open(b.TempDir(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := openBench(b)
 	var qb store.Batch
 	for q := uint64(1); q <= 4; q++ {
 		qb.PutQueue(store.Queue{ID: q, Name: fmt.Sprint("q", q)})
@@ -102,11 +98,7 @@ func BenchmarkLaggingReaders(b *testing.B) {
 // process's CPU per commit (fsyncs included) beside the wall time.
 func BenchmarkDurableSends(b *testing.B) {
 	ctx := context.Background()
-	st, err := Open(b.TempDir(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := openBench(b)
 	var qb store.Batch
 	qb.PutQueue(store.Queue{ID: 1, Name: "q"})
 	if err := st.Commit(ctx, &qb); err != nil {
@@ -134,6 +126,16 @@ func BenchmarkDurableSends(b *testing.B) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N)/1e3, "cpu-µs/op")
+}
+
+// openBench opens a store in a temporary directory for the benchmark.
+func openBench(b *testing.B) *Store {
+	st, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
 }
 
 // processCPU is the user and system CPU time this process has used.
