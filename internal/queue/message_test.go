@@ -170,7 +170,8 @@ func TestReceiptHandleRoundTrip(t *testing.T) {
 // (SQS SendMessage: "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD |
 // #x10000 to #x10FFFF").
 func FuzzCheckChars(f *testing.F) {
-	for _, s := range []string{"plain text\r\n\t", "a\x00b", "\x1f", "é\x01", "ok é", "\xff", "\xef\xbf\xbe", "x\U0010FFFF", "\x7f"} {
+	for _, s := range []string{"plain text\r\n\t", "a\x00b", "\x1f", "é\x01", "ok é", "\xff", "\xef\xbf\xbe", "x\U0010FFFF", "\x7f",
+		"0123456789abcdef\x01xyz", "abcdefg\x1fhijklmnop", "abcdefgh\x80", "abcdefgh\r\nijklmnop\x19", "sixteen ASCII by\U0001F600"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

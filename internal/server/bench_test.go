@@ -46,28 +46,51 @@ func BenchmarkSendMessage(b *testing.B) {
 // SQS subscriptions, through the handler without the network: sixteen at
 // a time, as bench/snsload's t10 workload publishes.
 func BenchmarkPublish(b *testing.B) {
+	publish := benchTopic(b, 10)
+	runSixteen(b, publish)
+}
+
+// BenchmarkPublishOne100 runs one publisher's Publish requests to a topic
+// with 100 SQS subscriptions, as bench/snsload's one-publisher latency
+// row does: each op is one request's whole wall time through the handler.
+func BenchmarkPublishOne100(b *testing.B) {
+	publish := benchTopic(b, 100)
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	b.ResetTimer()
+	for i := 0; i < b.N && publish(); i++ {
+	}
+	b.StopTimer()
+	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N)/1e3, "cpu-µs/op")
+}
+
+// benchTopic starts a server with a topic of n SQS subscriptions and
+// returns a function that publishes to it once.
+func benchTopic(b *testing.B, n int) func() bool {
 	s := newBenchServer(b)
-	post := func(service, target, contentType, body string) {
+	post := func(service, target, contentType, body string) bool {
 		if w := benchPost(s, service, target, contentType, body); w.status != 0 && w.status != 200 {
-			b.Fatalf("%s %s: %d %s", service, target, w.status, w.body.String())
+			b.Errorf("%s %s: %d %s", service, target, w.status, w.body.String())
+			return false
 		}
+		return true
 	}
 	const form = "application/x-www-form-urlencoded; charset=utf-8"
 	post("sns", "", form, "Action=CreateTopic&Name=bench&Version=2010-03-31")
 	arn := "arn:aws:sns:us-east-1:000000000000:bench"
-	for i := 0; i < 10; i++ {
+	for i := 0; i < n; i++ {
 		post("sqs", "AmazonSQS.CreateQueue", "application/x-amz-json-1.0", fmt.Sprintf(`{"QueueName":"q%d"}`, i))
 		post("sns", "", form, "Action=Subscribe&Protocol=sqs&Version=2010-03-31&TopicArn="+url.QueryEscape(arn)+
 			"&Endpoint="+url.QueryEscape(fmt.Sprintf("arn:aws:sqs:us-east-1:000000000000:q%d", i)))
+	}
+	if b.Failed() {
+		b.FailNow()
 	}
 	publish := "Action=Publish&Message=" + strings.Repeat("x", 1024) +
 		"&MessageAttributes.entry.1.Name=amount&MessageAttributes.entry.1.Value.DataType=Number&MessageAttributes.entry.1.Value.StringValue=42" +
 		"&MessageAttributes.entry.2.Name=kind&MessageAttributes.entry.2.Value.DataType=String&MessageAttributes.entry.2.Value.StringValue=order" +
 		"&TopicArn=" + url.QueryEscape(arn) + "&Version=2010-03-31"
-	runSixteen(b, func() bool {
-		post("sns", "", form, publish)
-		return true
-	})
+	return func() bool { return post("sns", "", form, publish) }
 }
 
 // runSixteen runs op b.N times from sixteen goroutines, as the load tools'
