@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -445,5 +446,109 @@ func TestHTTPRetriesStopAfterAnHour(t *testing.T) {
 	case p := <-dead.got:
 		t.Fatalf("an attempt after the hour: %s", p.body)
 	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// An UnsubscribeConfirmation's SubscribeURL, or its Token with
+// ConfirmSubscription, restores the subscription (SNS developer guide,
+// "HTTP/HTTPS unsubscribe confirmation JSON format": "To cancel this
+// operation and restore the subscription, visit the SubscribeURL").
+func TestUnsubscribeConfirmationRestores(t *testing.T) {
+	s, c, _ := startSNS(t, true)
+	arn := createTopic(t, c, "restore", nil)
+	sub := newSubscriber(t, ok200)
+	subArn := confirmHTTP(t, c, arn, sub, map[string]string{"RawMessageDelivery": "true"})
+	unsubscribe := func() notification {
+		t.Helper()
+		if _, err := c.Unsubscribe(ctx(t), &sns.UnsubscribeInput{SubscriptionArn: aws.String(subArn)}); err != nil {
+			t.Fatal(err)
+		}
+		n := decodeNotification(t, string(sub.next(t).body))
+		if n.Type != "UnsubscribeConfirmation" || n.Token == "" || !strings.Contains(n.SubscribeURL, n.Token) {
+			t.Fatalf("after Unsubscribe: %+v", n)
+		}
+		return n
+	}
+	listed := func() []string {
+		t.Helper()
+		list, err := c.ListSubscriptionsByTopic(ctx(t), &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var arns []string
+		for _, x := range list.Subscriptions {
+			arns = append(arns, *x.SubscriptionArn)
+		}
+		return arns
+	}
+
+	n := unsubscribe()
+	if l := listed(); len(l) != 0 {
+		t.Fatalf("after Unsubscribe: %v", l)
+	}
+	resp, err := http.Get(n.SubscribeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "<SubscriptionArn>"+subArn+"</SubscriptionArn>") {
+		t.Fatalf("GET SubscribeURL: %d %s", resp.StatusCode, body)
+	}
+	if l := listed(); len(l) != 1 || l[0] != subArn {
+		t.Fatalf("restored: %v, want [%s]", l, subArn)
+	}
+	attrs, err := c.GetSubscriptionAttributes(ctx(t), &sns.GetSubscriptionAttributesInput{SubscriptionArn: aws.String(subArn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if attrs.Attributes["RawMessageDelivery"] != "true" || attrs.Attributes["PendingConfirmation"] != "false" {
+		t.Fatalf("restored attributes: %v", attrs.Attributes)
+	}
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("back")})
+	if got := string(sub.next(t).body); got != "back" {
+		t.Fatalf("delivered %q after the restore, want the raw message", got)
+	}
+	// The token again names the restored subscription.
+	again, err := c.ConfirmSubscription(ctx(t), &sns.ConfirmSubscriptionInput{TopicArn: aws.String(arn), Token: aws.String(n.Token)})
+	if err != nil || *again.SubscriptionArn != subArn {
+		t.Fatalf("ConfirmSubscription with the used token: %v, %v", again, err)
+	}
+
+	// The token of a later Unsubscribe expires with the confirmation
+	// tokens.
+	n = unsubscribe()
+	s.Clock.Advance(73 * time.Hour)
+	_, err = c.ConfirmSubscription(ctx(t), &sns.ConfirmSubscriptionInput{TopicArn: aws.String(arn), Token: aws.String(n.Token)})
+	wantCode(t, err, "InvalidParameter")
+	if l := listed(); len(l) != 0 {
+		t.Fatalf("an expired token restored %v", l)
+	}
+}
+
+// An SQS subscription is deleted only by a signed Unsubscribe (SNS API
+// reference, Unsubscribe: "Amazon SQS queue subscriptions require
+// authentication for deletion"): the unsigned UnsubscribeURL of its
+// notifications is refused.
+func TestSQSUnsubscribeNeedsSignature(t *testing.T) {
+	_, c, q := startSNS(t, false)
+	arn := createTopic(t, c, "sqs-unsub", nil)
+	url, subArn := subscribeQueue(t, c, q, arn, "sqs-unsub-q", nil)
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("one")})
+	msgs := receive(t, q, url, 1)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	resp, err := http.Get(decodeNotification(t, *msgs[0].Body).UnsubscribeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !strings.Contains(string(body), "<Code>AuthorizationError</Code>") {
+		t.Fatalf("unsigned UnsubscribeURL: %d %s", resp.StatusCode, body)
+	}
+	if _, err := c.Unsubscribe(ctx(t), &sns.UnsubscribeInput{SubscriptionArn: aws.String(subArn)}); err != nil {
+		t.Fatalf("signed Unsubscribe: %v", err)
 	}
 }

@@ -44,6 +44,9 @@ const (
 	nsSub   = "sns.sub"   // subscription ID → subRec
 	nsOut   = "sns.out"   // outbox ID → outRec
 	nsDedup = "sns.dedup" // topic name NUL key → dedupRec
+	// nsRestore holds what an UnsubscribeConfirmation's token restores:
+	// token → restoreRec.
+	nsRestore = "sns.restore"
 )
 
 // Queues is what the topic service needs of the queue service.
@@ -95,9 +98,12 @@ type Service struct {
 	log    *slog.Logger
 	signer *signer
 
-	mu     sync.RWMutex // guards topics, subs, every topic's subs list and nextSweep
+	mu     sync.RWMutex // guards topics, subs, restore, every topic's subs list and nextSweep
 	topics map[string]*topic
 	subs   map[string]*subscription // by subscription ARN
+	// restore holds the unsubscribed HTTP/S subscriptions that their
+	// UnsubscribeConfirmation's token can restore, by token.
+	restore map[string]restoreRec
 	// nextSweep is when dropExpiredPending next looks for subscriptions
 	// left unconfirmed too long (Unix ns).
 	nextSweep int64
@@ -186,6 +192,15 @@ type subRec struct {
 	CreatedAt       int64 `json:"createdAt"`
 }
 
+// restoreRec is an unsubscribed subscription that the token of its
+// UnsubscribeConfirmation restores until ExpiresAt (SNS developer guide,
+// "HTTP/HTTPS unsubscribe confirmation JSON format": "To cancel this
+// operation and restore the subscription, visit the SubscribeURL").
+type restoreRec struct {
+	Sub       subRec `json:"sub"`
+	ExpiresAt int64  `json:"expiresAt"`
+}
+
 const (
 	dedupWindow = 5 * time.Minute
 	// tokenLifetime: confirmation tokens expire after three days
@@ -215,7 +230,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 	sg := &signer{dir: cfg.KeyDir, region: cfg.Region}
 	s := &Service{
 		st: st, cfg: cfg, clock: cfg.Clock, log: cfg.Logger.With("service", "sns"), signer: sg,
-		topics: map[string]*topic{}, subs: map[string]*subscription{},
+		topics: map[string]*topic{}, subs: map[string]*subscription{}, restore: map[string]restoreRec{},
 	}
 	if cfg.Queues != nil {
 		cfg.Queues.SetFinisher(store.FinishSNSSignature, s.finishNotification)
@@ -271,6 +286,21 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load deduplication entries: %w", err)
+	}
+	err = st.ScanRecords(ctx, nsRestore, "", func(token string, v []byte) error {
+		var r restoreRec
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("%w: restorable subscription: %v", store.ErrCorrupt, err)
+		}
+		if s.topics[r.Sub.Topic] != nil && r.ExpiresAt > now {
+			s.restore[token] = r
+		} else {
+			stale.DeleteRecord(nsRestore, token)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load restorable subscriptions: %w", err)
 	}
 	for _, t := range s.topics {
 		slices.SortFunc(t.dedupExp, func(a, b dedupRef) int { return cmp.Compare(a.exp, b.exp) })
@@ -466,6 +496,13 @@ func (s *Service) DeleteTopic(ctx context.Context, arn string) error {
 	for _, sub := range t.subs {
 		b.DeleteRecord(nsSub, sub.rec.ID)
 	}
+	var restorable []string
+	for token, r := range s.restore {
+		if r.Sub.Topic == t.name {
+			b.DeleteRecord(nsRestore, token)
+			restorable = append(restorable, token)
+		}
+	}
 	t.mu.Lock()
 	for k := range t.dedup {
 		b.DeleteRecord(nsDedup, t.name+"\x00"+k)
@@ -476,6 +513,9 @@ func (s *Service) DeleteTopic(ctx context.Context, arn string) error {
 	}
 	for _, sub := range t.subs {
 		delete(s.subs, sub.arn)
+	}
+	for _, token := range restorable {
+		delete(s.restore, token)
 	}
 	delete(s.topics, t.name)
 	t.mu.Lock()

@@ -249,7 +249,47 @@ func (s *Service) ConfirmSubscription(ctx context.Context, topicArn, token strin
 		s.replaceSub(t, i, &ns)
 		return ns.arn, nil
 	}
+	if r, ok := s.restore[token]; ok && r.Sub.Topic == t.name && now < r.ExpiresAt {
+		return s.restoreSub(ctx, t, token, r.Sub, authOnUnsubscribe && authenticated, authenticated)
+	}
 	return "", invalidParam("Token", "")
+}
+
+// restoreSub brings back, confirmed, a subscription deleted by
+// Unsubscribe, with its ARN and attributes, for the token of its
+// UnsubscribeConfirmation. An endpoint subscribed again meanwhile keeps
+// that subscription. Requires s.mu held for writing.
+func (s *Service) restoreSub(ctx context.Context, t *topic, token string, rec subRec, authUnsub, authenticated bool) (string, error) {
+	var b store.Batch
+	b.DeleteRecord(nsRestore, token)
+	for _, sub := range t.subs {
+		if sub.rec.Protocol == rec.Protocol && sub.rec.Endpoint == rec.Endpoint {
+			if err := s.st.Commit(ctx, &b); err != nil {
+				return "", fmt.Errorf("confirm subscription: %w", err)
+			}
+			delete(s.restore, token)
+			return sub.arn, nil
+		}
+	}
+	if n, err := strconv.Atoi(t.rec.Attributes["MaximumMessageSize"]); err == nil {
+		if err := checkLargeTopic(n, t.subs, rec.Protocol); err != nil {
+			return "", err
+		}
+	}
+	rec.Confirmed, rec.Token = true, token
+	rec.AuthConfirmed, rec.AuthUnsubscribe = authenticated, authUnsub
+	sub, err := s.newSubscription(t, rec)
+	if err != nil {
+		return "", err
+	}
+	b.PutRecord(nsSub, rec.ID, mustJSON(rec))
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return "", fmt.Errorf("confirm subscription: %w", err)
+	}
+	delete(s.restore, token)
+	s.subs[sub.arn] = sub
+	t.subs = append(append([]*subscription(nil), t.subs...), sub)
+	return sub.arn, nil
 }
 
 // replaceSub swaps subscription i of t. Requires s.mu held for writing.
@@ -268,7 +308,11 @@ func (s *Service) Unsubscribe(ctx context.Context, arn string, authenticated boo
 	if err != nil {
 		return err
 	}
-	if sub.rec.AuthUnsubscribe && !authenticated {
+	// SQS subscriptions always need a signed Unsubscribe (SNS API
+	// reference, Unsubscribe: "Amazon SQS queue subscriptions require
+	// authentication for deletion"), so their notifications' unsigned
+	// UnsubscribeURL cannot delete them.
+	if (sub.rec.AuthUnsubscribe || sub.rec.Protocol == "sqs") && !authenticated {
 		return errorf(ErrAuthorization, "Only authenticated requests can unsubscribe this subscription")
 	}
 	s.mu.Lock()
@@ -287,9 +331,12 @@ func (s *Service) Unsubscribe(ctx context.Context, arn string, authenticated boo
 	b.DeleteRecord(nsSub, sub.rec.ID)
 	b.PutRecord(nsTopic, rec.Name, mustJSON(rec))
 	var out *outRec
+	var restore restoreRec
 	if (sub.rec.Protocol == "http" || sub.rec.Protocol == "https") && sub.rec.Confirmed {
 		out = s.confirmationRecord(t, sub, "UnsubscribeConfirmation")
 		out.put(&b)
+		restore = restoreRec{Sub: sub.rec, ExpiresAt: s.clock.Now().UnixNano() + int64(tokenLifetime)}
+		b.PutRecord(nsRestore, out.Token, mustJSON(restore))
 	}
 	if err := s.st.Commit(ctx, &b); err != nil {
 		s.mu.Unlock()
@@ -302,6 +349,9 @@ func (s *Service) Unsubscribe(ctx context.Context, arn string, authenticated boo
 		t.subs = subs
 	}
 	delete(s.subs, arn)
+	if out != nil {
+		s.restore[out.Token] = restore
+	}
 	s.mu.Unlock()
 	if out != nil {
 		s.out.add(out)
@@ -310,7 +360,8 @@ func (s *Service) Unsubscribe(ctx context.Context, arn string, authenticated boo
 }
 
 // dropExpiredPending deletes the subscriptions left unconfirmed longer
-// than pendingLifetime. The calls that show subscriptions (lists, topic
+// than pendingLifetime, and the restore records of unsubscribed ones whose
+// token expired. The calls that show subscriptions (lists, topic
 // attributes, Subscribe) make it, at most once per sweepEvery; a pending
 // subscription receives nothing meanwhile, so a later deletion is not
 // seen otherwise.
@@ -330,13 +381,23 @@ func (s *Service) dropExpiredPending(ctx context.Context) {
 			gone = append(gone, sub)
 		}
 	}
-	if len(gone) == 0 {
+	var spent []string
+	for token, r := range s.restore {
+		if now >= r.ExpiresAt {
+			b.DeleteRecord(nsRestore, token)
+			spent = append(spent, token)
+		}
+	}
+	if len(gone) == 0 && len(spent) == 0 {
 		return
 	}
 	if err := s.st.Commit(ctx, &b); err != nil {
 		s.log.Warn("deleting expired pending subscriptions", "err", err)
 		s.nextSweep = now
 		return
+	}
+	for _, token := range spent {
+		delete(s.restore, token)
 	}
 	for _, sub := range gone {
 		delete(s.subs, sub.arn)
