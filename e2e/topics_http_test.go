@@ -518,7 +518,7 @@ func TestUnsubscribeConfirmationRestores(t *testing.T) {
 	// The token of a later Unsubscribe expires with the confirmation
 	// tokens.
 	n = unsubscribe()
-	s.Clock.Advance(73 * time.Hour)
+	s.Clock.Advance(49 * time.Hour)
 	_, err = c.ConfirmSubscription(ctx(t), &sns.ConfirmSubscriptionInput{TopicArn: aws.String(arn), Token: aws.String(n.Token)})
 	wantCode(t, err, "InvalidParameter")
 	if l := listed(); len(l) != 0 {
@@ -551,4 +551,28 @@ func TestSQSUnsubscribeNeedsSignature(t *testing.T) {
 	if _, err := c.Unsubscribe(ctx(t), &sns.UnsubscribeInput{SubscriptionArn: aws.String(subArn)}); err != nil {
 		t.Fatalf("signed Unsubscribe: %v", err)
 	}
+}
+
+// A subscription pending confirmation cannot be deleted (SNS developer
+// guide, "Deleting an Amazon SNS subscription and topic"), and its token
+// is valid for two days (Subscribe API reference).
+func TestPendingSubscriptionCannotBeDeleted(t *testing.T) {
+	s, c, _ := startSNS(t, true)
+	arn := createTopic(t, c, "pending-del", nil)
+	sub := newSubscriber(t, ok200)
+	out, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("http"),
+		Endpoint: aws.String(sub.URL), ReturnSubscriptionArn: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := decodeNotification(t, string(sub.next(t).body))
+	_, err = c.Unsubscribe(ctx(t), &sns.UnsubscribeInput{SubscriptionArn: out.SubscriptionArn})
+	wantCode(t, err, "InvalidParameter")
+	list, err := c.ListSubscriptionsByTopic(ctx(t), &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(arn)})
+	if err != nil || len(list.Subscriptions) != 1 {
+		t.Fatalf("after the refused Unsubscribe: %v, %v", list, err)
+	}
+	s.Clock.Advance(49 * time.Hour)
+	_, err = c.ConfirmSubscription(ctx(t), &sns.ConfirmSubscriptionInput{TopicArn: aws.String(arn), Token: aws.String(conf.Token)})
+	wantCode(t, err, "InvalidParameter")
 }

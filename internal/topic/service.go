@@ -203,9 +203,9 @@ type restoreRec struct {
 
 const (
 	dedupWindow = 5 * time.Minute
-	// tokenLifetime: confirmation tokens expire after three days
-	// (ConfirmSubscription API reference).
-	tokenLifetime = 72 * time.Hour
+	// tokenLifetime: "Confirmation tokens are valid for two days"
+	// (Subscribe API reference).
+	tokenLifetime = 48 * time.Hour
 	// pendingLifetime: a subscription still unconfirmed 48 hours after
 	// Subscribe is deleted (SNS developer guide, "Deleting an Amazon SNS
 	// subscription and topic"); sweepEvery bounds how often that is

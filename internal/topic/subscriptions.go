@@ -315,6 +315,12 @@ func (s *Service) Unsubscribe(ctx context.Context, arn string, authenticated boo
 	if (sub.rec.AuthUnsubscribe || sub.rec.Protocol == "sqs") && !authenticated {
 		return errorf(ErrAuthorization, "Only authenticated requests can unsubscribe this subscription")
 	}
+	// A subscription pending confirmation cannot be deleted; SNS deletes
+	// it 48 hours after Subscribe (SNS developer guide, "Deleting an Amazon
+	// SNS subscription and topic"). AWS's message text is not documented.
+	if !sub.rec.Confirmed {
+		return invalidParam("SubscriptionArn", "a subscription pending confirmation cannot be deleted")
+	}
 	s.mu.Lock()
 	t := s.topics[sub.rec.Topic]
 	if t == nil || s.subs[arn] == nil {
