@@ -129,6 +129,41 @@ func TestMoveTaskQueryXML(t *testing.T) {
 	}
 }
 
+// TestQuerySamplesWithoutIndexes sends the query forms of AWS's own API
+// reference samples, which give a single list member without an index
+// (SQS API reference, SetQueueAttributes: "Attribute.Name=VisibilityTimeout
+// &Attribute.Value=35"; ReceiveMessage: "AttributeName=All"; TagQueue:
+// "Tag.Key=QueueType&Tag.Value=Production").
+func TestQuerySamplesWithoutIndexes(t *testing.T) {
+	s, c := start(t, false)
+	u := create(t, c, "samples", nil)
+	post := func(form string) string {
+		t.Helper()
+		resp, err := http.Post(s.URL+"/", "application/x-www-form-urlencoded", strings.NewReader(form+"&Version=2012-11-05&QueueUrl="+url.QueryEscape(u)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", form, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	post("Action=SetQueueAttributes&Attribute.Name=VisibilityTimeout&Attribute.Value=35")
+	post("Action=TagQueue&Tag.Key=QueueType&Tag.Value=Production")
+	if a := attrs(t, c, u); a["VisibilityTimeout"] != "35" {
+		t.Fatalf("VisibilityTimeout = %s after the un-indexed SetQueueAttributes", a["VisibilityTimeout"])
+	}
+	if out := post("Action=ListQueueTags"); !strings.Contains(out, "<Key>QueueType</Key><Value>Production</Value>") {
+		t.Fatalf("tags: %s", out)
+	}
+	send(t, c, u, "hello")
+	if out := post("Action=ReceiveMessage&AttributeName=All"); !strings.Contains(out, "<Name>SentTimestamp</Name>") {
+		t.Fatalf("ReceiveMessage with AttributeName=All: %s", out)
+	}
+}
+
 // TestSNSWithBoto3 drives SNS with current boto3 (its own query serializer
 // and XML parser) and verifies delivered signatures with Python's
 // cryptography package, independently of forkline's code.

@@ -74,8 +74,13 @@ func (p Params) Int(name string) (*int, error) {
 
 // Members returns the members of the flattened list prefix (prefix.1.X,
 // prefix.2.X, …) in index order, each with the prefix and index removed.
+// A field without an index (prefix.X), as AWS's own query samples write a
+// single member ("Attribute.Name=VisibilityTimeout&Attribute.Value=35",
+// SQS SetQueueAttributes), belongs to member 1 unless prefix.1.X is
+// given too.
 func (p Params) Members(prefix string) []Params {
 	byIdx := map[int]Params{}
+	var bare Params
 	pre := prefix + "."
 	for k, v := range p {
 		if !strings.HasPrefix(k, pre) {
@@ -83,11 +88,20 @@ func (p Params) Members(prefix string) []Params {
 		}
 		rest := k[len(pre):]
 		dot := strings.IndexByte(rest, '.')
-		if dot < 0 {
+		n, err := 0, error(nil)
+		if dot >= 0 {
+			n, err = strconv.Atoi(rest[:dot])
+		}
+		if dot < 0 || err != nil {
+			if rest != "" && (rest[0] < '0' || rest[0] > '9') {
+				if bare == nil {
+					bare = Params{}
+				}
+				bare[rest] = v
+			}
 			continue
 		}
-		n, err := strconv.Atoi(rest[:dot])
-		if err != nil || n < 1 {
+		if n < 1 {
 			continue
 		}
 		m := byIdx[n]
@@ -97,11 +111,25 @@ func (p Params) Members(prefix string) []Params {
 		}
 		m[rest[dot+1:]] = v
 	}
+	if bare != nil {
+		m := byIdx[1]
+		if m == nil {
+			m = Params{}
+			byIdx[1] = m
+		}
+		for k, v := range bare {
+			if _, ok := m[k]; !ok {
+				m[k] = v
+			}
+		}
+	}
 	return ordered(byIdx)
 }
 
 // List returns the values of the flattened scalar list prefix (prefix.1,
-// prefix.2, …) in index order.
+// prefix.2, …) in index order. The bare prefix, as AWS's own query samples
+// write a single value ("AttributeName=All", SQS ReceiveMessage), is
+// element 1 unless prefix.1 is given too.
 func (p Params) List(prefix string) []string {
 	type iv struct {
 		i int
@@ -109,7 +137,12 @@ func (p Params) List(prefix string) []string {
 	}
 	var out []iv
 	pre := prefix + "."
+	_, one := p[pre+"1"]
 	for k, v := range p {
+		if k == prefix && !one {
+			out = append(out, iv{1, v})
+			continue
+		}
 		if !strings.HasPrefix(k, pre) {
 			continue
 		}

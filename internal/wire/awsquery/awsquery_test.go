@@ -24,6 +24,29 @@ func TestMembersListMap(t *testing.T) {
 	if len(e) != 1 || e[0]["Id"] != "a" || Params(e[0]).Members("MessageAttribute")[0]["Value.StringValue"] != "s" {
 		t.Errorf("Members = %v", e)
 	}
+	// One member or value without an index, as AWS's query samples write
+	// it, is index 1; an indexed form wins over it.
+	v, err = ParseForm("", []byte("Attribute.Name=VisibilityTimeout&Attribute.Value=35&AttributeName=All&Tag.Key=k&Tag.Value=v&"+
+		"MessageAttributeName=a&MessageAttributeName.1=b&Entry.Id=x&Entry.1.Id=y&Entry.Body=z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = FromValues(v)
+	if got := p.Map("Attribute", "Name", "Value"); !reflect.DeepEqual(got, map[string]string{"VisibilityTimeout": "35"}) {
+		t.Errorf("bare Map = %v", got)
+	}
+	if got := p.Map("Tag", "Key", "Value"); !reflect.DeepEqual(got, map[string]string{"k": "v"}) {
+		t.Errorf("bare Tag Map = %v", got)
+	}
+	if got := p.List("AttributeName"); !reflect.DeepEqual(got, []string{"All"}) {
+		t.Errorf("bare List = %v", got)
+	}
+	if got := p.List("MessageAttributeName"); !reflect.DeepEqual(got, []string{"b"}) {
+		t.Errorf("List with both forms = %v, want the indexed one", got)
+	}
+	if e := p.Members("Entry"); len(e) != 1 || e[0]["Id"] != "y" || e[0]["Body"] != "z" {
+		t.Errorf("Members with both forms = %v", e)
+	}
 	if _, err := ParseForm("a=%zz", nil); err == nil {
 		t.Error("malformed escape accepted")
 	}
