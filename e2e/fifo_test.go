@@ -155,6 +155,34 @@ func TestFIFOReceiveRequestAttemptId(t *testing.T) {
 	}
 }
 
+// A retry with the same ReceiveRequestAttemptId resets the visibility
+// timeout, and is no longer a retry once a message of it had its
+// visibility changed (ReceiveMessage API reference,
+// ReceiveRequestAttemptId).
+func TestFIFOAttemptRetryVisibility(t *testing.T) {
+	s, c := start(t, true)
+	url := create(t, c, "attempt-vt.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "10"})
+	sendFIFO(t, c, url, "a", "g", "")
+	attempt := func(in *sqs.ReceiveMessageInput) { in.ReceiveRequestAttemptId = aws.String("try-vt") }
+	first := receive(t, c, url, 1, attempt)
+	s.Clock.Advance(8 * time.Second)
+	again := receive(t, c, url, 1, attempt)
+	if len(again) != 1 || *again[0].ReceiptHandle != *first[0].ReceiptHandle {
+		t.Fatalf("retry returned %v", bodies(again))
+	}
+	// 8 s after the retry the first deadline has passed, the reset one
+	// has not.
+	s.Clock.Advance(8 * time.Second)
+	wantCounts(t, c, url, "0", "1", "0")
+	if _, err := c.ChangeMessageVisibility(ctx(t), &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(url),
+		ReceiptHandle: first[0].ReceiptHandle, VisibilityTimeout: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if after := receive(t, c, url, 1, attempt); len(after) != 0 {
+		t.Fatalf("a retry after ChangeMessageVisibility returned %v", bodies(after))
+	}
+}
+
 func TestFIFOBatchOrder(t *testing.T) {
 	_, c := start(t, false)
 	url := create(t, c, "batch.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"})

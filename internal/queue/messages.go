@@ -709,6 +709,7 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 	if q.fifo && in.AttemptID != "" {
 		if msgs, ok := s.replayAttempt(ctx, q, in, nowNs); ok {
 			q.mu.Unlock()
+			s.restartAttempt(ctx, q, in.AttemptID, msgs, vt)
 			return msgs, nil, 0, nil
 		}
 	}
@@ -844,6 +845,7 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 			for _, d := range deliver {
 				a.seqs = append(a.seqs, d.cand.seq)
 				a.nonce = append(a.nonce, d.cand.f.st.Nonce)
+				a.visibleAt = append(a.visibleAt, d.cand.f.st.VisibleAt)
 			}
 			q.attempts[in.AttemptID] = a
 		}
@@ -977,7 +979,9 @@ func (s *Service) reap(ctx context.Context, q *queue) {
 
 // replayAttempt answers a FIFO receive retried with the same
 // ReceiveRequestAttemptId while its messages are still in flight under the
-// same receipt handles. Requires q.mu (held; it is not released).
+// same receipt handles, none deleted or with its visibility changed
+// (ReceiveMessage API reference, ReceiveRequestAttemptId). Requires q.mu
+// (held; it is not released).
 func (s *Service) replayAttempt(ctx context.Context, q *queue, in *ReceiveInput, nowNs int64) ([]ReceivedMessage, bool) {
 	a := q.attempts[in.AttemptID]
 	if a == nil || a.exp <= nowNs {
@@ -985,7 +989,7 @@ func (s *Service) replayAttempt(ctx context.Context, q *queue, in *ReceiveInput,
 	}
 	for i, seq := range a.seqs {
 		f := q.idx.inflight[seq]
-		if f == nil || f.busy != nil || f.st.Nonce != a.nonce[i] {
+		if f == nil || f.busy != nil || f.st.Nonce != a.nonce[i] || f.st.VisibleAt != a.visibleAt[i] {
 			return nil, false
 		}
 	}
@@ -998,6 +1002,30 @@ func (s *Service) replayAttempt(ctx context.Context, q *queue, in *ReceiveInput,
 		out = append(out, s.render(q, &m, seq, in))
 	}
 	return out, true
+}
+
+// restartAttempt restarts the visibility timeout of a replayed attempt's
+// messages ("If a retry occurs within the deduplication interval, it
+// resets the visibility timeout", ReceiveMessage API reference) and
+// records their new deadlines, so that a later retry is still a replay.
+// Requires q.op held for reading; q.mu not held.
+func (s *Service) restartAttempt(ctx context.Context, q *queue, id string, msgs []ReceivedMessage, vt int) {
+	entries := make([]BatchEntry, len(msgs))
+	for i, m := range msgs {
+		entries[i] = BatchEntry{ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: &vt}
+	}
+	if _, err := s.changeVisibilityHeld(ctx, q, entries); err != nil {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if a := q.attempts[id]; a != nil {
+		for i, seq := range a.seqs {
+			if f := q.idx.inflight[seq]; f != nil && f.st.Nonce == a.nonce[i] {
+				a.visibleAt[i] = f.st.VisibleAt
+			}
+		}
+	}
 }
 
 func (s *Service) render(q *queue, m *store.Message, seq uint64, in *ReceiveInput) ReceivedMessage {
@@ -1291,6 +1319,11 @@ func (s *Service) ChangeMessageVisibilityBatch(ctx context.Context, name string,
 func (s *Service) changeVisibility(ctx context.Context, q *queue, entries []BatchEntry) ([]error, error) {
 	q.op.RLock()
 	defer q.op.RUnlock()
+	return s.changeVisibilityHeld(ctx, q, entries)
+}
+
+// changeVisibilityHeld is changeVisibility with q.op held for reading.
+func (s *Service) changeVisibilityHeld(ctx context.Context, q *queue, entries []BatchEntry) ([]error, error) {
 	errs := make([]error, len(entries))
 	handles := make([]string, len(entries))
 	for i, e := range entries {

@@ -130,9 +130,10 @@ type dedupRef struct {
 
 // attempt remembers a FIFO receive by ReceiveRequestAttemptId.
 type attempt struct {
-	exp   int64
-	seqs  []uint64
-	nonce []uint64
+	exp       int64
+	seqs      []uint64
+	nonce     []uint64
+	visibleAt []int64 // each message's deadline when last given to this attempt
 }
 
 const (
