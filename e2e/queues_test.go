@@ -56,6 +56,8 @@ func TestCreateQueueValidation(t *testing.T) {
 		{"wait too long", "w", map[string]string{"ReceiveMessageWaitTimeSeconds": "21"}, "InvalidAttributeValue"},
 		{"unknown attribute", "u", map[string]string{"Colour": "blue"}, "InvalidAttributeName"},
 		{"fifo attribute on standard", "s", map[string]string{"ContentBasedDeduplication": "true"}, "InvalidAttributeName"},
+		// Real SQS refuses FifoQueue on a standard queue even when false ("Unknown Attribute FifoQueue.", aws/aws-sdk-php#1331).
+		{"FifoQueue=false on standard", "s2", map[string]string{"FifoQueue": "false"}, "InvalidAttributeName"},
 		{"policy not json", "p", map[string]string{"Policy": "{"}, "InvalidAttributeValue"},
 		{"redrive to missing queue", "rd", map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:none","maxReceiveCount":3}`}, "InvalidParameterValue"},
 		{"redrive count zero", "rd", map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:none","maxReceiveCount":0}`}, "InvalidParameterValue"},
@@ -255,6 +257,13 @@ func TestPermissions(t *testing.T) {
 	_, err = c.AddPermission(ctx(t), &sqs.AddPermissionInput{QueueUrl: url, Label: aws.String("l2"),
 		AWSAccountIds: []string{"111122223333"}, Actions: []string{"SendMessage", "ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "GetQueueAttributes", "GetQueueUrl", "PurgeQueue", "ListQueueTags"}})
 	wantCode(t, err, "OverLimit")
+	// Only account principals (AddPermission API reference: "does not
+	// support adding a non-account principal").
+	for _, bad := range []string{"arn:aws:iam::111122223333:user/x", "foo", "11112222333"} {
+		_, err = c.AddPermission(ctx(t), &sqs.AddPermissionInput{QueueUrl: url, Label: aws.String("l3"),
+			AWSAccountIds: []string{bad}, Actions: []string{"SendMessage"}})
+		wantCode(t, err, "InvalidParameterValue")
+	}
 	if _, err := c.RemovePermission(ctx(t), &sqs.RemovePermissionInput{QueueUrl: url, Label: aws.String("l1")}); err != nil {
 		t.Fatal(err)
 	}

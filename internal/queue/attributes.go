@@ -204,13 +204,10 @@ func canonicalAttributes(fifo bool, in map[string]string) (map[string]string, er
 		switch {
 		case commonAttrs[name]:
 		case fifoOnlyAttrs[name] && fifo:
-		case fifoOnlyAttrs[name] && name == AttrFifoQueue:
-			// FifoQueue=false on a standard queue is accepted as a no-op.
-			if c, ok := parseBool(v); ok && c == "false" {
-				continue
-			}
-			return nil, invalidAttr(name)
 		default:
+			// FifoQueue on a standard queue, even "false", is unknown to
+			// SQS ("InvalidAttributeName (client): Unknown Attribute
+			// FifoQueue.", aws/aws-sdk-php#1331).
 			return nil, unknownAttr(name)
 		}
 		if r, ok := intAttrs[name]; ok {

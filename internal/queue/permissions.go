@@ -67,9 +67,13 @@ func (s *Service) AddPermission(ctx context.Context, name, label string, account
 			return invalidValue("ActionName.1", a, "Only the queue owner is allowed to invoke this action.")
 		}
 	}
+	// Principals are AWS account IDs ("AddPermission does not support
+	// adding a non-account principal", AddPermission API reference); AWS
+	// answers others with "Value [x] for parameter PrincipalId is invalid.
+	// Reason: Unable to verify principal." (aws/aws-sdk#414).
 	for _, a := range accounts {
-		if a == "" {
-			return invalidValue("PrincipalId", a, "Unable to verify.")
+		if !IsAccountID(a) {
+			return invalidValue("PrincipalId", "["+a+"]", "Unable to verify principal.")
 		}
 	}
 	return s.updateQueue(ctx, q, func(rec *store.Queue) error {
@@ -142,4 +146,17 @@ func (s *Service) RemovePermission(ctx context.Context, name, label string) erro
 		rec.ModifiedAt = s.clock.Now().Unix()
 		return nil
 	})
+}
+
+// IsAccountID reports whether a is a 12-digit AWS account ID.
+func IsAccountID(a string) bool {
+	if len(a) != 12 {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i] < '0' || a[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -185,23 +185,11 @@ func (h *Handler) queueName(r *Request, queueURL string) (string, error) {
 	}
 	if len(parts) >= 2 {
 		acct := parts[len(parts)-2]
-		if isAccountID(acct) && acct != h.account {
+		if queue.IsAccountID(acct) && acct != h.account {
 			return "", &queue.Error{Kind: queue.ErrQueueDoesNotExist, Message: "The specified queue does not exist."}
 		}
 	}
 	return parts[len(parts)-1], nil
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // ------------------------------------------------------- conversions
