@@ -254,6 +254,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.firehose, s.firehoseAPI = fh, firehoseapi.New(fh, o.Logger)
+	ts.SetStreams(streams{fh})
 	s.repo = repo.New(st, repo.Config{Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Templates: repoTemplates{s},
 		TemplateBucket: repoBucket, Fetch: s.fetchTemplate,
 		BeforeDeploy: func(ctx context.Context, a *repo.Application) error {
@@ -730,6 +731,21 @@ func (t tasks) Publish(ctx context.Context, topicArn, message, subject string) (
 }
 
 // invoker lets topics invoke functions.
+// streams delivers the firehose protocol's notifications to the Firehose
+// service (topic.Streams).
+type streams struct{ fh *firehose.Service }
+
+// PutRecord implements topic.Streams: the record is durable in the stream
+// when it returns.
+func (f streams) PutRecord(ctx context.Context, arn string, data []byte) (bool, error) {
+	name := arn[strings.LastIndexByte(arn, '/')+1:]
+	_, err := f.fh.Put(ctx, name, [][]byte{data})
+	if errors.Is(err, firehose.ErrNotFound) {
+		return false, nil
+	}
+	return true, err
+}
+
 type invoker struct{ fs *function.Service }
 
 // InvokeEvent implements topic.Invoker: SNS invokes asynchronously, so the

@@ -18,8 +18,7 @@ import (
 var topicSettable = map[string]bool{
 	"DisplayName": true, "Policy": true, "DeliveryPolicy": true, "KmsMasterKeyId": true,
 	"SignatureVersion": true, "TracingConfig": true, "ContentBasedDeduplication": true,
-	"FifoThroughputScope": true, "ArchivePolicy": true, "DataProtectionPolicy": true,
-	"MaximumMessageSize": true,
+	"FifoThroughputScope": true, "ArchivePolicy": true, "MaximumMessageSize": true,
 }
 
 func init() {
@@ -64,6 +63,11 @@ func validateTopicAttributes(attrs map[string]string, fifo, create bool) (map[st
 			if v != "PassThrough" && v != "Active" {
 				return nil, bad(name, v)
 			}
+			// "This is only supported on standard topics" (SNS API
+			// reference, CreateTopic).
+			if fifo && v == "Active" {
+				return nil, invalidParam("Attributes", "TracingConfig Active is only supported on standard topics")
+			}
 		case "ContentBasedDeduplication":
 			lv := strings.ToLower(v)
 			if lv != "true" && lv != "false" {
@@ -86,9 +90,20 @@ func validateTopicAttributes(attrs map[string]string, fifo, create bool) (map[st
 					return nil, deliveryPolicyError(create, err)
 				}
 			}
-		case "Policy", "ArchivePolicy", "DataProtectionPolicy":
+		case "Policy":
 			if v != "" && !json.Valid([]byte(v)) {
 				return nil, bad(name, v)
+			}
+		case "ArchivePolicy":
+			// FIFO topics only, a retention of 1 to 365 days (SNS developer
+			// guide, "FIFO topic message archiving and replay").
+			if !fifo {
+				return nil, invalidParam("Attributes", "ArchivePolicy can only be set for FIFO topics")
+			}
+			if v != "" {
+				if err := checkArchivePolicy(v); err != nil {
+					return nil, invalidParam("Attributes", "ArchivePolicy: "+err.Error())
+				}
 			}
 		case "DisplayName":
 			if len(v) > 100 {
@@ -106,6 +121,30 @@ func validateTopicAttributes(attrs map[string]string, fifo, create bool) (map[st
 		out[name] = v
 	}
 	return out, nil
+}
+
+// checkArchivePolicy checks a FIFO topic's ArchivePolicy:
+// {"MessageRetentionPeriod": days}, 1 to 365, as a number or a string.
+func checkArchivePolicy(doc string) error {
+	var p map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(doc), &p); err != nil {
+		return fmt.Errorf("failed to parse JSON")
+	}
+	for k := range p {
+		if k != "MessageRetentionPeriod" {
+			return fmt.Errorf("unknown field %s", k)
+		}
+	}
+	raw, ok := p["MessageRetentionPeriod"]
+	if !ok {
+		return fmt.Errorf("MessageRetentionPeriod is required")
+	}
+	text := strings.Trim(string(raw), `"`)
+	days, err := strconv.Atoi(text)
+	if err != nil || days < 1 || days > 365 {
+		return fmt.Errorf("MessageRetentionPeriod must be an integer from 1 to 365")
+	}
+	return nil
 }
 
 // A topic whose MaximumMessageSize is above 256 KiB takes at most
@@ -161,12 +200,22 @@ var subSettable = map[string]bool{
 	"RedrivePolicy": true, "SubscriptionRoleArn": true, "ReplayPolicy": true,
 }
 
+// subTarget is what subscription attributes are checked against.
+type subTarget struct {
+	proto     string
+	fifoTopic bool
+	// fifoPair: a FIFO topic's subscription of a FIFO queue.
+	fifoPair        bool
+	region, account string
+}
+
 // validateSubAttributes checks the attributes being set (set) against the
 // subscription's whole resulting attribute map (merged) and returns set
 // normalized. subscribe selects Subscribe's error prefix ("Invalid
 // parameter: Attributes Reason: ") over SetSubscriptionAttributes's
 // ("Invalid parameter: ").
-func validateSubAttributes(set, merged map[string]string, proto string, fifoPair bool, subscribe bool) (map[string]string, error) {
+func validateSubAttributes(set, merged map[string]string, st subTarget, subscribe bool) (map[string]string, error) {
+	proto, fifoPair, fifoTopic := st.proto, st.fifoPair, st.fifoTopic
 	fail := func(msg string) error {
 		if subscribe {
 			return errorf(ErrInvalidParameter, "Invalid parameter: Attributes Reason: %s", msg)
@@ -204,19 +253,55 @@ func validateSubAttributes(set, merged map[string]string, proto string, fifoPair
 				if fifoPair && !strings.HasSuffix(dlq, ".fifo") {
 					return nil, fail("RedrivePolicy: must use a FIFO queue as DLQ for a FIFO Subscription to a FIFO Topic.")
 				}
+				// "The Amazon SNS subscription and Amazon SQS queue must be
+				// under the same AWS account and Region"; "standard topic
+				// subscriptions use standard queues" (SNS developer guide,
+				// "Amazon SNS dead-letter queues").
+				parts := strings.Split(dlq, ":")
+				if parts[3] != st.region || parts[4] != st.account {
+					return nil, fail("RedrivePolicy: the dead-letter queue must be in the subscription's account and region.")
+				}
+				if fifoTopic != strings.HasSuffix(dlq, ".fifo") {
+					return nil, fail("RedrivePolicy: a FIFO topic's subscription needs a FIFO dead-letter queue, a standard topic's a standard one.")
+				}
 			}
 		case "DeliveryPolicy":
+			// "With the exception of HTTP/S, you can't change Amazon
+			// SNS-defined delivery policies" (SNS developer guide, "Amazon
+			// SNS message delivery retries").
+			if v != "" && proto != "http" && proto != "https" {
+				return nil, fail(fmt.Sprintf("DeliveryPolicy: Delivery protocol [%s] does not support delivery policies.", proto))
+			}
 			if v != "" {
 				if _, err := parseSubDeliveryPolicy(v); err != nil {
 					return nil, deliveryPolicyError(subscribe, err)
 				}
 			}
-		case "SubscriptionRoleArn", "ReplayPolicy":
-			if v != "" && name == "ReplayPolicy" && !json.Valid([]byte(v)) {
+		case "SubscriptionRoleArn":
+			// "applies only to Amazon Data Firehose delivery stream
+			// subscriptions" (SNS API reference, Subscribe).
+			if v != "" && proto != "firehose" {
+				return nil, fail(fmt.Sprintf("SubscriptionRoleArn: Delivery protocol [%s] does not support SubscriptionRoleArn.", proto))
+			}
+			if v != "" && !isIAMRoleArn(v) {
+				return nil, fail("SubscriptionRoleArn: Invalid role arn")
+			}
+		case "ReplayPolicy":
+			// Replay is a FIFO topic feature (SNS API reference,
+			// Subscribe: "ReplayPolicy ... applies only to FIFO topics").
+			if !fifoTopic {
+				return nil, fail("ReplayPolicy can only be set on subscriptions to FIFO topics")
+			}
+			if v != "" && !json.Valid([]byte(v)) {
 				return nil, fail("ReplayPolicy: failed to parse JSON.")
 			}
 		}
 		out[name] = v
+	}
+	// "Specifying a valid ARN for this attribute is required for Firehose
+	// delivery stream subscriptions" (SNS API reference, Subscribe).
+	if proto == "firehose" && merged["SubscriptionRoleArn"] == "" {
+		return nil, fail("SubscriptionRoleArn is required for firehose subscriptions")
 	}
 	// The filter policy is checked against the resulting scope, whichever
 	// of the two changed.
@@ -582,4 +667,13 @@ func jsonString(s string) string {
 		return `"` + s + `"`
 	}
 	return string(jsontext.AppendString(make([]byte, 0, len(s)+len(s)/8+2), s))
+}
+
+// isIAMRoleArn reports whether arn names an IAM role:
+// arn:<partition>:iam::<account>:role/<name>.
+func isIAMRoleArn(arn string) bool {
+	parts := strings.SplitN(arn, ":", 6)
+	return len(parts) == 6 && parts[0] == "arn" && parts[1] != "" && parts[2] == "iam" && parts[3] == "" &&
+		len(parts[4]) == 12 && strings.Trim(parts[4], "0123456789") == "" &&
+		strings.HasPrefix(parts[5], "role/") && len(parts[5]) > len("role/")
 }

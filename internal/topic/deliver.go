@@ -223,6 +223,8 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 		}
 	case "lambda":
 		permanent, err = d.toFunction(ctx, o)
+	case "firehose":
+		permanent, err = d.toStream(ctx, o)
 	default:
 		d.finish(ctx, o, nil)
 		return
@@ -333,6 +335,43 @@ func (d *dispatcher) toFunction(ctx context.Context, o *outRec) (bool, error) {
 		return true, fmt.Errorf("function %s does not exist", o.Endpoint)
 	}
 	return false, nil
+}
+
+// toStream delivers a notification to a Firehose delivery stream. A
+// missing stream is a permanent (client-side) failure.
+func (d *dispatcher) toStream(ctx context.Context, o *outRec) (bool, error) {
+	fh := d.s.firehose()
+	if fh == nil {
+		return false, fmt.Errorf("no Firehose service")
+	}
+	found, err := fh.PutRecord(ctx, o.Endpoint, d.s.firehoseRecord(o))
+	if err != nil {
+		return false, err
+	}
+	if !found {
+		return true, fmt.Errorf("delivery stream %s does not exist", o.Endpoint)
+	}
+	return false, nil
+}
+
+// firehoseRecord renders what a Firehose subscription's stream receives:
+// the message as published with raw delivery; otherwise the JSON
+// notification on one line, without a signature, then a line break, so
+// that the stream's buffered objects hold one notification per line (SNS
+// developer guide, "Formatting Amazon SNS notifications for storage in
+// Amazon S3 destinations").
+func (s *Service) firehoseRecord(o *outRec) []byte {
+	if o.Raw {
+		return []byte(o.Message)
+	}
+	e := envelope{Type: o.Type, MessageID: o.MessageID, TopicArn: o.Topic, Message: o.Message, Timestamp: o.Timestamp,
+		Subject: o.Subject, HasSubject: o.HasSubject, Attrs: o.Attrs, UnsubscribeURL: s.unsubscribeURL(o.Sub)}
+	var line bytes.Buffer
+	if err := json.Compact(&line, e.render()); err != nil {
+		return e.render() // never: render writes valid JSON
+	}
+	line.WriteByte('\n')
+	return line.Bytes()
 }
 
 // lambdaEvent renders the event a function receives from SNS (Lambda

@@ -441,13 +441,13 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 				}
 				targets[i].Inputs = append(targets[i].Inputs, in)
 				owners[i] = append(owners[i], delivery{p, sub})
-			case "http", "https", "lambda":
+			case "http", "https", "lambda", "firehose":
 				o := s.notificationRecord(t, p, sub, sigVer)
 				o.put(&b)
 				outs = append(outs, o)
 			default:
-				// email, sms, application and firehose have no delivery
-				// in forkline.
+				// email, sms and application have no delivery in
+				// forkline.
 				s.log.Debug("no delivery for protocol", "protocol", sub.rec.Protocol, "subscription", sub.arn)
 			}
 		}

@@ -72,6 +72,12 @@ type Invoker interface {
 	InvokeEvent(ctx context.Context, functionArn string, payload []byte) (found bool, err error)
 }
 
+// Streams delivers a record durably to a Firehose delivery stream (the
+// firehose protocol).
+type Streams interface {
+	PutRecord(ctx context.Context, streamArn string, data []byte) (found bool, err error)
+}
+
 // Config configures a Service.
 type Config struct {
 	Region    string
@@ -110,7 +116,8 @@ type Service struct {
 
 	out *dispatcher
 
-	fnMu sync.RWMutex // guards cfg.Functions
+	fnMu    sync.RWMutex // guards cfg.Functions and streams
+	streams Streams
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -323,6 +330,19 @@ func (s *Service) SetFunctions(f Invoker) {
 	s.fnMu.Lock()
 	s.cfg.Functions = f
 	s.fnMu.Unlock()
+}
+
+// SetStreams connects the Firehose service, which starts after topics.
+func (s *Service) SetStreams(f Streams) {
+	s.fnMu.Lock()
+	s.streams = f
+	s.fnMu.Unlock()
+}
+
+func (s *Service) firehose() Streams {
+	s.fnMu.RLock()
+	defer s.fnMu.RUnlock()
+	return s.streams
 }
 
 func (s *Service) functions() Invoker {

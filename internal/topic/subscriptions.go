@@ -56,7 +56,8 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 	_, queueFifo := s.cfg.Queues.QueueByArn(in.Endpoint)
 	queueFifo = queueFifo || strings.HasSuffix(in.Endpoint, ".fifo")
 	s.dropExpiredPending(ctx)
-	attrs, err := validateSubAttributes(in.Attributes, in.Attributes, proto, t.fifo && proto == "sqs" && queueFifo, true)
+	attrs, err := validateSubAttributes(in.Attributes, in.Attributes, subTarget{proto: proto, fifoTopic: t.fifo,
+		fifoPair: t.fifo && proto == "sqs" && queueFifo, region: s.cfg.Region, account: s.cfg.AccountID}, true)
 	if err != nil {
 		return "", err
 	}
@@ -160,6 +161,17 @@ func (s *Service) checkEndpoint(t *topic, proto, endpoint string) error {
 	case "http", "https":
 		if !strings.HasPrefix(strings.ToLower(endpoint), proto+"://") || len(endpoint) <= len(proto)+3 {
 			return errorf(ErrInvalidParameter, "Invalid parameter: Endpoint must match the specified protocol")
+		}
+		if t.fifo {
+			return errorf(ErrInvalidParameter, "Invalid parameter: Invalid protocol type: %s", proto)
+		}
+	case "firehose":
+		// "the ARN of an Amazon Data Firehose delivery stream" (SNS API
+		// reference, Subscribe).
+		parts := strings.SplitN(endpoint, ":", 6)
+		if len(parts) != 6 || parts[0] != "arn" || parts[2] != "firehose" || !strings.HasPrefix(parts[5], "deliverystream/") ||
+			len(parts[5]) == len("deliverystream/") {
+			return invalidParam("Endpoint", "")
 		}
 		if t.fifo {
 			return errorf(ErrInvalidParameter, "Invalid parameter: Invalid protocol type: %s", proto)
@@ -519,7 +531,8 @@ func (s *Service) SetSubscriptionAttributes(ctx context.Context, arn, name, valu
 	merged := copyMap(sub.rec.Attributes)
 	merged[name] = value
 	fifoPair := strings.HasSuffix(sub.topic, ".fifo") && sub.rec.Protocol == "sqs" && strings.HasSuffix(sub.rec.Endpoint, ".fifo")
-	norm, err := validateSubAttributes(map[string]string{name: value}, merged, sub.rec.Protocol, fifoPair, false)
+	norm, err := validateSubAttributes(map[string]string{name: value}, merged, subTarget{proto: sub.rec.Protocol,
+		fifoTopic: strings.HasSuffix(sub.topic, ".fifo"), fifoPair: fifoPair, region: s.cfg.Region, account: s.cfg.AccountID}, false)
 	if err != nil {
 		return err
 	}
