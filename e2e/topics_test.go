@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -595,5 +596,110 @@ func TestFIFOTopicDeduplicationWindow(t *testing.T) {
 	}
 	if again := pub("d2"); again == other {
 		t.Fatalf("publish after the window was taken for a duplicate of %s", other)
+	}
+}
+
+// Attribute rules that depend on the topic's kind or the subscription's
+// protocol (SNS API reference, CreateTopic and Subscribe; SNS developer
+// guide, "Amazon SNS dead-letter queues" and "Amazon SNS message delivery
+// retries"), and the data protection policy (SNS API reference,
+// PutDataProtectionPolicy).
+func TestTopicKindAttributeRules(t *testing.T) {
+	_, c, _ := startSNS(t, false)
+	fifoAttrs := func(extra map[string]string) map[string]string {
+		m := map[string]string{"FifoTopic": "true"}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	_, err := c.CreateTopic(ctx(t), &sns.CreateTopicInput{Name: aws.String("traced.fifo"), Attributes: fifoAttrs(map[string]string{"TracingConfig": "Active"})})
+	wantCode(t, err, "InvalidParameter") // TracingConfig: "only supported on standard topics"
+	_, err = c.CreateTopic(ctx(t), &sns.CreateTopicInput{Name: aws.String("archived"), Attributes: map[string]string{"ArchivePolicy": `{"MessageRetentionPeriod":"30"}`}})
+	wantCode(t, err, "InvalidParameter") // ArchivePolicy: FIFO topics only
+	for _, bad := range []string{`{"MessageRetentionPeriod":"0"}`, `{"MessageRetentionPeriod":"366"}`, `{"Other":"1"}`, `[]`} {
+		_, err = c.CreateTopic(ctx(t), &sns.CreateTopicInput{Name: aws.String("archived.fifo"), Attributes: fifoAttrs(map[string]string{"ArchivePolicy": bad})})
+		wantCode(t, err, "InvalidParameter")
+	}
+	fifo := createTopic(t, c, "archived.fifo", fifoAttrs(map[string]string{"ArchivePolicy": `{"MessageRetentionPeriod":"30"}`}))
+	std := createTopic(t, c, "kinds", nil)
+
+	subscribeQ := func(topic, queue string, attrs map[string]string) error {
+		_, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(topic), Protocol: aws.String("sqs"),
+			Endpoint: aws.String(queueArn(queue)), Attributes: attrs})
+		return err
+	}
+	redrive := func(arn string) map[string]string {
+		return map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"` + arn + `"}`}
+	}
+	wantCode(t, subscribeQ(std, "q1", redrive("arn:aws:sqs:eu-west-1:000000000000:dlq")), "InvalidParameter")
+	wantCode(t, subscribeQ(std, "q1", redrive("arn:aws:sqs:us-east-1:111122223333:dlq")), "InvalidParameter")
+	wantCode(t, subscribeQ(std, "q1", redrive(queueArn("dlq.fifo"))), "InvalidParameter")
+	wantCode(t, subscribeQ(std, "q1", map[string]string{"DeliveryPolicy": `{"healthyRetryPolicy":{"numRetries":5}}`}), "InvalidParameter")
+	wantCode(t, subscribeQ(std, "q1", map[string]string{"ReplayPolicy": `{"PointType":"Timestamp","StartingPoint":"2026-01-01T00:00:00Z"}`}), "InvalidParameter")
+	if err := subscribeQ(std, "q1", redrive(queueArn("dlq"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := subscribeQ(fifo, "q2.fifo", redrive(queueArn("dlq2.fifo"))); err != nil {
+		t.Fatal(err)
+	}
+
+	if out, err := c.GetDataProtectionPolicy(ctx(t), &sns.GetDataProtectionPolicyInput{ResourceArn: aws.String(std)}); err != nil || aws.ToString(out.DataProtectionPolicy) != "" {
+		t.Fatalf("GetDataProtectionPolicy before any: %v, %v", out, err)
+	}
+	policy := `{"Name":"p","Description":"d","Version":"2021-06-01","Statement":[]}`
+	if _, err := c.PutDataProtectionPolicy(ctx(t), &sns.PutDataProtectionPolicyInput{ResourceArn: aws.String(std), DataProtectionPolicy: aws.String(policy)}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := c.GetDataProtectionPolicy(ctx(t), &sns.GetDataProtectionPolicyInput{ResourceArn: aws.String(std)}); err != nil || aws.ToString(out.DataProtectionPolicy) != policy {
+		t.Fatalf("GetDataProtectionPolicy: %v, %v", out, err)
+	}
+	_, err = c.PutDataProtectionPolicy(ctx(t), &sns.PutDataProtectionPolicyInput{ResourceArn: aws.String(std), DataProtectionPolicy: aws.String("{")})
+	wantCode(t, err, "InvalidParameter")
+	created, err := c.CreateTopic(ctx(t), &sns.CreateTopicInput{Name: aws.String("protected"), DataProtectionPolicy: aws.String(policy)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := c.GetDataProtectionPolicy(ctx(t), &sns.GetDataProtectionPolicyInput{ResourceArn: created.TopicArn}); err != nil || aws.ToString(out.DataProtectionPolicy) != policy {
+		t.Fatalf("CreateTopic's DataProtectionPolicy: %v, %v", out, err)
+	}
+	_, err = c.SetTopicAttributes(ctx(t), &sns.SetTopicAttributesInput{TopicArn: aws.String(std), AttributeName: aws.String("DataProtectionPolicy"), AttributeValue: aws.String(policy)})
+	wantCode(t, err, "InvalidParameter") // not a topic attribute
+}
+
+// TagResource needs Tags, and each tag its Key and Value (SNS API
+// reference, TagResource and Tag); the SDKs check this before sending, so
+// the requests are written by hand. An SNS request whose signature cannot
+// be read is answered in SNS's XML namespace.
+func TestSNSRequiredMembersByHand(t *testing.T) {
+	s, c, _ := startSNS(t, false)
+	arn := createTopic(t, c, "by-hand", nil)
+	post := func(auth, form string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/", strings.NewReader(form+"&Version=2010-03-31"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, form := range []string{
+		"Action=TagResource&ResourceArn=" + url.QueryEscape(arn),
+		"Action=TagResource&Tags.member.1.Key=k&ResourceArn=" + url.QueryEscape(arn),
+		"Action=CreateTopic&Name=half-tagged&Tags.member.1.Key=k",
+	} {
+		if status, body := post("", form); status != 400 || !strings.Contains(body, "<Code>InvalidParameter</Code>") {
+			t.Errorf("%s: %d %s", form, status, body)
+		}
+	}
+	status, body := post("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sns/aws4_request", "Action=ListTopics")
+	if status < 400 || !strings.Contains(body, `xmlns="http://sns.amazonaws.com/doc/2010-03-31/"`) {
+		t.Fatalf("malformed signature: %d %s", status, body)
 	}
 }

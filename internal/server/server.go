@@ -454,7 +454,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 	}
 
 	if authErr != nil {
-		return fail("", "", asAWS(authErr))
+		return fail(s.serviceHint(r, body), "", asAWS(authErr))
 	}
 
 	// The repository's paths would be an S3 bucket's: its requests are
@@ -776,6 +776,26 @@ func (s *Server) guessService(action string, p awsquery.Params, path string) str
 		return "sqs"
 	}
 	return ""
+}
+
+// serviceHint names the service a request with an unreadable signature
+// was meant for, so that its error comes in that service's shape: the
+// credential scope's service if the header names one, else the service
+// of a query request's action.
+func (s *Server) serviceHint(r *http.Request, body []byte) string {
+	if h := r.Header.Get("Authorization"); strings.Contains(h, "/sns/aws4_request") {
+		return "sns"
+	} else if strings.Contains(h, "/sqs/aws4_request") {
+		return "sqs"
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		return ""
+	}
+	form, err := awsquery.ParseForm(r.URL.RawQuery, body)
+	if err != nil {
+		return ""
+	}
+	return s.guessService(form.Get("Action"), awsquery.FromValues(form), r.URL.Path)
 }
 
 func looksLikeQueuePath(p string) bool {

@@ -40,7 +40,7 @@ func newHandler(t testing.TB) *Handler {
 	if _, err := qs.CreateQueue(ctx, "f.fifo", map[string]string{"FifoQueue": "true"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	arn, err := ts.CreateTopic(ctx, "t", nil, nil)
+	arn, err := ts.CreateTopic(ctx, "t", nil, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func newHandler(t testing.TB) *Handler {
 		Attributes: map[string]string{"FilterPolicy": `{"a":[{"prefix":"x"}]}`}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ts.CreateTopic(ctx, "f.fifo", map[string]string{"FifoTopic": "true", "ContentBasedDeduplication": "true"}, nil); err != nil {
+	if _, err := ts.CreateTopic(ctx, "f.fifo", map[string]string{"FifoTopic": "true", "ContentBasedDeduplication": "true"}, nil, ""); err != nil {
 		t.Fatal(err)
 	}
 	return New(ts, log)

@@ -124,11 +124,20 @@ func tags(p awsquery.Params) (map[string]string, error) {
 	ms := p.Members("Tags.member")
 	out := make(map[string]string, len(ms))
 	for _, m := range ms {
-		k := m["Key"]
+		// A tag's Key and Value are both required (SNS API reference,
+		// Tag).
+		k, hasKey := m["Key"]
+		v, hasValue := m["Value"]
+		if !hasKey {
+			return nil, &topic.Error{Kind: topic.ErrInvalidParameter, Message: "Invalid parameter: Tags.member.Key Reason: no value for required parameter"}
+		}
+		if !hasValue {
+			return nil, &topic.Error{Kind: topic.ErrInvalidParameter, Message: "Invalid parameter: Tags.member.Value Reason: no value for required parameter"}
+		}
 		if _, dup := out[k]; dup {
 			return nil, &topic.Error{Kind: topic.ErrInvalidParameter, Message: "Invalid parameter: Duplicated keys are not allowed."}
 		}
-		out[k] = m["Value"]
+		out[k] = v
 	}
 	return out, nil
 }
@@ -209,7 +218,7 @@ func operations() map[string]func(h *Handler, r *Request, p awsquery.Params) (fu
 			if err != nil {
 				return nil, err
 			}
-			arn, err := h.svc.CreateTopic(r.Ctx, name, attributes(p), tg)
+			arn, err := h.svc.CreateTopic(r.Ctx, name, attributes(p), tg, p["DataProtectionPolicy"])
 			if err != nil {
 				return nil, err
 			}
@@ -392,6 +401,10 @@ func operations() map[string]func(h *Handler, r *Request, p awsquery.Params) (fu
 			if err != nil {
 				return nil, err
 			}
+			if len(tg) == 0 {
+				// Tags is required (SNS API reference, TagResource).
+				return nil, &topic.Error{Kind: topic.ErrInvalidParameter, Message: "Invalid parameter: Tags Reason: no value for required parameter"}
+			}
 			if err := h.svc.TagResource(r.Ctx, arn, tg); err != nil {
 				return nil, err
 			}
@@ -406,6 +419,32 @@ func operations() map[string]func(h *Handler, r *Request, p awsquery.Params) (fu
 				return nil, err
 			}
 			return func(*awsquery.XML) {}, nil
+		},
+		"GetDataProtectionPolicy": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
+			arn, err := required(p, "ResourceArn")
+			if err != nil {
+				return nil, err
+			}
+			doc, err := h.svc.GetDataProtectionPolicy(r.Ctx, arn)
+			if err != nil {
+				return nil, err
+			}
+			return func(x *awsquery.XML) {
+				if doc != "" {
+					x.Elem("DataProtectionPolicy", doc)
+				}
+			}, nil
+		},
+		"PutDataProtectionPolicy": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
+			arn, err := required(p, "ResourceArn")
+			if err != nil {
+				return nil, err
+			}
+			doc, err := required(p, "DataProtectionPolicy")
+			if err != nil {
+				return nil, err
+			}
+			return nil, h.svc.PutDataProtectionPolicy(r.Ctx, arn, doc)
 		},
 		"ListTagsForResource": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
 			arn, err := required(p, "ResourceArn")

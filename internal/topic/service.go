@@ -159,6 +159,9 @@ type topicRec struct {
 	CreatedAt  int64             `json:"createdAt"`
 	// Deleted counts subscriptions removed, for SubscriptionsDeleted.
 	Deleted int `json:"deleted,omitempty"`
+	// DataProtection is the topic's data protection policy document
+	// (stored and returned; forkline does not apply it).
+	DataProtection string `json:"dataProtection,omitempty"`
 }
 
 type dedupRef struct {
@@ -219,8 +222,63 @@ const (
 	// looked for.
 	pendingLifetime = 48 * time.Hour
 	sweepEvery      = time.Minute
-	maxTopics       = 100000
+	// "at most 100,000 standard topics (at most 1,000 FIFO topics)" per
+	// account (SNS API reference, CreateTopic).
+	maxTopics     = 100000
+	maxFIFOTopics = 1000
+	// maxDataProtection bounds a DataProtectionPolicy document (SNS API
+	// reference, CreateTopic: "Maximum length of 30,720").
+	maxDataProtection = 30720
 )
+
+// fifoTopics counts the FIFO topics. Requires s.mu.
+func (s *Service) fifoTopics() int {
+	n := 0
+	for _, t := range s.topics {
+		if t.fifo {
+			n++
+		}
+	}
+	return n
+}
+
+// checkDataProtection checks a data protection policy document: a JSON
+// object of at most maxDataProtection characters.
+func checkDataProtection(doc string) error {
+	if doc == "" {
+		return nil
+	}
+	var v map[string]json.RawMessage
+	if len(doc) > maxDataProtection || json.Unmarshal([]byte(doc), &v) != nil {
+		return invalidParam("DataProtectionPolicy", "")
+	}
+	return nil
+}
+
+// GetDataProtectionPolicy returns a topic's data protection policy ("" if
+// none).
+func (s *Service) GetDataProtectionPolicy(ctx context.Context, arn string) (string, error) {
+	t, err := s.lookupTopic(arn, "ResourceArn")
+	if err != nil {
+		return "", err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return t.rec.DataProtection, nil
+}
+
+// PutDataProtectionPolicy sets (or, with "", removes) a topic's data
+// protection policy.
+func (s *Service) PutDataProtectionPolicy(ctx context.Context, arn, doc string) error {
+	t, err := s.lookupTopic(arn, "ResourceArn")
+	if err != nil {
+		return err
+	}
+	if err := checkDataProtection(doc); err != nil {
+		return err
+	}
+	return s.updateTopic(ctx, t, func(rec *topicRec) { rec.DataProtection = doc })
+}
 
 // New loads every topic and subscription and starts the delivery of
 // outstanding outbox records. Close stops it.
@@ -438,7 +496,10 @@ func mustJSON(v any) []byte {
 var topicNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 
 // CreateTopic creates a topic or returns the ARN of an identical one.
-func (s *Service) CreateTopic(ctx context.Context, name string, attrs, tags map[string]string) (string, error) {
+// CreateTopic creates a topic, or returns the existing one of that name
+// when the attributes and tags asked for match it. dataProtection is
+// CreateTopic's DataProtectionPolicy ("" for none).
+func (s *Service) CreateTopic(ctx context.Context, name string, attrs, tags map[string]string, dataProtection string) (string, error) {
 	fifo := attrs["FifoTopic"] == "true"
 	base := name
 	if fifo {
@@ -458,6 +519,9 @@ func (s *Service) CreateTopic(ctx context.Context, name string, attrs, tags map[
 	if err := validateTags(tags); err != nil {
 		return "", err
 	}
+	if err := checkDataProtection(dataProtection); err != nil {
+		return "", err
+	}
 	s.mu.Lock()
 	if t := s.topics[name]; t != nil {
 		rec := t.rec
@@ -474,14 +538,14 @@ func (s *Service) CreateTopic(ctx context.Context, name string, attrs, tags map[
 		}
 		return t.arn, nil
 	}
-	if len(s.topics) >= maxTopics {
+	if len(s.topics) >= maxTopics || fifo && s.fifoTopics() >= maxFIFOTopics {
 		s.mu.Unlock()
 		return "", errorf(ErrTopicLimitExceeded, "Topic limit exceeded")
 	}
 	if fifo {
 		norm["FifoTopic"] = "true"
 	}
-	rec := topicRec{Name: name, Attributes: norm, Tags: copyMap(tags), CreatedAt: s.clock.Now().Unix()}
+	rec := topicRec{Name: name, Attributes: norm, Tags: copyMap(tags), CreatedAt: s.clock.Now().Unix(), DataProtection: dataProtection}
 	var b store.Batch
 	b.PutRecord(nsTopic, name, mustJSON(rec))
 	// Commit under the lock: topic creation is rare and must not race
