@@ -59,6 +59,10 @@ func TestCreateQueueValidation(t *testing.T) {
 		// Real SQS refuses FifoQueue on a standard queue even when false ("Unknown Attribute FifoQueue.", aws/aws-sdk-php#1331).
 		{"FifoQueue=false on standard", "s2", map[string]string{"FifoQueue": "false"}, "InvalidAttributeName"},
 		{"policy not json", "p", map[string]string{"Policy": "{"}, "InvalidAttributeValue"},
+		// "A valid Amazon Web Services policy" (SetQueueAttributes), within "Statements 20" (SQS developer guide, "Amazon SQS policy quotas").
+		{"policy not an object", "p", map[string]string{"Policy": "[]"}, "InvalidAttributeValue"},
+		{"policy of 21 statements", "p", map[string]string{"Policy": `{"Version":"2012-10-17","Statement":[` +
+			strings.TrimSuffix(strings.Repeat(`{"Effect":"Allow","Principal":"*","Action":"SQS:SendMessage","Resource":"*"},`, 21), ",") + `]}`}, "InvalidAttributeValue"},
 		{"redrive to missing queue", "rd", map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:none","maxReceiveCount":3}`}, "InvalidParameterValue"},
 		{"redrive count zero", "rd", map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:none","maxReceiveCount":0}`}, "InvalidParameterValue"},
 	}
@@ -256,6 +260,15 @@ func TestPermissions(t *testing.T) {
 	wantCode(t, err, "InvalidParameterValue")
 	_, err = c.AddPermission(ctx(t), &sqs.AddPermissionInput{QueueUrl: url, Label: aws.String("l2"),
 		AWSAccountIds: []string{"111122223333"}, Actions: []string{"SendMessage", "ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "GetQueueAttributes", "GetQueueUrl", "PurgeQueue", "ListQueueTags"}})
+	wantCode(t, err, "OverLimit")
+	// "Principals 50" (SQS developer guide, "Amazon SQS policy quotas"):
+	// AddPermission answers OverLimit.
+	var many []string
+	for i := 0; i < 51; i++ {
+		many = append(many, fmt.Sprintf("1111222233%02d", i))
+	}
+	_, err = c.AddPermission(ctx(t), &sqs.AddPermissionInput{QueueUrl: url, Label: aws.String("many"),
+		AWSAccountIds: many, Actions: []string{"SendMessage"}})
 	wantCode(t, err, "OverLimit")
 	// Only account principals (AddPermission API reference: "does not
 	// support adding a non-account principal").

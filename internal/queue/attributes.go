@@ -236,8 +236,14 @@ func canonicalAttributes(fifo bool, in map[string]string) (map[string]string, er
 			}
 			out[name] = v
 		case AttrPolicy:
-			if v != "" && !json.Valid([]byte(v)) {
-				return nil, invalidAttr(name)
+			// "A valid Amazon Web Services policy" (SQS API reference,
+			// SetQueueAttributes), within the policy quotas.
+			if v != "" {
+				if over, err := checkPolicy(v); err != nil {
+					return nil, invalidAttr(name)
+				} else if over != "" {
+					return nil, invalidAttrReason(name, over+".")
+				}
 			}
 			out[name] = v
 		case AttrRedrivePolicy:

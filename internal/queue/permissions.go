@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/forkline/forkline/internal/store"
 )
@@ -32,6 +33,88 @@ type statement struct {
 	Principal map[string]any `json:"Principal"`
 	Action    any            `json:"Action"`
 	Resource  string         `json:"Resource"`
+}
+
+// Queue policy quotas (SQS developer guide, "Amazon SQS policy quotas").
+const (
+	maxPolicyBytes      = 8192
+	maxPolicyStatements = 20
+	maxPolicyPrincipals = 50
+	maxPolicyConditions = 10
+	maxStatementActions = 7
+)
+
+// checkPolicy checks a queue policy document: a JSON object within the
+// policy quotas. It reports which quota a valid document exceeds (over)
+// apart from malformed documents (err).
+func checkPolicy(doc string) (over string, err error) {
+	if len(doc) > maxPolicyBytes {
+		return fmt.Sprintf("a policy is at most %d bytes", maxPolicyBytes), nil
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal([]byte(doc), &top) != nil {
+		return "", fmt.Errorf("not a JSON object")
+	}
+	raw, ok := top["Statement"]
+	if !ok {
+		return "", fmt.Errorf("no Statement")
+	}
+	var stmts []map[string]json.RawMessage
+	if json.Unmarshal(raw, &stmts) != nil {
+		var one map[string]json.RawMessage
+		if json.Unmarshal(raw, &one) != nil {
+			return "", fmt.Errorf("Statement is neither an object nor a list of objects")
+		}
+		stmts = append(stmts, one)
+	}
+	if len(stmts) > maxPolicyStatements {
+		return fmt.Sprintf("a policy has at most %d statements", maxPolicyStatements), nil
+	}
+	principals, conditions := 0, 0
+	for _, st := range stmts {
+		if n := countStrings(st["Action"]); n > maxStatementActions {
+			return fmt.Sprintf("a statement has at most %d actions", maxStatementActions), nil
+		}
+		principals += countStrings(st["Principal"])
+		var cond map[string]map[string]json.RawMessage
+		if json.Unmarshal(st["Condition"], &cond) == nil {
+			for _, keys := range cond {
+				conditions += len(keys)
+			}
+		}
+	}
+	if principals > maxPolicyPrincipals {
+		return fmt.Sprintf("a policy has at most %d principals", maxPolicyPrincipals), nil
+	}
+	if conditions > maxPolicyConditions {
+		return fmt.Sprintf("a policy has at most %d conditions", maxPolicyConditions), nil
+	}
+	return "", nil
+}
+
+// countStrings counts the strings in a policy element: a string, a list
+// of strings, or an object of either (as a Principal).
+func countStrings(raw json.RawMessage) int {
+	if len(raw) == 0 {
+		return 0
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return 1
+	}
+	var many []string
+	if json.Unmarshal(raw, &many) == nil {
+		return len(many)
+	}
+	var byKind map[string]json.RawMessage
+	if json.Unmarshal(raw, &byKind) == nil {
+		n := 0
+		for _, v := range byKind {
+			n += countStrings(v)
+		}
+		return n
+	}
+	return 0
 }
 
 func oneOrMany(v []string) any {
@@ -102,6 +185,12 @@ func (s *Service) AddPermission(ctx context.Context, name, label string, account
 		raw, _ := json.Marshal(st)
 		doc.Statement = append(doc.Statement, raw)
 		b, _ := json.Marshal(doc)
+		// "AddPermission returns this error if the maximum number of
+		// permissions for the queue is reached" (SQS API reference,
+		// OverLimit).
+		if over, _ := checkPolicy(string(b)); over != "" {
+			return errorf(ErrOverLimit, "The resulting policy exceeds a quota: %s.", over)
+		}
 		rec.Attributes[AttrPolicy] = string(b)
 		rec.ModifiedAt = s.clock.Now().Unix()
 		return nil
