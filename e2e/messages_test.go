@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/forkline/forkline/internal/server/servertest"
 )
 
 func TestSendReceiveDeleteWithAttributes(t *testing.T) {
@@ -383,4 +385,33 @@ func TestBatches(t *testing.T) {
 		t.Fatalf("delete batch %+v %v", del, err)
 	}
 	wantCounts(t, c, *url, "0", "0", "1")
+}
+
+// The 12-hour limit on a message's visibility timeout counts from its
+// receive, across a restart ("If you attempt to set the VisibilityTimeout
+// to a value greater than the maximum time left, Amazon SQS returns an
+// error", ChangeMessageVisibility API reference).
+func TestVisibilityLimitSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := servertest.Start(t, servertest.Options{DataDir: dir})
+	c := sqs.NewFromConfig(s.Config())
+	u := create(t, c, "limit", nil)
+	send(t, c, u, "m")
+	got := receive(t, c, u, 1)
+	if len(got) != 1 {
+		t.Fatalf("%d messages", len(got))
+	}
+	time.Sleep(2 * time.Second) // at least 2 s of the 12 hours spent
+	s.Stop(t)
+	s2 := servertest.Start(t, servertest.Options{DataDir: dir})
+	c2 := sqs.NewFromConfig(s2.Config())
+	change := func(seconds int32) error {
+		_, err := c2.ChangeMessageVisibility(ctx(t), &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(u),
+			ReceiptHandle: got[0].ReceiptHandle, VisibilityTimeout: seconds})
+		return err
+	}
+	wantCode(t, change(43199), "InvalidParameterValue")
+	if err := change(43000); err != nil {
+		t.Fatalf("a timeout within the 12 hours left: %v", err)
+	}
 }

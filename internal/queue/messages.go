@@ -783,6 +783,7 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 		}
 		st.Nonce = c.f.st.Nonce
 		st.VisibleAt = c.f.st.VisibleAt
+		st.ReceivedAt = now.UnixMilli()
 		c.f.st = st
 		m.State = st
 		b.PutState(qid, c.seq, st)

@@ -210,7 +210,13 @@ func (s *Service) loadQueue(ctx context.Context, rec store.Queue, now time.Time)
 	hwm, err := s.st.ScanStates(ctx, rec.ID, func(seq uint64, st store.State) error {
 		switch {
 		case st.VisibleAt > nowNs && st.Nonce != 0:
-			q.idx.addFlight(seq, &flight{st: st, receivedAt: nowNs})
+			// The 12-hour limit counts from the receive; a state stored
+			// without its time counts from now.
+			at := nowNs
+			if st.ReceivedAt != 0 {
+				at = st.ReceivedAt * int64(time.Millisecond)
+			}
+			q.idx.addFlight(seq, &flight{st: st, receivedAt: at})
 		case st.VisibleAt > nowNs:
 			q.idx.addDelayed(timed{at: st.VisibleAt, seq: seq, sentAt: st.SentAt, group: st.GroupID})
 		default:

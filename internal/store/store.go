@@ -177,6 +177,10 @@ type State struct {
 	// GroupID duplicates the message group for rebuilding FIFO indexes
 	// without reading bodies.
 	GroupID string
+	// ReceivedAt is Unix milliseconds of the latest receive, or 0 (never
+	// received, or stored before it was recorded): the 12-hour limit on a
+	// message's visibility timeout counts from it.
+	ReceivedAt int64
 }
 
 // Dedup is one FIFO deduplication entry.

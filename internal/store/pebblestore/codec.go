@@ -13,9 +13,13 @@ import (
 
 const (
 	// stateVersion 1 is a message's state; 2 adds the ID of the message's
-	// shared body (a packed copy's reference, see Commit).
-	stateVersion    = 1
-	stateVersionRef = 2
+	// shared body (a packed copy's reference, see Commit); 3 and 4 are 1
+	// and 2 followed by the latest receive's time (written only when it
+	// is known).
+	stateVersion        = 1
+	stateVersionRef     = 2
+	stateVersionRecv    = 3
+	stateVersionRefRecv = 4
 	// messageVersion 1 is a final body; 2 adds the Finish byte at the
 	// end, written only when it is not 0; 3 has the Finish byte (which
 	// may be 0) and then the shared body's ID, written only when the
@@ -105,11 +109,14 @@ func encodeState(b []byte, st store.State) []byte { return encodeStateRef(b, st,
 // encodeStateRef encodes a state with the message's shared body, if it has
 // one (ref != 0).
 func encodeStateRef(b []byte, st store.State, ref uint64) []byte {
+	v := byte(stateVersion)
 	if ref != 0 {
-		b = append(b, stateVersionRef)
-	} else {
-		b = append(b, stateVersion)
+		v = stateVersionRef
 	}
+	if st.ReceivedAt != 0 {
+		v += stateVersionRecv - stateVersion
+	}
+	b = append(b, v)
 	b = binary.AppendVarint(b, st.SentAt)
 	b = binary.AppendVarint(b, st.VisibleAt)
 	b = binary.AppendVarint(b, st.FirstReceiveAt)
@@ -118,6 +125,9 @@ func encodeStateRef(b []byte, st store.State, ref uint64) []byte {
 	b = appendString(b, st.GroupID)
 	if ref != 0 {
 		b = binary.AppendUvarint(b, ref)
+	}
+	if st.ReceivedAt != 0 {
+		b = binary.AppendVarint(b, st.ReceivedAt)
 	}
 	return b
 }
@@ -131,7 +141,7 @@ func decodeState(p []byte) (store.State, error) {
 func decodeStateRef(p []byte) (store.State, uint64, error) {
 	r := reader{b: p}
 	v := r.byte()
-	if r.err == nil && v != stateVersion && v != stateVersionRef {
+	if r.err == nil && (v < stateVersion || v > stateVersionRefRecv) {
 		return store.State{}, 0, fmt.Errorf("%w: state version %d", store.ErrCorrupt, v)
 	}
 	var st store.State
@@ -146,9 +156,14 @@ func decodeStateRef(p []byte) (store.State, uint64, error) {
 	st.Nonce = r.uvarint()
 	st.GroupID = r.string()
 	var ref uint64
-	if v == stateVersionRef {
+	if v == stateVersionRef || v == stateVersionRefRecv {
 		if ref = r.uvarint(); r.err == nil && ref == 0 {
 			r.err = fmt.Errorf("%w: shared body 0 in state", store.ErrCorrupt)
+		}
+	}
+	if v >= stateVersionRecv {
+		if st.ReceivedAt = r.varint(); r.err == nil && st.ReceivedAt == 0 {
+			r.err = fmt.Errorf("%w: receive time 0 in state", store.ErrCorrupt)
 		}
 	}
 	if r.err == nil && len(r.b) != 0 {

@@ -13,6 +13,9 @@ func FuzzDecodeState(f *testing.F) {
 	f.Add([]byte{2, 0, 0})
 	f.Add(encodeStateRef(nil, store.State{SentAt: 1, VisibleAt: 2, Nonce: 5}, 1<<33))
 	f.Add([]byte{2, 0, 0, 0, 0, 0, 0, 0})
+	f.Add(encodeState(nil, store.State{SentAt: 1, VisibleAt: 2, ReceiveCount: 1, Nonce: 5, ReceivedAt: 1_800_000_000_000}))
+	f.Add(encodeStateRef(nil, store.State{SentAt: 1, VisibleAt: 2, Nonce: 5, ReceivedAt: 7}, 9))
+	f.Add([]byte{3, 0, 0, 0, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, p []byte) {
 		st, ref, err := decodeStateRef(p)
 		if err != nil {

@@ -143,7 +143,7 @@ func testMessages(t *testing.T, b Backend) {
 	if got, found, err := s.ReadMessages(ctx, 70, []uint64{1, 3}, []bool{false, false}); err != nil || !found[1] || got[1].Finish != store.FinishSNSSignature || got[0].Finish != 0 {
 		t.Fatalf("ReadMessages: %+v %v %v", got, found, err)
 	}
-	st := store.State{SentAt: 100, VisibleAt: 999, FirstReceiveAt: 150, ReceiveCount: 3, Nonce: 42, GroupID: "g"}
+	st := store.State{SentAt: 100, VisibleAt: 999, FirstReceiveAt: 150, ReceiveCount: 3, Nonce: 42, GroupID: "g", ReceivedAt: 160}
 	commit(t, s, func(b *store.Batch) { b.PutState(7, 1, st) })
 	if got, err := s.GetState(ctx, 7, 1); err != nil || got != st {
 		t.Fatalf("GetState = %+v, %v", got, err)
