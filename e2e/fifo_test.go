@@ -183,6 +183,25 @@ func TestFIFOAttemptRetryVisibility(t *testing.T) {
 	}
 }
 
+// A FIFO batch with an entry lacking its MessageGroupId, or the
+// MessageDeduplicationId the queue needs, fails as a whole and enqueues
+// nothing (real SQS's answer, recorded in LocalStack's AWS-validated
+// snapshots test_send_batch_missing_*_for_fifo_queue).
+func TestFIFOBatchMissingIDsFailsWhole(t *testing.T) {
+	_, c := start(t, false)
+	url := create(t, c, "whole.fifo", map[string]string{"FifoQueue": "true"})
+	ok := types.SendMessageBatchRequestEntry{Id: aws.String("ok"), MessageBody: aws.String("a"), MessageGroupId: aws.String("g"),
+		MessageDeduplicationId: aws.String("d1")}
+	for _, bad := range []types.SendMessageBatchRequestEntry{
+		{Id: aws.String("nogroup"), MessageBody: aws.String("b"), MessageDeduplicationId: aws.String("d2")},
+		{Id: aws.String("nodedup"), MessageBody: aws.String("b"), MessageGroupId: aws.String("g")},
+	} {
+		_, err := c.SendMessageBatch(ctx(t), &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: []types.SendMessageBatchRequestEntry{ok, bad}})
+		wantCode(t, err, "InvalidParameterValue")
+	}
+	wantCounts(t, c, url, "0", "0", "0")
+}
+
 func TestFIFOBatchOrder(t *testing.T) {
 	_, c := start(t, false)
 	url := create(t, c, "batch.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"})

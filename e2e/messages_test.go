@@ -307,6 +307,10 @@ func TestSendValidation(t *testing.T) {
 		{"not a number", "x", map[string]types.MessageAttributeValue{"a": {DataType: aws.String("Number"), StringValue: aws.String("twelve")}}, "InvalidParameterValue"},
 		{"number too large", "x", map[string]types.MessageAttributeValue{"a": {DataType: aws.String("Number"), StringValue: aws.String("1e127")}}, "InvalidParameterValue"},
 		{"empty string value", "x", map[string]types.MessageAttributeValue{"a": {DataType: aws.String("String"), StringValue: aws.String("")}}, "InvalidParameterValue"},
+		// A value outside the body's characters is an invalid parameter (real SQS, LocalStack's AWS-validated test_invalid_string_attributes_cause_invalid_parameter_value_error).
+		{"bad value char", "x", map[string]types.MessageAttributeValue{"a": str("bad\x08")}, "InvalidParameterValue"},
+		// "The custom-type label has the same restrictions as the message body" (SQS developer guide, message attributes).
+		{"bad custom type char", "x", map[string]types.MessageAttributeValue{"a": {DataType: aws.String("String.\x01"), StringValue: aws.String("v")}}, "InvalidParameterValue"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

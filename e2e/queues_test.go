@@ -64,6 +64,9 @@ func TestCreateQueueValidation(t *testing.T) {
 		{"policy of 21 statements", "p", map[string]string{"Policy": `{"Version":"2012-10-17","Statement":[` +
 			strings.TrimSuffix(strings.Repeat(`{"Effect":"Allow","Principal":"*","Action":"SQS:SendMessage","Resource":"*"},`, 21), ",") + `]}`}, "InvalidAttributeValue"},
 		{"redrive to missing queue", "rd", map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:none","maxReceiveCount":3}`}, "InvalidParameterValue"},
+		// Real SQS asks for maxReceiveCount first and checks the ARN's form (ansible-collections/community.aws#2321; LocalStack's AWS-validated snapshots).
+		{"redrive empty", "rd", map[string]string{"RedrivePolicy": `{}`}, "InvalidParameterValue"},
+		{"redrive target not an arn", "rd", map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"dummy","maxReceiveCount":3}`}, "InvalidParameterValue"},
 		{"redrive count zero", "rd", map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:none","maxReceiveCount":0}`}, "InvalidParameterValue"},
 	}
 	for _, tc := range cases {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
@@ -132,6 +133,15 @@ func TestMessageMoveTask(t *testing.T) {
 	s.Clock.Advance(time.Second) // visible again
 	_, err = c.CancelMessageMoveTask(ctx(t), &sqs.CancelMessageMoveTaskInput{TaskHandle: start.TaskHandle})
 	wantCode(t, err, "AWS.SimpleQueueService.UnsupportedOperation")
+	// A malformed handle is an invalid value; a handle of an unknown task
+	// or source queue names a missing resource (real SQS, as recorded in
+	// LocalStack's AWS-validated move task snapshots).
+	_, err = c.CancelMessageMoveTask(ctx(t), &sqs.CancelMessageMoveTaskInput{TaskHandle: aws.String("not-a-handle")})
+	wantCode(t, err, "InvalidParameterValue")
+	for _, h := range []string{`{"taskId":"x","sourceArn":"` + dlqArn + `"}`, `{"taskId":"x","sourceArn":"arn:aws:sqs:us-east-1:000000000000:nope"}`} {
+		_, err = c.CancelMessageMoveTask(ctx(t), &sqs.CancelMessageMoveTaskInput{TaskHandle: aws.String(base64.StdEncoding.EncodeToString([]byte(h)))})
+		wantCode(t, err, "ResourceNotFoundException")
+	}
 
 	// Moving to an explicit destination, and cancelling.
 	other := create(t, c, "other", nil)

@@ -129,11 +129,18 @@ func parseRedrivePolicy(v string) (*redrivePolicy, error) {
 			return nil, invalidValue(AttrRedrivePolicy, v, "Only following attributes are supported: [deadLetterTargetArn, maxReceiveCount].")
 		}
 	}
+	// maxReceiveCount is asked for first ("Value {} for parameter
+	// RedrivePolicy is invalid. Reason: Redrive policy does not contain
+	// mandatory attribute: maxReceiveCount.", real SQS as quoted in
+	// ansible-collections/community.aws#2321).
+	if p.MaxReceiveCount == 0 {
+		return nil, invalidValue(AttrRedrivePolicy, v, "Redrive policy does not contain mandatory attribute: maxReceiveCount.")
+	}
 	if p.DeadLetterTargetArn == "" {
 		return nil, invalidValue(AttrRedrivePolicy, v, "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.")
 	}
-	if p.MaxReceiveCount == 0 {
-		return nil, invalidValue(AttrRedrivePolicy, v, "Redrive policy does not contain mandatory attribute: maxReceiveCount.")
+	if parts := strings.Split(p.DeadLetterTargetArn, ":"); len(parts) != 6 || parts[0] != "arn" || parts[2] != "sqs" || parts[5] == "" {
+		return nil, invalidValue(AttrRedrivePolicy, v, "Invalid value for deadLetterTargetArn.")
 	}
 	return p, nil
 }

@@ -194,13 +194,22 @@ func validateAttributes(attrs []store.MessageAttribute, param string) (int, erro
 		if len(a.DataType) > maxDataTypeLen {
 			return 0, errorf(ErrInvalidParameterValue, "Message (user) attribute '%s' type must be shorter than %d bytes.", a.Name, maxDataTypeLen+1)
 		}
+		// "The custom-type label has the same restrictions as the message
+		// body" (SQS developer guide, "Amazon SQS message attributes").
+		if checkChars(a.DataType) != nil {
+			return 0, errorf(ErrInvalidParameterValue, "Message (user) attribute '%s' type contains a character that is not allowed.", a.Name)
+		}
 		switch baseType(a.DataType) {
 		case "String":
 			if a.StringValue == "" {
-				return 0, errorf(ErrInvalidParameterValue, "The message attribute '%s' must contain non-empty message attribute value for message attribute type 'String'.", a.Name)
+				return 0, errorf(ErrInvalidParameterValue, "Message (user) attribute '%s' must contain a non-empty value of type 'String'.", a.Name)
 			}
-			if err := checkChars(a.StringValue); err != nil {
-				return 0, err
+			// A value with characters outside the body's set is an
+			// invalid parameter, not invalid message contents (real SQS,
+			// recorded in LocalStack's AWS-validated
+			// test_invalid_string_attributes_cause_invalid_parameter_value_error).
+			if checkChars(a.StringValue) != nil {
+				return 0, errorf(ErrInvalidParameterValue, "Message (user) attribute '%s' value contains a character that is not allowed.", a.Name)
 			}
 			if len(a.BinaryValue) > 0 {
 				return 0, errorf(ErrInvalidParameterValue, "The message attribute '%s' with type 'String' must use field 'String'.", a.Name)
@@ -208,7 +217,7 @@ func validateAttributes(attrs []store.MessageAttribute, param string) (int, erro
 			size += len(a.StringValue)
 		case "Number":
 			if a.StringValue == "" {
-				return 0, errorf(ErrInvalidParameterValue, "The message attribute '%s' must contain non-empty message attribute value for message attribute type 'Number'.", a.Name)
+				return 0, errorf(ErrInvalidParameterValue, "Message (user) attribute '%s' must contain a non-empty value of type 'Number'.", a.Name)
 			}
 			if !validNumber(a.StringValue) {
 				return 0, errorf(ErrInvalidParameterValue, "Can't cast the value of message (user) attribute '%s' to a number.", a.Name)
@@ -216,7 +225,7 @@ func validateAttributes(attrs []store.MessageAttribute, param string) (int, erro
 			size += len(a.StringValue)
 		case "Binary":
 			if len(a.BinaryValue) == 0 {
-				return 0, errorf(ErrInvalidParameterValue, "The message attribute '%s' must contain non-empty message attribute value for message attribute type 'Binary'.", a.Name)
+				return 0, errorf(ErrInvalidParameterValue, "Message (user) attribute '%s' must contain a non-empty value of type 'Binary'.", a.Name)
 			}
 			if a.StringValue != "" {
 				return 0, errorf(ErrInvalidParameterValue, "The message attribute '%s' with type 'Binary' must use field 'Binary'.", a.Name)

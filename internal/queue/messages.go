@@ -148,6 +148,24 @@ func (s *Service) SendMessageBatch(ctx context.Context, name string, in []SendIn
 	if err := checkBatchIDs("SendMessageBatchRequestEntry", ids); err != nil {
 		return nil, err
 	}
+	// On a FIFO queue an entry without its group, or without the
+	// deduplication ID the queue needs, fails the whole batch, as SQS
+	// answers (recorded in LocalStack's AWS-validated snapshots,
+	// test_send_batch_missing_message_group_id_for_fifo_queue and
+	// test_send_batch_missing_deduplication_id_for_fifo_queue).
+	q.mu.Lock()
+	fifo, contentDedup := q.fifo, q.set.contentDedup
+	q.mu.Unlock()
+	if fifo {
+		for i := range in {
+			if !in[i].HasGroupID {
+				return nil, errorf(ErrInvalidParameterValue, "The request must contain the parameter MessageGroupId.")
+			}
+			if !in[i].HasDedupID && !contentDedup {
+				return nil, errorf(ErrInvalidParameterValue, "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+			}
+		}
+	}
 	return s.send(ctx, q, in, true)
 }
 

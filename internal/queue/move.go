@@ -63,6 +63,11 @@ func (s *Service) isDeadLetterQueue(arn string) bool {
 	return false
 }
 
+// destinationGone is a task's FailureReason when its destination queue
+// no longer exists, as real SQS words it (LocalStack's AWS-validated
+// snapshot test_move_task_delete_destination_queue_while_running).
+const destinationGone = "AWS.SimpleQueueService.NonExistentQueue"
+
 // StartMessageMoveTask starts moving messages from a dead-letter queue back
 // to their source queues or to destArn.
 func (s *Service) StartMessageMoveTask(ctx context.Context, sourceArn, destArn string, rate *int) (string, error) {
@@ -74,7 +79,7 @@ func (s *Service) StartMessageMoveTask(ctx context.Context, sourceArn, destArn s
 		return "", errorf(ErrResourceNotFound, "The resource that you specified for the SourceArn parameter doesn't exist.")
 	}
 	if !s.isDeadLetterQueue(sourceArn) {
-		return "", invalidValue("SourceArn", sourceArn, "Source queue must be configured as a Dead Letter Queue.")
+		return "", errorf(ErrInvalidParameterValue, "Source queue must be configured as a Dead Letter Queue.")
 	}
 	if destArn != "" {
 		dst := s.lookupArn(destArn)
@@ -110,7 +115,7 @@ func (s *Service) StartMessageMoveTask(ctx context.Context, sourceArn, destArn s
 	for _, t := range s.tasks {
 		if t.rec.SourceArn == sourceArn && (t.rec.Status == TaskRunning || t.rec.Status == TaskCancelling) {
 			s.mu.Unlock()
-			return "", invalidValue("SourceArn", sourceArn, "There is already a task running. Only one active task is allowed for a source queue arn at a given time.")
+			return "", errorf(ErrInvalidParameterValue, "There is already a task running. Only one active task is allowed for a source queue arn at a given time.")
 		}
 	}
 	s.tasks[rec.Handle] = mt
@@ -134,11 +139,22 @@ func (s *Service) CancelMessageMoveTask(ctx context.Context, handle string) (int
 	if handle == "" {
 		return 0, missing("TaskHandle")
 	}
+	// Real SQS tells a malformed handle from one whose source queue or
+	// task it does not know (LocalStack's AWS-validated move task
+	// snapshots).
+	raw, err := base64.StdEncoding.DecodeString(handle)
+	var th taskHandle
+	if err != nil || json.Unmarshal(raw, &th) != nil || th.TaskID == "" || th.SourceArn == "" {
+		return 0, errorf(ErrInvalidParameterValue, "Value for parameter TaskHandle is invalid.")
+	}
+	if s.lookupArn(th.SourceArn) == nil {
+		return 0, errorf(ErrResourceNotFound, "The resource that you specified for the SourceArn parameter doesn't exist.")
+	}
 	s.mu.Lock()
 	t := s.tasks[handle]
 	if t == nil {
 		s.mu.Unlock()
-		return 0, errorf(ErrResourceNotFound, "The resource that you specified for the TaskHandle parameter doesn't exist.")
+		return 0, errorf(ErrResourceNotFound, "Task does not exist.")
 	}
 	if t.rec.Status != TaskRunning {
 		s.mu.Unlock()
@@ -333,7 +349,7 @@ func (s *Service) moveBatch(t *moveTask, n int) (int, string, error) {
 		dst := s.lookupArn(target)
 		if dst == nil {
 			giveBack()
-			return 0, "The destination queue " + target + " does not exist.", nil
+			return 0, destinationGone, nil
 		}
 		if _, ok := byDst[dst]; !ok {
 			order = append(order, dst)
@@ -368,7 +384,7 @@ func (s *Service) moveBatch(t *moveTask, n int) (int, string, error) {
 			}
 			release()
 			giveBack()
-			return 0, "A destination queue was deleted.", nil
+			return 0, destinationGone, nil
 		}
 	}
 	defer release()

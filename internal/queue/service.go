@@ -400,7 +400,7 @@ func (s *Service) CreateQueue(ctx context.Context, name string, attrs, tags map[
 	now := s.clock.Now()
 	if at, ok := s.deletedAt[name]; ok && now.Sub(at) < deleteCooloff {
 		s.mu.Unlock()
-		return QueueInfo{}, errorf(ErrQueueDeletedRecently, "You must wait 60 seconds after deleting a queue before you can create another queue with the same name.")
+		return QueueInfo{}, errorf(ErrQueueDeletedRecently, "You must wait 60 seconds after deleting a queue before you can create another with the same name.")
 	}
 	rec := store.Queue{
 		ID: s.nextQueueID, Name: name, Attributes: full, Tags: copyMap(tags),
