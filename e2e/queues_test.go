@@ -333,3 +333,29 @@ func TestConcurrentCreateQueue(t *testing.T) {
 		t.Fatalf("ListQueues = %v, %v", all, err)
 	}
 }
+
+// A queue has one server-side encryption option ("Only one server-side
+// encryption option is supported per queue", SetQueueAttributes API
+// reference): turning SSE-SQS on leaves SSE-KMS, and a KMS key leaves
+// SSE-SQS.
+func TestEncryptionOptionsSwitch(t *testing.T) {
+	_, c := start(t, false)
+	u := create(t, c, "sse", map[string]string{"KmsMasterKeyId": "alias/aws/sqs"})
+	if a := attrs(t, c, u); a["KmsMasterKeyId"] != "alias/aws/sqs" || a["SqsManagedSseEnabled"] != "false" {
+		t.Fatalf("SSE-KMS queue: %v", a)
+	}
+	set := func(k, v string) {
+		t.Helper()
+		if _, err := c.SetQueueAttributes(ctx(t), &sqs.SetQueueAttributesInput{QueueUrl: aws.String(u), Attributes: map[string]string{k: v}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("SqsManagedSseEnabled", "true")
+	if a := attrs(t, c, u); a["SqsManagedSseEnabled"] != "true" || a["KmsMasterKeyId"] != "" || a["KmsDataKeyReusePeriodSeconds"] != "" {
+		t.Fatalf("after turning SSE-SQS on: %v", a)
+	}
+	set("KmsMasterKeyId", "alias/aws/sqs")
+	if a := attrs(t, c, u); a["KmsMasterKeyId"] != "alias/aws/sqs" || a["SqsManagedSseEnabled"] != "false" {
+		t.Fatalf("after setting a KMS key: %v", a)
+	}
+}

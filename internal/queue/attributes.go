@@ -302,6 +302,13 @@ func mergeAttributes(cur, changes map[string]string) map[string]string {
 		}
 		out[k] = v
 	}
+	// "Only one server-side encryption option is supported per queue"
+	// (SQS API reference, SetQueueAttributes): turning SSE-SQS on switches
+	// a queue off SSE-KMS, as setting a KMS key switches it off SSE-SQS.
+	if changes[AttrSqsManagedSseEnabled] == "true" && changes[AttrKmsMasterKeyID] == "" {
+		delete(out, AttrKmsMasterKeyID)
+		delete(out, AttrKmsDataKeyReusePeriodSeconds)
+	}
 	if out[AttrKmsMasterKeyID] != "" {
 		out[AttrSqsManagedSseEnabled] = "false"
 		if _, ok := out[AttrKmsDataKeyReusePeriodSeconds]; !ok {
