@@ -1,0 +1,67 @@
+package queue
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCheckPolicy pins the policy quotas (SQS developer guide, "Amazon SQS
+// policy quotas": 8,192 bytes, 10 conditions, 50 principals, 20
+// statements, 7 actions per statement).
+func TestCheckPolicy(t *testing.T) {
+	stmt := func(principals, actions string, conds int) string {
+		c := ""
+		if conds > 0 {
+			var keys []string
+			for i := 0; i < conds; i++ {
+				keys = append(keys, `"aws:SourceArn`+strings.Repeat("x", i)+`":"a"`)
+			}
+			c = `,"Condition":{"ArnEquals":{` + strings.Join(keys, ",") + `}}`
+		}
+		return `{"Effect":"Allow","Principal":` + principals + `,"Action":` + actions + `,"Resource":"*"` + c + `}`
+	}
+	doc := func(stmts ...string) string { return `{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}` }
+	many := func(n int) string {
+		var s []string
+		for i := 0; i < n; i++ {
+			s = append(s, `"arn:aws:iam::111122223333:root"`)
+		}
+		return "[" + strings.Join(s, ",") + "]"
+	}
+	for _, tc := range []struct {
+		name, doc string
+		over, bad bool
+	}{
+		{"one statement", doc(stmt(`"*"`, `"SQS:SendMessage"`, 0)), false, false},
+		{"single statement object", `{"Statement":` + stmt(`{"AWS":"*"}`, `"SQS:*"`, 0) + `}`, false, false},
+		{"not an object", `[]`, false, true},
+		{"no statement", `{"Version":"2012-10-17"}`, false, true},
+		{"statement a string", `{"Statement":"x"}`, false, true},
+		{"21 statements", doc(strings.Split(strings.Repeat(stmt(`"*"`, `"SQS:SendMessage"`, 0)+"\x00", 21), "\x00")[:21]...), true, false},
+		{"51 principals", doc(stmt(`{"AWS":`+many(51)+`}`, `"SQS:SendMessage"`, 0)), true, false},
+		{"50 principals", doc(stmt(`{"AWS":`+many(50)+`}`, `"SQS:SendMessage"`, 0)), false, false},
+		{"8 actions", doc(stmt(`"*"`, `["a","b","c","d","e","f","g","h"]`, 0)), true, false},
+		{"11 conditions", doc(stmt(`"*"`, `"SQS:SendMessage"`, 11)), true, false},
+		{"too long", doc(stmt(`"*"`, `"SQS:SendMessage"`, 0)) + strings.Repeat(" ", maxPolicyBytes), true, false},
+	} {
+		over, err := checkPolicy(tc.doc)
+		if (over != "") != tc.over || (err != nil) != tc.bad {
+			t.Errorf("%s: over %q, err %v", tc.name, over, err)
+		}
+	}
+}
+
+// FuzzCheckPolicy: any document is judged without a panic, and one found
+// within the quotas is JSON.
+func FuzzCheckPolicy(f *testing.F) {
+	for _, s := range []string{`{"Statement":[]}`, `{"Statement":{"Principal":{"AWS":["a","b"]},"Action":["x"],"Condition":{"A":{"b":"c"}}}}`,
+		`[]`, `{"Statement":[1,2]}`, `{"Statement":[{"Principal":{"AWS":{"nested":["x"]}}}]}`, ``} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		over, err := checkPolicy(doc)
+		if err == nil && over == "" && len(doc) > maxPolicyBytes {
+			t.Fatalf("a %d-byte policy passed", len(doc))
+		}
+	})
+}
