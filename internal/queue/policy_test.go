@@ -20,7 +20,9 @@ func TestCheckPolicy(t *testing.T) {
 		}
 		return `{"Effect":"Allow","Principal":` + principals + `,"Action":` + actions + `,"Resource":"*"` + c + `}`
 	}
-	doc := func(stmts ...string) string { return `{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}` }
+	doc := func(stmts ...string) string {
+		return `{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}`
+	}
 	many := func(n int) string {
 		var s []string
 		for i := 0; i < n; i++ {
