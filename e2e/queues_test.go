@@ -358,4 +358,11 @@ func TestEncryptionOptionsSwitch(t *testing.T) {
 	if a := attrs(t, c, u); a["KmsMasterKeyId"] != "alias/aws/sqs" || a["SqsManagedSseEnabled"] != "false" {
 		t.Fatalf("after setting a KMS key: %v", a)
 	}
+	// An SSE-SQS queue created twice with the same attributes is the same
+	// queue.
+	same := map[string]string{"SqsManagedSseEnabled": "true", "KmsDataKeyReusePeriodSeconds": "600"}
+	first := create(t, c, "sse-twice", same)
+	if again := create(t, c, "sse-twice", same); again != first {
+		t.Fatalf("CreateQueue again: %s, want %s", again, first)
+	}
 }

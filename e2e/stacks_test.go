@@ -406,3 +406,34 @@ func TestCustomResource(t *testing.T) {
 		t.Fatalf("requests: %v", got)
 	}
 }
+
+// A stack whose email subscription was never confirmed still deletes:
+// SNS cannot delete a pending subscription (it expires after 48 hours),
+// so the stack lets it go.
+func TestStackWithPendingSubscriptionDeletes(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	c := cloudformation.NewFromConfig(s.Config())
+	tmpl := `Resources:
+  Alerts:
+    Type: AWS::SNS::Topic
+  Mail:
+    Type: AWS::SNS::Subscription
+    Properties:
+      TopicArn: !Ref Alerts
+      Protocol: email
+      Endpoint: ops@example.com
+`
+	if _, err := c.CreateStack(ctx(t), &cloudformation.CreateStackInput{StackName: aws.String("mail"), TemplateBody: aws.String(tmpl)}); err != nil {
+		t.Fatal(err)
+	}
+	waitStack(t, c, "mail", "CREATE_COMPLETE")
+	if _, err := c.DeleteStack(ctx(t), &cloudformation.DeleteStackInput{StackName: aws.String("mail")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cloudformation.NewStackDeleteCompleteWaiter(c).Wait(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String("mail")}, time.Minute,
+		func(o *cloudformation.StackDeleteCompleteWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+		}); err != nil {
+		t.Fatal(err)
+	}
+}

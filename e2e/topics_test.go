@@ -623,6 +623,15 @@ func TestTopicKindAttributeRules(t *testing.T) {
 	}
 	fifo := createTopic(t, c, "archived.fifo", fifoAttrs(map[string]string{"ArchivePolicy": `{"MessageRetentionPeriod":"30"}`}))
 	std := createTopic(t, c, "kinds", nil)
+	// An empty object turns archiving off; "" removes the policy on any
+	// topic (SNS developer guide, "FIFO topic message archiving and
+	// replay").
+	for topicArn, v := range map[string]string{fifo: "{}", std: ""} {
+		if _, err := c.SetTopicAttributes(ctx(t), &sns.SetTopicAttributesInput{TopicArn: aws.String(topicArn),
+			AttributeName: aws.String("ArchivePolicy"), AttributeValue: aws.String(v)}); err != nil {
+			t.Fatalf("ArchivePolicy %q on %s: %v", v, topicArn, err)
+		}
+	}
 
 	subscribeQ := func(topic, queue string, attrs map[string]string) error {
 		_, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(topic), Protocol: aws.String("sqs"),
@@ -656,6 +665,13 @@ func TestTopicKindAttributeRules(t *testing.T) {
 	}
 	_, err = c.PutDataProtectionPolicy(ctx(t), &sns.PutDataProtectionPolicyInput{ResourceArn: aws.String(std), DataProtectionPolicy: aws.String("{")})
 	wantCode(t, err, "InvalidParameter")
+	// "" deletes it (SNS developer guide, "Deleting data protection policies").
+	if _, err := c.PutDataProtectionPolicy(ctx(t), &sns.PutDataProtectionPolicyInput{ResourceArn: aws.String(std), DataProtectionPolicy: aws.String("")}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := c.GetDataProtectionPolicy(ctx(t), &sns.GetDataProtectionPolicyInput{ResourceArn: aws.String(std)}); err != nil || aws.ToString(out.DataProtectionPolicy) != "" {
+		t.Fatalf("after deleting it: %v, %v", out, err)
+	}
 	created, err := c.CreateTopic(ctx(t), &sns.CreateTopicInput{Name: aws.String("protected"), DataProtectionPolicy: aws.String(policy)})
 	if err != nil {
 		t.Fatal(err)

@@ -305,9 +305,11 @@ func mergeAttributes(cur, changes map[string]string) map[string]string {
 	// "Only one server-side encryption option is supported per queue"
 	// (SQS API reference, SetQueueAttributes): turning SSE-SQS on switches
 	// a queue off SSE-KMS, as setting a KMS key switches it off SSE-SQS.
-	if changes[AttrSqsManagedSseEnabled] == "true" && changes[AttrKmsMasterKeyID] == "" {
+	if changes[AttrSqsManagedSseEnabled] == "true" && changes[AttrKmsMasterKeyID] == "" && cur[AttrKmsMasterKeyID] != "" {
 		delete(out, AttrKmsMasterKeyID)
-		delete(out, AttrKmsDataKeyReusePeriodSeconds)
+		if _, set := changes[AttrKmsDataKeyReusePeriodSeconds]; !set {
+			delete(out, AttrKmsDataKeyReusePeriodSeconds)
+		}
 	}
 	if out[AttrKmsMasterKeyID] != "" {
 		out[AttrSqsManagedSseEnabled] = "false"

@@ -1033,14 +1033,19 @@ func (s *Service) restartAttempt(ctx context.Context, q *queue, id string, msgs 
 	for i, m := range msgs {
 		entries[i] = BatchEntry{ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: &vt}
 	}
+	span := int64(vt) * int64(time.Second)
+	lo := s.clock.Now().UnixNano() + span
 	if _, err := s.changeVisibilityHeld(ctx, q, entries); err != nil {
 		return
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	hi := s.clock.Now().UnixNano() + span
 	if a := q.attempts[id]; a != nil {
 		for i, seq := range a.seqs {
-			if f := q.idx.inflight[seq]; f != nil && f.st.Nonce == a.nonce[i] {
+			// Only a deadline this reset can have set is recorded: one a
+			// ChangeMessageVisibility set meanwhile still ends the replays.
+			if f := q.idx.inflight[seq]; f != nil && f.st.Nonce == a.nonce[i] && f.st.VisibleAt >= lo && f.st.VisibleAt <= hi {
 				a.visibleAt[i] = f.st.VisibleAt
 			}
 		}

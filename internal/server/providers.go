@@ -18,6 +18,7 @@ import (
 	"github.com/forkline/forkline/internal/events"
 	"github.com/forkline/forkline/internal/lambdaapi"
 	"github.com/forkline/forkline/internal/stack"
+	"github.com/forkline/forkline/internal/topic"
 	"github.com/forkline/forkline/internal/workflow"
 )
 
@@ -303,7 +304,9 @@ func (p snsSubscription) Update(ctx context.Context, r, old *stack.Resource) (bo
 
 func (p snsSubscription) Delete(ctx context.Context, r *stack.Resource) error {
 	_, err := p.t.CallAWS(ctx, "sns", "Unsubscribe", map[string]any{"SubscriptionArn": r.PhysicalID})
-	if err != nil && strings.Contains(err.Error(), "NotFound") {
+	// A subscription still pending confirmation cannot be deleted; SNS
+	// deletes it after 48 hours, so the stack lets it go.
+	if err != nil && (strings.Contains(err.Error(), "NotFound") || strings.Contains(err.Error(), topic.PendingUnsubscribe)) {
 		return nil
 	}
 	return err

@@ -730,22 +730,22 @@ func (t tasks) Publish(ctx context.Context, topicArn, message, subject string) (
 	return map[string]any{"MessageId": res.MessageID}, nil
 }
 
-// invoker lets topics invoke functions.
 // streams delivers the firehose protocol's notifications to the Firehose
 // service (topic.Streams).
 type streams struct{ fh *firehose.Service }
 
 // PutRecord implements topic.Streams: the record is durable in the stream
-// when it returns.
-func (f streams) PutRecord(ctx context.Context, arn string, data []byte) (bool, error) {
+// when it returns. A missing stream or a record it refuses is for good.
+func (f streams) PutRecord(ctx context.Context, arn string, data []byte) error {
 	name := arn[strings.LastIndexByte(arn, '/')+1:]
 	_, err := f.fh.Put(ctx, name, [][]byte{data})
-	if errors.Is(err, firehose.ErrNotFound) {
-		return false, nil
+	if errors.Is(err, firehose.ErrNotFound) || errors.Is(err, firehose.ErrInvalid) {
+		return fmt.Errorf("%w: %v", topic.ErrRefused, err)
 	}
-	return true, err
+	return err
 }
 
+// invoker lets topics invoke functions.
 type invoker struct{ fs *function.Service }
 
 // InvokeEvent implements topic.Invoker: SNS invokes asynchronously, so the

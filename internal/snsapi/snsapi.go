@@ -440,9 +440,12 @@ func operations() map[string]func(h *Handler, r *Request, p awsquery.Params) (fu
 			if err != nil {
 				return nil, err
 			}
-			doc, err := required(p, "DataProtectionPolicy")
-			if err != nil {
-				return nil, err
+			// "" deletes the policy (SNS developer guide, "Deleting data
+			// protection policies"): the parameter is required, not its
+			// value.
+			doc, ok := p["DataProtectionPolicy"]
+			if !ok {
+				return nil, &topic.Error{Kind: topic.ErrInvalidParameter, Message: "Invalid parameter: DataProtectionPolicy Reason: no value for required parameter"}
 			}
 			return nil, h.svc.PutDataProtectionPolicy(r.Ctx, arn, doc)
 		},

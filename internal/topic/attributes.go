@@ -95,12 +95,13 @@ func validateTopicAttributes(attrs map[string]string, fifo, create bool) (map[st
 				return nil, bad(name, v)
 			}
 		case "ArchivePolicy":
-			// FIFO topics only, a retention of 1 to 365 days (SNS developer
-			// guide, "FIFO topic message archiving and replay").
-			if !fifo {
+			// FIFO topics only, a retention of 1 to 365 days; an empty
+			// object turns archiving off (SNS developer guide, "FIFO topic
+			// message archiving and replay"). "" removes it on any topic.
+			if !fifo && v != "" {
 				return nil, invalidParam("Attributes", "ArchivePolicy can only be set for FIFO topics")
 			}
-			if v != "" {
+			if v != "" && !isEmptyObject(v) {
 				if err := checkArchivePolicy(v); err != nil {
 					return nil, invalidParam("Attributes", "ArchivePolicy: "+err.Error())
 				}
@@ -300,7 +301,8 @@ func validateSubAttributes(set, merged map[string]string, st subTarget, subscrib
 	}
 	// "Specifying a valid ARN for this attribute is required for Firehose
 	// delivery stream subscriptions" (SNS API reference, Subscribe).
-	if proto == "firehose" && merged["SubscriptionRoleArn"] == "" {
+	_, touched := set["SubscriptionRoleArn"]
+	if proto == "firehose" && (subscribe || touched) && merged["SubscriptionRoleArn"] == "" {
 		return nil, fail("SubscriptionRoleArn is required for firehose subscriptions")
 	}
 	// The filter policy is checked against the resulting scope, whichever

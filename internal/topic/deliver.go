@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -338,20 +339,15 @@ func (d *dispatcher) toFunction(ctx context.Context, o *outRec) (bool, error) {
 }
 
 // toStream delivers a notification to a Firehose delivery stream. A
-// missing stream is a permanent (client-side) failure.
+// missing stream, or a record the stream refuses (too large), is a
+// permanent (client-side) failure.
 func (d *dispatcher) toStream(ctx context.Context, o *outRec) (bool, error) {
 	fh := d.s.firehose()
 	if fh == nil {
 		return false, fmt.Errorf("no Firehose service")
 	}
-	found, err := fh.PutRecord(ctx, o.Endpoint, d.s.firehoseRecord(o))
-	if err != nil {
-		return false, err
-	}
-	if !found {
-		return true, fmt.Errorf("delivery stream %s does not exist", o.Endpoint)
-	}
-	return false, nil
+	err := fh.PutRecord(ctx, o.Endpoint, d.s.firehoseRecord(o))
+	return errors.Is(err, ErrRefused), err
 }
 
 // firehoseRecord renders what a Firehose subscription's stream receives:

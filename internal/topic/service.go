@@ -21,6 +21,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -73,10 +74,15 @@ type Invoker interface {
 }
 
 // Streams delivers a record durably to a Firehose delivery stream (the
-// firehose protocol).
+// firehose protocol). An error wrapping ErrRefused is permanent (the
+// stream does not exist, or will never take the record); others are
+// retried.
 type Streams interface {
-	PutRecord(ctx context.Context, streamArn string, data []byte) (found bool, err error)
+	PutRecord(ctx context.Context, streamArn string, data []byte) error
 }
+
+// ErrRefused marks a delivery that retrying cannot make succeed.
+var ErrRefused = errors.New("refused")
 
 // Config configures a Service.
 type Config struct {
@@ -306,6 +312,15 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 		if err := json.Unmarshal(v, &rec); err != nil {
 			return fmt.Errorf("%w: topic: %v", store.ErrCorrupt, err)
 		}
+		// Before session 12 a data protection policy was a topic
+		// attribute; it is the topic's DataProtection now (rewritten with
+		// the topic's next update).
+		if dp, ok := rec.Attributes["DataProtectionPolicy"]; ok {
+			if rec.DataProtection == "" {
+				rec.DataProtection = dp
+			}
+			delete(rec.Attributes, "DataProtectionPolicy")
+		}
 		s.topics[rec.Name] = s.newTopic(rec)
 		return nil
 	})
@@ -495,7 +510,6 @@ func mustJSON(v any) []byte {
 
 var topicNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 
-// CreateTopic creates a topic or returns the ARN of an identical one.
 // CreateTopic creates a topic, or returns the existing one of that name
 // when the attributes and tags asked for match it. dataProtection is
 // CreateTopic's DataProtectionPolicy ("" for none).

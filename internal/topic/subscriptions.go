@@ -312,6 +312,10 @@ func (s *Service) replaceSub(t *topic, i int, sub *subscription) {
 	s.subs[sub.arn] = sub
 }
 
+// PendingUnsubscribe is the reason Unsubscribe gives for a subscription
+// still pending confirmation.
+const PendingUnsubscribe = "a subscription pending confirmation cannot be deleted"
+
 // Unsubscribe deletes a subscription. authenticated tells whether the
 // request was signed: a subscription confirmed with
 // AuthenticateOnUnsubscribe refuses unsigned requests.
@@ -331,7 +335,7 @@ func (s *Service) Unsubscribe(ctx context.Context, arn string, authenticated boo
 	// it 48 hours after Subscribe (SNS developer guide, "Deleting an Amazon
 	// SNS subscription and topic"). AWS's message text is not documented.
 	if !sub.rec.Confirmed {
-		return invalidParam("SubscriptionArn", "a subscription pending confirmation cannot be deleted")
+		return invalidParam("SubscriptionArn", PendingUnsubscribe)
 	}
 	s.mu.Lock()
 	t := s.topics[sub.rec.Topic]
@@ -339,6 +343,7 @@ func (s *Service) Unsubscribe(ctx context.Context, arn string, authenticated boo
 		s.mu.Unlock()
 		return nil
 	}
+	sub = s.subs[arn] // as of now: attributes may have changed since the lookup
 	i := 0
 	for i < len(t.subs) && t.subs[i].arn != arn {
 		i++
