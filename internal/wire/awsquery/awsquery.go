@@ -10,6 +10,7 @@ package awsquery
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"net/http"
 	"net/url"
 	"sort"
@@ -22,20 +23,71 @@ import (
 // ParseForm decodes a query-protocol request's parameters: the URL query
 // merged with a form-encoded body. Malformed encoding is an error.
 func ParseForm(rawQuery string, body []byte) (url.Values, error) {
-	v, err := url.ParseQuery(rawQuery)
-	if err != nil {
+	v := make(url.Values, strings.Count(rawQuery, "&")+bytes.Count(body, []byte{'&'})+2)
+	if err := parseQuery(v, rawQuery); err != nil {
 		return nil, awserr.New(awserr.MalformedQueryString, "The query string is malformed: "+err.Error())
 	}
 	if len(body) > 0 {
-		bv, err := url.ParseQuery(string(body))
-		if err != nil {
+		if err := parseQuery(v, string(body)); err != nil {
 			return nil, awserr.New(awserr.MalformedQueryString, "The request body is not a valid form: "+err.Error())
-		}
-		for k, vs := range bv {
-			v[k] = append(v[k], vs...)
 		}
 	}
 	return v, nil
+}
+
+// parseQuery adds the parameters of a query string to v as url.ParseQuery
+// reads them (a segment with a semicolon is an error, as are malformed
+// escapes), but unescapes only the parts that hold an escape: a form's
+// long values, such as a message, are mostly plain, and url.QueryUnescape
+// looks at them a byte at a time.
+func parseQuery(v url.Values, q string) error {
+	if strings.Count(q, "&")+1 > maxParams {
+		return errTooMany
+	}
+	var first error
+	for q != "" {
+		var seg string
+		seg, q, _ = strings.Cut(q, "&")
+		if strings.IndexByte(seg, ';') >= 0 {
+			first = errSemicolon // as url.ParseQuery: this error wins
+			continue
+		}
+		if seg == "" {
+			continue
+		}
+		k, val, _ := strings.Cut(seg, "=")
+		k, err := queryUnescape(k)
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		if val, err = queryUnescape(val); err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		v[k] = append(v[k], val)
+	}
+	return first
+}
+
+// maxParams bounds the parameters of one query string, as url.ParseQuery
+// does by default.
+const maxParams = 10000
+
+var (
+	errSemicolon = errors.New("invalid semicolon separator in query")
+	errTooMany   = errors.New("number of URL query parameters exceeded limit")
+)
+
+func queryUnescape(s string) (string, error) {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return s, nil
+	}
+	return url.QueryUnescape(s)
 }
 
 // Params is a decoded parameter set (the whole request, or one member of a

@@ -3,7 +3,9 @@ package awsquery
 import (
 	"bytes"
 	"encoding/xml"
+	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -50,6 +52,25 @@ func TestMembersListMap(t *testing.T) {
 	if _, err := ParseForm("a=%zz", nil); err == nil {
 		t.Error("malformed escape accepted")
 	}
+}
+
+// FuzzParseFormMatchesStdlib: the form parser reads what url.ParseQuery
+// reads, and refuses what it refuses.
+func FuzzParseFormMatchesStdlib(f *testing.F) {
+	for _, s := range []string{"a=1&b=2&a=3", "a=%zz", "a;b=1", "k=v%3Bw", "x=a+b%20c", "=v", "k", "&&a=&", "%e2%82%ac=%E2%82%AC", "a=%", "a=1;b=2", "%0&;", strings.Repeat("a&", 10000)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		want, werr := url.ParseQuery(q)
+		got := url.Values{}
+		gerr := parseQuery(got, q)
+		if (werr == nil) != (gerr == nil) || werr != nil && werr.Error() != gerr.Error() {
+			t.Fatalf("%q: error %v, url.ParseQuery %v", q, gerr, werr)
+		}
+		if werr == nil && !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Fatalf("%q: %v, url.ParseQuery %v", q, got, want)
+		}
+	})
 }
 
 func FuzzParseForm(f *testing.F) {
