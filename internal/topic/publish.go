@@ -844,9 +844,9 @@ func (e *envelope) renderSplit() (string, string) {
 		}
 		first = false
 		b.WriteString("  ")
-		b.WriteString(jsonString(name))
+		writeJSONString(&b, name)
 		b.WriteString(" : ")
-		b.WriteString(jsonString(value))
+		writeJSONString(&b, value)
 	}
 	field("Type", e.Type)
 	field("MessageId", e.MessageID)
@@ -888,11 +888,11 @@ func (e *envelope) renderSplit() (string, string) {
 				b.WriteString(",\n")
 			}
 			b.WriteString("    ")
-			b.WriteString(jsonString(a.Name))
+			writeJSONString(&b, a.Name)
 			b.WriteString(` : {"Type":`)
-			b.WriteString(jsonString(a.DataType))
+			writeJSONString(&b, a.DataType)
 			b.WriteString(`,"Value":`)
-			b.WriteString(jsonString(v))
+			writeJSONString(&b, v)
 			b.WriteString("}")
 		}
 		b.WriteString("\n  }")
