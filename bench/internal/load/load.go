@@ -26,11 +26,14 @@ import (
 
 // Result is one measurement.
 type Result struct {
-	Name      string
-	Ops       float64 // operations (requests) per second
-	Msgs      float64 // messages per second
-	P50, P99  time.Duration
-	Errors    int
+	Name     string
+	Ops      float64 // operations (requests) per second
+	Msgs     float64 // messages per second
+	P50, P99 time.Duration
+	Errors   int
+	// FirstErr is the first error's text, if any, so that a run's errors
+	// can be told apart.
+	FirstErr  string
 	Completed int
 	// CPUPerReq is the server's CPU time per request during the run.
 	CPUPerReq time.Duration
@@ -58,8 +61,12 @@ func CostRatio(r, base Result) float64 {
 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%-44s %10.0f req/s %10.0f msg/s  p50 %8s  p99 %8s  server CPU %s/req  client CPU %s/req  host busy %.0f%%  errors %d", r.Name, r.Ops, r.Msgs,
+	s := fmt.Sprintf("%-44s %10.0f req/s %10.0f msg/s  p50 %8s  p99 %8s  server CPU %s/req  client CPU %s/req  host busy %.0f%%  errors %d", r.Name, r.Ops, r.Msgs,
 		r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.CPUPerReq.Round(time.Microsecond), r.ClientCPUPerReq.Round(time.Microsecond), 100*r.Busy, r.Errors)
+	if r.FirstErr != "" {
+		s += " (first: " + r.FirstErr + ")"
+	}
+	return s
 }
 
 // MS formats a duration in milliseconds with two decimals.
@@ -90,9 +97,15 @@ func Start(cmd *exec.Cmd) (*Proc, error) {
 		sc := bufio.NewScanner(stderr)
 		sent := false
 		for sc.Scan() {
-			if m := listenRe.FindStringSubmatch(sc.Text()); m != nil && !sent {
+			line := sc.Text()
+			if m := listenRe.FindStringSubmatch(line); m != nil && !sent {
 				addr <- m[1]
 				sent = true
+			}
+			// The server's warnings and errors go to the tool's stderr:
+			// a run's errors are told from their cause.
+			if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+				fmt.Fprintln(os.Stderr, "server:", line)
 			}
 		}
 		io.Copy(io.Discard, stderr)
@@ -280,6 +293,7 @@ func Measure(name string, c int, d time.Duration, op func(ctx context.Context) (
 	var mu sync.Mutex
 	var lats []time.Duration
 	var msgs, errs int
+	var firstErr string
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := 0; i < c; i++ {
@@ -293,6 +307,11 @@ func Measure(name string, c int, d time.Duration, op func(ctx context.Context) (
 				n, err := op(context.Background())
 				if err != nil {
 					e++
+					mu.Lock()
+					if firstErr == "" {
+						firstErr = err.Error()
+					}
+					mu.Unlock()
 					continue
 				}
 				local = append(local, time.Since(t))
@@ -308,7 +327,7 @@ func Measure(name string, c int, d time.Duration, op func(ctx context.Context) (
 	wg.Wait()
 	el := time.Since(start).Seconds()
 	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
-	r := Result{Name: name, Ops: float64(len(lats)) / el, Msgs: float64(msgs) / el, Errors: errs, Completed: len(lats)}
+	r := Result{Name: name, Ops: float64(len(lats)) / el, Msgs: float64(msgs) / el, Errors: errs, FirstErr: firstErr, Completed: len(lats)}
 	if len(lats) > 0 {
 		r.P50 = lats[len(lats)/2]
 		r.P99 = lats[len(lats)*99/100]
