@@ -658,7 +658,7 @@ func defaultTopicPolicy(arn, account string) string {
 // jsonString encodes s as a JSON string without Go's HTML escaping, as
 // AWS writes it.
 func jsonString(s string) string {
-	if plainJSON(s) {
+	if jsontext.Plain(s) {
 		return `"` + s + `"`
 	}
 	return string(jsontext.AppendString(make([]byte, 0, len(s)+len(s)/8+2), s))
@@ -666,7 +666,7 @@ func jsonString(s string) string {
 
 // writeJSONString writes s as a JSON string to b.
 func writeJSONString(b *strings.Builder, s string) {
-	if plainJSON(s) {
+	if jsontext.Plain(s) {
 		b.WriteByte('"')
 		b.WriteString(s)
 		b.WriteByte('"')
@@ -675,30 +675,6 @@ func writeJSONString(b *strings.Builder, s string) {
 	b.Write(jsontext.AppendString(make([]byte, 0, len(s)+len(s)/8+2), s))
 }
 
-// plainJSON reports whether s is written in JSON as it is: ASCII without
-// control characters, quotes or backslashes. It reads eight bytes at a
-// time.
-func plainJSON(s string) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		q, bs := w^(0x22*ones), w^(0x5C*ones)
-		// A byte below 0x20 or above 0x7F sets a high bit in the first
-		// term; a zero byte of q or bs (a quote or a backslash) in the
-		// others.
-		if (w|(w-0x20*ones))&highs != 0 || (q-ones)&^q&highs != 0 || (bs-ones)&^bs&highs != 0 {
-			break
-		}
-	}
-	for ; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
 
 // isIAMRoleArn reports whether arn names an IAM role:
 // arn:<partition>:iam::<account>:role/<name>.

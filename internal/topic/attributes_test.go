@@ -36,21 +36,3 @@ func FuzzCheckArchivePolicy(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, doc string) { checkArchivePolicy(doc) })
 }
-
-// FuzzPlainJSON holds the eight-bytes-at-a-time check to the byte loop.
-func FuzzPlainJSON(f *testing.F) {
-	for _, s := range []string{"plain text here!", `quote " in the middle of it`, `back\slash in a long string`, "tab\there", "ünïcode text", "0123456789abcdef", "abcdefg\x7f", "abcdefgh\x80"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want := true
-		for i := 0; i < len(s); i++ {
-			if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
-				want = false
-			}
-		}
-		if plainJSON(s) != want {
-			t.Fatalf("%q: plainJSON %v, want %v", s, !want, want)
-		}
-	})
-}

@@ -16,6 +16,12 @@ func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i+8 <= len(s) && plainWord(s, i) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -58,4 +64,31 @@ func AppendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// Plain reports whether s is written in JSON as it is, between quotes:
+// ASCII without control characters, quotes or backslashes.
+func Plain(s string) bool {
+	i := 0
+	for i+8 <= len(s) && plainWord(s, i) {
+		i += 8
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// plainWord reports whether the eight bytes of s at i are all plain (see
+// Plain), reading them as one word.
+func plainWord(s string, i int) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+	q, bs := w^(0x22*ones), w^(0x5C*ones)
+	// A byte below 0x20 or above 0x7F sets a high bit in the first term; a
+	// zero byte of q or bs (a quote or a backslash) in the others.
+	return (w|(w-0x20*ones))&highs == 0 && (q-ones)&^q&highs == 0 && (bs-ones)&^bs&highs == 0
 }
