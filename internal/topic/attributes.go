@@ -675,7 +675,6 @@ func writeJSONString(b *strings.Builder, s string) {
 	b.Write(jsontext.AppendString(make([]byte, 0, len(s)+len(s)/8+2), s))
 }
 
-
 // isIAMRoleArn reports whether arn names an IAM role:
 // arn:<partition>:iam::<account>:role/<name>.
 func isIAMRoleArn(arn string) bool {
