@@ -103,19 +103,7 @@ func TestMoveTaskQueryXML(t *testing.T) {
 	dlq := create(t, c, "qdlq", nil)
 	arn := attrs(t, c, dlq)["QueueArn"]
 	create(t, c, "qsrc", map[string]string{"RedrivePolicy": redrive(arn, 3)})
-	post := func(form string) string {
-		t.Helper()
-		resp, err := http.Post(s.URL+"/", "application/x-www-form-urlencoded", strings.NewReader(form))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: %d %s", form, resp.StatusCode, b)
-		}
-		return string(b)
-	}
+	post := func(form string) string { return postForm(t, s.URL, form) }
 	out := post("Action=StartMessageMoveTask&Version=2012-11-05&SourceArn=" + url.QueryEscape(arn))
 	if !strings.Contains(out, "<StartMessageMoveTaskResult><TaskHandle>") {
 		t.Fatalf("start: %s", out)
@@ -129,6 +117,22 @@ func TestMoveTaskQueryXML(t *testing.T) {
 	}
 }
 
+// postForm POSTs an unsigned query-protocol form to the server and returns
+// the body of its 200 answer.
+func postForm(t *testing.T, base, form string) string {
+	t.Helper()
+	resp, err := http.Post(base+"/", "application/x-www-form-urlencoded", strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %d %s", form, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
 // TestQuerySamplesWithoutIndexes sends the query forms of AWS's own API
 // reference samples, which give a single list member without an index
 // (SQS API reference, SetQueueAttributes: "Attribute.Name=VisibilityTimeout
@@ -139,16 +143,7 @@ func TestQuerySamplesWithoutIndexes(t *testing.T) {
 	u := create(t, c, "samples", nil)
 	post := func(form string) string {
 		t.Helper()
-		resp, err := http.Post(s.URL+"/", "application/x-www-form-urlencoded", strings.NewReader(form+"&Version=2012-11-05&QueueUrl="+url.QueryEscape(u)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: %d %s", form, resp.StatusCode, b)
-		}
-		return string(b)
+		return postForm(t, s.URL, form+"&Version=2012-11-05&QueueUrl="+url.QueryEscape(u))
 	}
 	post("Action=SetQueueAttributes&Attribute.Name=VisibilityTimeout&Attribute.Value=35")
 	post("Action=TagQueue&Tag.Key=QueueType&Tag.Value=Production")

@@ -167,15 +167,7 @@ func TestStacksLifecycle(t *testing.T) {
 	}
 
 	// Delete removes everything except what DeletionPolicy Retain keeps.
-	if _, err := c.DeleteStack(ctx(t), &cloudformation.DeleteStackInput{StackName: aws.String("shop")}); err != nil {
-		t.Fatal(err)
-	}
-	if err := cloudformation.NewStackDeleteCompleteWaiter(c).Wait(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String("shop")}, time.Minute,
-		func(o *cloudformation.StackDeleteCompleteWaiterOptions) {
-			o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
-		}); err != nil {
-		t.Fatal(err)
-	}
+	deleteStack(t, c, "shop")
 	if _, err := q.GetQueueUrl(ctx(t), &sqs.GetQueueUrlInput{QueueName: aws.String("shop-dev-orders")}); err == nil {
 		t.Fatal("the queue outlived its stack")
 	}
@@ -427,10 +419,16 @@ func TestStackWithPendingSubscriptionDeletes(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitStack(t, c, "mail", "CREATE_COMPLETE")
-	if _, err := c.DeleteStack(ctx(t), &cloudformation.DeleteStackInput{StackName: aws.String("mail")}); err != nil {
+	deleteStack(t, c, "mail")
+}
+
+// deleteStack deletes a stack and waits until its deletion is complete.
+func deleteStack(t *testing.T, c *cloudformation.Client, name string) {
+	t.Helper()
+	if _, err := c.DeleteStack(ctx(t), &cloudformation.DeleteStackInput{StackName: aws.String(name)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := cloudformation.NewStackDeleteCompleteWaiter(c).Wait(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String("mail")}, time.Minute,
+	if err := cloudformation.NewStackDeleteCompleteWaiter(c).Wait(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String(name)}, time.Minute,
 		func(o *cloudformation.StackDeleteCompleteWaiterOptions) {
 			o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
 		}); err != nil {
