@@ -488,8 +488,9 @@ func (s *Service) flush(ctx context.Context, name string, all bool) {
 		s.mu.Lock()
 		sm := s.streams[name]
 		buf := s.bufs[name]
+		empty := buf == nil || buf.count == 0 // read under s.mu: Put adds to it
 		s.mu.Unlock()
-		if sm == nil || buf == nil || buf.count == 0 {
+		if sm == nil || empty {
 			return
 		}
 		_, size := s.hints(sm)
