@@ -17,7 +17,7 @@ import (
 // Limits on messages, from the SQS Developer Guide
 // (sqs-message-attributes.html and quotas-messages.html).
 const (
-	maxMessageAttributes = 10
+	MaxMessageAttributes = 10
 	maxAttrNameLen       = 256
 	maxDataTypeLen       = 256
 	maxGroupIDLen        = 128
@@ -160,8 +160,8 @@ func validAttrNameChar(c byte) bool {
 // validateAttributes checks user message attributes and returns their size
 // in bytes as SQS counts it toward the message size (name, type, value).
 func validateAttributes(attrs []store.MessageAttribute, param string) (int, error) {
-	if len(attrs) > maxMessageAttributes {
-		return 0, errorf(ErrInvalidParameterValue, "Number of message attributes [%d] exceeds the allowed maximum [%d].", len(attrs), maxMessageAttributes)
+	if len(attrs) > MaxMessageAttributes {
+		return 0, errorf(ErrInvalidParameterValue, "Number of message attributes [%d] exceeds the allowed maximum [%d].", len(attrs), MaxMessageAttributes)
 	}
 	seen := make(map[string]bool, len(attrs))
 	size := 0

@@ -221,7 +221,7 @@ func (p snsTopic) Create(ctx context.Context, r *stack.Resource) error {
 		}
 	}
 	attrs := map[string]any{}
-	for _, k := range []string{"DisplayName", "ContentBasedDeduplication", "KmsMasterKeyId", "SignatureVersion", "TracingConfig"} {
+	for _, k := range []string{"DisplayName", "ContentBasedDeduplication", "KmsMasterKeyId", "SignatureVersion", "TracingConfig", "ArchivePolicy"} {
 		if v := prop(r, k); v != "" {
 			attrs[k] = v
 		}
@@ -254,21 +254,38 @@ func (p snsTopic) Update(ctx context.Context, r, old *stack.Resource) (bool, err
 	if changed(r, old, "TopicName", "FifoTopic") {
 		return true, nil
 	}
-	if changed(r, old, "DisplayName") {
-		_, err := p.t.CallAWS(ctx, "sns", "SetTopicAttributes", map[string]any{"TopicArn": r.PhysicalID, "AttributeName": "DisplayName", "AttributeValue": prop(r, "DisplayName")})
-		return false, err
+	for _, k := range []string{"DisplayName", "ArchivePolicy"} {
+		if !changed(r, old, k) {
+			continue
+		}
+		v := prop(r, k)
+		if k == "ArchivePolicy" && v == "" {
+			v = "{}" // removing the property turns archiving off
+		}
+		if _, err := p.t.CallAWS(ctx, "sns", "SetTopicAttributes", map[string]any{"TopicArn": r.PhysicalID, "AttributeName": k, "AttributeValue": v}); err != nil {
+			return false, err
+		}
 	}
 	return false, nil
 }
 
 func (p snsTopic) Delete(ctx context.Context, r *stack.Resource) error {
 	_, err := p.t.CallAWS(ctx, "sns", "DeleteTopic", map[string]any{"TopicArn": r.PhysicalID})
+	if err != nil && strings.Contains(err.Error(), "ArchivePolicy") {
+		// SNS refuses to delete a topic that archives; the stack's
+		// deletion turns archiving off first.
+		if _, err := p.t.CallAWS(ctx, "sns", "SetTopicAttributes", map[string]any{"TopicArn": r.PhysicalID, "AttributeName": "ArchivePolicy", "AttributeValue": "{}"}); err != nil {
+			return err
+		}
+		_, err = p.t.CallAWS(ctx, "sns", "DeleteTopic", map[string]any{"TopicArn": r.PhysicalID})
+		return err
+	}
 	return err
 }
 
 type snsSubscription struct{ t tasks }
 
-var subscriptionAttributes = []string{"FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "RedrivePolicy", "DeliveryPolicy", "SubscriptionRoleArn"}
+var subscriptionAttributes = []string{"FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "RedrivePolicy", "DeliveryPolicy", "SubscriptionRoleArn", "ReplayPolicy"}
 
 func (p snsSubscription) Create(ctx context.Context, r *stack.Resource) error {
 	attrs := map[string]any{}

@@ -80,6 +80,10 @@ type Records interface {
 	// starts with prefix, in key order. The value passed to fn is only
 	// valid during the call.
 	ScanRecords(ctx context.Context, ns, prefix string, fn func(key string, val []byte) error) error
+	// ScanRecordRange calls fn for each record of the namespace whose key
+	// k has from <= k < to (to "": no upper bound), in key order. The
+	// value passed to fn is only valid during the call.
+	ScanRecordRange(ctx context.Context, ns, from, to string, fn func(key string, val []byte) error) error
 	// Commit applies a batch atomically and durably.
 	Commit(ctx context.Context, b *Batch) error
 }
@@ -212,19 +216,20 @@ type OpKind uint8
 
 // Batch operation kinds.
 const (
-	OpPutQueue      OpKind = iota + 1 // Queue
-	OpDeleteQueue                     // Queue (ID and Name): the queue and everything in it
-	OpPutMessage                      // QueueID, Message (content and state); raises the high-water mark
-	OpPutState                        // QueueID, Seq, State; Ref: the message's shared body, if it has one (required: a store may find the message's content through it)
-	OpDeleteMessage                   // QueueID, Seq; Ref: the message's shared body, if it has one
-	OpPurge                           // QueueID, Seq: delete every message with sequence <= Seq
-	OpPutDedup                        // QueueID, Dedup
-	OpDeleteDedup                     // QueueID, Dedup.Key
-	OpPutMoveTask                     // MoveTask
-	OpPutRecord                       // NS, Key, Value
-	OpDeleteRecord                    // NS, Key
-	OpPutShared                       // Body
-	OpDeleteShared                    // Seq: the shared body's ID
+	OpPutQueue          OpKind = iota + 1 // Queue
+	OpDeleteQueue                         // Queue (ID and Name): the queue and everything in it
+	OpPutMessage                          // QueueID, Message (content and state); raises the high-water mark
+	OpPutState                            // QueueID, Seq, State; Ref: the message's shared body, if it has one (required: a store may find the message's content through it)
+	OpDeleteMessage                       // QueueID, Seq; Ref: the message's shared body, if it has one
+	OpPurge                               // QueueID, Seq: delete every message with sequence <= Seq
+	OpPutDedup                            // QueueID, Dedup
+	OpDeleteDedup                         // QueueID, Dedup.Key
+	OpPutMoveTask                         // MoveTask
+	OpPutRecord                           // NS, Key, Value
+	OpDeleteRecord                        // NS, Key
+	OpPutShared                           // Body
+	OpDeleteShared                        // Seq: the shared body's ID
+	OpDeleteRecordRange                   // NS, Key (from, inclusive), Value (to, exclusive): every record between
 )
 
 // Op is one operation of a batch.
@@ -314,6 +319,12 @@ func (b *Batch) PutRecord(ns, key string, val []byte) {
 // DeleteRecord removes a record; deleting an absent record is no error.
 func (b *Batch) DeleteRecord(ns, key string) {
 	b.Ops = append(b.Ops, Op{Kind: OpDeleteRecord, NS: ns, Key: key})
+}
+
+// DeleteRecordRange removes every record of the namespace whose key k has
+// from <= k < to; to must be above from.
+func (b *Batch) DeleteRecordRange(ns, from, to string) {
+	b.Ops = append(b.Ops, Op{Kind: OpDeleteRecordRange, NS: ns, Key: from, Value: []byte(to)})
 }
 
 // Len reports the number of operations.

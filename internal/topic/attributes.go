@@ -293,8 +293,10 @@ func validateSubAttributes(set, merged map[string]string, st subTarget, subscrib
 			if !fifoTopic {
 				return nil, fail("ReplayPolicy can only be set on subscriptions to FIFO topics")
 			}
-			if v != "" && !json.Valid([]byte(v)) {
-				return nil, fail("ReplayPolicy: failed to parse JSON.")
+			if v != "" && !isEmptyObject(v) {
+				if _, _, err := parseReplayPolicy(v); err != nil {
+					return nil, fail("ReplayPolicy: " + err.Error())
+				}
 			}
 		}
 		out[name] = v

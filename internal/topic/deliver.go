@@ -44,6 +44,8 @@ type outRec struct {
 	// DLQ marks a delivery that failed for good: it goes to the
 	// subscription's dead-letter queue.
 	DLQ bool `json:"dlq,omitempty"`
+	// Replayed marks a message a replay delivers again.
+	Replayed bool `json:"replayed,omitempty"`
 
 	id string
 }
@@ -63,7 +65,7 @@ func (s *Service) notificationRecord(t *topic, p *prepared, sub *subscription, s
 	o := &outRec{
 		Type: "Notification", Sub: sub.arn, Topic: t.arn, Protocol: sub.rec.Protocol, Endpoint: sub.rec.Endpoint,
 		MessageID: p.id, Message: p.message(sub.rec.Protocol), Subject: p.in.Subject, HasSubject: p.in.HasSubject,
-		Timestamp: p.ts, Raw: sub.raw, SigVersion: sigVer, Trace: p.in.TraceHeader,
+		Timestamp: p.ts, Raw: sub.raw, SigVersion: sigVer, Trace: p.in.TraceHeader, Replayed: p.replayed,
 	}
 	if p.msgs == nil {
 		o.Attrs = p.in.Attributes
@@ -102,7 +104,7 @@ func (s *Service) outBody(o *outRec) []byte {
 	}
 	e := envelope{Type: o.Type, MessageID: o.MessageID, TopicArn: o.Topic, Message: o.Message, Timestamp: o.Timestamp}
 	if o.Type == "Notification" {
-		e.Subject, e.HasSubject, e.Attrs = o.Subject, o.HasSubject, o.Attrs
+		e.Subject, e.HasSubject, e.Attrs, e.Replayed = o.Subject, o.HasSubject, o.Attrs, o.Replayed
 		e.UnsubscribeURL = s.unsubscribeURL(o.Sub)
 		if o.Seq != "" {
 			e.SequenceNumber = o.Seq
@@ -361,7 +363,7 @@ func (s *Service) firehoseRecord(o *outRec) []byte {
 		return []byte(o.Message)
 	}
 	e := envelope{Type: o.Type, MessageID: o.MessageID, TopicArn: o.Topic, Message: o.Message, Timestamp: o.Timestamp,
-		Subject: o.Subject, HasSubject: o.HasSubject, Attrs: o.Attrs, UnsubscribeURL: s.unsubscribeURL(o.Sub)}
+		Subject: o.Subject, HasSubject: o.HasSubject, Attrs: o.Attrs, UnsubscribeURL: s.unsubscribeURL(o.Sub), Replayed: o.Replayed}
 	var line bytes.Buffer
 	if err := json.Compact(&line, e.render()); err != nil {
 		return e.render() // never: render writes valid JSON

@@ -24,6 +24,7 @@ var (
 	ErrTopicLimitExceeded       = errors.New("TopicLimitExceeded")
 	ErrSubscriptionLimit        = errors.New("SubscriptionLimitExceeded")
 	ErrValidation               = errors.New("ValidationException")
+	ErrInvalidState             = errors.New("InvalidState")
 )
 
 // Error is a client error: a sentinel kind and SNS's message.

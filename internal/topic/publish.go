@@ -78,6 +78,7 @@ type prepared struct {
 	dedupID  string
 	seq      uint64
 	dup      bool
+	replayed bool // delivered again by a replay
 	fm       *filter.Message
 	// raw holds, per raw message text, its ValidBody, MD5 and the body
 	// its copies share.
@@ -364,6 +365,12 @@ type delivery struct {
 }
 
 func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]PublishResult, error) {
+	if t.fifo {
+		// Hold the topic's order from here to the queues' own numbering
+		// in BeginSends, so that each group keeps its order in every
+		// queue, and so that a replay turns live between two publishes.
+		t.order.Lock()
+	}
 	now := s.clock.Now()
 	ts := now.UTC().Format("2006-01-02T15:04:05.000Z")
 	for _, p := range ps {
@@ -373,6 +380,10 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	s.mu.RLock()
 	subs := t.subs
 	sigVer := t.rec.Attributes["SignatureVersion"]
+	days := 0
+	if t.fifo {
+		days = archiveDays(&t.rec)
+	}
 	s.mu.RUnlock()
 	if sigVer == "" {
 		sigVer = "1"
@@ -389,14 +400,13 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	var done chan struct{}
 	var mine []string
 	if t.fifo {
-		// Hold the topic's order from numbering to the queues' own
-		// numbering in BeginSends, so that each group keeps its order in
-		// every queue.
-		t.order.Lock()
 		var err error
 		if done, mine, err = s.numberFIFO(ctx, t, ps, now, &b); err != nil {
 			t.order.Unlock()
 			return nil, err
+		}
+		if days > 0 {
+			s.archive(t, ps, now, days, &b)
 		}
 	}
 
@@ -417,7 +427,7 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 		}
 		p.fm = filter.NewMessage(attrs, p.message("default"), needBody)
 		for _, sub := range subs {
-			if !sub.rec.Confirmed {
+			if !sub.rec.Confirmed || sub.rec.Replay.holdsLive() {
 				continue
 			}
 			if sub.policy != nil {
@@ -519,6 +529,9 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	}
 	if err != nil {
 		return nil, fmt.Errorf("publish to %s: %w", t.name, err)
+	}
+	if days > 0 {
+		t.archived()
 	}
 	for _, o := range outs {
 		s.out.add(o)
@@ -703,7 +716,7 @@ func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer s
 	if !ok {
 		e := envelope{
 			Type: "Notification", MessageID: p.id, TopicArn: t.arn, Subject: p.in.Subject, HasSubject: p.in.HasSubject,
-			Message: msg, Timestamp: p.ts, splitUnsub: true,
+			Message: msg, Timestamp: p.ts, splitUnsub: true, Replayed: p.replayed,
 		}
 		r = &rendered{}
 		if t.fifo {
@@ -816,6 +829,10 @@ type envelope struct {
 	SigningCertURL   string
 	UnsubscribeURL   string
 	Attrs            []store.MessageAttribute
+	// Replayed marks a message a replay delivers again (SNS developer
+	// guide, "Amazon SNS message replay for FIFO topic subscribers": "also
+	// contains the attribute Replayed").
+	Replayed bool
 	// splitUnsub asks renderSplit for an UnsubscribeURL field whose value
 	// the caller fills in.
 	splitUnsub bool
@@ -865,6 +882,9 @@ func (e *envelope) renderSplit() (string, string) {
 		field("SubscribeURL", e.SubscribeURL)
 	}
 	field("Timestamp", e.Timestamp)
+	if e.Replayed {
+		b.WriteString(",\n  \"Replayed\" : true")
+	}
 	if e.Signature != "" || e.SignatureVersion != "" {
 		field("SignatureVersion", e.SignatureVersion)
 		field("Signature", e.Signature)

@@ -101,6 +101,12 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 		ID: newID(), Topic: t.name, Protocol: proto, Endpoint: in.Endpoint, Owner: owner,
 		Attributes: attrs, CreatedAt: s.clock.Now().UnixNano(),
 	}
+	if doc := attrs["ReplayPolicy"]; doc != "" {
+		if rec.Replay, err = s.newReplay(t, doc, s.clock.Now()); err != nil {
+			s.mu.Unlock()
+			return "", err
+		}
+	}
 	// Queues and functions of this account confirm at once; the others
 	// confirm through the endpoint.
 	switch proto {
@@ -130,6 +136,9 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 	s.mu.Unlock()
 	if out != nil {
 		s.out.add(out)
+	}
+	if rec.Confirmed && rec.Replay != nil {
+		s.startReplay(sub.arn, rec.Replay.Gen)
 	}
 	if !rec.Confirmed && !in.ReturnSubscriptionArn {
 		return "pending confirmation", nil
@@ -214,7 +223,8 @@ func (s *Service) newSubscription(t *topic, rec subRec) (*subscription, error) {
 }
 
 func isEmptyObject(doc string) bool {
-	return strings.TrimSpace(strings.Trim(strings.TrimSpace(doc), "{}")) == "" && strings.HasPrefix(strings.TrimSpace(doc), "{")
+	d := strings.TrimSpace(doc)
+	return len(d) >= 2 && d[0] == '{' && d[len(d)-1] == '}' && strings.TrimSpace(d[1:len(d)-1]) == ""
 }
 
 // ConfirmSubscription confirms a pending subscription with its token.
@@ -259,6 +269,9 @@ func (s *Service) ConfirmSubscription(ctx context.Context, topicArn, token strin
 		ns := *sub
 		ns.rec = rec
 		s.replaceSub(t, i, &ns)
+		if rec.Replay.running() {
+			s.startReplay(ns.arn, rec.Replay.Gen)
+		}
 		return ns.arn, nil
 	}
 	if r, ok := s.restore[token]; ok && r.Sub.Topic == t.name && now < r.ExpiresAt {
@@ -352,6 +365,7 @@ func (s *Service) Unsubscribe(ctx context.Context, arn string, authenticated boo
 	rec.Deleted++
 	var b store.Batch
 	b.DeleteRecord(nsSub, sub.rec.ID)
+	dropReplays(&b, sub.rec.ID)
 	b.PutRecord(nsTopic, rec.Name, mustJSON(rec))
 	var out *outRec
 	var restore restoreRec
@@ -359,6 +373,9 @@ func (s *Service) Unsubscribe(ctx context.Context, arn string, authenticated boo
 		out = s.confirmationRecord(t, sub, "UnsubscribeConfirmation")
 		out.put(&b)
 		restore = restoreRec{Sub: sub.rec, ExpiresAt: s.clock.Now().UnixNano() + int64(tokenLifetime)}
+		// A restored subscription is a regular one: its replay, if it
+		// had one, ended with it.
+		restore.Sub.Replay = nil
 		b.PutRecord(nsRestore, out.Token, mustJSON(restore))
 	}
 	if err := s.st.Commit(ctx, &b); err != nil {
@@ -521,6 +538,9 @@ func (s *Service) GetSubscriptionAttributes(ctx context.Context, arn string) (ma
 		out["EffectiveDeliveryPolicy"] = effectiveDeliveryPolicyJSON(topicPolicy, sub.rec.Attributes["DeliveryPolicy"])
 	}
 	out["SubscriptionPrincipal"] = "arn:aws:iam::" + s.cfg.AccountID + ":root"
+	if sub.rec.Replay != nil {
+		out["ReplayStatus"] = sub.rec.Replay.Status
+	}
 	return out, nil
 }
 
@@ -560,11 +580,21 @@ func (s *Service) SetSubscriptionAttributes(ctx context.Context, arn, name, valu
 	if name == "FilterPolicyScope" && rec.Attributes["FilterPolicy"] == "" {
 		return invalidParam("Attributes", "FilterPolicyScope can only be set when FilterPolicy is set")
 	}
+	var b store.Batch
+	if name == "ReplayPolicy" {
+		// A new policy replaces the running replay; an empty one ends it
+		// (and resumes a subscription its EndingPoint paused).
+		if rec.Replay, err = s.newReplay(t, value, s.clock.Now()); err != nil {
+			return err
+		}
+		if old := sub.rec.Replay; old != nil {
+			b.DeleteRecord(nsReplay, replayKey(rec.ID, old.Gen))
+		}
+	}
 	ns, err := s.newSubscription(t, rec)
 	if err != nil {
 		return err
 	}
-	var b store.Batch
 	b.PutRecord(nsSub, rec.ID, mustJSON(rec))
 	if err := s.st.Commit(ctx, &b); err != nil {
 		return fmt.Errorf("set subscription attributes: %w", err)
@@ -573,6 +603,9 @@ func (s *Service) SetSubscriptionAttributes(ctx context.Context, arn, name, valu
 		if t.subs[i].arn == arn {
 			s.replaceSub(t, i, ns)
 		}
+	}
+	if name == "ReplayPolicy" && rec.Confirmed && rec.Replay != nil {
+		s.startReplay(arn, rec.Replay.Gen)
 	}
 	return nil
 }

@@ -925,6 +925,12 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 			err = pb.Set(recordKey(op.NS, op.Key), op.Value, nil)
 		case store.OpDeleteRecord:
 			err = pb.Delete(recordKey(op.NS, op.Key), nil)
+		case store.OpDeleteRecordRange:
+			if string(op.Value) <= op.Key {
+				err = errors.New("record range to delete is empty or reversed")
+			} else {
+				err = pb.DeleteRange(recordKey(op.NS, op.Key), recordKey(op.NS, string(op.Value)), nil)
+			}
 		default:
 			err = fmt.Errorf("unknown batch operation %d", op.Kind)
 		}
@@ -1022,12 +1028,28 @@ func (s *Store) GetRecord(ctx context.Context, ns, key string) ([]byte, error) {
 
 // ScanRecords implements store.Records.
 func (s *Store) ScanRecords(ctx context.Context, ns, prefix string, fn func(string, []byte) error) error {
+	lower := recordKey(ns, prefix)
+	return s.scanRecords(ctx, ns, lower, prefixEnd(lower), fn)
+}
+
+// ScanRecordRange implements store.Records.
+func (s *Store) ScanRecordRange(ctx context.Context, ns, from, to string, fn func(string, []byte) error) error {
+	upper := prefixEnd(recordKey(ns, ""))
+	if to != "" {
+		upper = recordKey(ns, to)
+	}
+	return s.scanRecords(ctx, ns, recordKey(ns, from), upper, fn)
+}
+
+func (s *Store) scanRecords(ctx context.Context, ns string, lower, upper []byte, fn func(string, []byte) error) error {
 	if err := s.begin(); err != nil {
 		return err
 	}
 	defer s.end()
-	lower := recordKey(ns, prefix)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
+	if bytes.Compare(lower, upper) >= 0 {
+		return nil
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,7 @@ func Run(t *testing.T, b Backend) {
 		{"Reopen", testReopen},
 		{"Records", testRecords},
 		{"RecordsWithMessagesInOneBatch", testRecordsMixed},
+		{"RecordRanges", testRecordRanges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
@@ -579,6 +580,52 @@ func testRecords(t *testing.T, b Backend) {
 	err = s.ScanRecords(ctx, "topic", "", func(string, []byte) error { n++; return stop })
 	if !errors.Is(err, stop) || n != 1 {
 		t.Fatalf("ScanRecords did not stop at the callback's error: n=%d err=%v", n, err)
+	}
+}
+
+func testRecordRanges(t *testing.T, b Backend) {
+	loc := b.Location(t)
+	s, closeFn := b.Open(t, loc)
+	ctx := context.Background()
+	commit(t, s, func(b *store.Batch) {
+		for _, k := range []string{"a\x001", "a\x002", "a\x003", "a\x004", "b\x001"} {
+			b.PutRecord("arch", k, []byte(k))
+		}
+		b.PutRecord("arch2", "a\x002", []byte("other namespace"))
+	})
+	scan := func(from, to string) []string {
+		t.Helper()
+		var keys []string
+		err := s.ScanRecordRange(ctx, "arch", from, to, func(k string, v []byte) error {
+			if string(v) != k {
+				t.Errorf("ScanRecordRange: %q holds %q", k, v)
+			}
+			keys = append(keys, k)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keys
+	}
+	if got := scan("a\x002", "a\x004"); !reflect.DeepEqual(got, []string{"a\x002", "a\x003"}) {
+		t.Fatalf("ScanRecordRange [2, 4) = %q", got)
+	}
+	if got := scan("a\x003", ""); !reflect.DeepEqual(got, []string{"a\x003", "a\x004", "b\x001"}) {
+		t.Fatalf("ScanRecordRange [3, end) = %q", got)
+	}
+	if got := scan("a\x004", "a\x002"); len(got) != 0 {
+		t.Fatalf("ScanRecordRange of a reversed range = %q", got)
+	}
+	commit(t, s, func(b *store.Batch) { b.DeleteRecordRange("arch", "a\x00", "a\x003") })
+	closeFn()
+	s, closeFn = b.Open(t, loc)
+	defer closeFn()
+	if got := scan("", ""); !reflect.DeepEqual(got, []string{"a\x003", "a\x004", "b\x001"}) {
+		t.Fatalf("after DeleteRecordRange [a, a3) and reopen: %q", got)
+	}
+	if v, err := s.GetRecord(ctx, "arch2", "a\x002"); err != nil || string(v) != "other namespace" {
+		t.Fatalf("DeleteRecordRange reached another namespace: %q, %v", v, err)
 	}
 }
 

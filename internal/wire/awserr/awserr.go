@@ -155,7 +155,7 @@ func init() {
 		"TagPolicy": 400, "ConcurrentAccess": 400, "ValidationException": 400, "ValidationError": 400,
 		"TooManyEntriesInBatchRequest": 400, "BatchEntryIdsNotDistinct": 400, "BatchRequestTooLong": 400,
 		"EmptyBatchRequest": 400, "InvalidBatchEntryId": 400, "Throttled": 429, "InvalidAction": 400,
-		"MissingParameter": 400, "MissingAction": 400,
+		"MissingParameter": 400, "MissingAction": 400, "InvalidState": 400, "ReplayLimitExceeded": 403,
 	} {
 		addIn("sns", code, status, true)
 	}
