@@ -435,3 +435,55 @@ func deleteStack(t *testing.T, c *cloudformation.Client, name string) {
 		t.Fatal(err)
 	}
 }
+
+// A stack's FIFO topic archives (AWS::SNS::Topic ArchivePolicy) and its
+// subscription replays (AWS::SNS::Subscription ReplayPolicy); deleting
+// the stack turns archiving off first, since SNS refuses to delete a topic
+// that archives.
+func TestStackWithArchivedTopic(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	c := cloudformation.NewFromConfig(s.Config())
+	tmpl := `Resources:
+  Ledger:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: ledger.fifo
+      FifoTopic: true
+      ContentBasedDeduplication: true
+      ArchivePolicy:
+        MessageRetentionPeriod: 30
+  Copy:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: copy.fifo
+      FifoQueue: true
+  Replay:
+    Type: AWS::SNS::Subscription
+    Properties:
+      TopicArn: !Ref Ledger
+      Protocol: sqs
+      Endpoint: !GetAtt Copy.Arn
+      ReplayPolicy:
+        PointType: Timestamp
+        StartingPoint: "2020-01-01T00:00:00.000Z"
+`
+	if _, err := c.CreateStack(ctx(t), &cloudformation.CreateStackInput{StackName: aws.String("ledger"), TemplateBody: aws.String(tmpl)}); err != nil {
+		t.Fatal(err)
+	}
+	waitStack(t, c, "ledger", "CREATE_COMPLETE")
+	sc := sns.NewFromConfig(s.Config())
+	arn := "arn:aws:sns:us-east-1:000000000000:ledger.fifo"
+	ta, err := sc.GetTopicAttributes(ctx(t), &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ta.Attributes["BeginningArchiveTime"] == "" || !strings.Contains(ta.Attributes["ArchivePolicy"], "30") {
+		t.Fatalf("topic attributes %v", ta.Attributes)
+	}
+	subs, err := sc.ListSubscriptionsByTopic(ctx(t), &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(arn)})
+	if err != nil || len(subs.Subscriptions) != 1 {
+		t.Fatalf("subscriptions %v, %v", subs, err)
+	}
+	waitReplayStatus(t, sc, aws.ToString(subs.Subscriptions[0].SubscriptionArn), "Completed")
+	deleteStack(t, c, "ledger")
+}

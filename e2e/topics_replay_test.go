@@ -216,3 +216,43 @@ func TestArchiveAndReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The archive, a replay's progress and its status survive a restart: the
+// replay resumes after the last message it delivered.
+func TestReplaySurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := servertest.Start(t, servertest.Options{FakeClock: true, DataDir: dir})
+	c, q := sns.NewFromConfig(s.Config()), sqs.NewFromConfig(s.Config())
+	arn := createTopic(t, c, "journal.fifo", map[string]string{"FifoTopic": "true", "ContentBasedDeduplication": "true",
+		"ArchivePolicy": `{"MessageRetentionPeriod":"1"}`})
+	for _, text := range []string{"m0", "m1"} {
+		publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String(text), MessageGroupId: aws.String("g")})
+		s.Clock.Advance(time.Minute)
+	}
+	end := servertest.Epoch.Add(time.Hour)
+	url, sub := subscribeQueue(t, c, q, arn, "journal.fifo", map[string]string{"ReplayPolicy": replayPolicy(servertest.Epoch, &end)})
+	if texts, _ := replayedBodies(t, drain(t, q, url, 2)); strings.Join(texts, ",") != "m0,m1" {
+		t.Fatalf("replay delivered %v", texts)
+	}
+	waitReplayStatus(t, c, sub, "In progress") // its ending point is an hour ahead
+	s.Stop(t)
+
+	s = servertest.Start(t, servertest.Options{FakeClock: true, DataDir: dir})
+	c, q = sns.NewFromConfig(s.Config()), sqs.NewFromConfig(s.Config())
+	s.Clock.Advance(3 * time.Minute) // the restarted fake clock begins at Epoch again
+	waitReplayStatus(t, c, sub, "In progress")
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("m2"), MessageGroupId: aws.String("g")})
+	texts, ns := replayedBodies(t, drain(t, q, url, 1))
+	if strings.Join(texts, ",") != "m2" || !ns[0].Replayed {
+		t.Fatalf("after the restart the replay delivered %v, want m2 alone, replayed", texts)
+	}
+	s.Clock.Advance(time.Hour)
+	waitReplayStatus(t, c, sub, "Completed")
+	if ms := receive(t, q, url, 10); len(ms) != 0 {
+		t.Fatalf("extra message %q", aws.ToString(ms[0].Body))
+	}
+	if _, err := c.SetTopicAttributes(ctx(t), &sns.SetTopicAttributesInput{TopicArn: aws.String(arn),
+		AttributeName: aws.String("ArchivePolicy"), AttributeValue: aws.String("{}")}); err != nil {
+		t.Fatal(err)
+	}
+}

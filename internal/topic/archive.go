@@ -307,6 +307,9 @@ func (s *Service) runReplay(ctx context.Context, arn string, gen int64) {
 		if next := after + "\x00"; after != "" && next > from {
 			from = next
 		}
+		// Taken before reading, so that a message archived after the read
+		// wakes the wait below.
+		wake := t.nextArchived()
 		recs, keys, past, err := s.readArchive(ctx, t, from, r, floor)
 		if err != nil {
 			s.log.Warn("replay: reading the archive", "subscription", arn, "err", err)
@@ -333,7 +336,6 @@ func (s *Service) runReplay(ctx context.Context, arn string, gen int64) {
 			}
 			// The ending point is still ahead: wait for the topic's next
 			// message or for the ending point.
-			wake := t.nextArchived()
 			timer := s.clock.NewTimer(time.Duration(r.End+1-now.UnixMilli()) * time.Millisecond)
 			select {
 			case <-wake:
