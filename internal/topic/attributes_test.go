@@ -34,5 +34,51 @@ func FuzzCheckArchivePolicy(f *testing.F) {
 	for _, s := range []string{`{"MessageRetentionPeriod":"30"}`, `{"MessageRetentionPeriod":1e3}`, `{"MessageRetentionPeriod":null}`, `""`} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, doc string) { checkArchivePolicy(doc) })
+	f.Fuzz(func(t *testing.T, doc string) {
+		// A policy the check accepts archives for its whole retention.
+		if checkArchivePolicy(doc) == nil {
+			rec := topicRec{Attributes: map[string]string{"ArchivePolicy": doc}}
+			if d := archiveDays(&rec); d < 1 || d > 365 {
+				t.Fatalf("%s: accepted, but archives for %d days", doc, d)
+			}
+		}
+	})
+}
+
+// TestParseReplayPolicy: PointType Timestamp, a StartingPoint and an
+// optional EndingPoint (SNS developer guide, "Amazon SNS message replay for
+// FIFO topic subscribers").
+func TestParseReplayPolicy(t *testing.T) {
+	for doc, ok := range map[string]bool{
+		`{"PointType":"Timestamp","StartingPoint":"2023-10-01T10:00:00.000Z"}`:                                          true,
+		`{"PointType":"Timestamp","StartingPoint":"2023-10-01T10:00:00Z","EndingPoint":"2023-10-01T11:00:00.000Z"}`:     true,
+		`{"PointType":"Timestamp","StartingPoint":"2023-10-01T10:00:00.000+02:00"}`:                                     true,
+		`{"PointType":"Timestamp","StartingPoint":"2023-10-01T10:00:00.000Z","EndingPoint":"2023-10-01T09:00:00.000Z"}`: false,
+		`{"PointType":"Timestamp","StartingPoint":1696154400000}`:                                                       false,
+		`{"PointType":"Timestamp"}`: false, `{"StartingPoint":"2023-10-01T10:00:00.000Z"}`: false,
+		`{"PointType":"Timestamp","StartingPoint":"2023-10-01T10:00:00.000Z","Other":1}`: false,
+		`null`: false, `[]`: false, `{`: false,
+	} {
+		if _, _, err := parseReplayPolicy(doc); (err == nil) != ok {
+			t.Errorf("%s: %v", doc, err)
+		}
+	}
+}
+
+// FuzzParseReplayPolicy: any document is judged without a panic, and an
+// accepted window never ends before it starts.
+func FuzzParseReplayPolicy(f *testing.F) {
+	for _, s := range []string{
+		`{"PointType":"Timestamp","StartingPoint":"2023-10-01T10:00:00.000Z"}`,
+		`{"PointType":"Timestamp","StartingPoint":"1970-01-01T00:00:00Z","EndingPoint":"1970-01-01T00:00:00Z"}`,
+		`{"PointType":"Timestamp","StartingPoint":"2023-10-01T10:00:00.000Z","EndingPoint":null}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		start, end, err := parseReplayPolicy(doc)
+		if err == nil && end != 0 && end < start && end != -1 {
+			t.Fatalf("%s: window %d to %d", doc, start, end)
+		}
+	})
 }
