@@ -271,7 +271,7 @@ func (p snsTopic) Update(ctx context.Context, r, old *stack.Resource) (bool, err
 
 func (p snsTopic) Delete(ctx context.Context, r *stack.Resource) error {
 	_, err := p.t.CallAWS(ctx, "sns", "DeleteTopic", map[string]any{"TopicArn": r.PhysicalID})
-	if err != nil && strings.Contains(err.Error(), "ArchivePolicy") {
+	if err != nil && strings.Contains(err.Error(), "InvalidState") {
 		// SNS refuses to delete a topic that archives; the stack's
 		// deletion turns archiving off first.
 		if _, err := p.t.CallAWS(ctx, "sns", "SetTopicAttributes", map[string]any{"TopicArn": r.PhysicalID, "AttributeName": "ArchivePolicy", "AttributeValue": "{}"}); err != nil {

@@ -274,7 +274,8 @@ func replayKey(subID string, gen int64) string {
 // runReplay delivers a replay's archived messages in chunks, each in one
 // durable write with the replay's cursor, until it reaches its EndingPoint
 // (the subscription then stays paused) or catches up with the topic (the
-// subscription then receives new messages as they are published).
+// subscription then receives new messages as they are published). A
+// failed store operation is retried after a pause.
 func (s *Service) runReplay(ctx context.Context, arn string, gen int64) {
 	after := ""
 	if t, sub := s.replayOf(arn, gen); sub != nil && t != nil {
@@ -285,14 +286,25 @@ func (s *Service) runReplay(ctx context.Context, arn string, gen int64) {
 			}
 		}
 	}
+	retry := func(what string, err error) bool {
+		s.log.Warn("replay: "+what, "subscription", arn, "err", err)
+		return s.sleep(ctx, time.Second)
+	}
 	for ctx.Err() == nil {
 		t, sub := s.replayOf(arn, gen)
 		if sub == nil || t == nil {
 			return
 		}
 		r := sub.rec.Replay
-		if r.Status == ReplayPending && !s.setReplayStatus(ctx, t, arn, gen, ReplayInProgress) {
-			return
+		if r.Status == ReplayPending {
+			if ok, err := s.setReplayStatus(ctx, t, arn, gen, ReplayInProgress); err != nil {
+				if !retry("recording its status", err) {
+					return
+				}
+				continue
+			} else if !ok {
+				return
+			}
 		}
 		now := s.clock.Now()
 		s.mu.RLock()
@@ -300,28 +312,32 @@ func (s *Service) runReplay(ctx context.Context, arn string, gen int64) {
 		s.mu.RUnlock()
 		if days == 0 {
 			// The archive went away with its policy.
-			s.setReplayStatus(ctx, t, arn, gen, ReplayFailed)
+			if _, err := s.setReplayStatus(ctx, t, arn, gen, ReplayFailed); err != nil && retry("recording its status", err) {
+				continue
+			}
 			return
 		}
-		from := archiveKey(t.name, uint64(max(floor, r.Start*int64(time.Millisecond), 0)))
+		from := archiveKey(t.name, uint64(max(floor, startNanos(r))))
 		if next := after + "\x00"; after != "" && next > from {
 			from = next
 		}
 		// Taken before reading, so that a message archived after the read
 		// wakes the wait below.
 		wake := t.nextArchived()
-		recs, keys, past, err := s.readArchive(ctx, t, from, r, floor)
+		last, ok := t.settled(ctx)
+		if !ok {
+			return
+		}
+		recs, keys, past, err := s.readArchive(ctx, t, from, archiveKey(t.name, last+1), r, floor)
 		if err != nil {
-			s.log.Warn("replay: reading the archive", "subscription", arn, "err", err)
-			if !s.sleep(ctx, time.Second) {
+			if !retry("reading the archive", err) {
 				return
 			}
 			continue
 		}
 		if len(keys) > 0 {
-			if err := s.deliverReplayed(ctx, t, sub, recs, replayKey(sub.rec.ID, gen), keys[len(keys)-1]); err != nil {
-				s.log.Warn("replay: delivering", "subscription", arn, "err", err)
-				if !s.sleep(ctx, time.Second) {
+			if err := s.deliverReplayed(ctx, t, sub, gen, recs, keys[len(keys)-1]); err != nil {
+				if !retry("delivering", err) {
 					return
 				}
 				continue
@@ -329,14 +345,12 @@ func (s *Service) runReplay(ctx context.Context, arn string, gen int64) {
 			after = keys[len(keys)-1]
 			continue
 		}
-		if r.End != 0 {
-			if past || now.UnixMilli() > r.End {
-				s.setReplayStatus(ctx, t, arn, gen, ReplayCompleted)
-				return
-			}
+		if now := s.clock.Now(); r.End != 0 && !past && now.UnixMilli() <= r.End {
 			// The ending point is still ahead: wait for the topic's next
-			// message or for the ending point.
-			timer := s.clock.NewTimer(time.Duration(r.End+1-now.UnixMilli()) * time.Millisecond)
+			// message or for the ending point (or a minute, to see a
+			// replaced replay go).
+			wait := min(time.Duration(r.End+1-now.UnixMilli())*time.Millisecond, time.Minute)
+			timer := s.clock.NewTimer(wait)
 			select {
 			case <-wake:
 			case <-timer.C():
@@ -345,19 +359,57 @@ func (s *Service) runReplay(ctx context.Context, arn string, gen int64) {
 			timer.Stop()
 			continue
 		}
-		if s.catchUp(ctx, t, arn, gen, from) {
+		done, err := s.finishReplay(ctx, t, arn, gen, from, r)
+		if err != nil {
+			if !retry("finishing", err) {
+				return
+			}
+			continue
+		}
+		if done {
 			return
 		}
 	}
 }
 
-// readArchive reads up to replayChunk archived messages from key from on
-// that replay r delivers. keys holds the key of every message read, recs
-// those in r's window; past tells that the archive holds a message
-// after r's EndingPoint.
-func (s *Service) readArchive(ctx context.Context, t *topic, from string, r *replayRec, floor int64) (recs []archRec, keys []string, past bool, err error) {
+// startNanos is a replay's StartingPoint in Unix nanoseconds, 0 for one
+// before 1970 (which no message has).
+func startNanos(r *replayRec) int64 {
+	if r.Start <= 0 {
+		return 0
+	}
+	return r.Start * int64(time.Millisecond)
+}
+
+// settled returns the topic's last sequence number once every publish
+// numbered up to it has finished its write: the archive then holds every
+// message up to it that it will ever hold, so a replay reading no further
+// skips none. It reports false when ctx ends first.
+func (t *topic) settled(ctx context.Context) (uint64, bool) {
+	t.mu.Lock()
+	last := t.lastSeq
+	inFlight := make([]chan struct{}, 0, len(t.pending))
+	for _, ch := range t.pending {
+		inFlight = append(inFlight, ch)
+	}
+	t.mu.Unlock()
+	for _, ch := range inFlight {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return 0, false
+		}
+	}
+	return last, true
+}
+
+// readArchive reads up to replayChunk archived messages with keys from
+// from up to to that replay r delivers. keys holds the key of every
+// message read, recs those in r's window; past tells that the archive
+// holds a message after r's EndingPoint.
+func (s *Service) readArchive(ctx context.Context, t *topic, from, to string, r *replayRec, floor int64) (recs []archRec, keys []string, past bool, err error) {
 	stop := errors.New("stop")
-	err = s.st.ScanRecordRange(ctx, nsArchive, from, t.name+"\x01", func(k string, v []byte) error {
+	err = s.st.ScanRecordRange(ctx, nsArchive, from, to, func(k string, v []byte) error {
 		var a archRec
 		if err := json.Unmarshal(v, &a); err != nil {
 			return fmt.Errorf("%w: archived message: %v", store.ErrCorrupt, err)
@@ -382,52 +434,54 @@ func (s *Service) readArchive(ctx context.Context, t *topic, from string, r *rep
 	return recs, keys, past, err
 }
 
-// catchUp ends a replay without an EndingPoint once nothing is left to
-// replay: under the topic's order, with no publish between numbering and
-// its durable write, the archive holds nothing after from, and the
-// subscription turns live for the next publish. It reports whether the
-// replay ended.
-func (s *Service) catchUp(ctx context.Context, t *topic, arn string, gen int64, from string) bool {
+// finishReplay ends a replay once nothing is left for it: under the
+// topic's order, with no publish between its numbering and its durable
+// write, the archive holds nothing after from (or nothing before the
+// EndingPoint, which the clock has passed), and the subscription turns
+// live for the next publish, or stays paused at its EndingPoint. It
+// reports whether the replay ended; false asks the caller to read again.
+func (s *Service) finishReplay(ctx context.Context, t *topic, arn string, gen int64, from string, r *replayRec) (bool, error) {
 	t.order.Lock()
+	defer t.order.Unlock()
 	t.mu.Lock()
-	var inFlight []chan struct{}
-	for _, ch := range t.pending {
-		inFlight = append(inFlight, ch)
-	}
+	inFlight := len(t.pending)
 	t.mu.Unlock()
-	if len(inFlight) > 0 {
-		t.order.Unlock()
-		for _, ch := range inFlight {
-			select {
-			case <-ch:
-			case <-ctx.Done():
-				return true
+	if inFlight > 0 {
+		return false, nil
+	}
+	stop := errors.New("stop")
+	more := false
+	err := s.st.ScanRecordRange(ctx, nsArchive, from, t.name+"\x01", func(_ string, v []byte) error {
+		if r.End != 0 {
+			var a archRec
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("%w: archived message: %v", store.ErrCorrupt, err)
+			}
+			if a.Time/int64(time.Millisecond) > r.End {
+				return stop
 			}
 		}
-		return false
-	}
-	more := false
-	err := s.st.ScanRecordRange(ctx, nsArchive, from, t.name+"\x01", func(string, []byte) error {
 		more = true
-		return errors.New("stop")
+		return stop
 	})
-	if more || (err != nil && ctx.Err() != nil) {
-		t.order.Unlock()
-		return ctx.Err() != nil
+	if err != nil && !errors.Is(err, stop) {
+		return false, err
 	}
-	done := s.setReplayStatus(ctx, t, arn, gen, ReplayCompleted)
-	t.order.Unlock()
-	return done || ctx.Err() != nil
+	if more {
+		return false, nil
+	}
+	ok, err := s.setReplayStatus(ctx, t, arn, gen, ReplayCompleted)
+	return ok || err == nil, err
 }
 
 // setReplayStatus records a replay's new status, if gen is still the
-// subscription's replay. It reports whether it did.
-func (s *Service) setReplayStatus(ctx context.Context, t *topic, arn string, gen int64, status string) bool {
+// subscription's replay. It reports whether it was.
+func (s *Service) setReplayStatus(ctx context.Context, t *topic, arn string, gen int64, status string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sub := s.subs[arn]
 	if sub == nil || sub.rec.Replay == nil || sub.rec.Replay.Gen != gen {
-		return false
+		return false, nil
 	}
 	rec := sub.rec
 	r := *rec.Replay
@@ -439,8 +493,7 @@ func (s *Service) setReplayStatus(ctx context.Context, t *topic, arn string, gen
 		b.DeleteRecord(nsReplay, replayKey(rec.ID, gen))
 	}
 	if err := s.st.Commit(ctx, &b); err != nil {
-		s.log.Warn("replay: recording its status", "subscription", arn, "err", err)
-		return false
+		return false, err
 	}
 	ns := *sub
 	ns.rec = rec
@@ -449,7 +502,7 @@ func (s *Service) setReplayStatus(ctx context.Context, t *topic, arn string, gen
 			s.replaceSub(t, i, &ns)
 		}
 	}
-	return true
+	return true, nil
 }
 
 func (s *Service) sleep(ctx context.Context, d time.Duration) bool {
@@ -466,9 +519,9 @@ func (s *Service) sleep(ctx context.Context, d time.Duration) bool {
 // deliverReplayed delivers archived messages to one subscription, those
 // its filter policy accepts, in one durable write with the replay's
 // cursor.
-func (s *Service) deliverReplayed(ctx context.Context, t *topic, sub *subscription, recs []archRec, cursorKey, last string) error {
+func (s *Service) deliverReplayed(ctx context.Context, t *topic, sub *subscription, gen int64, recs []archRec, last string) error {
 	b := store.Batch{}
-	b.PutRecord(nsReplay, cursorKey, mustJSON(replayCursor{After: last}))
+	b.PutRecord(nsReplay, replayKey(sub.rec.ID, gen), mustJSON(replayCursor{After: last}))
 	envs := map[*prepared]map[string]*rendered{}
 	var inputs []queue.SendInput
 	var owners []*prepared
@@ -495,7 +548,7 @@ func (s *Service) deliverReplayed(ctx context.Context, t *topic, sub *subscripti
 		switch sub.rec.Protocol {
 		case "sqs":
 			in := s.queueInput(t, p, sub, "", envs)
-			if sub.raw && len(in.Attributes) < queue.MaxMessageAttributes {
+			if sub.raw && len(in.Attributes) < queue.MaxMessageAttributes && !hasAttribute(in.Attributes, "Replayed") {
 				// A raw message has no envelope to carry the marker.
 				in.Attributes = append(append([]store.MessageAttribute(nil), in.Attributes...),
 					store.MessageAttribute{Name: "Replayed", DataType: "String", StringValue: "true"})
@@ -537,9 +590,18 @@ func (s *Service) deliverReplayed(ctx context.Context, t *topic, sub *subscripti
 			}
 		}
 	}
-	err := s.st.Commit(ctx, &b)
+	var err error
+	if t2, cur := s.replayOf(sub.arn, gen); cur == nil || t2 != t {
+		// Replaced or unsubscribed meanwhile: deliver nothing more.
+		err = errReplayGone
+	} else {
+		err = s.st.Commit(ctx, &b)
+	}
 	if txn != nil {
 		txn.End(err)
+	}
+	if errors.Is(err, errReplayGone) {
+		return nil
 	}
 	if err != nil {
 		return err
@@ -548,6 +610,17 @@ func (s *Service) deliverReplayed(ctx context.Context, t *topic, sub *subscripti
 		s.out.add(o)
 	}
 	return nil
+}
+
+var errReplayGone = errors.New("replay replaced or subscription gone")
+
+func hasAttribute(attrs []store.MessageAttribute, name string) bool {
+	for _, a := range attrs {
+		if a.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // dropArchive deletes a topic's whole archive.

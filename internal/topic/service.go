@@ -371,6 +371,10 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 		if t != nil && d.ExpiresAt > now {
 			t.dedup[key] = d
 			t.dedupExp = append(t.dedupExp, dedupRef{key, d.ExpiresAt})
+			// Sequence numbers keep growing across a restart even if the
+			// clock stepped back (archive keys and replay cursors rely
+			// on it), as far as the deduplication window remembers.
+			t.lastSeq = max(t.lastSeq, d.Seq)
 		} else {
 			stale.DeleteRecord(nsDedup, k)
 		}
@@ -396,6 +400,22 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 	}
 	for _, t := range s.topics {
 		slices.SortFunc(t.dedupExp, func(a, b dedupRef) int { return cmp.Compare(a.exp, b.exp) })
+		if !t.fifo {
+			continue
+		}
+		// Sequence numbers continue above every archived one, even one
+		// numbered before the clock stepped back: a replay reads the
+		// archive up to the last number handed out.
+		t.lastSeq = max(t.lastSeq, uint64(now))
+		err := st.ScanRecordRange(ctx, nsArchive, archiveKey(t.name, uint64(now)), t.name+"\x01", func(k string, _ []byte) error {
+			if seq, err := strconv.ParseUint(k[len(t.name)+1:], 10, 64); err == nil {
+				t.lastSeq = max(t.lastSeq, seq)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("load archive of %s: %w", t.name, err)
+		}
 	}
 	if err := st.Commit(ctx, &stale); err != nil {
 		return nil, fmt.Errorf("delete expired deduplication entries: %w", err)
@@ -750,6 +770,15 @@ func (s *Service) SetTopicAttributes(ctx context.Context, arn, name, value strin
 	norm, err := validateTopicAttributes(map[string]string{name: value}, t.fifo, false)
 	if err != nil {
 		return err
+	}
+	if _, ok := norm["ArchivePolicy"]; ok && t.fifo {
+		// No publish may number a message between the policy's change and
+		// its write, nor write one into an archive being deleted.
+		t.order.Lock()
+		defer t.order.Unlock()
+		if _, ok := t.settled(ctx); !ok {
+			return ctx.Err()
+		}
 	}
 	if v, ok := norm["MaximumMessageSize"]; ok {
 		n, _ := strconv.Atoi(v)

@@ -589,6 +589,9 @@ func (s *Service) SetSubscriptionAttributes(ctx context.Context, arn, name, valu
 		}
 		if old := sub.rec.Replay; old != nil {
 			b.DeleteRecord(nsReplay, replayKey(rec.ID, old.Gen))
+			if rec.Replay != nil && rec.Replay.Gen <= old.Gen {
+				rec.Replay.Gen = old.Gen + 1 // two policies at one clock reading
+			}
 		}
 	}
 	ns, err := s.newSubscription(t, rec)
