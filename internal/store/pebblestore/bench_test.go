@@ -146,3 +146,128 @@ func processCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkBacklogReceive is the store's part of the SQS receive + delete
+// benchmark: a backlog of 1 KiB messages, sent ten at a time, is read in
+// order by sixteen consumers, each taking ten messages, marking them in
+// flight (one commit) and deleting them (another), as ReceiveMessage and
+// DeleteMessageBatch do. The backlog (b.N × 10 messages plus 200,000) is
+// well past the memtables, so the reads come from flushed tables and the
+// deletes leave tombstones for compactions. It reports the process's CPU
+// per message received and deleted.
+func BenchmarkBacklogReceive(b *testing.B) {
+	const per = 10
+	ctx := context.Background()
+	st := openBench(b)
+	var qb store.Batch
+	qb.PutQueue(store.Queue{ID: 1, Name: "q"})
+	if err := st.Commit(ctx, &qb); err != nil {
+		b.Fatal(err)
+	}
+	body := strings.Repeat("x", 1024)
+	total := uint64(b.N*per + 200000)
+	for n := uint64(1); n <= total; n += per {
+		var bt store.Batch
+		for s := n; s < n+per; s++ {
+			bt.PutMessage(1, &store.Message{
+				Seq: s, ID: fmt.Sprintf("%08d-0000-4000-8000-%012d", 1, s), Body: body,
+				MD5Body: "0123456789abcdef0123456789abcdef", SenderID: "AIDAIT2UOQQY3AUEKVGXU",
+				State: store.State{SentAt: int64(s)},
+			})
+		}
+		if err := st.Commit(ctx, &bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Uint64
+	next.Store(1)
+	b.SetParallelism((16 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	cpu0 := processCPU()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		seqs := make([]uint64, per)
+		withState := make([]bool, per)
+		for pb.Next() {
+			first := next.Add(per) - per
+			for j := range seqs {
+				seqs[j] = first + uint64(j)
+			}
+			msgs, found, err := st.ReadMessages(ctx, 1, seqs, withState)
+			if err != nil || !found[per-1] || len(msgs[per-1].Body) != len(body) {
+				b.Errorf("read %v: %v %v", seqs, found, err)
+				return
+			}
+			var flight, del store.Batch
+			for _, s := range seqs {
+				flight.Ops = append(flight.Ops, store.Op{Kind: store.OpPutState, QueueID: 1, Seq: s, State: store.State{SentAt: int64(s), ReceiveCount: 1, Nonce: 7}})
+				del.Ops = append(del.Ops, store.Op{Kind: store.OpDeleteMessage, QueueID: 1, Seq: s})
+			}
+			if err := st.Commit(ctx, &flight); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := st.Commit(ctx, &del); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N*per)/1e3, "cpu-µs/msg")
+}
+
+// BenchmarkReopenScan is the store's part of a restart with a million
+// messages queued: it writes 1,000,000 messages of 1 KiB (ten per commit,
+// bodies that compress as text does), closes the store, and times each
+// Open followed by the scan of every state that rebuilds the queue's index.
+func BenchmarkReopenScan(b *testing.B) {
+	const n = 1000000
+	ctx := context.Background()
+	dir := b.TempDir()
+	st, err := Open(dir, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var qb store.Batch
+	qb.PutQueue(store.Queue{ID: 1, Name: "q"})
+	if err := st.Commit(ctx, &qb); err != nil {
+		b.Fatal(err)
+	}
+	words := strings.Fields("order customer amount payment card shipped pending region eu-west-1 priority high low sku quantity")
+	body := make([]byte, 0, 1024)
+	for s := uint64(1); s <= n; s += 10 {
+		var bt store.Batch
+		for q := s; q < s+10; q++ {
+			body = body[:0]
+			for i := q; len(body) < 1024; i = i*31 + 7 {
+				body = append(body, words[i%uint64(len(words))]...)
+				body = append(body, ' ')
+			}
+			bt.PutMessage(1, &store.Message{
+				Seq: q, ID: fmt.Sprintf("%08d-0000-4000-8000-%012d", 1, q), Body: string(body[:1024]),
+				MD5Body: "0123456789abcdef0123456789abcdef", SenderID: "AIDAIT2UOQQY3AUEKVGXU",
+				State: store.State{SentAt: int64(q)},
+			})
+		}
+		if err := st.Commit(ctx, &bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := st.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		st, err := Open(dir, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		seen := 0
+		if _, err := st.ScanStates(ctx, 1, func(uint64, store.State) error { seen++; return nil }); err != nil || seen != n {
+			b.Fatalf("scanned %d: %v", seen, err)
+		}
+		b.StopTimer()
+		st.Close()
+		b.StartTimer()
+	}
+}

@@ -10,7 +10,7 @@
 //	'q' name            queue record (JSON)
 //	'h' qid             high-water mark of message sequence numbers
 //	'm' qid seq         message content (codec.go)
-//	's' qid seq         message state, with its shared body's ID if it has one (codec.go)
+//	'm' qid seq 's'     message state, with its shared body's ID if it has one (codec.go)
 //	'x' qid seq         the shared body of a copy that is not packed (uvarint ID)
 //	'b' id              shared body: head and tail, and the copies packed with it (codec.go)
 //	'd' qid key         FIFO deduplication entry
@@ -25,6 +25,16 @@
 // compaction). A copy's content is found through its state. A copy written
 // in a later batch than its body is stored as before: content, state and
 // 'x' reference.
+//
+// A message's state sits right after its content, so that the writes of a
+// receive and a delete (state, then both keys' tombstones) touch one narrow
+// key range at the head of the queue: with states in a range of their own
+// ('s' qid seq, the layout before format 2, which Open converts), every
+// table flushed during receives spanned the queue's whole backlog of
+// bodies, and compactions rewrote it over and over. Values of valueSepMin
+// bytes or more (bodies) are kept in blob files beside the tables (Pebble's
+// value separation), so compactions move only keys and references, and the
+// scan of states at start reads no body. ADR 0002, addendum of session 14.
 //
 // High-water marks are leased: a commit raises a queue's mark only when a
 // sequence number passes the last mark written, and then to leaseSpan
@@ -84,11 +94,6 @@ type Store struct {
 	// packed, whose deletes must also remove their content and 'x' keys.
 	// Otherwise a delete that names a shared body removes only the state.
 	legacy bool
-
-	// packedQueues holds the IDs of queues with copies packed into shared
-	// bodies (written or read since Open): their reads look at states
-	// first.
-	packedQueues sync.Map
 }
 
 // leaseSpan is how far beyond a sequence number a written high-water mark
@@ -129,11 +134,32 @@ func Open(dir string, o Options) (*Store, error) {
 	// (docs/benchmarks.md, ADR 0001).
 	opts.L0CompactionThreshold = 16
 	opts.L0StopWritesThreshold = 64
+	// Value separation needs this format; Open ratchets an older data
+	// directory up to it (one way: older forkline builds cannot open it).
+	opts.FormatMajorVersion = pebble.FormatValueSeparation
+	opts.Experimental.ValueSeparationPolicy = func() pebble.ValueSeparationPolicy {
+		return pebble.ValueSeparationPolicy{
+			Enabled:     true,
+			MinimumSize: valueSepMin,
+			// How many blob files one table may reference before a
+			// compaction rewrites the values it keeps, how old a blob
+			// file must be before it is rewritten to drop what is no
+			// longer referenced, and how much garbage that takes: queues
+			// delete most of what they write, and soon.
+			MaxBlobReferenceDepth: 10,
+			RewriteMinimumAge:     5 * time.Minute,
+			TargetGarbageRatio:    0.2,
+		}
+	}
 	if w := o.GroupCommitWindow; w > 0 {
 		opts.WALMinSyncInterval = func() time.Duration { return w }
 	}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
+		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
+	}
+	if err := migrateStates(db, o.Logger); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
 	}
 	st := &Store{db: db, leased: map[uint64]uint64{}, visible: map[uint64]uint64{}, views: newViews()}
@@ -150,6 +176,55 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// valueSepMin is the least size of a value kept in a blob file.
+const valueSepMin = 256
+
+// migrateStates moves the message states of a data directory written
+// before format 2 ('s' qid seq) beside their contents ('m' qid seq 's').
+// Each batch moves its states atomically and durably, so a crash leaves
+// every state in one place or the other, and the next Open moves the rest.
+func migrateStates(db *pebble.DB, log *slog.Logger) error {
+	const per = 10000
+	moved := 0
+	for {
+		it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{'s'}, UpperBound: []byte{'t'}})
+		if err != nil {
+			return err
+		}
+		b := db.NewBatch()
+		n := 0
+		for valid := it.First(); valid && n < per && err == nil; valid = it.Next() {
+			k := it.Key()
+			if len(k) != 17 {
+				err = fmt.Errorf("%w: state key length %d", store.ErrCorrupt, len(k))
+				break
+			}
+			var v []byte
+			if v, err = it.ValueAndErr(); err == nil {
+				err = errors.Join(
+					b.Set(stateKey(binary.BigEndian.Uint64(k[1:9]), binary.BigEndian.Uint64(k[9:])), v, nil),
+					b.Delete(k, nil))
+			}
+			n++
+		}
+		err = errors.Join(err, it.Error(), it.Close())
+		if err == nil && n > 0 {
+			err = b.Commit(pebble.Sync)
+		}
+		b.Close()
+		if err != nil {
+			return fmt.Errorf("move message states to format 2: %w", err)
+		}
+		if n == 0 {
+			if moved > 0 {
+				log.Info("moved message states to the format 2 layout", "states", moved)
+			}
+			return nil
+		}
+		moved += n
+	}
 }
 
 // Close flushes and closes the store.
@@ -190,6 +265,23 @@ func qidKey(prefix byte, qid uint64) []byte {
 func seqKey(prefix byte, qid, seq uint64) []byte {
 	k := qidKey(prefix, qid)
 	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+// stateKey is the key of a message's state, right after its content's.
+func stateKey(qid, seq uint64) []byte {
+	return append(seqKey('m', qid, seq), 's')
+}
+
+// stateSeq returns the sequence number of a key in a queue's 'm' range
+// and whether it is a state's; other keys of the range are contents.
+func stateSeq(k []byte) (uint64, bool, error) {
+	switch {
+	case len(k) == 18 && k[17] == 's':
+		return binary.BigEndian.Uint64(k[9:17]), true, nil
+	case len(k) == 17:
+		return binary.BigEndian.Uint64(k[9:]), false, nil
+	}
+	return 0, false, fmt.Errorf("%w: message key length %d", store.ErrCorrupt, len(k))
 }
 
 // prefixEnd returns the smallest key greater than every key with prefix p.
@@ -236,7 +328,9 @@ func (s *Store) ScanStates(ctx context.Context, qid uint64, fn func(uint64, stor
 	if err != nil {
 		return 0, err
 	}
-	lo := qidKey('s', qid)
+	// Contents are skipped by key; their values, in blob files when
+	// large, are never read.
+	lo := qidKey('m', qid)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
 	if err != nil {
 		return 0, err
@@ -247,12 +341,18 @@ func (s *Store) ScanStates(ctx context.Context, qid uint64, fn func(uint64, stor
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		k := it.Key()
-		if len(k) != 17 {
-			return 0, fmt.Errorf("%w: state key length %d", store.ErrCorrupt, len(k))
+		seq, isState, err := stateSeq(it.Key())
+		if err != nil {
+			return 0, err
 		}
-		seq := binary.BigEndian.Uint64(k[9:])
-		st, err := decodeState(it.Value())
+		if !isState {
+			continue
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return 0, err
+		}
+		st, err := decodeState(v)
 		if err != nil {
 			return 0, fmt.Errorf("queue %d message %d: %w", qid, seq, err)
 		}
@@ -342,7 +442,7 @@ func (s *Store) GetContent(ctx context.Context, qid, seq uint64) (store.Message,
 // body named by its state.
 func (s *Store) getPacked(qid, seq uint64) (store.Message, error) {
 	m := store.Message{Seq: seq}
-	v, closer, err := s.db.Get(seqKey('s', qid, seq))
+	v, closer, err := s.db.Get(stateKey(qid, seq))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return m, store.ErrNotFound
 	}
@@ -468,15 +568,13 @@ func (s *Store) compose(m *store.Message, br *bodyReader) (bool, error) {
 	return true, nil
 }
 
-// ReadMessages implements store.Queues with one iterator per key range,
-// which costs far less than a point lookup per message, and one for the
-// shared bodies the messages name.
+// ReadMessages implements store.Queues with one iterator over the queue's
+// messages, which costs far less than a point lookup per message (a state
+// is the key after its content), and one for the shared bodies the
+// messages name.
 //
 // A message's content is in its 'm' record, or packed with its shared
-// body, which its state names. States are read first when some are wanted
-// anyway, or when the queue holds packed copies (then the 'm' range is
-// read only for what the states did not find); otherwise contents first,
-// and states only for what they did not find.
+// body, which its state names.
 func (s *Store) ReadMessages(ctx context.Context, qid uint64, seqs []uint64, withState []bool) ([]store.Message, []bool, error) {
 	if err := s.begin(); err != nil {
 		return nil, nil, err
@@ -532,105 +630,81 @@ func (s *Store) newView(qid uint64) (*view, error) {
 func (s *Store) readMessages(qid uint64, seqs []uint64, withState []bool, v *view) ([]store.Message, []bool, int, error) {
 	msgs := make([]store.Message, len(seqs))
 	found := make([]bool, len(seqs))
-	anyState := false
-	for i := range seqs {
-		anyState = anyState || withState[i]
-	}
 	missing := len(seqs)
-	read := func(prefix byte, fn func(i int, v []byte) error) error {
-		it := v.it
-		if v.prefix != prefix {
-			// Bounded to the queue's keys of this kind; kept while the
-			// kind stays, so that later seeks step forward from where
-			// the last one ended.
-			lower := qidKey(prefix, qid)
-			it.SetBounds(lower, prefixEnd(lower))
-			v.prefix = prefix
-		}
-		for i, q := range seqs {
-			if found[i] && (prefix == 'm' || !withState[i]) {
-				continue
-			}
-			k := seqKey(prefix, qid, q)
-			if it.SeekGE(k) && bytes.Equal(it.Key(), k) {
-				if err := fn(i, it.Value()); err != nil {
-					return fmt.Errorf("queue %d message %d: %w", qid, q, err)
-				}
-			}
-		}
-		return it.Error()
+	it := v.it
+	if !v.bounded {
+		// Bounded to the queue's messages, so that later seeks step
+		// forward from where the last one ended.
+		lower := qidKey('m', qid)
+		it.SetBounds(lower, prefixEnd(lower))
+		v.bounded = true
 	}
 	br := &bodyReader{s: s, view: v}
-	contents := func() error {
-		return read('m', func(i int, v []byte) error {
-			msgs[i].Seq = seqs[i]
-			if err := decodeContent(v, &msgs[i]); err != nil {
-				return err
+	for i, q := range seqs {
+		ck := seqKey('m', qid, q)
+		if !it.SeekGE(ck) {
+			continue
+		}
+		if bytes.Equal(it.Key(), ck) {
+			val, err := it.ValueAndErr()
+			if err != nil {
+				return nil, nil, 0, fmt.Errorf("queue %d message %d: %w", qid, q, err)
+			}
+			msgs[i].Seq = q
+			if err := decodeContent(val, &msgs[i]); err != nil {
+				return nil, nil, 0, fmt.Errorf("queue %d message %d: %w", qid, q, err)
 			}
 			if msgs[i].Shared != 0 {
 				ok, err := s.compose(&msgs[i], br)
-				if err != nil || !ok {
+				if err != nil {
+					return nil, nil, 0, fmt.Errorf("queue %d message %d: %w", qid, q, err)
+				}
+				if !ok {
 					msgs[i] = store.Message{}
-					return err
+					continue
 				}
 			}
 			found[i] = true
 			missing--
-			return nil
-		})
-	}
-	var states []store.State
-	var hasState []bool
-	if anyState {
-		states, hasState = make([]store.State, len(seqs)), make([]bool, len(seqs))
-	}
-	packed := false
-	statesAndPacked := func() error {
-		return read('s', func(i int, v []byte) error {
-			st, ref, err := decodeStateRef(v)
-			if err != nil {
-				return err
+			if !withState[i] || !it.Next() {
+				continue
 			}
-			if withState[i] {
-				states[i], hasState[i] = st, true
+		}
+		// A state is read when asked for, or to find a packed copy.
+		k := it.Key()
+		if len(k) != 18 || k[17] != 's' || !bytes.Equal(k[:17], ck) {
+			continue
+		}
+		val, err := it.ValueAndErr()
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("queue %d message %d: %w", qid, q, err)
+		}
+		st, ref, err := decodeStateRef(val)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("queue %d message %d: %w", qid, q, err)
+		}
+		if !found[i] {
+			if ref == 0 {
+				continue
 			}
-			if found[i] || ref == 0 {
-				return nil
-			}
-			msgs[i].Seq = seqs[i]
+			msgs[i].Seq = q
 			ok, err := s.readPacked(&msgs[i], qid, ref, br)
-			if err != nil || !ok {
-				msgs[i] = store.Message{}
-				return err
+			if err != nil {
+				return nil, nil, 0, fmt.Errorf("queue %d message %d: %w", qid, q, err)
 			}
-			found[i], packed = true, true
+			if !ok {
+				msgs[i] = store.Message{}
+				continue
+			}
+			found[i] = true
 			missing--
-			return nil
-		})
-	}
-	_, packedQueue := s.packedQueues.Load(qid)
-	var err error
-	if anyState || packedQueue {
-		err = statesAndPacked()
-		if err == nil && missing > 0 {
-			err = contents()
 		}
-	} else {
-		err = contents()
-		if err == nil && missing > 0 {
-			err = statesAndPacked()
+		if withState[i] {
+			msgs[i].State = st
 		}
 	}
-	if err != nil {
+	if err := it.Error(); err != nil {
 		return nil, nil, 0, err
-	}
-	if packed && !packedQueue {
-		s.packedQueues.Store(qid, struct{}{})
-	}
-	for i := range states {
-		if found[i] && hasState[i] {
-			msgs[i].State = states[i]
-		}
 	}
 	return msgs, found, missing, nil
 }
@@ -645,7 +719,7 @@ func (s *Store) GetState(ctx context.Context, qid, seq uint64) (store.State, err
 }
 
 func (s *Store) getState(qid, seq uint64) (store.State, error) {
-	v, closer, err := s.db.Get(seqKey('s', qid, seq))
+	v, closer, err := s.db.Get(stateKey(qid, seq))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return store.State{}, store.ErrNotFound
 	}
@@ -664,7 +738,7 @@ func (s *Store) ScanRefs(ctx context.Context, qid uint64, fn func(seq, bodyID ui
 		return err
 	}
 	defer s.end()
-	lo := qidKey('s', qid)
+	lo := qidKey('m', qid)
 	its, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
 	if err != nil {
 		return err
@@ -683,12 +757,19 @@ func (s *Store) ScanRefs(ctx context.Context, qid uint64, fn func(seq, bodyID ui
 				return 0, 0, false, err
 			}
 			k := it.Key()
-			if len(k) != 17 {
-				return 0, 0, false, fmt.Errorf("%w: key length %d in queue %d", store.ErrCorrupt, len(k), qid)
-			}
-			seq = binary.BigEndian.Uint64(k[9:])
 			if state {
-				if _, id, err = decodeStateRef(it.Value()); err != nil {
+				var isState bool
+				if seq, isState, err = stateSeq(k); err != nil {
+					return 0, 0, false, fmt.Errorf("queue %d: %w", qid, err)
+				}
+				if !isState {
+					continue
+				}
+				v, err := it.ValueAndErr()
+				if err != nil {
+					return 0, 0, false, err
+				}
+				if _, id, err = decodeStateRef(v); err != nil {
 					return 0, 0, false, fmt.Errorf("queue %d message %d: %w", qid, seq, err)
 				}
 				if id == 0 {
@@ -696,7 +777,14 @@ func (s *Store) ScanRefs(ctx context.Context, qid uint64, fn func(seq, bodyID ui
 				}
 				return seq, id, true, nil
 			}
-			v := it.Value()
+			if len(k) != 17 {
+				return 0, 0, false, fmt.Errorf("%w: key length %d in queue %d", store.ErrCorrupt, len(k), qid)
+			}
+			seq = binary.BigEndian.Uint64(k[9:])
+			v, err := it.ValueAndErr()
+			if err != nil {
+				return 0, 0, false, err
+			}
 			id, n := binary.Uvarint(v)
 			if n <= 0 || n != len(v) || id == 0 {
 				return 0, 0, false, fmt.Errorf("%w: shared body reference of queue %d", store.ErrCorrupt, qid)
@@ -855,7 +943,6 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 				pb.Delete(queueKey(op.Queue.Name), nil),
 				pb.Delete(qidKey('h', op.QueueID), nil),
 				deletePrefix(pb, qidKey('m', op.QueueID)),
-				deletePrefix(pb, qidKey('s', op.QueueID)),
 				deletePrefix(pb, qidKey('d', op.QueueID)),
 				deletePrefix(pb, qidKey('x', op.QueueID)),
 			)
@@ -865,17 +952,14 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 				// Packed: the content goes into the body's record.
 				p.copies = appendPacked(p.copies, op.QueueID, m)
 				p.n++
-				if _, ok := s.packedQueues.Load(op.QueueID); !ok {
-					s.packedQueues.Store(op.QueueID, struct{}{})
-				}
 				buf = encodeStateRef(buf[:0], m.State, m.Shared)
-				err = pb.Set(seqKey('s', op.QueueID, m.Seq), buf, nil)
+				err = pb.Set(stateKey(op.QueueID, m.Seq), buf, nil)
 			} else {
 				buf = encodeContent(buf[:0], m)
 				err = pb.Set(seqKey('m', op.QueueID, m.Seq), buf, nil)
 				if err == nil {
 					buf = encodeStateRef(buf[:0], m.State, m.Shared)
-					err = pb.Set(seqKey('s', op.QueueID, m.Seq), buf, nil)
+					err = pb.Set(stateKey(op.QueueID, m.Seq), buf, nil)
 				}
 				if err == nil && m.Shared != 0 {
 					err = pb.Set(seqKey('x', op.QueueID, m.Seq), binary.AppendUvarint(buf[:0], m.Shared), nil)
@@ -887,9 +971,9 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 			}
 		case store.OpPutState:
 			buf = encodeStateRef(buf[:0], op.State, op.Ref)
-			err = pb.Set(seqKey('s', op.QueueID, op.Seq), buf, nil)
+			err = pb.Set(stateKey(op.QueueID, op.Seq), buf, nil)
 		case store.OpDeleteMessage:
-			err = pb.Delete(seqKey('s', op.QueueID, op.Seq), nil)
+			err = pb.Delete(stateKey(op.QueueID, op.Seq), nil)
 			// A copy that names its shared body is packed and has no
 			// other key, unless copies that are not may exist.
 			if err == nil && (op.Ref == 0 || legacy) {
@@ -900,9 +984,9 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 			}
 		case store.OpPurge:
 			dropped = append(dropped, op.QueueID)
+			// The 'm' range up to op.Seq holds the states too.
 			err = errors.Join(
 				pb.DeleteRange(qidKey('m', op.QueueID), seqKey('m', op.QueueID, op.Seq+1), nil),
-				pb.DeleteRange(qidKey('s', op.QueueID), seqKey('s', op.QueueID, op.Seq+1), nil),
 				pb.DeleteRange(qidKey('x', op.QueueID), seqKey('x', op.QueueID, op.Seq+1), nil))
 		case store.OpPutDedup:
 			buf = encodeDedup(buf[:0], op.Dedup)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/forkline/forkline/internal/store"
 	"github.com/forkline/forkline/internal/store/storetest"
 )
@@ -99,5 +101,71 @@ func TestKeptViews(t *testing.T) {
 	send(4)
 	if m, ok := read(4, false); !ok || m.Body != "body 4" {
 		t.Fatalf("read 4 after a purge: %+v %v", m, ok)
+	}
+}
+
+// TestMigrateStates opens a data directory in the layout before format 2
+// (states under 's', the engine's oldest format) and checks that Open
+// moves every state beside its content, in more than one batch, and that
+// the messages read as before.
+func TestMigrateStates(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatMinSupported, Merger: maxMerger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 25000
+	b := db.NewBatch()
+	for seq := uint64(1); seq <= n; seq++ {
+		m := store.Message{Seq: seq, ID: fmt.Sprint("id-", seq), Body: fmt.Sprint("body ", seq), MD5Body: "0123456789abcdef0123456789abcdef"}
+		st := store.State{SentAt: int64(seq), ReceiveCount: uint32(seq % 3)}
+		if err := b.Set(seqKey('m', 1, seq), encodeContent(nil, &m), nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Set(seqKey('s', 1, seq), encodeStateRef(nil, st, 0), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var seen uint64
+	if _, err := s.ScanStates(ctx, 1, func(seq uint64, st store.State) error {
+		seen++
+		if seq != seen || st.SentAt != int64(seq) || st.ReceiveCount != uint32(seq%3) {
+			t.Fatalf("state %d: %+v", seq, st)
+		}
+		return nil
+	}); err != nil || seen != n {
+		t.Fatalf("scanned %d states: %v", seen, err)
+	}
+	m, err := s.GetMessage(ctx, 1, 12345)
+	if err != nil || m.Body != "body 12345" || m.State.SentAt != 12345 {
+		t.Fatalf("GetMessage: %+v %v", m, err)
+	}
+	msgs, found, err := s.ReadMessages(ctx, 1, []uint64{7, 20001}, []bool{true, false})
+	if err != nil || !found[0] || !found[1] || msgs[0].State.ReceiveCount != 1 || msgs[1].Body != "body 20001" {
+		t.Fatalf("ReadMessages: %+v %v %v", msgs, found, err)
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'s'}, UpperBound: []byte{'t'}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it.First() {
+		t.Errorf("a state is left in the old layout: %q", it.Key())
+	}
+	it.Close()
+	if v := s.db.FormatMajorVersion(); v < pebble.FormatValueSeparation {
+		t.Errorf("format %v, want at least %v", v, pebble.FormatValueSeparation)
 	}
 }

@@ -36,9 +36,9 @@ type view struct {
 	it   *pebble.Iterator // queue keys, bounded per use with SetBounds
 	body *pebble.Iterator // shared bodies, made when first needed
 	hw   uint64           // the queue's highest committed sequence number before it was made
-	// prefix is the key kind ('m' or 's') it is bounded to, 0 at first.
-	prefix byte
-	born   time.Time
+	// bounded is set once it is bounded to the queue's messages.
+	bounded bool
+	born    time.Time
 }
 
 func (v *view) close() {
