@@ -16,6 +16,7 @@
 //	'd' qid key         FIFO deduplication entry
 //	't' handle          message move task (JSON)
 //	'r' ns 0x00 key     record of another service (store.Records)
+//	'v'                 the store format (storeFormat), in decimal
 //
 // Packed copies. The copies of a message in several queues (a topic's
 // fan-out) are written in one batch with their shared body. Each copy's
@@ -34,7 +35,7 @@
 // bodies, and compactions rewrote it over and over. Values of valueSepMin
 // bytes or more (bodies) are kept in blob files beside the tables (Pebble's
 // value separation), so compactions move only keys and references, and the
-// scan of states at start reads no body. ADR 0002, addendum of session 14.
+// scan of states at start reads no body. ADR 0001, addendum of session 14.
 //
 // High-water marks are leased: a commit raises a queue's mark only when a
 // sequence number passes the last mark written, and then to leaseSpan
@@ -50,6 +51,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -135,7 +137,7 @@ func Open(dir string, o Options) (*Store, error) {
 	opts.L0CompactionThreshold = 16
 	opts.L0StopWritesThreshold = 64
 	// Value separation needs this format; Open ratchets an older data
-	// directory up to it (one way: older forkline builds cannot open it).
+	// directory up to it, and Pebble never lowers it again.
 	opts.FormatMajorVersion = pebble.FormatValueSeparation
 	opts.Experimental.ValueSeparationPolicy = func() pebble.ValueSeparationPolicy {
 		return pebble.ValueSeparationPolicy{
@@ -158,7 +160,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
 	}
-	if err := migrateStates(db, o.Logger); err != nil {
+	if err := upgrade(db, o.Logger); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
 	}
@@ -181,6 +183,40 @@ func Open(dir string, o Options) (*Store, error) {
 // valueSepMin is the least size of a value kept in a blob file.
 const valueSepMin = 256
 
+// storeFormat is the layout of keys this build reads and writes, kept under
+// the key 'v' from format 2 on: 2 is the layout of the package comment;
+// 1 (no 'v' key) kept states under 's' qid seq.
+const storeFormat = 2
+
+// upgrade brings a data directory to storeFormat, and refuses one written
+// by a later build, whose layout this one does not know. (Builds before
+// format 2 do not look at 'v'; ADR 0001 says what a downgrade does.)
+func upgrade(db *pebble.DB, log *slog.Logger) error {
+	format := 1
+	v, closer, err := db.Get([]byte{'v'})
+	switch {
+	case err == nil:
+		n, perr := strconv.Atoi(string(v))
+		closer.Close()
+		if perr != nil {
+			return fmt.Errorf("%w: store format %q", store.ErrCorrupt, v)
+		}
+		format = n
+	case !errors.Is(err, pebble.ErrNotFound):
+		return err
+	}
+	if format > storeFormat {
+		return fmt.Errorf("the data directory has store format %d, and this build of forkline reads up to %d: use a newer build", format, storeFormat)
+	}
+	if format == storeFormat {
+		return nil
+	}
+	if err := migrateStates(db, log); err != nil {
+		return err
+	}
+	return db.Set([]byte{'v'}, []byte(strconv.Itoa(storeFormat)), pebble.Sync)
+}
+
 // migrateStates moves the message states of a data directory written
 // before format 2 ('s' qid seq) beside their contents ('m' qid seq 's').
 // Each batch moves its states atomically and durably, so a crash leaves
@@ -188,13 +224,17 @@ const valueSepMin = 256
 func migrateStates(db *pebble.DB, log *slog.Logger) error {
 	const per = 10000
 	moved := 0
+	// Each pass starts after the last key moved, so that it does not step
+	// over the tombstones the earlier passes left.
+	from := []byte{'s'}
 	for {
-		it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{'s'}, UpperBound: []byte{'t'}})
+		it, err := db.NewIter(&pebble.IterOptions{LowerBound: from, UpperBound: []byte{'t'}})
 		if err != nil {
 			return err
 		}
 		b := db.NewBatch()
 		n := 0
+		var next []byte
 		for valid := it.First(); valid && n < per && err == nil; valid = it.Next() {
 			k := it.Key()
 			if len(k) != 17 {
@@ -207,11 +247,18 @@ func migrateStates(db *pebble.DB, log *slog.Logger) error {
 					b.Set(stateKey(binary.BigEndian.Uint64(k[1:9]), binary.BigEndian.Uint64(k[9:])), v, nil),
 					b.Delete(k, nil))
 			}
+			next = append(append(next[:0], k...), 0)
 			n++
 		}
-		err = errors.Join(err, it.Error(), it.Close())
+		if err == nil {
+			err = it.Error()
+		}
+		if cerr := it.Close(); err == nil {
+			err = cerr
+		}
 		if err == nil && n > 0 {
 			err = b.Commit(pebble.Sync)
+			from = next
 		}
 		b.Close()
 		if err != nil {
@@ -310,7 +357,11 @@ func (s *Store) LoadQueues(ctx context.Context) ([]store.Queue, error) {
 	var out []store.Queue
 	for it.First(); it.Valid(); it.Next() {
 		var q store.Queue
-		if err := json.Unmarshal(it.Value(), &q); err != nil {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(v, &q); err != nil {
 			return nil, fmt.Errorf("%w: queue %q: %v", store.ErrCorrupt, it.Key()[1:], err)
 		}
 		out = append(out, q)
@@ -643,6 +694,10 @@ func (s *Store) readMessages(qid uint64, seqs []uint64, withState []bool, v *vie
 	for i, q := range seqs {
 		ck := seqKey('m', qid, q)
 		if !it.SeekGE(ck) {
+			// A seek clears the iterator's error: look before the next.
+			if err := it.Error(); err != nil {
+				return nil, nil, 0, err
+			}
 			continue
 		}
 		if bytes.Equal(it.Key(), ck) {
@@ -666,7 +721,13 @@ func (s *Store) readMessages(qid uint64, seqs []uint64, withState []bool, v *vie
 			}
 			found[i] = true
 			missing--
-			if !withState[i] || !it.Next() {
+			if !withState[i] {
+				continue
+			}
+			if !it.Next() {
+				if err := it.Error(); err != nil {
+					return nil, nil, 0, err
+				}
 				continue
 			}
 		}
@@ -867,7 +928,11 @@ func (s *Store) LoadDedup(ctx context.Context, qid uint64) ([]store.Dedup, error
 	defer it.Close()
 	var out []store.Dedup
 	for it.First(); it.Valid(); it.Next() {
-		d, err := decodeDedup(string(it.Key()[9:]), it.Value())
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, err
+		}
+		d, err := decodeDedup(string(it.Key()[9:]), v)
 		if err != nil {
 			return nil, err
 		}
@@ -890,7 +955,11 @@ func (s *Store) LoadMoveTasks(ctx context.Context) ([]store.MoveTask, error) {
 	var out []store.MoveTask
 	for it.First(); it.Valid(); it.Next() {
 		var t store.MoveTask
-		if err := json.Unmarshal(it.Value(), &t); err != nil {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(v, &t); err != nil {
 			return nil, fmt.Errorf("%w: move task: %v", store.ErrCorrupt, err)
 		}
 		out = append(out, t)
@@ -1143,7 +1212,11 @@ func (s *Store) scanRecords(ctx context.Context, ns string, lower, upper []byte,
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := fn(string(it.Key()[skip:]), it.Value()); err != nil {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		if err := fn(string(it.Key()[skip:]), v); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package pebblestore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -167,5 +168,25 @@ func TestMigrateStates(t *testing.T) {
 	it.Close()
 	if v := s.db.FormatMajorVersion(); v < pebble.FormatValueSeparation {
 		t.Errorf("format %v, want at least %v", v, pebble.FormatValueSeparation)
+	}
+	if v, closer, err := s.db.Get([]byte{'v'}); err != nil || string(v) != "2" {
+		t.Errorf("store format %q: %v", v, err)
+	} else {
+		closer.Close()
+	}
+
+	// A directory written by a later build, in a layout this one does not
+	// know, is refused.
+	if err := s.db.Set([]byte{'v'}, []byte("3"), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s2, err := Open(dir, Options{}); err == nil || !strings.Contains(err.Error(), "store format 3") {
+		if s2 != nil {
+			s2.Close()
+		}
+		t.Errorf("Open of a format 3 directory: %v", err)
 	}
 }

@@ -33,7 +33,7 @@ const (
 )
 
 type view struct {
-	it   *pebble.Iterator // queue keys, bounded per use with SetBounds
+	it   *pebble.Iterator // the queue's messages, bounded once with SetBounds
 	body *pebble.Iterator // shared bodies, made when first needed
 	hw   uint64           // the queue's highest committed sequence number before it was made
 	// bounded is set once it is bounded to the queue's messages.
