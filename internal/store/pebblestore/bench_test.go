@@ -2,6 +2,7 @@ package pebblestore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -227,7 +228,8 @@ func BenchmarkBacklogReceive(b *testing.B) {
 // BenchmarkReopenScan is the store's part of a restart with a million
 // messages queued: it writes 1,000,000 messages of 1 KiB (ten per commit,
 // bodies that compress as text does), closes the store, and times each
-// Open followed by the scan of every state that rebuilds the queue's index.
+// Open followed by the scans of every state and every reference to a shared
+// body that rebuild the queue's index at start (queue.Service.loadQueue).
 func BenchmarkReopenScan(b *testing.B) {
 	const n = 1000000
 	ctx := context.Background()
@@ -273,6 +275,9 @@ func BenchmarkReopenScan(b *testing.B) {
 		seen := 0
 		if _, err := st.ScanStates(ctx, 1, func(uint64, store.State) error { seen++; return nil }); err != nil || seen != n {
 			b.Fatalf("scanned %d: %v", seen, err)
+		}
+		if err := st.ScanRefs(ctx, 1, func(uint64, uint64) error { return errors.New("a reference") }); err != nil {
+			b.Fatal(err)
 		}
 		b.StopTimer()
 		st.Close()

@@ -190,3 +190,63 @@ func TestMigrateStates(t *testing.T) {
 		t.Errorf("Open of a format 3 directory: %v", err)
 	}
 }
+
+// TestScanRefsAfterScanStates pins the shortcut of ScanRefs (noRefs): a
+// queue whose states named no shared body when ScanStates read them has
+// no references to scan, until a commit writes a copy that names one.
+func TestScanRefsAfterScanStates(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	refs := func() map[uint64]uint64 {
+		t.Helper()
+		out := map[uint64]uint64{}
+		if err := s.ScanRefs(ctx, 1, func(seq, id uint64) error { out[seq] = id; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	scan := func() {
+		t.Helper()
+		if _, err := s.ScanStates(ctx, 1, func(uint64, store.State) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b store.Batch
+	b.PutMessage(1, &store.Message{Seq: 1, ID: "plain", Body: "plain", State: store.State{SentAt: 1}})
+	if err := s.Commit(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	scan()
+	if r := refs(); len(r) != 0 {
+		t.Fatalf("refs of plain messages: %v", r)
+	}
+	// A packed copy written after the scan is found.
+	b = store.Batch{}
+	b.PutShared(store.SharedBody{ID: 7, Head: "shared"})
+	b.PutMessage(1, &store.Message{Seq: 2, ID: "copy", Shared: 7, State: store.State{SentAt: 2}})
+	if err := s.Commit(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	if r := refs(); len(r) != 1 || r[2] != 7 {
+		t.Fatalf("refs after a packed copy: %v", r)
+	}
+	// And by the next scan too.
+	scan()
+	if r := refs(); len(r) != 1 || r[2] != 7 {
+		t.Fatalf("refs after a new scan: %v", r)
+	}
+	// Once the copy is gone, a new scan finds none again.
+	b = store.Batch{}
+	b.Ops = append(b.Ops, store.Op{Kind: store.OpDeleteMessage, QueueID: 1, Seq: 2, Ref: 7})
+	if err := s.Commit(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	scan()
+	if r := refs(); len(r) != 0 {
+		t.Fatalf("refs after the copy's delete: %v", r)
+	}
+}
