@@ -85,7 +85,7 @@ type Store struct {
 	mu     sync.RWMutex // guards closed; held for reading by every operation
 	closed bool
 
-	lease  sync.Mutex        // guards leased, visible and legacy
+	lease  sync.Mutex        // guards leased, visible, legacy, refGen and noRefs
 	leased map[uint64]uint64 // the high-water mark last written per queue
 	// visible is, per queue, a sequence number up to which every message
 	// written is visible to a new iterator: the highest of the commits
@@ -96,14 +96,16 @@ type Store struct {
 	// packed, whose deletes must also remove their content and 'x' keys.
 	// Otherwise a delete that names a shared body removes only the state.
 	legacy bool
-	// noRefs holds the queues in which ScanStates found no state naming a
-	// shared body, until a commit writes one: ScanRefs, which follows it
-	// at start, then has nothing to read (for a million plain messages,
-	// a second scan of 0.2 s). ScanStates adds a queue before it takes its
-	// snapshot and removes it when it sees a reference; Commit removes a
-	// queue when it writes one. So a queue is here only when no state
-	// with a reference existed at the snapshot or was written since.
-	noRefs sync.Map
+	// noRefs holds the queues in which a complete ScanStates found no
+	// state naming a shared body, with the queue's refGen read before its
+	// snapshot. ScanRefs, which follows ScanStates at start, has nothing
+	// to read while refGen still has that value (for a million plain
+	// messages, a second scan of 0.2 s). Commit bumps refGen of the queues
+	// it gives a state that names a shared body, before the batch can be
+	// visible and again after (whatever the commit returns), so a scan
+	// whose snapshot missed such a state ends with a stale generation.
+	refGen map[uint64]uint64
+	noRefs map[uint64]uint64
 }
 
 // leaseSpan is how far beyond a sequence number a written high-water mark
@@ -175,7 +177,8 @@ func Open(dir string, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
 	}
-	st := &Store{db: db, leased: map[uint64]uint64{}, visible: map[uint64]uint64{}, views: newViews()}
+	st := &Store{db: db, leased: map[uint64]uint64{}, visible: map[uint64]uint64{}, views: newViews(),
+		refGen: map[uint64]uint64{}, noRefs: map[uint64]uint64{}}
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{'x'}, UpperBound: []byte{'y'}})
 	if err != nil {
 		st.views.close()
@@ -390,13 +393,10 @@ func (s *Store) ScanStates(ctx context.Context, qid uint64, fn func(uint64, stor
 	if err != nil {
 		return 0, err
 	}
-	s.noRefs.Store(qid, struct{}{})
-	sawRef, complete := false, false
-	defer func() {
-		if !complete {
-			s.noRefs.Delete(qid)
-		}
-	}()
+	s.lease.Lock()
+	gen := s.refGen[qid]
+	s.lease.Unlock()
+	sawRef := false
 	// Contents are skipped by key; their values, in blob files when
 	// large, are never read.
 	lo := qidKey('m', qid)
@@ -421,9 +421,8 @@ func (s *Store) ScanStates(ctx context.Context, qid uint64, fn func(uint64, stor
 		if err != nil {
 			return 0, err
 		}
-		if len(v) > 0 && !sawRef && v[0] != stateVersion && v[0] != stateVersionRecv {
+		if len(v) > 0 && v[0] != stateVersion && v[0] != stateVersionRecv {
 			sawRef = true
-			s.noRefs.Delete(qid)
 		}
 		st, err := decodeState(v)
 		if err != nil {
@@ -443,8 +442,12 @@ func (s *Store) ScanStates(ctx context.Context, qid uint64, fn func(uint64, stor
 	// What this scan saw, any later iterator sees.
 	s.lease.Lock()
 	s.visible[qid] = max(s.visible[qid], seen)
+	if !sawRef && s.refGen[qid] == gen {
+		s.noRefs[qid] = gen
+	} else {
+		delete(s.noRefs, qid)
+	}
 	s.lease.Unlock()
-	complete = true
 	return hwm, nil
 }
 
@@ -823,9 +826,10 @@ func (s *Store) ScanRefs(ctx context.Context, qid uint64, fn func(seq, bodyID ui
 	}
 	defer s.end()
 	s.lease.Lock()
-	legacy := s.legacy
+	gen, none := s.noRefs[qid]
+	none = none && gen == s.refGen[qid] && !s.legacy
 	s.lease.Unlock()
-	if _, none := s.noRefs.Load(qid); none && !legacy {
+	if none {
 		return nil
 	}
 	lo := qidKey('m', qid)
@@ -1162,6 +1166,12 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 			return err
 		}
 	}
+	if len(refs) > 0 {
+		// Around the commit (noRefs): Pebble may publish a batch whose
+		// sync then fails.
+		s.bumpRefGen(refs)
+		defer s.bumpRefGen(refs)
+	}
 	if err := pb.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -1179,18 +1189,23 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 	for _, qid := range deleted {
 		delete(s.leased, qid)
 		delete(s.visible, qid)
+		delete(s.noRefs, qid) // its generation stays: IDs are not reused while the store is open
 	}
 	s.legacy = s.legacy || legacy
 	s.lease.Unlock()
-	// After the batch is visible: a ScanStates whose snapshot missed it
-	// stored its queue in noRefs before, so this removes it.
-	for _, qid := range refs {
-		s.noRefs.Delete(qid)
-	}
 	for _, qid := range dropped {
 		s.views.drop(qid)
 	}
 	return nil
+}
+
+// bumpRefGen moves on the reference generation of queues (noRefs).
+func (s *Store) bumpRefGen(qids []uint64) {
+	s.lease.Lock()
+	for _, qid := range qids {
+		s.refGen[qid]++
+	}
+	s.lease.Unlock()
 }
 
 // pack gathers the copies packed with a shared body written in a batch.
