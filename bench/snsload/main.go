@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,7 +38,8 @@ var (
 	duration = flag.Duration("duration", 10*time.Second, "length of each measurement")
 	binFlag  = flag.String("forkline", "", "forkline binary (default: build ./cmd/forkline)")
 	rounds   = flag.Int("rounds", 3, "rounds of the SDK measurements (baseline, then each topic); rows report the median round")
-	only     = flag.String("only", "", "comma-separated topics to measure (t1,t10,t100,f10,f100,fifo10.fifo); default all, with the raw rows")
+	only     = flag.String("only", "", "comma-separated topics to measure (t1,t10,t100,f10,f100,fifo10.fifo); default all, with the raw rows; \"lag\" runs only -lagging")
+	lagging  = flag.Int("lagging", 0, "notifications for the lagging-reader figures (0 skips them): published to two queues, each then read to its end, one after the other")
 )
 
 var body1K = strings.Repeat("x", 1024)
@@ -82,6 +84,14 @@ func run() error {
 	defer fk.Stop()
 	ctx := context.Background()
 	q, s := sqs.NewFromConfig(cfg(fk.URL)), sns.NewFromConfig(cfg(fk.URL))
+	if *lagging > 0 {
+		if err := laggingReaders(ctx, fk, q, s, *lagging); err != nil {
+			return err
+		}
+		if *only == "lag" {
+			return nil
+		}
+	}
 
 	if _, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("base")}); err != nil {
 		return err
@@ -392,4 +402,100 @@ func rawRequest(addr, contentType, target string, body []byte) []byte {
 func recvRow(name string, r, base load.Result) string {
 	return fmt.Sprintf("| %s | %.0f | %.0f | %s / %s | %d µs | **%.2f** | |", name, r.Ops, r.Msgs, load.MS(r.P50), load.MS(r.P99),
 		r.CPUPerReq.Microseconds(), r.Msgs/base.Msgs)
+}
+
+// laggingReaders measures what reading notifications costs a queue that
+// lags far behind another subscribed to the same topic: n notifications
+// (1 KiB, PublishBatch of ten, sixteen publishers) go to two queues; the
+// first is read to its end (receive ten + DeleteMessageBatch, sixteen
+// readers), then the second. Each notification is signed when first read
+// (ADR 0006); the second queue's reads find the signatures in the signer's
+// memory cache only for the last 16,384 messages, and in the signature
+// records (ADR 0006, session 14) for all of them.
+func laggingReaders(ctx context.Context, fk *load.Proc, q *sqs.Client, s *sns.Client, n int) error {
+	t, err := s.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("lag")})
+	if err != nil {
+		return err
+	}
+	var urls []string
+	for _, name := range []string{"lag-a", "lag-b"} {
+		out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+		if err != nil {
+			return err
+		}
+		urls = append(urls, *out.QueueUrl)
+		if _, err := s.Subscribe(ctx, &sns.SubscribeInput{TopicArn: t.TopicArn, Protocol: aws.String("sqs"),
+			Endpoint: aws.String("arn:aws:sqs:us-east-1:" + acct + ":" + name)}); err != nil {
+			return err
+		}
+	}
+	var next atomic.Int64
+	if err := parallel(16, func() error {
+		for {
+			first := int(next.Add(10)) - 10
+			if first >= n {
+				return nil
+			}
+			var entries []snstypes.PublishBatchRequestEntry
+			for i := first; i < min(first+10, n); i++ {
+				entries = append(entries, snstypes.PublishBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), Message: aws.String(body1K)})
+			}
+			if _, err := s.PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: t.TopicArn, PublishBatchRequestEntries: entries}); err != nil {
+				return err
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	fmt.Println("\n| lagging readers | notifications read | server CPU per notification | wall time |")
+	fmt.Println("| --- | --- | --- | --- |")
+	for i, u := range urls {
+		var read atomic.Int64
+		cpu0, t0 := fk.CPU(), time.Now()
+		if err := parallel(16, func() error {
+			for empty := 0; empty < 2; {
+				out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(u), MaxNumberOfMessages: 10})
+				if err != nil {
+					return err
+				}
+				if len(out.Messages) == 0 {
+					empty++
+					continue
+				}
+				var del []sqstypes.DeleteMessageBatchRequestEntry
+				for j, m := range out.Messages {
+					del = append(del, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(j)), ReceiptHandle: m.ReceiptHandle})
+				}
+				if _, err := q.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(u), Entries: del}); err != nil {
+					return err
+				}
+				read.Add(int64(len(out.Messages)))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		cpu, wall := fk.CPU()-cpu0, time.Since(t0)
+		which := "first queue, read first (signs)"
+		if i == 1 {
+			which = "second queue, read after the first"
+		}
+		fmt.Printf("| %s | %d | %d µs | %s |\n", which, read.Load(), (cpu / time.Duration(max(read.Load(), 1))).Microseconds(), wall.Round(time.Millisecond))
+	}
+	return nil
+}
+
+// parallel runs fn on c goroutines and returns the first error.
+func parallel(c int, fn func() error) error {
+	errs := make(chan error, c)
+	for range c {
+		go func() { errs <- fn() }()
+	}
+	var first error
+	for range c {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }

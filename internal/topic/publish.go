@@ -788,7 +788,7 @@ func (s *Service) finishNotification(body string) string {
 	if e.Subject != nil {
 		subject = *e.Subject
 	}
-	sig := s.signer.signCached(e.SignatureVersion, notificationToSign(e.MessageId, e.TopicArn, subject, e.Subject != nil, e.Message, e.Timestamp))
+	sig := s.signer.signCached(s.ctx, e.SignatureVersion, notificationToSign(e.MessageId, e.TopicArn, subject, e.Subject != nil, e.Message, e.Timestamp), e.Timestamp)
 	at += len(`"Signature" : "`)
 	return body[:at] + sig + body[at+len(ph):]
 }

@@ -315,6 +315,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 		st: st, cfg: cfg, clock: cfg.Clock, log: cfg.Logger.With("service", "sns"), signer: sg,
 		topics: map[string]*topic{}, subs: map[string]*subscription{}, restore: map[string]restoreRec{},
 	}
+	sg.records = newSigRecords(st, s.log, s.clock.Now)
 	if cfg.Queues != nil {
 		cfg.Queues.SetFinisher(store.FinishSNSSignature, s.finishNotification)
 	}
@@ -426,6 +427,8 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 	}
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.out.run(s.ctx) }()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); sg.records.run(s.ctx) }()
 	for arn, sub := range s.subs {
 		if sub.rec.Confirmed && sub.rec.Replay.running() {
 			s.startReplay(arn, sub.rec.Replay.Gen)

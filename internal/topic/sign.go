@@ -1,6 +1,7 @@
 package topic
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/forkline/forkline/internal/durable"
@@ -40,6 +42,11 @@ type signer struct {
 	cache map[[33]byte]string
 	order [][33]byte // cache keys, oldest first, as a ring
 	next  int
+
+	// records keeps computed signatures beyond the cache (sigstore.go);
+	// nil keeps none.
+	records *sigRecords
+	signs   atomic.Int64 // signatures computed, for tests
 }
 
 // signCacheSize bounds the signatures kept for the copies of recent
@@ -146,6 +153,7 @@ func (s *signer) sign(version, text string) string {
 	if err != nil {
 		return ""
 	}
+	s.signs.Add(1)
 	return base64.StdEncoding.EncodeToString(sig)
 }
 
@@ -159,9 +167,10 @@ func (s *signer) placeholder() string {
 }
 
 // signCached is sign with a bounded cache of recent signatures, for the
-// several queue copies of one message: PKCS #1 v1.5 signatures are
-// deterministic, so a cached one is the one signing again would give.
-func (s *signer) signCached(version, text string) string {
+// several queue copies of one message, and the signature records beyond
+// it: PKCS #1 v1.5 signatures are deterministic, so a cached one is the
+// one signing again would give. ts is the notification's Timestamp.
+func (s *signer) signCached(ctx context.Context, version, text, ts string) string {
 	var k [33]byte
 	k[0] = 1 // sign uses SHA1withRSA for every version but 2
 	if version == "2" {
@@ -175,7 +184,17 @@ func (s *signer) signCached(version, text string) string {
 	if ok {
 		return sig
 	}
-	sig = s.sign(version, text)
+	var key string
+	if s.records != nil {
+		key = sigKey(ts, k)
+		sig = s.records.get(ctx, key)
+	}
+	if sig == "" {
+		sig = s.sign(version, text)
+		if sig != "" && s.records != nil {
+			s.records.put(key, sig)
+		}
+	}
 	s.mu.Lock()
 	if s.cache == nil {
 		s.cache = make(map[[33]byte]string, signCacheSize)
