@@ -185,8 +185,8 @@ func (s *signer) signCached(ctx context.Context, version, text, ts string) strin
 		return sig
 	}
 	var key string
-	if s.records != nil {
-		key = sigKey(ts, k)
+	if s.records != nil && s.get() == nil {
+		key = sigKey(ts, s.certName, k)
 		sig = s.records.get(ctx, key)
 	}
 	if sig == "" {

@@ -17,8 +17,10 @@ import (
 // restart. They are a cache: signatures are deterministic, so a record
 // lost (a crash before its write, the sweep) only costs signing again.
 //
-// Keys are the notification's Timestamp to the hour, then the cache key in
-// hex, so that the sweep deletes whole hours with one range.
+// Keys are the notification's Timestamp to the hour, so that the sweep
+// deletes whole hours with one range, then the signing certificate's name
+// (a new key pair never takes the old one's signatures), then the cache
+// key in hex.
 const (
 	nsSig = "sns.sig"
 	// sigKeep is how long records are kept after their notification's
@@ -43,14 +45,15 @@ func newSigRecords(st store.Store, log *slog.Logger, now func() time.Time) *sigR
 	return &sigRecords{st: st, log: log, now: now, ch: make(chan sigPut, 4*sigBatch)}
 }
 
-// sigKey is the record key of the signature with cache key k of a
-// notification published at ts (RFC 3339, as in the envelope).
-func sigKey(ts string, k [33]byte) string {
+// sigKey is the record key of the signature with cache key k, made with
+// the certificate named cert, of a notification published at ts (RFC
+// 3339, as in the envelope).
+func sigKey(ts, cert string, k [33]byte) string {
 	hour := "0000-00-00T00"
 	if len(ts) >= len(hour) && ts[4] == '-' && ts[10] == 'T' {
 		hour = ts[:len(hour)]
 	}
-	return hour + "/" + hex.EncodeToString(k[:])
+	return hour + "/" + cert + "/" + hex.EncodeToString(k[:])
 }
 
 // get returns a recorded signature, or "".

@@ -48,6 +48,14 @@ func TestSignatureRecords(t *testing.T) {
 	}
 	stop()
 
+	// A new key pair does not take the old one's signatures.
+	other, stop := start()
+	other.dir = t.TempDir()
+	if got := other.signCached(ctx, "1", text, "2026-11-28T11:59:00.000Z"); got == sig || other.signs.Load() != 1 {
+		t.Fatalf("another key: %q, %d signed", got, other.signs.Load())
+	}
+	stop()
+
 	// Fifteen days and an hour later the sweep at start drops it.
 	now = now.Add(sigKeep + time.Hour)
 	third, stop := start()
