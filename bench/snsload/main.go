@@ -39,7 +39,7 @@ var (
 	binFlag  = flag.String("forkline", "", "forkline binary (default: build ./cmd/forkline)")
 	rounds   = flag.Int("rounds", 3, "rounds of the SDK measurements (baseline, then each topic); rows report the median round")
 	only     = flag.String("only", "", "comma-separated topics to measure (t1,t10,t100,f10,f100,fifo10.fifo); default all, with the raw rows; \"lag\" runs only -lagging")
-	lagging  = flag.Int("lagging", 0, "notifications for the lagging-reader figures (0 skips them): published to two queues, each then read to its end, one after the other")
+	lagging  = flag.Int("lagging", 0, "notifications for the lagging-reader figures (0 skips them): published to two queues, each then read to its end, one after the other; use it with -only lag, so that the other figures run on a store without its data")
 )
 
 var body1K = strings.Repeat("x", 1024)
@@ -84,6 +84,9 @@ func run() error {
 	defer fk.Stop()
 	ctx := context.Background()
 	q, s := sqs.NewFromConfig(cfg(fk.URL)), sns.NewFromConfig(cfg(fk.URL))
+	if *only == "lag" && *lagging <= 0 {
+		return fmt.Errorf("-only lag needs -lagging N")
+	}
 	if *lagging > 0 {
 		if err := laggingReaders(ctx, fk, q, s, *lagging); err != nil {
 			return err
@@ -440,8 +443,12 @@ func laggingReaders(ctx context.Context, fk *load.Proc, q *sqs.Client, s *sns.Cl
 			for i := first; i < min(first+10, n); i++ {
 				entries = append(entries, snstypes.PublishBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), Message: aws.String(body1K)})
 			}
-			if _, err := s.PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: t.TopicArn, PublishBatchRequestEntries: entries}); err != nil {
+			out, err := s.PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: t.TopicArn, PublishBatchRequestEntries: entries})
+			if err != nil {
 				return err
+			}
+			if len(out.Failed) > 0 {
+				return fmt.Errorf("PublishBatch: %d failed, first %s", len(out.Failed), aws.ToString(out.Failed[0].Code))
 			}
 		}
 	}); err != nil {
@@ -453,6 +460,7 @@ func laggingReaders(ctx context.Context, fk *load.Proc, q *sqs.Client, s *sns.Cl
 		var read atomic.Int64
 		cpu0, t0 := fk.CPU(), time.Now()
 		if err := parallel(16, func() error {
+			// Two empty receives in a row end a reader.
 			for empty := 0; empty < 2; {
 				out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(u), MaxNumberOfMessages: 10})
 				if err != nil {
@@ -462,12 +470,17 @@ func laggingReaders(ctx context.Context, fk *load.Proc, q *sqs.Client, s *sns.Cl
 					empty++
 					continue
 				}
+				empty = 0
 				var del []sqstypes.DeleteMessageBatchRequestEntry
 				for j, m := range out.Messages {
 					del = append(del, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(j)), ReceiptHandle: m.ReceiptHandle})
 				}
-				if _, err := q.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(u), Entries: del}); err != nil {
+				d, err := q.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(u), Entries: del})
+				if err != nil {
 					return err
+				}
+				if len(d.Failed) > 0 {
+					return fmt.Errorf("DeleteMessageBatch: %d failed, first %s", len(d.Failed), aws.ToString(d.Failed[0].Code))
 				}
 				read.Add(int64(len(out.Messages)))
 			}

@@ -316,10 +316,10 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 		topics: map[string]*topic{}, subs: map[string]*subscription{}, restore: map[string]restoreRec{},
 	}
 	sg.records = newSigRecords(st, s.log, s.clock.Now)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.Queues != nil {
 		cfg.Queues.SetFinisher(store.FinishSNSSignature, s.finishNotification)
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	err := st.ScanRecords(ctx, nsTopic, "", func(_ string, v []byte) error {
 		var rec topicRec
 		if err := json.Unmarshal(v, &rec); err != nil {
