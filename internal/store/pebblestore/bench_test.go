@@ -105,12 +105,8 @@ func BenchmarkDurableBatchSends(b *testing.B) { benchDurableSends(b, 10) }
 
 func benchDurableSends(b *testing.B, per int) {
 	ctx := context.Background()
-	st := openBench(b)
-	var qb store.Batch
-	qb.PutQueue(store.Queue{ID: 1, Name: "q"})
-	if err := st.Commit(ctx, &qb); err != nil {
-		b.Fatal(err)
-	}
+	st := openBenchQueue(b, b.TempDir())
+	b.Cleanup(func() { st.Close() })
 	body := strings.Repeat("x", 1024)
 	var seq atomic.Uint64
 	b.SetParallelism((16 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
@@ -120,12 +116,7 @@ func benchDurableSends(b *testing.B, per int) {
 		for pb.Next() {
 			var bt store.Batch
 			for range per {
-				n := seq.Add(1)
-				bt.PutMessage(1, &store.Message{
-					Seq: n, ID: fmt.Sprintf("%08d-0000-4000-8000-%012d", 1, n), Body: body,
-					MD5Body: "0123456789abcdef0123456789abcdef", SenderID: "AIDAIT2UOQQY3AUEKVGXU",
-					State: store.State{SentAt: int64(n)},
-				})
+				bt.PutMessage(1, benchMessage(seq.Add(1), body))
 			}
 			if err := st.Commit(ctx, &bt); err != nil {
 				b.Error(err)
@@ -145,6 +136,29 @@ func openBench(b *testing.B) *Store {
 	}
 	b.Cleanup(func() { st.Close() })
 	return st
+}
+
+// openBenchQueue opens a store for a benchmark, in dir, with queue 1.
+func openBenchQueue(b *testing.B, dir string) *Store {
+	st, err := Open(dir, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var qb store.Batch
+	qb.PutQueue(store.Queue{ID: 1, Name: "q"})
+	if err := st.Commit(context.Background(), &qb); err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
+// benchMessage is message seq of queue 1, as SendMessage stores it.
+func benchMessage(seq uint64, body string) *store.Message {
+	return &store.Message{
+		Seq: seq, ID: fmt.Sprintf("%08d-0000-4000-8000-%012d", 1, seq), Body: body,
+		MD5Body: "0123456789abcdef0123456789abcdef", SenderID: "AIDAIT2UOQQY3AUEKVGXU",
+		State: store.State{SentAt: int64(seq)},
+	}
 }
 
 // processCPU is the user and system CPU time this process has used.
@@ -167,22 +181,14 @@ func processCPU() time.Duration {
 func BenchmarkBacklogReceive(b *testing.B) {
 	const per = 10
 	ctx := context.Background()
-	st := openBench(b)
-	var qb store.Batch
-	qb.PutQueue(store.Queue{ID: 1, Name: "q"})
-	if err := st.Commit(ctx, &qb); err != nil {
-		b.Fatal(err)
-	}
+	st := openBenchQueue(b, b.TempDir())
+	b.Cleanup(func() { st.Close() })
 	body := strings.Repeat("x", 1024)
 	total := uint64(b.N*per + 200000)
 	for n := uint64(1); n <= total; n += per {
 		var bt store.Batch
 		for s := n; s < n+per; s++ {
-			bt.PutMessage(1, &store.Message{
-				Seq: s, ID: fmt.Sprintf("%08d-0000-4000-8000-%012d", 1, s), Body: body,
-				MD5Body: "0123456789abcdef0123456789abcdef", SenderID: "AIDAIT2UOQQY3AUEKVGXU",
-				State: store.State{SentAt: int64(s)},
-			})
+			bt.PutMessage(1, benchMessage(s, body))
 		}
 		if err := st.Commit(ctx, &bt); err != nil {
 			b.Fatal(err)
@@ -234,15 +240,7 @@ func BenchmarkReopenScan(b *testing.B) {
 	const n = 1000000
 	ctx := context.Background()
 	dir := b.TempDir()
-	st, err := Open(dir, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var qb store.Batch
-	qb.PutQueue(store.Queue{ID: 1, Name: "q"})
-	if err := st.Commit(ctx, &qb); err != nil {
-		b.Fatal(err)
-	}
+	st := openBenchQueue(b, dir)
 	words := strings.Fields("order customer amount payment card shipped pending region eu-west-1 priority high low sku quantity")
 	body := make([]byte, 0, 1024)
 	for s := uint64(1); s <= n; s += 10 {
@@ -253,11 +251,7 @@ func BenchmarkReopenScan(b *testing.B) {
 				body = append(body, words[i%uint64(len(words))]...)
 				body = append(body, ' ')
 			}
-			bt.PutMessage(1, &store.Message{
-				Seq: q, ID: fmt.Sprintf("%08d-0000-4000-8000-%012d", 1, q), Body: string(body[:1024]),
-				MD5Body: "0123456789abcdef0123456789abcdef", SenderID: "AIDAIT2UOQQY3AUEKVGXU",
-				State: store.State{SentAt: int64(q)},
-			})
+			bt.PutMessage(1, benchMessage(q, string(body[:1024])))
 		}
 		if err := st.Commit(ctx, &bt); err != nil {
 			b.Fatal(err)
