@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Runs forkline's whole test suite: gofmt and vet, then every test (unit, store
 # conformance, fuzz seed corpora, end-to-end with aws-sdk-go-v2, the AWS CLI,
-# Debian's python3-boto3 for the query protocol, moto as an MD5 reference,
-# and the kill -9 crash test) under the race detector.
+# Debian's python3-boto3 for the query protocol, a Celery worker on
+# Debian's python3-celery and python3-kombu, moto as an MD5 reference, and
+# the kill -9 crash test) under the race detector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The second clients. Debian's python3-boto3 speaks SQS's query protocol.
-if ! /usr/bin/python3 -c 'import boto3' 2>/dev/null; then
+# The second clients. Debian's python3-boto3 speaks SQS's query protocol;
+# Celery's SQS transport (kombu) has a query-protocol client of its own.
+clients="python3-boto3 python3-celery python3-kombu python3-pycurl"
+if ! /usr/bin/python3 -c 'import boto3, celery, kombu, pycurl' 2>/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing python3-boto3 (apt) for the query-protocol tests"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-boto3) >/dev/null
+    echo "installing $clients (apt) for the second-client tests"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $clients) >/dev/null
   else
-    echo "python3-boto3 is missing: install it (apt-get install python3-boto3)" >&2
+    echo "second clients missing: install them (apt-get install $clients)" >&2
     exit 1
   fi
 fi
