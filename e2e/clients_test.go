@@ -175,3 +175,24 @@ func TestSNSWithBoto3(t *testing.T) {
 		t.Fatalf("sns client output: %s", out)
 	}
 }
+
+// TestJSClientSDK drives SQS and SNS with the AWS SDK for JavaScript v3
+// (testdata/jsclient, pinned by its package-lock.json; scripts/test.sh runs
+// npm ci there): another JSON serializer for SQS with its own MD5 checks of
+// bodies, another query serializer and XML parser for SNS, and its error
+// mapping.
+func TestJSClientSDK(t *testing.T) {
+	requireClient(t, "node", "--version")
+	requireClient(t, "test", "-d", "testdata/jsclient/node_modules/@aws-sdk/client-sqs")
+	s, _ := start(t, false)
+	cmd := exec.Command("node", "--no-warnings", "check.mjs")
+	cmd.Dir = "testdata/jsclient"
+	cmd.Env = append(cleanEnv(), "FORKLINE_ENDPOINT="+s.URL)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("JavaScript client failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "all checks passed") {
+		t.Fatalf("JavaScript client output: %s", out)
+	}
+}

@@ -2,8 +2,9 @@
 # Runs forkline's whole test suite: gofmt and vet, then every test (unit, store
 # conformance, fuzz seed corpora, end-to-end with aws-sdk-go-v2, the AWS CLI,
 # Debian's python3-boto3 for the query protocol, a Celery worker on
-# Debian's python3-celery and python3-kombu, moto as an MD5 reference, and
-# the kill -9 crash test) under the race detector.
+# Debian's python3-celery and python3-kombu, the AWS SDK for JavaScript v3,
+# moto as an MD5 reference, and the kill -9 crash test) under the race
+# detector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,16 @@ if ! /usr/bin/python3 -c 'import boto3, celery, kombu, pycurl' 2>/dev/null; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $clients) >/dev/null
   else
     echo "second clients missing: install them (apt-get install $clients)" >&2
+    exit 1
+  fi
+fi
+# The AWS SDK for JavaScript v3, pinned by e2e/testdata/jsclient's lock file.
+if [ ! -d e2e/testdata/jsclient/node_modules ]; then
+  if command -v npm >/dev/null; then
+    echo "installing the AWS SDK for JavaScript (npm ci) for the second-client tests"
+    npm ci --silent --no-audit --no-fund --prefix e2e/testdata/jsclient >/dev/null
+  else
+    echo "npm is missing: install Node.js and npm, or run the tests without scripts/test.sh" >&2
     exit 1
   fi
 fi
