@@ -407,26 +407,41 @@ func TestPendingSubscriptionExpires(t *testing.T) {
 	}
 }
 
-// An HTTP/S delivery is not retried later than an hour after the message
-// was published, whatever its policy allows (SNS developer guide, "Amazon
-// SNS message delivery retries": 3,600 seconds is a hard limit); then the
-// subscription's dead-letter queue gets it.
+// HTTP/S retries end within an hour of the publish (SNS developer guide,
+// "Amazon SNS message delivery retries": "The total policy retry time for an
+// HTTP/S endpoint cannot be greater than 3,600 seconds"): a policy that
+// would retry for longer is refused, on the topic and on the subscription;
+// one that fills the hour runs its course, then the subscription's
+// dead-letter queue gets the message.
 func TestHTTPRetriesStopAfterAnHour(t *testing.T) {
 	s, c, q := startSNS(t, true)
 	arn := createTopic(t, c, "hour", nil)
-	dlqURL := create(t, q, "hour-dlq", nil)
+	tooLong := `{"healthyRetryPolicy":{"minDelayTarget":600,"maxDelayTarget":600,"numRetries":7}}`
 	dead := newSubscriber(t, func(n int) int {
 		if n == 1 {
 			return 200
 		}
 		return 500
 	})
-	confirmHTTP(t, c, arn, dead, map[string]string{
-		"DeliveryPolicy": `{"healthyRetryPolicy":{"minDelayTarget":600,"maxDelayTarget":600,"numRetries":10}}`,
+	_, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("http"),
+		Endpoint: aws.String(dead.URL), Attributes: map[string]string{"DeliveryPolicy": tooLong}})
+	wantCode(t, err, "InvalidParameter")
+	if err == nil || !strings.Contains(err.Error(), "Total policy retry time cannot be greater than 3600 seconds") {
+		t.Fatalf("Subscribe with 4,200 s of retries: %v", err)
+	}
+	_, err = c.SetTopicAttributes(ctx(t), &sns.SetTopicAttributesInput{TopicArn: aws.String(arn), AttributeName: aws.String("DeliveryPolicy"),
+		AttributeValue: aws.String(`{"http":{"defaultHealthyRetryPolicy":{"minDelayTarget":40,"maxDelayTarget":40,"numRetries":100}}}`)})
+	wantCode(t, err, "InvalidParameter")
+
+	dlqURL := create(t, q, "hour-dlq", nil)
+	subArn := confirmHTTP(t, c, arn, dead, map[string]string{
+		"DeliveryPolicy": `{"healthyRetryPolicy":{"minDelayTarget":600,"maxDelayTarget":600,"numRetries":6}}`,
 		"RedrivePolicy":  `{"deadLetterTargetArn":"` + queueArn("hour-dlq") + `"}`})
+	_, err = c.SetSubscriptionAttributes(ctx(t), &sns.SetSubscriptionAttributesInput{SubscriptionArn: aws.String(subArn),
+		AttributeName: aws.String("DeliveryPolicy"), AttributeValue: aws.String(tooLong)})
+	wantCode(t, err, "InvalidParameter")
 	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("late")})
-	// Attempts at 0, 10, ..., 60 minutes: seven of the eleven the policy
-	// allows.
+	// Attempts at 0, 10, ..., 60 minutes.
 	failedAttempts(t, s, dead, 7, 600*time.Second)
 	deadline := time.Now().Add(30 * time.Second)
 	for {

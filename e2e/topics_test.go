@@ -174,6 +174,21 @@ func TestTopicLifecycle(t *testing.T) {
 	}
 	_, err := c.CreateTopic(ctx(t), &sns.CreateTopicInput{Name: aws.String("orders"), Attributes: map[string]string{"DisplayName": "Other"}})
 	wantCode(t, err, "InvalidParameter")
+	// Naming an attribute at its default is not asking for different
+	// attributes ("By default, SignatureVersion is set to 1", TracingConfig
+	// PassThrough: SNS API reference, GetTopicAttributes).
+	for _, attrs := range []map[string]string{{"DisplayName": "Orders", "SignatureVersion": "1"}, {"TracingConfig": "PassThrough"}} {
+		if again := createTopic(t, c, "orders", attrs); again != arn {
+			t.Fatalf("CreateTopic with %v: %s", attrs, again)
+		}
+	}
+	fifoArn := createTopic(t, c, "orders.fifo", map[string]string{"FifoTopic": "true"})
+	if again := createTopic(t, c, "orders.fifo", map[string]string{"FifoTopic": "true", "ContentBasedDeduplication": "false", "FifoThroughputScope": "Topic"}); again != fifoArn {
+		t.Fatalf("CreateTopic of a FIFO topic with its defaults: %s", again)
+	}
+	if _, err := c.DeleteTopic(ctx(t), &sns.DeleteTopicInput{TopicArn: aws.String(fifoArn)}); err != nil {
+		t.Fatal(err)
+	}
 	for _, bad := range []string{"", "a b", "x:y", strings.Repeat("a", 257), "standard.fifo"} {
 		_, err := c.CreateTopic(ctx(t), &sns.CreateTopicInput{Name: aws.String(bad)})
 		wantCode(t, err, "InvalidParameter")
@@ -314,6 +329,28 @@ func TestFanOutToQueues(t *testing.T) {
 	}
 	_, err := c.Publish(ctx(t), &sns.PublishInput{TopicArn: aws.String(arn), MessageStructure: aws.String("json"), Message: aws.String(`{"sqs":"x"}`)})
 	wantCode(t, err, "InvalidParameter")
+	// Raw delivery of a MessageStructure=json publish carries no message
+	// attributes: "Message attributes are sent only when the message
+	// structure is String, not JSON" (SNS developer guide, Amazon SNS
+	// message attributes).
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), MessageStructure: aws.String("json"),
+		Message:           aws.String(`{"default":"for everyone","sqs":"raw for queues"}`),
+		MessageAttributes: map[string]snstypes.MessageAttributeValue{"color": {DataType: aws.String("String"), StringValue: aws.String("blue")}}})
+	if n := decodeNotification(t, *receive(t, q, urls[0], 1)[0].Body); n.Message != "raw for queues" || len(n.MessageAttributes) != 0 {
+		t.Fatalf("MessageStructure json with attributes, envelope: %+v", n)
+	}
+	found := false
+	for _, m := range receive(t, q, rawURL, 10) {
+		if *m.Body == "raw for queues" {
+			found = true
+			if len(m.MessageAttributes) != 0 || m.MD5OfMessageAttributes != nil {
+				t.Fatalf("MessageStructure json with attributes, raw delivery: %v", m.MessageAttributes)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("MessageStructure json with attributes: no raw delivery")
+	}
 
 	// Signature version 2 signs with SHA256withRSA.
 	if _, err := c.SetTopicAttributes(ctx(t), &sns.SetTopicAttributesInput{TopicArn: aws.String(arn),
@@ -442,6 +479,16 @@ func TestSubscriptions(t *testing.T) {
 	_, err = c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"), Endpoint: aws.String(queueArn("subs-q")),
 		Attributes: map[string]string{"RawMessageDelivery": "false"}})
 	wantCode(t, err, "InvalidParameter")
+	// A default named again is the same subscription: FilterPolicyScope
+	// defaults to MessageAttributes (SNS API reference,
+	// GetSubscriptionAttributes), RawMessageDelivery to false.
+	defaultsArn := createTopic(t, c, "subs-defaults", nil)
+	_, plainArn := subscribeQueue(t, c, q, defaultsArn, "subs-plain", map[string]string{"FilterPolicy": `{"k":["v"]}`})
+	again, err = c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(defaultsArn), Protocol: aws.String("sqs"), Endpoint: aws.String(queueArn("subs-plain")),
+		Attributes: map[string]string{"RawMessageDelivery": "false", "FilterPolicyScope": "MessageAttributes"}})
+	if err != nil || *again.SubscriptionArn != plainArn {
+		t.Fatalf("Subscribe naming the defaults = %v, %v; want %s", again, err, plainArn)
+	}
 	a, err := c.GetSubscriptionAttributes(ctx(t), &sns.GetSubscriptionAttributesInput{SubscriptionArn: aws.String(subArn)})
 	if err != nil {
 		t.Fatal(err)

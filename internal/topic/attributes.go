@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"mime"
 	"strconv"
 	"strings"
 	"time"
@@ -452,6 +453,37 @@ func checkRetry(prefix string, r *retryPolicyJSON) error {
 			return fmt.Errorf("%s.backoffFunction must be one of linear, arithmetic, geometric, exponential", prefix)
 		}
 	}
+	// "The total policy retry time for an HTTP/S endpoint cannot be greater
+	// than 3,600 seconds. This is a hard limit and cannot be increased."
+	// (SNS developer guide, "Amazon SNS message delivery retries"). The
+	// policy is refused when set, as AWS does, rather than cut short when
+	// delivered.
+	p := defaultHTTPPolicy()
+	overlay(&p, r)
+	var total time.Duration
+	for i := 1; i <= p.NumRetries; i++ {
+		d, _ := p.delay(i)
+		total += d
+	}
+	if total > maxHTTPRetryTime {
+		return fmt.Errorf("%s: Total policy retry time cannot be greater than 3600 seconds", prefix)
+	}
+	return nil
+}
+
+// checkRequestPolicy checks the content type HTTP/S deliveries are sent
+// with. The SNS developer guide names text/plain, application/json and
+// application/xml (SetSubscriptionAttributes delivery policy JSON format);
+// a well-formed text or application media type, parameters such as a
+// charset included, passes.
+func checkRequestPolicy(prefix string, r *requestPolicyJSON) error {
+	if r == nil || r.HeaderContentType == nil {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(*r.HeaderContentType)
+	if err != nil || !strings.HasPrefix(mt, "text/") && !strings.HasPrefix(mt, "application/") {
+		return fmt.Errorf("%s.headerContentType: Invalid value [%s]. Must be a text or application media type such as text/plain, application/json or application/xml", prefix, *r.HeaderContentType)
+	}
 	return nil
 }
 
@@ -465,6 +497,9 @@ func parseTopicDeliveryPolicy(doc string) (*topicDeliveryJSON, error) {
 			return nil, err
 		}
 		if err := checkThrottle("http.defaultThrottlePolicy", p.HTTP.DefaultThrottlePolicy); err != nil {
+			return nil, err
+		}
+		if err := checkRequestPolicy("http.defaultRequestPolicy", p.HTTP.DefaultRequestPolicy); err != nil {
 			return nil, err
 		}
 	}
@@ -489,6 +524,9 @@ func parseSubDeliveryPolicy(doc string) (*subDeliveryJSON, error) {
 		return nil, err
 	}
 	if err := checkThrottle("throttlePolicy", p.ThrottlePolicy); err != nil {
+		return nil, err
+	}
+	if err := checkRequestPolicy("requestPolicy", p.RequestPolicy); err != nil {
 		return nil, err
 	}
 	return &p, nil

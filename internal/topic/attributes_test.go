@@ -82,3 +82,38 @@ func FuzzParseReplayPolicy(f *testing.F) {
 		}
 	})
 }
+
+// TestDeliveryPolicyLimits: retries may not run past 3,600 seconds in all
+// (SNS developer guide, "Amazon SNS message delivery retries"), and the
+// request policy's content type is a text or application media type (the
+// guide's delivery policy JSON formats name text/plain, application/json
+// and application/xml).
+func TestDeliveryPolicyLimits(t *testing.T) {
+	for doc, ok := range map[string]bool{
+		`{"healthyRetryPolicy":{"minDelayTarget":600,"maxDelayTarget":600,"numRetries":6}}`:                                true,
+		`{"healthyRetryPolicy":{"minDelayTarget":600,"maxDelayTarget":600,"numRetries":7}}`:                                false,
+		`{"healthyRetryPolicy":{"minDelayTarget":1,"maxDelayTarget":3600,"numRetries":3,"backoffFunction":"exponential"}}`: false,
+		`{"healthyRetryPolicy":{"minDelayTarget":1,"maxDelayTarget":60,"numRetries":100,"numNoDelayRetries":50}}`:          true,
+		`{"healthyRetryPolicy":{"numRetries":100}}`:                                                                        true, // 100 × 20 s
+		`{"requestPolicy":{"headerContentType":"application/json"}}`:                                                       true,
+		`{"requestPolicy":{"headerContentType":"text/plain; charset=UTF-8"}}`:                                              true,
+		`{"requestPolicy":{"headerContentType":"application/xml"}}`:                                                        true,
+		`{"requestPolicy":{"headerContentType":"foo/bar; nonsense"}}`:                                                      false,
+		`{"requestPolicy":{"headerContentType":"image/png"}}`:                                                              false,
+		`{"requestPolicy":{"headerContentType":""}}`:                                                                       false,
+	} {
+		if _, err := parseSubDeliveryPolicy(doc); (err == nil) != ok {
+			t.Errorf("%s: %v", doc, err)
+		}
+	}
+	for doc, ok := range map[string]bool{
+		`{"http":{"defaultHealthyRetryPolicy":{"minDelayTarget":40,"maxDelayTarget":40,"numRetries":90}}}`:  true,
+		`{"http":{"defaultHealthyRetryPolicy":{"minDelayTarget":40,"maxDelayTarget":40,"numRetries":100}}}`: false,
+		`{"http":{"defaultRequestPolicy":{"headerContentType":"application/json"}}}`:                        true,
+		`{"http":{"defaultRequestPolicy":{"headerContentType":"json"}}}`:                                    false,
+	} {
+		if _, err := parseTopicDeliveryPolicy(doc); (err == nil) != ok {
+			t.Errorf("%s: %v", doc, err)
+		}
+	}
+}

@@ -659,11 +659,16 @@ func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer st
 		} else {
 			in.Body = text
 		}
-		in.Attributes = p.in.Attributes
-		if p.attrs == nil {
-			p.attrs, _ = queue.CheckAttributes(in.Attributes) // a failure is the queue's to report, per copy
+		// "Message attributes are sent only when the message structure
+		// is String, not JSON" (SNS Developer Guide, Amazon SNS message
+		// attributes), as in the envelope.
+		if p.msgs == nil {
+			in.Attributes = p.in.Attributes
+			if p.attrs == nil {
+				p.attrs, _ = queue.CheckAttributes(in.Attributes) // a failure is the queue's to report, per copy
+			}
+			in.AttrsChecked = p.attrs
 		}
-		in.AttrsChecked = p.attrs
 	} else {
 		in.Body, in.Shared, in.MD5Body, in.BodyChecked, in.Finish = s.envelopeFor(t, p, sub, sigVer, envs)
 	}

@@ -581,7 +581,7 @@ func (s *Service) CreateTopic(ctx context.Context, name string, attrs, tags map[
 		rec := t.rec
 		s.mu.Unlock()
 		for k, v := range norm {
-			if rec.Attributes[k] != v {
+			if effectiveTopicAttr(rec.Attributes, t.fifo, k) != v {
 				return "", invalidParam("Attributes", "Topic already exists with different attributes")
 			}
 		}
@@ -615,6 +615,33 @@ func (s *Service) CreateTopic(ctx context.Context, name string, attrs, tags map[
 	s.topics[name] = t
 	s.mu.Unlock()
 	return t.arn, nil
+}
+
+// effectiveTopicAttr is a topic's value of an attribute: what was set, or
+// the default GetTopicAttributes documents for it ("By default,
+// SignatureVersion is set to 1", TracingConfig PassThrough, ...). A repeated
+// CreateTopic that names a default is not asking for different attributes.
+func effectiveTopicAttr(attrs map[string]string, fifo bool, name string) string {
+	if v, ok := attrs[name]; ok {
+		return v
+	}
+	switch name {
+	case "SignatureVersion":
+		return "1"
+	case "TracingConfig":
+		return "PassThrough"
+	case "MaximumMessageSize":
+		return strconv.Itoa(MaxMessageBytes)
+	case "ContentBasedDeduplication":
+		if fifo {
+			return "false"
+		}
+	case "FifoThroughputScope":
+		if fifo {
+			return "Topic"
+		}
+	}
+	return ""
 }
 
 // DeleteTopic deletes a topic and its subscriptions; deleting a missing

@@ -74,7 +74,7 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 		// attributes asked for differ.
 		s.mu.Unlock()
 		for k, v := range attrs {
-			if sub.rec.Attributes[k] != v {
+			if effectiveSubAttr(sub.rec.Attributes, k) != v {
 				return "", invalidParam("Attributes", "Subscription already exists with different attributes")
 			}
 		}
@@ -611,4 +611,20 @@ func (s *Service) SetSubscriptionAttributes(ctx context.Context, arn, name, valu
 		s.startReplay(arn, rec.Replay.Gen)
 	}
 	return nil
+}
+
+// effectiveSubAttr is a subscription's value of an attribute: what was set,
+// or the default GetSubscriptionAttributes reports for it (RawMessageDelivery
+// false, FilterPolicyScope MessageAttributes).
+func effectiveSubAttr(attrs map[string]string, name string) string {
+	if v, ok := attrs[name]; ok {
+		return v
+	}
+	switch name {
+	case "RawMessageDelivery":
+		return "false"
+	case "FilterPolicyScope":
+		return string(filter.ScopeAttributes)
+	}
+	return ""
 }
