@@ -90,3 +90,37 @@ func TestFilterPoliciesEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// A topic holds up to 200 filter policies: Subscribe and
+// SetSubscriptionAttributes fail beyond, while subscriptions without a
+// policy are still created ("By default, you can have up to 200 filter
+// policies per topic": SNS developer guide, "Amazon SNS subscription filter
+// policy constraints").
+func TestFilterPolicyLimitPerTopic(t *testing.T) {
+	_, c, _ := startSNS(t, false)
+	arn := createTopic(t, c, "filter-limit", nil)
+	policy := map[string]string{"FilterPolicy": `{"k":["v"]}`}
+	subscribe := func(i int, attrs map[string]string) (*sns.SubscribeOutput, error) {
+		return c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"),
+			Endpoint: aws.String(queueArn(fmt.Sprintf("limit-%d", i))), Attributes: attrs})
+	}
+	for i := range 200 {
+		if _, err := subscribe(i, policy); err != nil {
+			t.Fatalf("subscription %d: %v", i, err)
+		}
+	}
+	_, err := subscribe(200, policy)
+	wantCode(t, err, "FilterPolicyLimitExceeded")
+	plain, err := subscribe(200, nil)
+	if err != nil {
+		t.Fatalf("a subscription without a filter policy: %v", err)
+	}
+	_, err = c.SetSubscriptionAttributes(ctx(t), &sns.SetSubscriptionAttributesInput{SubscriptionArn: plain.SubscriptionArn,
+		AttributeName: aws.String("FilterPolicy"), AttributeValue: aws.String(`{"k":["w"]}`)})
+	wantCode(t, err, "FilterPolicyLimitExceeded")
+	// Another topic counts its own.
+	if _, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(createTopic(t, c, "filter-limit-2", nil)), Protocol: aws.String("sqs"),
+		Endpoint: aws.String(queueArn("limit-0")), Attributes: policy}); err != nil {
+		t.Fatal(err)
+	}
+}

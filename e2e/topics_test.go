@@ -507,6 +507,17 @@ func TestSubscriptions(t *testing.T) {
 	}
 	_, err = c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("carrier-pigeon"), Endpoint: aws.String("x")})
 	wantCode(t, err, "InvalidParameter")
+	// SMS endpoints are phone numbers, email endpoints addresses (SNS API
+	// reference, Subscribe: Endpoint).
+	for _, bad := range []struct{ proto, endpoint string }{{"sms", "hello"}, {"sms", "12"}, {"email", "notanemail"}, {"email-json", "a@b"}} {
+		_, err = c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(defaultsArn), Protocol: aws.String(bad.proto), Endpoint: aws.String(bad.endpoint)})
+		wantCode(t, err, "InvalidParameter")
+	}
+	for _, good := range []struct{ proto, endpoint string }{{"sms", "+1 206-555-0100"}, {"email", "dev@example.com"}} {
+		if _, err = c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(defaultsArn), Protocol: aws.String(good.proto), Endpoint: aws.String(good.endpoint)}); err != nil {
+			t.Errorf("Subscribe %s %s: %v", good.proto, good.endpoint, err)
+		}
+	}
 	_, err = c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"), Endpoint: aws.String("http://not-an-arn")})
 	wantCode(t, err, "InvalidParameter")
 	_, err = c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"), Endpoint: aws.String(queueArn("x.fifo"))})

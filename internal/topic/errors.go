@@ -23,6 +23,7 @@ var (
 	ErrResourceNotFound         = errors.New("ResourceNotFound")
 	ErrTopicLimitExceeded       = errors.New("TopicLimitExceeded")
 	ErrSubscriptionLimit        = errors.New("SubscriptionLimitExceeded")
+	ErrFilterPolicyLimit        = errors.New("FilterPolicyLimitExceeded")
 	ErrValidation               = errors.New("ValidationException")
 	ErrInvalidState             = errors.New("InvalidState")
 )

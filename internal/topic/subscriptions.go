@@ -93,6 +93,10 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 			return "", err
 		}
 	}
+	if attrs["FilterPolicy"] != "" && filterPolicies(t, nil) >= maxFilterPolicies {
+		s.mu.Unlock()
+		return "", errFilterPolicyLimit()
+	}
 	owner := in.Owner
 	if owner == "" {
 		owner = s.cfg.AccountID
@@ -197,11 +201,46 @@ func (s *Service) checkEndpoint(t *topic, proto, endpoint string) error {
 		if endpoint == "" {
 			return invalidParam("Endpoint", "no value for required parameter")
 		}
+		// "For the sms protocol, the endpoint is a phone number of an
+		// SMS-enabled device"; "For the email protocol, the endpoint is an
+		// email address" (SNS API reference, Subscribe).
+		switch {
+		case proto == "sms" && !phoneNumber(endpoint):
+			return errorf(ErrInvalidParameter, "Invalid parameter: Invalid SMS endpoint: %s", endpoint)
+		case (proto == "email" || proto == "email-json") && !emailAddress(endpoint):
+			return errorf(ErrInvalidParameter, "Invalid parameter: Email address")
+		}
 		if t.fifo {
 			return errorf(ErrInvalidParameter, "Invalid parameter: Invalid protocol type: %s", proto)
 		}
 	}
 	return nil
+}
+
+// phoneNumber reports whether s is a phone number: an optional "+", then 7
+// to 15 digits (E.164's most), with the spaces, dots, hyphens and
+// parentheses people write between them.
+func phoneNumber(s string) bool {
+	digits := 0
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '+' && i == 0:
+		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')':
+		default:
+			return false
+		}
+	}
+	return digits >= 7 && digits <= 15
+}
+
+// emailAddress reports whether s looks like an address: one "@" with
+// something before it, a dotted domain after it, and no spaces.
+func emailAddress(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && local != "" && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") &&
+		!strings.HasSuffix(domain, ".") && !strings.ContainsAny(s, " \t\r\n<>") && !strings.Contains(domain, "@")
 }
 
 // newSubscription compiles a subscription's settings from its record.
@@ -580,6 +619,9 @@ func (s *Service) SetSubscriptionAttributes(ctx context.Context, arn, name, valu
 	if name == "FilterPolicyScope" && rec.Attributes["FilterPolicy"] == "" {
 		return invalidParam("Attributes", "FilterPolicyScope can only be set when FilterPolicy is set")
 	}
+	if rec.Attributes["FilterPolicy"] != "" && sub.rec.Attributes["FilterPolicy"] == "" && filterPolicies(t, sub) >= maxFilterPolicies {
+		return errFilterPolicyLimit()
+	}
 	var b store.Batch
 	if name == "ReplayPolicy" {
 		// A new policy replaces the running replay; an empty one ends it
@@ -627,4 +669,28 @@ func effectiveSubAttr(attrs map[string]string, name string) string {
 		return string(filter.ScopeAttributes)
 	}
 	return ""
+}
+
+// maxFilterPolicies is how many subscriptions of a topic may have a filter
+// policy: "By default, you can have up to 200 filter policies per topic ...
+// it will fail when you attach a filter policy in the Subscribe API call (or
+// the SetSubscriptionAttributes API call)" (SNS developer guide, "Amazon SNS
+// subscription filter policy constraints"). The account's quota of 10,000
+// is not counted.
+const maxFilterPolicies = 200
+
+// filterPolicies counts t's subscriptions with a filter policy, but for
+// except. The caller holds s.mu.
+func filterPolicies(t *topic, except *subscription) int {
+	n := 0
+	for _, sub := range t.subs {
+		if sub != except && sub.rec.Attributes["FilterPolicy"] != "" {
+			n++
+		}
+	}
+	return n
+}
+
+func errFilterPolicyLimit() error {
+	return errorf(ErrFilterPolicyLimit, "Filter policy limit exceeded")
 }
