@@ -256,3 +256,32 @@ func TestFIFODeadLetterDeduplicationID(t *testing.T) {
 		t.Fatalf("dead-letter copy: %+v", moved)
 	}
 }
+
+// A FIFO queue's receipt handle expires with its visibility timeout: a
+// consumer slower than the timeout cannot delete the message, which stays
+// for the group's next consumer (API reference, ReceiveMessage,
+// ReceiveRequestAttemptId: the delete "fails with an error"; AWS Knowledge
+// Center, sqs-receipt-handle-error: "The receipt handle has expired").
+func TestFIFOExpiredReceiptHandle(t *testing.T) {
+	s, c := start(t, true)
+	url := create(t, c, "slow.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "30"})
+	sendFIFO(t, c, url, "m1", "g", "")
+	first := receive(t, c, url, 1)
+	s.Clock.Advance(31 * time.Second)
+	_, err := c.DeleteMessage(ctx(t), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: first[0].ReceiptHandle})
+	wantCode(t, err, "InvalidParameterValue")
+	wantCounts(t, c, url, "1", "0", "0")
+	// Received again: the first handle stays expired, in a batch too.
+	second := receive(t, c, url, 1)
+	if len(second) != 1 || second[0].Attributes["ApproximateReceiveCount"] != "2" {
+		t.Fatalf("second receive: %v", second)
+	}
+	out, err := c.DeleteMessageBatch(ctx(t), &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: []types.DeleteMessageBatchRequestEntry{
+		{Id: aws.String("old"), ReceiptHandle: first[0].ReceiptHandle}}})
+	if err != nil || len(out.Failed) != 1 || *out.Failed[0].Code != "InvalidParameterValue" || !out.Failed[0].SenderFault {
+		t.Fatalf("batch delete with the expired handle: %+v, %v", out, err)
+	}
+	wantCounts(t, c, url, "0", "1", "0")
+	del(t, c, url, second[0])
+	wantCounts(t, c, url, "0", "0", "0")
+}

@@ -1213,6 +1213,7 @@ func (s *Service) deleteMessages(ctx context.Context, q *queue, handles []string
 		return nil, errNoQueue()
 	}
 	qid := q.rec.ID
+	now := s.clock.Now().UnixNano()
 	seen := map[uint64]bool{}
 	for i, h := range handles {
 		seq, nonce, err := q.handle(h)
@@ -1224,8 +1225,11 @@ func (s *Service) deleteMessages(ctx context.Context, q *queue, handles []string
 			continue
 		}
 		if f := q.idx.inflight[seq]; f != nil {
-			if f.st.Nonce != nonce {
-				continue // stale handle: accepted, nothing deleted
+			if f.st.Nonce != nonce || q.fifo && f.st.VisibleAt <= now {
+				if q.fifo {
+					errs[i] = errExpiredHandle(h)
+				}
+				continue // stale handle of a standard queue: accepted, nothing deleted
 			}
 			seen[seq] = true
 			f.busy = make(chan struct{})
@@ -1233,9 +1237,20 @@ func (s *Service) deleteMessages(ctx context.Context, q *queue, handles []string
 			b.DeleteMessage(qid, seq)
 			continue
 		}
+		r, ok := q.idx.returned[seq]
+		if ok && q.fifo {
+			// "For FIFO queues, a receipt handle expires after a
+			// visibility timeout period" (AWS Knowledge Center,
+			// sqs-receipt-handle-error; API reference, ReceiveMessage:
+			// a consumer slower than the visibility timeout "tries to
+			// delete the processed messages, the action fails with an
+			// error"): the message stays, for the group's next consumer.
+			errs[i] = errExpiredHandle(h)
+			continue
+		}
 		// Not in flight: deleted only if the handle is still the latest
 		// of a message whose visibility timeout expired.
-		if r, ok := q.idx.returned[seq]; ok && r.nonce == nonce {
+		if ok && r.nonce == nonce {
 			seen[seq] = true
 			q.idx.dropVisible(seq)
 			if q.fifo {
@@ -1393,12 +1408,12 @@ func (s *Service) changeVisibilityHeld(ctx context.Context, q *queue, entries []
 			if r, ok := q.idx.returned[seq]; ok && r.nonce == nonce {
 				errs[i] = errorf(ErrMessageNotInflight, "Message does not exist or is not available for visibility timeout change.")
 			} else {
-				errs[i] = invalidValue("ReceiptHandle", e.ReceiptHandle, "The receipt handle has expired.")
+				errs[i] = errExpiredHandle(e.ReceiptHandle)
 			}
 			continue
 		}
 		if f.st.Nonce != nonce || seen[seq] {
-			errs[i] = invalidValue("ReceiptHandle", e.ReceiptHandle, "The receipt handle has expired.")
+			errs[i] = errExpiredHandle(e.ReceiptHandle)
 			continue
 		}
 		newAt := nowNs + int64(t)*int64(time.Second)
@@ -1440,4 +1455,10 @@ func (s *Service) changeVisibilityHeld(ctx context.Context, q *queue, entries []
 		return nil, fmt.Errorf("change visibility: %w", err)
 	}
 	return errs, nil
+}
+
+// errExpiredHandle is SQS's answer to a receipt handle whose visibility
+// timeout has passed, or that a later receive replaced.
+func errExpiredHandle(h string) error {
+	return invalidValue("ReceiptHandle", h, "The receipt handle has expired.")
 }
