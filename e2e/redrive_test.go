@@ -46,6 +46,11 @@ func TestDeadLetterQueue(t *testing.T) {
 	if len(moved) != 1 || *moved[0].MessageId != *out.MessageId || moved[0].Attributes["DeadLetterQueueSourceArn"] != attrs(t, c, src)["QueueArn"] {
 		t.Fatalf("dead-letter queue holds %+v", moved)
 	}
+	// ApproximateReceiveCount counts receives "across all queues" (API
+	// reference, ReceiveMessage): two from the source, this one.
+	if got := moved[0].Attributes["ApproximateReceiveCount"]; got != "3" {
+		t.Fatalf("ApproximateReceiveCount in the dead-letter queue = %s, want 3", got)
+	}
 
 	srcs, err := c.ListDeadLetterSourceQueues(ctx(t), &sqs.ListDeadLetterSourceQueuesInput{QueueUrl: aws.String(dlq)})
 	if err != nil || len(srcs.QueueUrls) != 1 || !strings.HasSuffix(srcs.QueueUrls[0], "/src") {

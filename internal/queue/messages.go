@@ -939,6 +939,12 @@ func (s *Service) prepareLanding(dst *queue, msgs []store.Message, sourceArn str
 			// developer guide, "Configure a dead-letter queue redrive").
 			nm.ID = NewMessageID()
 			nm.State.SentAt = now.UnixMilli()
+		} else {
+			// ApproximateReceiveCount is "the number of times a message
+			// has been received across all queues but not deleted" (API
+			// reference, ReceiveMessage): a dead-letter queue's copy
+			// keeps its count and its first receive.
+			nm.State.ReceiveCount, nm.State.FirstReceiveAt = m.State.ReceiveCount, m.State.FirstReceiveAt
 		}
 		if dst.fifo {
 			if sourceArn != "" {
@@ -962,7 +968,9 @@ func (s *Service) finishLanding(dst *queue, landed []*store.Message, ok bool) {
 	defer dst.mu.Unlock()
 	for _, m := range landed {
 		if ok && !dst.deleted {
-			dst.idx.addReady(readyEntry{seq: m.Seq, sentAt: m.State.SentAt}, m.GroupID)
+			// A dead-letter copy keeps its receive count, which only
+			// the stored state holds.
+			dst.idx.addReady(readyEntry{seq: m.Seq, sentAt: m.State.SentAt, received: m.State.ReceiveCount != 0}, m.GroupID)
 		}
 		if dst.fifo {
 			dst.idx.endSend(m.GroupID, m.Seq)

@@ -223,7 +223,7 @@ func (s *Service) loadQueue(ctx context.Context, rec store.Queue, now time.Time)
 			if st.Nonce != 0 {
 				q.idx.returned[seq] = returned{nonce: st.Nonce, sentAt: st.SentAt, group: st.GroupID}
 			}
-			q.idx.addReady(readyEntry{seq: seq, sentAt: st.SentAt, received: st.Nonce != 0}, st.GroupID)
+			q.idx.addReady(readyEntry{seq: seq, sentAt: st.SentAt, received: st.Nonce != 0 || st.ReceiveCount != 0}, st.GroupID)
 		}
 		return nil
 	})
