@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,6 +116,12 @@ func TestFIFODeduplication(t *testing.T) {
 	wantCode(t, err, "MissingParameter")
 	_, err = c.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("x"), MessageGroupId: aws.String("g"), MessageDeduplicationId: aws.String("q"), DelaySeconds: 5})
 	wantCode(t, err, "InvalidParameterValue")
+	// An explicit DelaySeconds of 0, which some SDKs send with every
+	// message, is no per-message delay and is accepted (the SDK for Go
+	// leaves a zero out, so the query protocol carries it here).
+	if body := postForm(t, s.URL, "Action=SendMessage&QueueUrl="+url+"&MessageBody=zero&MessageGroupId=g&MessageDeduplicationId=zero&DelaySeconds=0"); !strings.Contains(body, "<MessageId>") {
+		t.Fatalf("SendMessage with DelaySeconds=0: %s", body)
+	}
 
 	// Content-based deduplication hashes the body.
 	cb := create(t, c, "content.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"})

@@ -263,8 +263,9 @@ func mustFloat(s string) *big.Float {
 // precision, magnitude between 10^-128 and 10^+126 (or zero).
 func validNumber(s string) bool {
 	// A plain decimal (sign, digits, at most one point, no exponent), the
-	// common case, is valid when it has at most 39 digits: its magnitude
-	// then lies between 10^-39 and 10^39, inside the bounds.
+	// common case, is valid when it has at most 38 significant digits and
+	// at most 100 digits in all: its magnitude then lies between 10^-100
+	// and 10^100, inside the bounds.
 	i, digits, point := 0, 0, false
 	if i < len(s) && (s[i] == '+' || s[i] == '-') {
 		i++
@@ -280,10 +281,27 @@ func validNumber(s string) bool {
 		}
 		break
 	}
-	if i == len(s) && digits > 0 {
-		return digits <= 38+1
+	if i == len(s) && digits > 0 && digits <= 100 {
+		return significantDigits(s) <= 38
 	}
 	return validNumberFull(s)
+}
+
+// significantDigits counts the digits of a number's mantissa from its first
+// one that is not zero: "A number can have up to 38 digits of precision"
+// (SQS developer guide, "Amazon SQS message attributes").
+func significantDigits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == 'e' || c == 'E' {
+			break
+		}
+		if c >= '1' && c <= '9' || c == '0' && n > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // validNumberFull is validNumber for any syntax, exponents included.
@@ -295,16 +313,7 @@ func validNumberFull(s string) bool {
 	if !ok || f.IsInf() {
 		return false
 	}
-	digits := 0
-	for _, c := range s {
-		if c == 'e' || c == 'E' {
-			break
-		}
-		if c >= '0' && c <= '9' {
-			digits++
-		}
-	}
-	if digits > 38+1 { // allow a leading zero such as 0.5
+	if significantDigits(s) > 38 {
 		return false
 	}
 	abs := new(big.Float).Abs(f)

@@ -206,10 +206,16 @@ func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep
 		if d < 0 || d > 900 {
 			return nil, invalidValue("DelaySeconds", d, "DelaySeconds must be >= 0 and <= 900.")
 		}
-		if q.fifo {
+		// A FIFO queue takes no per-message delay (SQS developer
+		// guide, "Amazon SQS delay queues"); SQS accepts an explicit 0,
+		// which some SDKs' models send for every message, as no delay
+		// asked for.
+		switch {
+		case q.fifo && d != 0:
 			return nil, invalidValue("DelaySeconds", d, "The request include parameter that is not valid for this queue type.")
+		case !q.fifo:
+			delay = d
 		}
-		delay = d
 	}
 	p := &sendPrep{in: in, delay: delay, size: size}
 	if in.HasGroupID {
