@@ -75,6 +75,18 @@ func TestSendReceiveDeleteWithAttributes(t *testing.T) {
 	if _, err := c.DeleteMessage(ctx(t), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
 		t.Fatal(err)
 	}
+	// AWSTraceHeader "must be a correctly formatted X-Ray trace header
+	// string" (API reference, SendMessage).
+	for _, bad := range []string{"not-an-xray-header", "Root=1-5759e988", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=xyz", "Parent=53995c3f42cd8ad8"} {
+		_, err := c.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("x"),
+			MessageSystemAttributes: map[string]types.MessageSystemAttributeValue{"AWSTraceHeader": {DataType: aws.String("String"), StringValue: aws.String(bad)}}})
+		wantCode(t, err, "InvalidParameterValue")
+	}
+	if _, err := c.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("x"),
+		MessageSystemAttributes: map[string]types.MessageSystemAttributeValue{"AWSTraceHeader": {DataType: aws.String("String"),
+			StringValue: aws.String("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:1|68fd508a:5")}}}); err != nil {
+		t.Fatalf("a full trace header: %v", err)
+	}
 }
 
 func TestMessageAttributeFilter(t *testing.T) {

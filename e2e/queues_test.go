@@ -244,6 +244,16 @@ func TestTags(t *testing.T) {
 	wantCode(t, err, "InvalidParameterValue")
 	_, err = c.TagQueue(ctx(t), &sqs.TagQueueInput{QueueUrl: url, Tags: map[string]string{strings.Repeat("k", 129): "v"}})
 	wantCode(t, err, "InvalidParameterValue")
+	// Letters, digits, white space and _ . : / = + - @ only, and no aws:
+	// prefix on a key or a value (SQS developer guide, "Amazon SQS queue
+	// quotas", tags).
+	for _, bad := range []map[string]string{{"k#": "v"}, {"k": "v!"}, {"k": "aws:reserved"}} {
+		_, err = c.TagQueue(ctx(t), &sqs.TagQueueInput{QueueUrl: url, Tags: bad})
+		wantCode(t, err, "InvalidParameterValue")
+	}
+	if _, err := c.TagQueue(ctx(t), &sqs.TagQueueInput{QueueUrl: url, Tags: map[string]string{"Owner Team": "café/ops_1 + a@b.c:d=e-f"}}); err != nil {
+		t.Fatalf("TagQueue with allowed characters: %v", err)
+	}
 }
 
 func TestPermissions(t *testing.T) {

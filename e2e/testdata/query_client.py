@@ -42,7 +42,7 @@ attrs = {
     "b": {"DataType": "Binary", "BinaryValue": b"\x00\xff\x10"},
 }
 sent = c.send_message(QueueUrl=url, MessageBody="body\r\nwith ünïcode 😀", MessageAttributes=attrs,
-                      MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-a-b"}})
+                      MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-5759e988-bd862e3fe1be46a994272793"}})
 assert sent["MD5OfMessageAttributes"] and sent["MD5OfMessageSystemAttributes"], sent
 batch = c.send_message_batch(QueueUrl=url, Entries=[
     {"Id": "ok", "MessageBody": "second", "MessageAttributes": {"k": {"DataType": "String", "StringValue": "v"}}},
@@ -58,7 +58,7 @@ assert len(msgs) == 2, msgs
 first = [m for m in msgs if m["MessageId"] == sent["MessageId"]][0]
 assert first["Body"] == "body\r\nwith ünïcode 😀", repr(first["Body"])
 assert first["MessageAttributes"]["b"]["BinaryValue"] == b"\x00\xff\x10"
-assert first["Attributes"]["AWSTraceHeader"] == "Root=1-a-b"
+assert first["Attributes"]["AWSTraceHeader"] == "Root=1-5759e988-bd862e3fe1be46a994272793"
 assert first["Attributes"]["SenderId"] == "AKIDQUERY"
 c.change_message_visibility(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=60)
 res = c.change_message_visibility_batch(QueueUrl=url, Entries=[

@@ -194,6 +194,11 @@ func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep
 		if a.DataType != "String" || a.StringValue == "" {
 			return nil, errorf(ErrInvalidParameterValue, "Message system attribute 'AWSTraceHeader' must be of type String with a non-empty value.")
 		}
+		// "its value must be a correctly formatted X-Ray trace header
+		// string" (API reference, SendMessage).
+		if !ValidTraceHeader(a.StringValue) {
+			return nil, errorf(ErrInvalidParameterValue, "Message system attribute 'AWSTraceHeader' must be a correctly formatted X-Ray trace header string, such as Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1.")
+		}
 		trace = a.StringValue
 	}
 	size := in.bodyLen() + attrSize
@@ -1475,4 +1480,43 @@ func (s *Service) changeVisibilityHeld(ctx context.Context, q *queue, entries []
 // timeout has passed, or that a later receive replaced.
 func errExpiredHandle(h string) error {
 	return invalidValue("ReceiptHandle", h, "The receipt handle has expired.")
+}
+
+// ValidTraceHeader reports whether s is an X-Ray trace header: fields
+// Key=Value separated by semicolons, among them a Root trace ID (1-, eight
+// hexadecimal digits of time, -, 24 hexadecimal digits), and if present a
+// Parent of 16 hexadecimal digits and a Sampled of 0, 1 or ?.
+func ValidTraceHeader(s string) bool {
+	root := false
+	for _, f := range strings.Split(s, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(f), "=")
+		if !ok || k == "" {
+			return false
+		}
+		switch k {
+		case "Root":
+			if len(v) != 35 || v[:2] != "1-" || v[10] != '-' || !isHex(v[2:10]) || !isHex(v[11:]) {
+				return false
+			}
+			root = true
+		case "Parent":
+			if len(v) != 16 || !isHex(v) {
+				return false
+			}
+		case "Sampled":
+			if v != "0" && v != "1" && v != "?" {
+				return false
+			}
+		}
+	}
+	return root
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }

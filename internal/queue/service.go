@@ -30,6 +30,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/forkline/forkline/internal/clock"
 	"github.com/forkline/forkline/internal/store"
@@ -754,8 +755,11 @@ func (s *Service) UntagQueue(ctx context.Context, name string, keys []string) er
 
 const maxTags = 50
 
-// validateTags checks tag keys and values (SQS Developer Guide,
-// sqs-queue-tags.html: up to 50 tags, keys 1-128 and values 0-256 chars).
+// validateTags checks tag keys and values (SQS developer guide, "Amazon
+// SQS queue quotas": up to 50 tags, keys 1 to 128 and values 0 to 256
+// characters; "Unicode alphanumeric characters in UTF-8 and whitespaces"
+// and "_ . : / = + - @"; "The tag Key or Value must not include the
+// reserved prefix aws:").
 func validateTags(tags map[string]string, _ int) error {
 	if len(tags) > maxTags {
 		return errorf(ErrInvalidParameterValue, "Too many tags: at most %d tags are allowed per queue.", maxTags)
@@ -770,8 +774,24 @@ func validateTags(tags map[string]string, _ int) error {
 		if len([]rune(v)) > 256 {
 			return errorf(ErrInvalidParameterValue, "Tag values must be less than 256 characters in length.")
 		}
+		if strings.HasPrefix(strings.ToLower(v), "aws:") {
+			return errorf(ErrInvalidParameterValue, "Tag values must not start with the reserved prefix aws:.")
+		}
+		if !tagChars(k) || !tagChars(v) {
+			return errorf(ErrInvalidParameterValue, "Tag keys and values may contain only Unicode letters, digits, white space, and _ . : / = + - @.")
+		}
 	}
 	return nil
+}
+
+// tagChars reports whether s uses only the characters allowed in tags.
+func tagChars(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsSpace(r) && !strings.ContainsRune("_.:/=+-@", r) {
+			return false
+		}
+	}
+	return true
 }
 
 func copyMap(m map[string]string) map[string]string {

@@ -431,7 +431,7 @@ func (d *dispatcher) toQueue(ctx context.Context, o *outRec, queueArn string) (b
 	} else {
 		in.Body = string(s.outBody(o))
 	}
-	if o.Trace != "" {
+	if o.Trace != "" && queue.ValidTraceHeader(o.Trace) {
 		in.SystemAttributes = []store.MessageAttribute{{Name: "AWSTraceHeader", DataType: "String", StringValue: o.Trace}}
 	}
 	_, fifo := s.cfg.Queues.QueueByArn(queueArn)

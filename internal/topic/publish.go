@@ -672,7 +672,9 @@ func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer st
 	} else {
 		in.Body, in.Shared, in.MD5Body, in.BodyChecked, in.Finish = s.envelopeFor(t, p, sub, sigVer, envs)
 	}
-	if p.in.TraceHeader != "" {
+	// The publisher's X-Amzn-Trace-Id, when SQS would take it: a
+	// malformed one must not fail the delivery.
+	if p.in.TraceHeader != "" && queue.ValidTraceHeader(p.in.TraceHeader) {
 		in.SystemAttributes = []store.MessageAttribute{{Name: "AWSTraceHeader", DataType: "String", StringValue: p.in.TraceHeader}}
 	}
 	_, fifo := s.cfg.Queues.QueueByArn(sub.rec.Endpoint)
