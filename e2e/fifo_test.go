@@ -292,3 +292,23 @@ func TestFIFOExpiredReceiptHandle(t *testing.T) {
 	del(t, c, url, second[0])
 	wantCounts(t, c, url, "0", "0", "0")
 }
+
+// A purge ends the deduplication window of what the FIFO queue held: the
+// same deduplication ID sent again is a new message. (Not in AWS's
+// documentation; LocalStack's test_purge_queue_clears_fifo_deduplication_cache,
+// recorded against AWS, shows it.)
+func TestFIFOPurgeClearsDeduplication(t *testing.T) {
+	_, c := start(t, true)
+	url := create(t, c, "purged.fifo", map[string]string{"FifoQueue": "true"})
+	first := sendFIFO(t, c, url, "one", "g", "d1")
+	if _, err := c.PurgeQueue(ctx(t), &sqs.PurgeQueueInput{QueueUrl: aws.String(url)}); err != nil {
+		t.Fatal(err)
+	}
+	again := sendFIFO(t, c, url, "one", "g", "d1")
+	if *again.MessageId == *first.MessageId {
+		t.Fatal("the send after the purge was taken for a duplicate")
+	}
+	if got := receive(t, c, url, 10); len(got) != 1 || *got[0].MessageId != *again.MessageId {
+		t.Fatalf("after the purge: %v", bodies(got))
+	}
+}

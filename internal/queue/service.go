@@ -676,13 +676,20 @@ func (s *Service) PurgeQueue(ctx context.Context, name string) error {
 	rec := q.rec
 	rec.LastPurgeAt = now.UnixNano()
 	through := q.nextSeq - 1
-	q.mu.Unlock()
 	var b store.Batch
 	b.Purge(rec.ID, through)
 	b.PutQueue(rec)
-	if q.fifo {
-		// Deduplication IDs stay valid across a purge, as in SQS.
+	// A FIFO queue's purge also ends the deduplication window of what it
+	// held: a message sent again with the same deduplication ID is
+	// delivered. (AWS does not document it; LocalStack's test
+	// test_purge_queue_clears_fifo_deduplication_cache, recorded against
+	// AWS, shows it.) No send is in progress: each holds q.op.
+	var dropped []string
+	for k := range q.dedup {
+		b.DeleteDedup(rec.ID, k)
+		dropped = append(dropped, k)
 	}
+	q.mu.Unlock()
 	if err := s.st.Commit(ctx, &b); err != nil {
 		return fmt.Errorf("purge queue %s: %w", name, err)
 	}
@@ -691,6 +698,9 @@ func (s *Service) PurgeQueue(ctx context.Context, name string) error {
 	q.rec = rec
 	q.idx.reset()
 	q.attempts = map[string]*attempt{}
+	for _, k := range dropped {
+		delete(q.dedup, k)
+	}
 	q.mu.Unlock()
 	return nil
 }
