@@ -104,8 +104,7 @@ func (s *Service) AddPermission(ctx context.Context, ref string, in PermissionIn
 		}
 		principal = map[string]string{"AWS": p}
 	}
-	stmt := map[string]any{"Sid": in.StatementID, "Effect": "Allow", "Principal": principal, "Action": in.Action,
-		"Resource": f.rec.Config.FunctionArn}
+	stmt := map[string]any{"Sid": in.StatementID, "Effect": "Allow", "Principal": principal, "Action": in.Action}
 	cond := map[string]map[string]string{}
 	if in.SourceArn != "" {
 		cond["ArnLike"] = map[string]string{"AWS:SourceArn": in.SourceArn}
@@ -116,8 +115,12 @@ func (s *Service) AddPermission(ctx context.Context, ref string, in PermissionIn
 	if len(cond) > 0 {
 		stmt["Condition"] = cond
 	}
-	raw := json.RawMessage(mustJSON(stmt))
+	var raw json.RawMessage
 	_, err = s.mutate(ctx, f, func(r *funcRec) error {
+		// Read under the service's lock: f.rec changes with every
+		// mutation, concurrent AddPermission calls included.
+		stmt["Resource"] = r.Config.FunctionArn
+		raw = json.RawMessage(mustJSON(stmt))
 		for _, st := range r.Policy {
 			var m struct{ Sid string }
 			if json.Unmarshal(st, &m) == nil && m.Sid == in.StatementID {
