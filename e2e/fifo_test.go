@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/forkline/forkline/internal/server/servertest"
 )
 
 func sendFIFO(t *testing.T, c *sqs.Client, url, body, group, dedup string) *sqs.SendMessageOutput {
@@ -310,5 +312,48 @@ func TestFIFOPurgeClearsDeduplication(t *testing.T) {
 	}
 	if got := receive(t, c, url, 10); len(got) != 1 || *got[0].MessageId != *again.MessageId {
 		t.Fatalf("after the purge: %v", bodies(got))
+	}
+}
+
+// "For FIFO queues, the per-queue delay setting is retroactive—changing the
+// setting affects the delay of messages already in the queue" (SQS
+// developer guide, "Amazon SQS delay queues"), across a restart too;
+// messages already received keep their state.
+func TestFIFODelayIsRetroactive(t *testing.T) {
+	dir := t.TempDir()
+	s := servertest.Start(t, servertest.Options{DataDir: dir, FakeClock: true})
+	c := sqs.NewFromConfig(s.Config())
+	url := create(t, c, "late.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true", "DelaySeconds": "300"})
+	setDelay := func(c *sqs.Client, d string) {
+		t.Helper()
+		if _, err := c.SetQueueAttributes(ctx(t), &sqs.SetQueueAttributesInput{QueueUrl: aws.String(url), Attributes: map[string]string{"DelaySeconds": d}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sendFIFO(t, c, url, "m1", "g", "")
+	wantCounts(t, c, url, "0", "0", "1")
+	setDelay(c, "0")
+	wantCounts(t, c, url, "1", "0", "0")
+	setDelay(c, "120") // m1, sent just now, is delayed again
+	wantCounts(t, c, url, "0", "0", "1")
+	s.Clock.Advance(121 * time.Second)
+	if got := receive(t, c, url, 1); len(got) != 1 || *got[0].Body != "m1" {
+		t.Fatalf("after the delay: %v", bodies(got))
+	}
+	setDelay(c, "600") // m1 is in flight: unchanged
+	wantCounts(t, c, url, "0", "1", "0")
+	sendFIFO(t, c, url, "m2", "h", "") // sent at 121 s, visible at 721 s
+	setDelay(c, "60")                  // now visible at 181 s
+	wantCounts(t, c, url, "0", "1", "1")
+	s.Stop(t)
+
+	// The restarted server's clock starts again at 0 s.
+	s2 := servertest.Start(t, servertest.Options{DataDir: dir, FakeClock: true})
+	c2 := sqs.NewFromConfig(s2.Config())
+	wantCounts(t, c2, url, "0", "1", "1")
+	s2.Clock.Advance(182 * time.Second)
+	got := receive(t, c2, url, 10)
+	if fmt.Sprint(bodies(got)) != "[m1 m2]" && fmt.Sprint(bodies(got)) != "[m2 m1]" {
+		t.Fatalf("after the restart and 182 s: %v", bodies(got))
 	}
 }

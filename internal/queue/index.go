@@ -2,6 +2,7 @@ package queue
 
 import (
 	"sort"
+	"time"
 
 	"github.com/forkline/forkline/internal/store"
 )
@@ -359,6 +360,44 @@ func (x *index) advance(now int64, retentionMs int64) {
 			x.expired = append(x.expired, e.seq)
 		}
 	}
+}
+
+// retime gives the messages of a FIFO queue that were never received the
+// time sentAt + delay (ns) at which they become visible: "For FIFO queues,
+// the per-queue delay setting is retroactive" (SQS developer guide, "Amazon
+// SQS delay queues"). Delayed messages may become visible, and visible ones
+// delayed again.
+func (x *index) retime(delay, now int64) {
+	old := x.delayed.items
+	x.delayed.items = nil
+	x.nDelayed = 0
+	var due []timed
+	for _, t := range old {
+		t.at = t.sentAt*int64(time.Millisecond) + delay
+		if t.at <= now {
+			due = append(due, t)
+		} else {
+			x.addDelayed(t)
+		}
+	}
+	for name, g := range x.groups {
+		kept := g.msgs[:0]
+		for _, e := range g.msgs {
+			if at := e.sentAt*int64(time.Millisecond) + delay; !e.received && at > now {
+				// Its age entry goes stale: it is no longer in g.msgs.
+				x.nVisible--
+				x.addDelayed(timed{at: at, seq: e.seq, sentAt: e.sentAt, group: name})
+				continue
+			}
+			kept = append(kept, e)
+		}
+		g.msgs = kept
+		x.maybeAvail(name, g)
+	}
+	for _, t := range due {
+		x.addReady(readyEntry{seq: t.seq, sentAt: t.sentAt}, t.group)
+	}
+	x.woke = true
 }
 
 // rebuildAge drops stale entries from the FIFO age heap.

@@ -205,6 +205,12 @@ func (s *Service) newQueue(rec store.Queue) *queue {
 	}
 }
 
+// fifoVisibleAt is when a FIFO message never received becomes visible
+// under a queue delay of delay seconds.
+func fifoVisibleAt(st store.State, delay int) int64 {
+	return st.SentAt*int64(time.Millisecond) + int64(delay)*int64(time.Second)
+}
+
 func (s *Service) loadQueue(ctx context.Context, rec store.Queue, now time.Time) (*queue, error) {
 	q := s.newQueue(rec)
 	nowNs := now.UnixNano()
@@ -218,7 +224,10 @@ func (s *Service) loadQueue(ctx context.Context, rec store.Queue, now time.Time)
 				at = st.ReceivedAt * int64(time.Millisecond)
 			}
 			q.idx.addFlight(seq, &flight{st: st, receivedAt: at})
-		case st.VisibleAt > nowNs:
+		case q.fifo && st.Nonce == 0 && st.ReceiveCount == 0 && fifoVisibleAt(st, q.set.delay) > nowNs:
+			// Never received: the queue's delay now (index.retime).
+			q.idx.addDelayed(timed{at: fifoVisibleAt(st, q.set.delay), seq: seq, sentAt: st.SentAt, group: st.GroupID})
+		case st.VisibleAt > nowNs && !(q.fifo && st.Nonce == 0 && st.ReceiveCount == 0):
 			q.idx.addDelayed(timed{at: st.VisibleAt, seq: seq, sentAt: st.SentAt, group: st.GroupID})
 		default:
 			if st.Nonce != 0 {
@@ -654,7 +663,12 @@ func (s *Service) updateQueue(ctx context.Context, q *queue, fn func(*store.Queu
 	q.mu.Lock()
 	rec.LastPurgeAt = q.rec.LastPurgeAt
 	q.rec = rec
+	prev := q.set.delay
 	q.set = parseSettings(rec.Attributes)
+	if q.fifo && q.set.delay != prev {
+		q.idx.retime(int64(q.set.delay)*int64(time.Second), s.clock.Now().UnixNano())
+		q.wake()
+	}
 	q.mu.Unlock()
 	return nil
 }
