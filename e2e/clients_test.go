@@ -29,14 +29,22 @@ func requireClient(t *testing.T, name string, args ...string) {
 func TestQueryProtocolWithBoto3(t *testing.T) {
 	requireClient(t, "/usr/bin/python3", "-c", "import boto3")
 	s, _ := start(t, false)
-	cmd := exec.Command("/usr/bin/python3", "testdata/query_client.py")
-	cmd.Env = append(cleanEnv(), "FORKLINE_ENDPOINT="+s.URL)
+	runChecks(t, s.URL, "", "/usr/bin/python3", "testdata/query_client.py")
+}
+
+// runChecks runs a second client's script against the server at url, in
+// dir (or here), and fails unless it ends with "all checks passed".
+func runChecks(t *testing.T, url, dir string, name string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(cleanEnv(), "FORKLINE_ENDPOINT="+url)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("query client failed: %v\n%s", err, out)
+		t.Fatalf("%s %v failed: %v\n%s", name, args, err, out)
 	}
 	if !strings.Contains(string(out), "all checks passed") {
-		t.Fatalf("query client output: %s", out)
+		t.Fatalf("%s %v output: %s", name, args, out)
 	}
 }
 
@@ -165,15 +173,7 @@ func TestQuerySamplesWithoutIndexes(t *testing.T) {
 func TestSNSWithBoto3(t *testing.T) {
 	requireClient(t, "python3", "-c", "import boto3, cryptography")
 	s, _ := start(t, false)
-	cmd := exec.Command("python3", "testdata/sns_client.py")
-	cmd.Env = append(cleanEnv(), "FORKLINE_ENDPOINT="+s.URL)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("sns client failed: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "all checks passed") {
-		t.Fatalf("sns client output: %s", out)
-	}
+	runChecks(t, s.URL, "", "python3", "testdata/sns_client.py")
 }
 
 // TestJSClientSDK drives SQS and SNS with the AWS SDK for JavaScript v3
@@ -185,14 +185,5 @@ func TestJSClientSDK(t *testing.T) {
 	requireClient(t, "node", "--version")
 	requireClient(t, "test", "-d", "testdata/jsclient/node_modules/@aws-sdk/client-sqs")
 	s, _ := start(t, false)
-	cmd := exec.Command("node", "--no-warnings", "check.mjs")
-	cmd.Dir = "testdata/jsclient"
-	cmd.Env = append(cleanEnv(), "FORKLINE_ENDPOINT="+s.URL)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("JavaScript client failed: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "all checks passed") {
-		t.Fatalf("JavaScript client output: %s", out)
-	}
+	runChecks(t, s.URL, "testdata/jsclient", "node", "--no-warnings", "check.mjs")
 }
