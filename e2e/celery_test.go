@@ -50,14 +50,12 @@ func TestCeleryWorker(t *testing.T) {
 	if err := worker.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- worker.Wait() }()
-	stopped := false
+	// exited is closed once the worker has exited, with its error in
+	// waitErr.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = worker.Wait(); close(exited) }()
 	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
 		syscall.Kill(-worker.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -68,7 +66,7 @@ func TestCeleryWorker(t *testing.T) {
 	}
 	t.Cleanup(stop)
 
-	produce := exec.Command("/usr/bin/python3", "produce.py")
+	produce := exec.CommandContext(ctx(t), "/usr/bin/python3", "produce.py")
 	produce.Dir, produce.Env = dir, env
 	if b, err := produce.CombinedOutput(); err != nil || !strings.Contains(string(b), "sent") {
 		t.Fatalf("producer: %v\n%s", err, b)
@@ -87,8 +85,8 @@ func TestCeleryWorker(t *testing.T) {
 			break
 		}
 		select {
-		case err := <-exited:
-			t.Fatalf("worker exited: %v\n%s", err, log.String())
+		case <-exited:
+			t.Fatalf("worker exited: %v\n%s", waitErr, log.String())
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

@@ -157,6 +157,9 @@ type index struct {
 	age minHeap[timed]
 
 	nVisible, nInflight, nDelayed int64
+	// fifoDelay is a FIFO queue's delay (ns), which applies to every
+	// message never received (retime, addFresh).
+	fifoDelay int64
 
 	// expired collects messages past retention, to be deleted from the
 	// store by the caller (Service.reap).
@@ -368,6 +371,7 @@ func (x *index) advance(now int64, retentionMs int64) {
 // SQS delay queues"). Delayed messages may become visible, and visible ones
 // delayed again.
 func (x *index) retime(delay, now int64) {
+	x.fifoDelay = delay
 	old := x.delayed.items
 	x.delayed.items = nil
 	x.nDelayed = 0
@@ -495,16 +499,30 @@ func (x *index) settle(c []candidate) {
 }
 
 // unpick returns picked messages after a failed commit.
-func (x *index) unpick(c []candidate) {
+func (x *index) unpick(c []candidate, now int64) {
 	for _, cd := range c {
 		if x.inflight[cd.seq] == cd.f {
 			x.removeFlight(cd.seq, cd.f)
 			if cd.hadPrev {
 				x.returned[cd.seq] = cd.prev
 			}
+			if x.fifo && cd.fresh {
+				x.addFresh(cd.seq, cd.f.st.SentAt, cd.f.st.GroupID, now)
+				continue
+			}
 			x.addReady(readyEntry{seq: cd.seq, sentAt: cd.f.st.SentAt, received: !cd.fresh}, cd.f.st.GroupID)
 		}
 	}
+}
+
+// addFresh adds a message of a FIFO queue that was never received: delayed
+// until sentAt (Unix ms) + the queue's delay, or visible (index.retime).
+func (x *index) addFresh(seq uint64, sentAt int64, group string, now int64) {
+	if at := sentAt*int64(time.Millisecond) + x.fifoDelay; at > now {
+		x.addDelayed(timed{at: at, seq: seq, sentAt: sentAt, group: group})
+		return
+	}
+	x.addReady(readyEntry{seq: seq, sentAt: sentAt}, group)
 }
 
 // dropVisible removes a visible message that was received before (it is

@@ -380,6 +380,17 @@ func (s *Service) beginSend(ctx context.Context, q *queue, in []SendInput, batch
 			return nil, ctx.Err()
 		}
 	}
+	if q.fifo {
+		// Send times follow sequence numbers, which are given out under
+		// q.mu: a send that read the clock earlier but came second must
+		// not become visible, with a delay, before the one ahead of it.
+		if nowNs < q.lastSendNs {
+			nowNs = q.lastSendNs
+			nowMs = time.Unix(0, nowNs).UnixMilli()
+			qs.nowMs = nowMs
+		}
+		q.lastSendNs = nowNs
+	}
 	for _, k := range q.expireDedup(nowNs) {
 		b.DeleteDedup(q.rec.ID, k)
 	}
@@ -441,9 +452,14 @@ func (s *Service) endSend(qs *queueSend, err error) {
 			}
 		}
 		if err == nil && !q.deleted {
-			if p.delay > 0 {
+			switch {
+			case q.fifo:
+				// The queue's delay now, which may have changed
+				// during the commit (index.retime).
+				q.idx.addFresh(p.msg.Seq, qs.nowMs, p.msg.GroupID, s.clock.Now().UnixNano())
+			case p.delay > 0:
 				q.idx.addDelayed(timed{at: p.visible, seq: p.msg.Seq, sentAt: qs.nowMs, group: p.msg.GroupID})
-			} else {
+			default:
 				q.idx.addReady(readyEntry{seq: p.msg.Seq, sentAt: qs.nowMs}, p.msg.GroupID)
 			}
 		}
@@ -784,7 +800,7 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 	read, found, err := s.st.ReadMessages(ctx, qid, seqs, withState)
 	if err != nil {
 		q.mu.Lock()
-		q.idx.unpick(cands)
+		q.idx.unpick(cands, s.clock.Now().UnixNano())
 		q.wake()
 		q.mu.Unlock()
 		s.commitBestEffort(ctx, q, &b)
@@ -857,7 +873,7 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 
 	q.mu.Lock()
 	if err != nil {
-		q.idx.unpick(cands)
+		q.idx.unpick(cands, s.clock.Now().UnixNano())
 	} else {
 		for _, c := range gone {
 			q.idx.removeFlight(c.seq, c.f)
@@ -979,9 +995,15 @@ func (s *Service) finishLanding(dst *queue, landed []*store.Message, ok bool) {
 	defer dst.mu.Unlock()
 	for _, m := range landed {
 		if ok && !dst.deleted {
-			// A dead-letter copy keeps its receive count, which only
-			// the stored state holds.
-			dst.idx.addReady(readyEntry{seq: m.Seq, sentAt: m.State.SentAt, received: m.State.ReceiveCount != 0}, m.GroupID)
+			if dst.fifo && m.State.ReceiveCount == 0 {
+				// A move task's copy is a new message: the queue's
+				// delay applies, as after a restart (loadQueue).
+				dst.idx.addFresh(m.Seq, m.State.SentAt, m.GroupID, s.clock.Now().UnixNano())
+			} else {
+				// A dead-letter copy keeps its receive count, which
+				// only the stored state holds.
+				dst.idx.addReady(readyEntry{seq: m.Seq, sentAt: m.State.SentAt, received: m.State.ReceiveCount != 0}, m.GroupID)
+			}
 		}
 		if dst.fifo {
 			dst.idx.endSend(m.GroupID, m.Seq)
@@ -1269,14 +1291,9 @@ func (s *Service) deleteMessages(ctx context.Context, q *queue, handles []string
 		}
 		// Not in flight: deleted only if the handle is still the latest
 		// of a message whose visibility timeout expired.
-		if ok && r.nonce == nonce {
+		if ok && r.nonce == nonce { // a standard queue's: a FIFO queue's was refused above
 			seen[seq] = true
 			q.idx.dropVisible(seq)
-			if q.fifo {
-				// Keep the group's later messages back until the
-				// delete is durable.
-				q.idx.beginSend(r.group, seq)
-			}
 			dels = append(dels, del{seq: seq, r: r})
 			b.DeleteMessage(qid, seq)
 		}
@@ -1293,13 +1310,8 @@ func (s *Service) deleteMessages(ctx context.Context, q *queue, handles []string
 			q.idx.removeFlight(d.seq, d.f)
 		case d.f != nil:
 			q.idx.settleFlight(d.seq, d.f)
-		default:
-			if err != nil {
-				q.idx.undrop(d.seq, d.r)
-			}
-			if q.fifo {
-				q.idx.endSend(d.r.group, d.seq)
-			}
+		case err != nil:
+			q.idx.undrop(d.seq, d.r)
 		}
 	}
 	q.wake()

@@ -316,7 +316,7 @@ func (s *Service) moveBatch(t *moveTask, n int) (int, string, error) {
 	}
 	giveBack := func() {
 		src.mu.Lock()
-		src.idx.unpick(cands)
+		src.idx.unpick(cands, s.clock.Now().UnixNano())
 		src.wake()
 		src.mu.Unlock()
 	}

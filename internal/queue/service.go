@@ -108,7 +108,10 @@ type queue struct {
 	arn     string
 	deleted bool
 	nextSeq uint64
-	idx     *index
+	// lastSendNs is the latest send time given out (FIFO queues: send
+	// times follow sequence numbers).
+	lastSendNs int64
+	idx        *index
 	// notify is closed and replaced whenever a message may have become
 	// visible while long polls (counted in waiters) wait on it.
 	notify   chan struct{}
@@ -197,12 +200,16 @@ func (s *Service) Close() {
 
 func (s *Service) newQueue(rec store.Queue) *queue {
 	fifo := rec.Attributes[AttrFifoQueue] == "true"
-	return &queue{
+	q := &queue{
 		id: rec.ID, rec: rec, set: parseSettings(rec.Attributes), fifo: fifo,
 		arn: s.arn(rec.Name), nextSeq: 1, idx: newIndex(fifo),
 		notify: make(chan struct{}), dedup: map[string]store.Dedup{}, attempts: map[string]*attempt{},
 		dedupPending: map[string]chan struct{}{},
 	}
+	if fifo {
+		q.idx.fifoDelay = int64(q.set.delay) * int64(time.Second)
+	}
+	return q
 }
 
 // fifoVisibleAt is when a FIFO message never received becomes visible
@@ -741,6 +748,11 @@ func (s *Service) TagQueue(ctx context.Context, name string, tags map[string]str
 	if len(tags) == 0 {
 		return missing("Tags")
 	}
+	// The tags added are checked; the ones kept were checked when added
+	// (by a build whose rules may have been fewer).
+	if err := validateTags(tags, 0); err != nil {
+		return err
+	}
 	return s.updateQueue(ctx, q, func(rec *store.Queue) error {
 		merged := copyMap(rec.Tags)
 		if merged == nil {
@@ -749,11 +761,8 @@ func (s *Service) TagQueue(ctx context.Context, name string, tags map[string]str
 		for k, v := range tags {
 			merged[k] = v
 		}
-		if err := validateTags(merged, 0); err != nil {
-			if len(merged) > maxTags {
-				return errorf(ErrInvalidParameterValue, "Too many tags added for queue %s.", name)
-			}
-			return err
+		if len(merged) > maxTags {
+			return errorf(ErrInvalidParameterValue, "Too many tags added for queue %s.", name)
 		}
 		rec.Tags = merged
 		return nil

@@ -487,6 +487,20 @@ func checkRequestPolicy(prefix string, r *requestPolicyJSON) error {
 	return nil
 }
 
+// readTopicDeliveryPolicy and readSubDeliveryPolicy read a stored policy
+// for delivery without checking it again: a policy an earlier build
+// accepted keeps working under checks added since (the hour's cut-off at
+// delivery, pastHTTPRetryTime, still holds).
+func readTopicDeliveryPolicy(doc string) (*topicDeliveryJSON, error) {
+	var p topicDeliveryJSON
+	return &p, strictDecode(doc, &p)
+}
+
+func readSubDeliveryPolicy(doc string) (*subDeliveryJSON, error) {
+	var p subDeliveryJSON
+	return &p, strictDecode(doc, &p)
+}
+
 func parseTopicDeliveryPolicy(doc string) (*topicDeliveryJSON, error) {
 	var p topicDeliveryJSON
 	if err := strictDecode(doc, &p); err != nil {
@@ -573,7 +587,7 @@ func effectiveDeliveryPolicy(topicDoc, subDoc, proto string) deliveryPolicy {
 	p := defaultHTTPPolicy()
 	override := true
 	if topicDoc != "" {
-		if tp, err := parseTopicDeliveryPolicy(topicDoc); err == nil && tp.HTTP != nil {
+		if tp, err := readTopicDeliveryPolicy(topicDoc); err == nil && tp.HTTP != nil {
 			overlay(&p, tp.HTTP.DefaultHealthyRetryPolicy)
 			if tp.HTTP.DefaultRequestPolicy != nil && tp.HTTP.DefaultRequestPolicy.HeaderContentType != nil {
 				p.ContentType = *tp.HTTP.DefaultRequestPolicy.HeaderContentType
@@ -587,7 +601,7 @@ func effectiveDeliveryPolicy(topicDoc, subDoc, proto string) deliveryPolicy {
 		}
 	}
 	if subDoc != "" && override {
-		if sp, err := parseSubDeliveryPolicy(subDoc); err == nil {
+		if sp, err := readSubDeliveryPolicy(subDoc); err == nil {
 			overlay(&p, sp.HealthyRetryPolicy)
 			if sp.RequestPolicy != nil && sp.RequestPolicy.HeaderContentType != nil {
 				p.ContentType = *sp.RequestPolicy.HeaderContentType
@@ -648,7 +662,7 @@ func effectiveTopicDeliveryPolicy(doc string) string {
 	p := effectiveDeliveryPolicy(doc, "", "http")
 	disable := false
 	if doc != "" {
-		if tp, err := parseTopicDeliveryPolicy(doc); err == nil && tp.HTTP != nil && tp.HTTP.DisableSubscriptionOverrides != nil {
+		if tp, err := readTopicDeliveryPolicy(doc); err == nil && tp.HTTP != nil && tp.HTTP.DisableSubscriptionOverrides != nil {
 			disable = *tp.HTTP.DisableSubscriptionOverrides
 		}
 	}
