@@ -160,3 +160,75 @@ func TestStoreFailuresKeepIndexAndStoreInAgreement(t *testing.T) {
 		})
 	}
 }
+
+// gateStore holds the commits that write a message until released.
+type gateStore struct {
+	store.Queues
+	held    chan struct{} // receives once a commit is held
+	release chan struct{}
+}
+
+func (g *gateStore) Commit(ctx context.Context, b *store.Batch) error {
+	for _, op := range b.Ops {
+		if op.Kind == store.OpPutMessage {
+			g.held <- struct{}{}
+			<-g.release
+			break
+		}
+	}
+	return g.Queues.Commit(ctx, b)
+}
+
+// TestFIFODelayChangeDuringSend: a FIFO queue's delay changes while a send
+// is being committed; the message the send adds follows the new delay, as
+// a service rebuilt from the store has it (the delay is retroactive, SQS
+// developer guide, "Amazon SQS delay queues").
+func TestFIFODelayChangeDuringSend(t *testing.T) {
+	pst, err := pebblestore.Open(t.TempDir(), pebblestore.Options{CacheBytes: 4 << 20, MemTableBytes: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pst.Close()
+	gs := &gateStore{Queues: pst, held: make(chan struct{}), release: make(chan struct{})}
+	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx := context.Background()
+	svc, err := New(ctx, gs, Config{Region: "us-east-1", AccountID: "000000000000", Clock: clk, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "late.fifo"
+	if _, err := svc.CreateQueue(ctx, name, map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true", "DelaySeconds": "300"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	sent := make(chan error, 1)
+	go func() {
+		_, err := svc.SendMessage(ctx, name, SendInput{Body: "m", GroupID: "g", HasGroupID: true})
+		sent <- err
+	}()
+	<-gs.held
+	if err := svc.SetQueueAttributes(ctx, name, map[string]string{"DelaySeconds": "0"}); err != nil {
+		t.Fatal(err)
+	}
+	close(gs.release)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	counts := func(s *Service) [2]string {
+		a, err := s.GetQueueAttributes(ctx, name, []string{AttrAll})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return [2]string{a[AttrApproximateNumberOfMessages], a[AttrApproximateDelayed]}
+	}
+	live := counts(svc)
+	svc.Close()
+	svc2, err := New(ctx, pst, Config{Region: "us-east-1", AccountID: "000000000000", Clock: clk, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc2.Close()
+	if rebuilt := counts(svc2); live != [2]string{"1", "0"} || rebuilt != live {
+		t.Fatalf("visible, delayed: %v live, %v rebuilt; want [1 0]", live, rebuilt)
+	}
+}
