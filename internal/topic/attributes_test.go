@@ -1,6 +1,9 @@
 package topic
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 // TestCheckArchivePolicy: a FIFO topic's ArchivePolicy keeps messages 1 to
 // 365 days (SNS developer guide, "FIFO topic message archiving and
@@ -115,5 +118,47 @@ func TestDeliveryPolicyLimits(t *testing.T) {
 		if _, err := parseTopicDeliveryPolicy(doc); (err == nil) != ok {
 			t.Errorf("%s: %v", doc, err)
 		}
+	}
+}
+
+// TestFilterPolicyQuotas: 200 filter policies per topic, 10,000 in the
+// account (SNS developer guide, "Amazon SNS subscription filter policy
+// constraints"); the subscription that would get the policy is not counted.
+func TestFilterPolicyQuotas(t *testing.T) {
+	s := &Service{subs: map[string]*subscription{}}
+	filtered := func(i int) *subscription {
+		return &subscription{arn: fmt.Sprint("sub-", i), rec: subRec{Attributes: map[string]string{"FilterPolicy": `{"k":["v"]}`}}}
+	}
+	topics := make([]*topic, 50)
+	for i := range topics {
+		topics[i] = &topic{name: fmt.Sprint("t", i)}
+	}
+	// 199 on the first topic: one more fits.
+	for i := 0; i < 199; i++ {
+		sub := filtered(i)
+		topics[0].subs = append(topics[0].subs, sub)
+		s.subs[sub.arn] = sub
+	}
+	if s.filterPolicyLimited(topics[0], nil) {
+		t.Fatal("the 200th filter policy of a topic refused")
+	}
+	extra := filtered(199)
+	topics[0].subs = append(topics[0].subs, extra)
+	s.subs[extra.arn] = extra
+	if !s.filterPolicyLimited(topics[0], nil) {
+		t.Fatal("the 201st filter policy of a topic accepted")
+	}
+	if s.filterPolicyLimited(topics[0], extra) {
+		t.Fatal("the subscription that gets the policy was counted")
+	}
+	// 10,000 across the account: the next one fails on any topic.
+	for i := 200; i < 10_000; i++ {
+		sub := filtered(i)
+		tp := topics[1+i%49]
+		tp.subs = append(tp.subs, sub)
+		s.subs[sub.arn] = sub
+	}
+	if !s.filterPolicyLimited(&topic{name: "new"}, nil) {
+		t.Fatal("the account's 10,001st filter policy accepted")
 	}
 }

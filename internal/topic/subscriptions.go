@@ -93,7 +93,7 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 			return "", err
 		}
 	}
-	if attrs["FilterPolicy"] != "" && filterPolicies(t, nil) >= maxFilterPolicies {
+	if attrs["FilterPolicy"] != "" && s.filterPolicyLimited(t, nil) {
 		s.mu.Unlock()
 		return "", errFilterPolicyLimit()
 	}
@@ -619,7 +619,7 @@ func (s *Service) SetSubscriptionAttributes(ctx context.Context, arn, name, valu
 	if name == "FilterPolicyScope" && rec.Attributes["FilterPolicy"] == "" {
 		return invalidParam("Attributes", "FilterPolicyScope can only be set when FilterPolicy is set")
 	}
-	if rec.Attributes["FilterPolicy"] != "" && sub.rec.Attributes["FilterPolicy"] == "" && filterPolicies(t, sub) >= maxFilterPolicies {
+	if rec.Attributes["FilterPolicy"] != "" && sub.rec.Attributes["FilterPolicy"] == "" && s.filterPolicyLimited(t, sub) {
 		return errFilterPolicyLimit()
 	}
 	var b store.Batch
@@ -671,24 +671,37 @@ func effectiveSubAttr(attrs map[string]string, name string) string {
 	return ""
 }
 
-// maxFilterPolicies is how many subscriptions of a topic may have a filter
-// policy: "By default, you can have up to 200 filter policies per topic ...
-// it will fail when you attach a filter policy in the Subscribe API call (or
-// the SetSubscriptionAttributes API call)" (SNS developer guide, "Amazon SNS
-// subscription filter policy constraints"). The account's quota of 10,000
-// is not counted.
-const maxFilterPolicies = 200
+// maxFilterPolicies and maxAccountFilterPolicies bound the subscriptions
+// with a filter policy, per topic and in all: "By default, you can have up
+// to 200 filter policies per topic, and 10,000 filter policies per AWS
+// account ... it will fail when you attach a filter policy in the Subscribe
+// API call (or the SetSubscriptionAttributes API call)" (SNS developer
+// guide, "Amazon SNS subscription filter policy constraints").
+const (
+	maxFilterPolicies        = 200
+	maxAccountFilterPolicies = 10_000
+)
 
-// filterPolicies counts t's subscriptions with a filter policy, but for
-// except. The caller holds s.mu.
-func filterPolicies(t *topic, except *subscription) int {
+// filterPolicyLimited reports whether one more filter policy, on t, would
+// pass a quota; except (if not nil) is the subscription that would get it.
+// The caller holds s.mu.
+func (s *Service) filterPolicyLimited(t *topic, except *subscription) bool {
 	n := 0
 	for _, sub := range t.subs {
 		if sub != except && sub.rec.Attributes["FilterPolicy"] != "" {
 			n++
 		}
 	}
-	return n
+	if n >= maxFilterPolicies {
+		return true
+	}
+	n = 0
+	for _, sub := range s.subs {
+		if sub != except && sub.rec.Attributes["FilterPolicy"] != "" {
+			n++
+		}
+	}
+	return n >= maxAccountFilterPolicies
 }
 
 func errFilterPolicyLimit() error {
