@@ -53,12 +53,8 @@ func TestStoreFailuresKeepIndexAndStoreInAgreement(t *testing.T) {
 			r := rand.New(rand.NewPCG(1, 2))
 			fs := &flakyStore{Queues: pst, rnd: func() int { mu.Lock(); defer mu.Unlock(); return r.IntN(1000) }}
 			clk := clock.NewFake(time.Unix(1_800_000_000, 0))
-			log := slog.New(slog.NewTextHandler(io.Discard, nil))
 			ctx := context.Background()
-			svc, err := New(ctx, fs, Config{Region: "us-east-1", AccountID: "000000000000", Clock: clk, Logger: log})
-			if err != nil {
-				t.Fatal(err)
-			}
+			svc := newTestService(t, fs, clk)
 			name, attrs := "q", map[string]string{"VisibilityTimeout": "1"}
 			if fifo {
 				name, attrs = "q.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "1"}
@@ -113,10 +109,7 @@ func TestStoreFailuresKeepIndexAndStoreInAgreement(t *testing.T) {
 			svc.Close()
 
 			// A fresh service over the same store must agree.
-			svc2, err := New(ctx, pst, Config{Region: "us-east-1", AccountID: "000000000000", Clock: clk, Logger: log})
-			if err != nil {
-				t.Fatal(err)
-			}
+			svc2 := newTestService(t, pst, clk)
 			defer svc2.Close()
 			again, err := svc2.GetQueueAttributes(ctx, name, []string{AttrAll})
 			if err != nil {
@@ -191,12 +184,8 @@ func TestFIFODelayChangeDuringSend(t *testing.T) {
 	defer pst.Close()
 	gs := &gateStore{Queues: pst, held: make(chan struct{}), release: make(chan struct{})}
 	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx := context.Background()
-	svc, err := New(ctx, gs, Config{Region: "us-east-1", AccountID: "000000000000", Clock: clk, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := newTestService(t, gs, clk)
 	name := "late.fifo"
 	if _, err := svc.CreateQueue(ctx, name, map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true", "DelaySeconds": "300"}, nil); err != nil {
 		t.Fatal(err)
@@ -223,12 +212,20 @@ func TestFIFODelayChangeDuringSend(t *testing.T) {
 	}
 	live := counts(svc)
 	svc.Close()
-	svc2, err := New(ctx, pst, Config{Region: "us-east-1", AccountID: "000000000000", Clock: clk, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc2 := newTestService(t, pst, clk)
 	defer svc2.Close()
 	if rebuilt := counts(svc2); live != [2]string{"1", "0"} || rebuilt != live {
 		t.Fatalf("visible, delayed: %v live, %v rebuilt; want [1 0]", live, rebuilt)
 	}
+}
+
+// newTestService starts a queue service on st with a quiet log.
+func newTestService(t *testing.T, st store.Queues, clk clock.Clock) *Service {
+	t.Helper()
+	svc, err := New(context.Background(), st, Config{Region: "us-east-1", AccountID: "000000000000", Clock: clk,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
