@@ -143,9 +143,14 @@ func TestVisibilityTimeoutAndReceiptHandles(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCounts(t, c, url, "0", "1", "0")
-	// ChangeMessageVisibility with a stale handle: the handle has expired.
+	// ChangeMessageVisibility with the handle of an earlier receive (AWS's
+	// words as recorded in mapbox/ecs-watchbot#135).
+	const notChangeable = "Message does not exist or is not available for visibility timeout change."
 	_, err := c.ChangeMessageVisibility(ctx(t), &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(url), ReceiptHandle: first[0].ReceiptHandle, VisibilityTimeout: 5})
 	wantCode(t, err, "InvalidParameterValue")
+	if err == nil || !strings.Contains(err.Error(), notChangeable) {
+		t.Fatalf("stale handle: %v", err)
+	}
 	// Change to 0 makes it visible at once.
 	if _, err := c.ChangeMessageVisibility(ctx(t), &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(url), ReceiptHandle: second[0].ReceiptHandle, VisibilityTimeout: 0}); err != nil {
 		t.Fatal(err)
@@ -160,6 +165,12 @@ func TestVisibilityTimeoutAndReceiptHandles(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCounts(t, c, url, "0", "0", "0")
+	// The handle of a deleted message (aws/aws-sdk-net#1927).
+	_, err = c.ChangeMessageVisibility(ctx(t), &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(url), ReceiptHandle: second[0].ReceiptHandle, VisibilityTimeout: 5})
+	wantCode(t, err, "InvalidParameterValue")
+	if err == nil || !strings.Contains(err.Error(), notChangeable) {
+		t.Fatalf("deleted message's handle: %v", err)
+	}
 	_, err = c.DeleteMessage(ctx(t), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: aws.String("not-a-handle")})
 	wantCode(t, err, "ReceiptHandleIsInvalid")
 }

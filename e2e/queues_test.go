@@ -314,6 +314,11 @@ func TestQueueURLForms(t *testing.T) {
 	}
 	_, err := c.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: aws.String(s.URL + "/123456789012/forms"), MessageBody: aws.String("x")})
 	wantCode(t, err, "AWS.SimpleQueueService.NonExistentQueue")
+	// A queue name where the URL belongs: InvalidAddress, "The specified
+	// ID is invalid." (the SDKs' SQS error reference, e.g. boto3's).
+	_, err = c.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: aws.String("forms"), MessageBody: aws.String("x")})
+	wantCode(t, err, "InvalidAddress")
+	wantCounts(t, c, s.URL+"/000000000000/forms", "3", "0", "0")
 }
 
 func TestConcurrentCreateQueue(t *testing.T) {

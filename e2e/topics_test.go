@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"time"
-
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -17,12 +15,14 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/forkline/forkline/internal/server/servertest"
 )
@@ -189,6 +189,16 @@ func TestTopicLifecycle(t *testing.T) {
 	if _, err := c.DeleteTopic(ctx(t), &sns.DeleteTopicInput{TopicArn: aws.String(fifoArn)}); err != nil {
 		t.Fatal(err)
 	}
+	// FifoTopic is a boolean whatever its case, as its check reads it.
+	upper := createTopic(t, c, "upper.fifo", map[string]string{"FifoTopic": "TRUE"})
+	if got, err := c.GetTopicAttributes(ctx(t), &sns.GetTopicAttributesInput{TopicArn: aws.String(upper)}); err != nil || got.Attributes["FifoTopic"] != "true" {
+		t.Fatalf("FifoTopic=TRUE: %v, %v", got, err)
+	}
+	if _, err := c.DeleteTopic(ctx(t), &sns.DeleteTopicInput{TopicArn: aws.String(upper)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CreateTopic(ctx(t), &sns.CreateTopicInput{Name: aws.String("false.fifo"), Attributes: map[string]string{"FifoTopic": "false"}})
+	wantCode(t, err, "InvalidParameter")
 	for _, bad := range []string{"", "a b", "x:y", strings.Repeat("a", 257), "standard.fifo"} {
 		_, err := c.CreateTopic(ctx(t), &sns.CreateTopicInput{Name: aws.String(bad)})
 		wantCode(t, err, "InvalidParameter")
@@ -776,4 +786,78 @@ func TestSNSRequiredMembersByHand(t *testing.T) {
 	if status < 400 || !strings.Contains(body, `xmlns="http://sns.amazonaws.com/doc/2010-03-31/"`) {
 		t.Fatalf("malformed signature: %d %s", status, body)
 	}
+}
+
+// TestSNSAddressingErrors pins SNS's answers to ARNs that name nothing
+// here, as clients recorded them against AWS (LocalStack's validated
+// snapshots: test_cross_region_access, test_unsubscribe_idempotency,
+// test_unsubscribe_wrong_arn_format, test_sns_confirm_subscription_wrong_token,
+// test_publish_non_existent_target), and direct SMS publishes (SNS API
+// reference, Publish: PhoneNumber "Use E.164 format").
+func TestSNSAddressingErrors(t *testing.T) {
+	_, c, q := startSNS(t, false)
+	arn := createTopic(t, c, "addressing", nil)
+	wantMsg := func(err error, code, msg string) {
+		t.Helper()
+		wantCode(t, err, code)
+		var ae smithy.APIError
+		if !asType(err, &ae) || ae.ErrorMessage() != msg {
+			t.Fatalf("message %q, want %q", ae.ErrorMessage(), msg)
+		}
+	}
+
+	// Fewer than six elements: the reason counts them.
+	_, err := c.GetTopicAttributes(ctx(t), &sns.GetTopicAttributesInput{TopicArn: aws.String("TOPIC_ARN")})
+	wantMsg(err, "InvalidParameter", "Invalid parameter: TopicArn Reason: An ARN must have at least 6 elements, not 1")
+	_, err = c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String("arn:aws:sns:us-east-1:random"), Protocol: aws.String("sqs"), Endpoint: aws.String(queueArn("x"))})
+	wantMsg(err, "InvalidParameter", "Invalid parameter: TopicArn Reason: An ARN must have at least 6 elements, not 5")
+
+	// A topic of another region is a bad parameter, for DeleteTopic too:
+	// it must not report a topic deleted that it never looked at.
+	other := strings.Replace(arn, "us-east-1", "us-west-2", 1)
+	_, err = c.GetTopicAttributes(ctx(t), &sns.GetTopicAttributesInput{TopicArn: aws.String(other)})
+	wantMsg(err, "InvalidParameter", "Invalid parameter: TopicArn")
+	_, err = c.Publish(ctx(t), &sns.PublishInput{TopicArn: aws.String(other), Message: aws.String("m")})
+	wantMsg(err, "InvalidParameter", "Invalid parameter: TopicArn")
+	_, err = c.DeleteTopic(ctx(t), &sns.DeleteTopicInput{TopicArn: aws.String(other)})
+	wantMsg(err, "InvalidParameter", "Invalid parameter: TopicArn")
+	// A missing topic of this region is still NotFound.
+	_, err = c.GetTopicAttributes(ctx(t), &sns.GetTopicAttributesInput{TopicArn: aws.String(arn + "-missing")})
+	wantCode(t, err, "NotFound")
+
+	// Unsubscribe is idempotent.
+	_, sub := subscribeQueue(t, c, q, arn, "addressing-q", nil)
+	for i := 0; i < 2; i++ {
+		if _, err := c.Unsubscribe(ctx(t), &sns.UnsubscribeInput{SubscriptionArn: aws.String(sub)}); err != nil {
+			t.Fatalf("Unsubscribe #%d: %v", i+1, err)
+		}
+	}
+	_, err = c.GetSubscriptionAttributes(ctx(t), &sns.GetSubscriptionAttributesInput{SubscriptionArn: aws.String(sub)})
+	wantCode(t, err, "NotFound")
+	_, err = c.Unsubscribe(ctx(t), &sns.UnsubscribeInput{SubscriptionArn: aws.String(arn)})
+	wantMsg(err, "InvalidParameter", "Invalid parameter: SubscriptionId")
+	_, err = c.Unsubscribe(ctx(t), &sns.UnsubscribeInput{SubscriptionArn: aws.String("randomstring")})
+	wantMsg(err, "InvalidParameter", "Invalid parameter: SubscriptionArn Reason: An ARN must have at least 6 elements, not 1")
+
+	// ConfirmSubscription names the topic "Topic", and a well-formed ARN
+	// of no topic makes the token bad.
+	token := strings.Repeat("ab", 64)
+	_, err = c.ConfirmSubscription(ctx(t), &sns.ConfirmSubscriptionInput{TopicArn: aws.String(arn + "-missing"), Token: aws.String(token)})
+	wantMsg(err, "InvalidParameter", "Invalid parameter: Token")
+	_, err = c.ConfirmSubscription(ctx(t), &sns.ConfirmSubscriptionInput{TopicArn: aws.String("not-an-arn"), Token: aws.String(token)})
+	wantMsg(err, "InvalidParameter", "Invalid parameter: Topic")
+	_, err = c.ConfirmSubscription(ctx(t), &sns.ConfirmSubscriptionInput{TopicArn: aws.String(other), Token: aws.String(token)})
+	wantMsg(err, "InvalidParameter", "Invalid parameter: Topic")
+
+	// A direct SMS to a valid number is accepted (forkline sends none); a
+	// malformed number is refused.
+	out, err := c.Publish(ctx(t), &sns.PublishInput{PhoneNumber: aws.String("+15555550100"), Message: aws.String("hi")})
+	if err != nil || out.MessageId == nil || *out.MessageId == "" {
+		t.Fatalf("Publish to a phone number: %+v, %v", out, err)
+	}
+	_, err = c.Publish(ctx(t), &sns.PublishInput{PhoneNumber: aws.String("+1a234"), Message: aws.String("hi")})
+	wantMsg(err, "InvalidParameter", "Invalid parameter: PhoneNumber Reason: +1a234 is not valid to publish to")
+	// A mobile platform endpoint forkline does not have.
+	_, err = c.Publish(ctx(t), &sns.PublishInput{TargetArn: aws.String("arn:aws:sns:us-east-1:000000000000:endpoint/GCM/app/abc"), Message: aws.String("hi")})
+	wantMsg(err, "InvalidParameter", "Invalid parameter: TargetArn Reason: No endpoint found for the target arn specified")
 }

@@ -1439,12 +1439,12 @@ func (s *Service) changeVisibilityHeld(ctx context.Context, q *queue, entries []
 			if r, ok := q.idx.returned[seq]; ok && r.nonce == nonce {
 				errs[i] = errorf(ErrMessageNotInflight, "Message does not exist or is not available for visibility timeout change.")
 			} else {
-				errs[i] = errExpiredHandle(e.ReceiptHandle)
+				errs[i] = errNotChangeable(e.ReceiptHandle)
 			}
 			continue
 		}
 		if f.st.Nonce != nonce || seen[seq] {
-			errs[i] = errExpiredHandle(e.ReceiptHandle)
+			errs[i] = errNotChangeable(e.ReceiptHandle)
 			continue
 		}
 		newAt := nowNs + int64(t)*int64(time.Second)
@@ -1486,6 +1486,14 @@ func (s *Service) changeVisibilityHeld(ctx context.Context, q *queue, entries []
 		return nil, fmt.Errorf("change visibility: %w", err)
 	}
 	return errs, nil
+}
+
+// errNotChangeable is SQS's answer to ChangeMessageVisibility with the
+// handle of a message deleted or received again since (recorded AWS
+// errors: aws/aws-sdk-net#1927 for a deleted message,
+// mapbox/ecs-watchbot#135 for one received again).
+func errNotChangeable(h string) error {
+	return invalidValue("ReceiptHandle", h, "Message does not exist or is not available for visibility timeout change.")
 }
 
 // errExpiredHandle is SQS's answer to a receipt handle whose visibility

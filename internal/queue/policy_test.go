@@ -67,3 +67,41 @@ func FuzzCheckPolicy(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCanonicalAttributes: whatever CreateQueue or SetQueueAttributes
+// accepts is stored in a canonical form that the same check accepts again
+// unchanged, so a restart or a repeated CreateQueue sees the same queue.
+func FuzzCanonicalAttributes(f *testing.F) {
+	names := []string{AttrDelaySeconds, AttrMaximumMessageSize, AttrMessageRetentionPeriod, AttrPolicy,
+		AttrReceiveMessageWaitTime, AttrVisibilityTimeout, AttrRedrivePolicy, AttrRedriveAllowPolicy,
+		AttrKmsMasterKeyID, AttrKmsDataKeyReusePeriodSeconds, AttrSqsManagedSseEnabled, AttrFifoQueue,
+		AttrContentBasedDeduplication, AttrDeduplicationScope, AttrFifoThroughputLimit, AttrQueueArn}
+	for _, s := range []struct {
+		fifo bool
+		name uint8
+		v    string
+	}{
+		{false, 6, `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":"5"}`},
+		{false, 6, `{"maxReceiveCount":5,"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq"}`},
+		{false, 7, `{"redrivePermission":"byQueue","sourceQueueArns":["arn:aws:sqs:us-east-1:000000000000:a"]}`},
+		{false, 0, " 900"}, {true, 12, "TRUE"}, {true, 13, "messageGroup"}, {false, 10, "False"}, {false, 3, `{"Statement":[]}`},
+	} {
+		f.Add(s.fifo, s.name, s.v)
+	}
+	f.Fuzz(func(t *testing.T, fifo bool, name uint8, v string) {
+		in := map[string]string{names[int(name)%len(names)]: v}
+		out, err := canonicalAttributes(fifo, in)
+		if err != nil {
+			return
+		}
+		again, err := canonicalAttributes(fifo, out)
+		if err != nil {
+			t.Fatalf("%v accepted as %v, which is refused: %v", in, out, err)
+		}
+		for k, v := range out {
+			if again[k] != v {
+				t.Fatalf("%v accepted as %v, then as %v", in, out, again)
+			}
+		}
+	})
+}

@@ -167,8 +167,11 @@ func (h *Handler) queueURL(r *Request, name string) string {
 
 // queueName extracts the queue name from a queue URL in any of the forms
 // clients build: scheme://host/ACCOUNT/NAME (AWS's and forkline's),
-// scheme://host/queue/NAME, or a bare path. A query request may instead
-// address the queue in its path.
+// scheme://host/queue/NAME, or a path from the root. A query request may
+// instead address the queue in its path. A queue name where the URL
+// belongs is refused as SQS refuses it (InvalidAddress, "The address q is
+// not valid for this endpoint.", as boto3 users have recorded it), so
+// that the mistake shows here and not first on AWS.
 func (h *Handler) queueName(r *Request, queueURL string) (string, error) {
 	path := queueURL
 	if queueURL == "" {
@@ -178,6 +181,8 @@ func (h *Handler) queueName(r *Request, queueURL string) (string, error) {
 		path = r.Path
 	} else if u, err := url.Parse(queueURL); err == nil && u.Host != "" {
 		path = u.Path
+	} else if !strings.HasPrefix(queueURL, "/") {
+		return "", awserr.New("InvalidAddress", "The address "+queueURL+" is not valid for this endpoint.")
 	}
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	if len(parts) == 0 || parts[len(parts)-1] == "" {

@@ -611,6 +611,13 @@ func effectiveDeliveryPolicy(topicDoc, subDoc, proto string) deliveryPolicy {
 			}
 		}
 	}
+	// Each policy was checked alone, so a subscription's maxDelayTarget
+	// can fall below the topic's minDelayTarget: the backoff then holds at
+	// the minimum instead of running backwards (or, for geometric, into
+	// NaN).
+	if p.MaxDelay < p.MinDelay {
+		p.MaxDelay = p.MinDelay
+	}
 	return p
 }
 

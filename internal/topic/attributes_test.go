@@ -2,6 +2,7 @@ package topic
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -161,4 +162,61 @@ func TestFilterPolicyQuotas(t *testing.T) {
 	if !s.filterPolicyLimited(&topic{name: "new"}, nil) {
 		t.Fatal("the account's 10,001st filter policy accepted")
 	}
+}
+
+// FuzzDeliveryPolicy: any pair of topic and subscription delivery policies
+// that the checks accept, combined as delivery combines them, waits
+// between 0 and an hour before each retry, and never more retries than
+// the 100 a policy may ask for (SNS developer guide, "Amazon SNS message
+// delivery retries").
+func FuzzDeliveryPolicy(f *testing.F) {
+	for _, s := range [][2]string{
+		{`{"http":{"defaultHealthyRetryPolicy":{"minDelayTarget":1,"maxDelayTarget":60,"numRetries":50,"numNoDelayRetries":3,"numMinDelayRetries":2,"numMaxDelayRetries":35,"backoffFunction":"exponential"}}}`, ``},
+		{`{"http":{"defaultHealthyRetryPolicy":{"minDelayTarget":30,"maxDelayTarget":30,"numRetries":3}}}`, `{"healthyRetryPolicy":{"maxDelayTarget":5,"minDelayTarget":1,"numRetries":10,"backoffFunction":"geometric"}}`},
+		{`{"http":{"defaultHealthyRetryPolicy":{"minDelayTarget":100,"maxDelayTarget":3600,"numRetries":1}}}`, `{"healthyRetryPolicy":{"maxDelayTarget":20,"numRetries":20,"backoffFunction":"geometric"}}`},
+		{``, `{"healthyRetryPolicy":{"minDelayTarget":1,"maxDelayTarget":20,"numRetries":100,"backoffFunction":"arithmetic"},"throttlePolicy":{"maxReceivesPerSecond":1}}`},
+		{`{"http":{"disableSubscriptionOverrides":true,"defaultRequestPolicy":{"headerContentType":"application/json"}}}`, `{"requestPolicy":{"headerContentType":"text/xml; charset=UTF-8"}}`},
+		{`{"http":{}}`, `{}`}, {`null`, `null`}, {`{"http":1}`, `[]`},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, topicDoc, subDoc string) {
+		if topicDoc != "" {
+			if _, err := parseTopicDeliveryPolicy(topicDoc); err != nil {
+				return
+			}
+		}
+		if subDoc != "" {
+			if _, err := parseSubDeliveryPolicy(subDoc); err != nil {
+				return
+			}
+		}
+		p := effectiveDeliveryPolicy(topicDoc, subDoc, "http")
+		if p.NumRetries > 100 {
+			t.Fatalf("%d retries", p.NumRetries)
+		}
+		for n := 1; n <= p.NumRetries; n++ {
+			d, ok := p.delay(n)
+			if !ok || d < 0 || d > maxHTTPRetryTime {
+				t.Fatalf("retry %d of %+v: wait %v, %v", n, p, d, ok)
+			}
+		}
+		if _, ok := p.delay(p.NumRetries + 1); ok {
+			t.Fatalf("%+v: a retry beyond numRetries", p)
+		}
+	})
+}
+
+// FuzzParseRedrivePolicy: a subscription RedrivePolicy that parses names
+// an SQS queue ARN.
+func FuzzParseRedrivePolicy(f *testing.F) {
+	for _, s := range []string{`{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq"}`, `{"deadLetterTargetArn":1}`, `{"x":1}`, `{}`, `null`, `[]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		arn, err := parseRedrivePolicy(doc)
+		if err == nil && (len(strings.Split(arn, ":")) != 6 || !strings.HasPrefix(arn, "arn:")) {
+			t.Fatalf("%s: accepted %q", doc, arn)
+		}
+	})
 }

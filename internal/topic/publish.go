@@ -104,10 +104,27 @@ func (s *Service) Publish(ctx context.Context, in PublishInput) (PublishResult, 
 		arn, param = in.TargetArn, "TargetArn"
 	}
 	if in.PhoneNumber != "" && arn == "" {
-		return PublishResult{}, invalidParam("PhoneNumber", in.PhoneNumber+" is not valid to publish to")
+		// A direct SMS: "The phone number to which you want to deliver an
+		// SMS message. Use E.164 format." (SNS API reference, Publish).
+		// forkline sends no SMS; a message to a valid number is accepted
+		// as SMS subscriptions are.
+		if !phoneNumber(in.PhoneNumber) {
+			return PublishResult{}, invalidParam("PhoneNumber", in.PhoneNumber+" is not valid to publish to")
+		}
+		if in.Message == "" {
+			return PublishResult{}, errorf(ErrInvalidParameter, "Invalid parameter: Empty message")
+		}
+		s.log.Info("sms not sent: forkline delivers no SMS", "phone_number", in.PhoneNumber)
+		return PublishResult{MessageID: newID()}, nil
 	}
 	if arn == "" {
 		return PublishResult{}, invalidParam("TopicArn or TargetArn", "no value for required parameter")
+	}
+	// A mobile platform endpoint (arn:...:endpoint/PLATFORM/APP/ID):
+	// forkline has none (recorded AWS words for one that does not exist,
+	// LocalStack's test_publish_non_existent_target).
+	if parts := strings.SplitN(arn, ":", 6); param == "TargetArn" && len(parts) == 6 && parts[2] == "sns" && strings.HasPrefix(parts[5], "endpoint/") {
+		return PublishResult{}, invalidParam("TargetArn", "No endpoint found for the target arn specified")
 	}
 	t, err := s.lookupTopic(arn, param)
 	if err != nil {

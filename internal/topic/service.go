@@ -496,12 +496,19 @@ func (s *Service) topicName(arn string) (string, bool) {
 
 // lookupTopic resolves a TopicArn parameter.
 func (s *Service) lookupTopic(arn, param string) (*topic, error) {
-	if !strings.HasPrefix(arn, "arn:") {
+	parts := strings.Split(arn, ":")
+	if len(parts) < 6 {
+		return nil, shortArn(param, len(parts))
+	}
+	if parts[0] != "arn" {
 		return nil, invalidParam(param, "")
 	}
 	name, ok := s.topicName(arn)
 	if !ok {
-		if parts := strings.Split(arn, ":"); len(parts) != 6 || parts[2] != "sns" {
+		// A topic of another region is a bad parameter, not a missing
+		// topic: DeleteTopic must not report it deleted (recorded AWS
+		// behaviour, LocalStack's test_cross_region_access).
+		if len(parts) != 6 || parts[2] != "sns" || parts[3] != s.cfg.Region {
 			return nil, invalidParam(param, "")
 		}
 		return nil, errTopicNotFound()
@@ -516,7 +523,14 @@ func (s *Service) lookupTopic(arn, param string) (*topic, error) {
 }
 
 func (s *Service) lookupSub(arn string) (*subscription, error) {
-	if !strings.HasPrefix(arn, "arn:aws:sns:") || strings.Count(arn, ":") != 6 {
+	switch n := strings.Count(arn, ":") + 1; {
+	case n < 6:
+		return nil, shortArn("SubscriptionArn", n)
+	case n == 6 && strings.HasPrefix(arn, "arn:aws:sns:"):
+		// A topic ARN, without the subscription's ID (recorded AWS
+		// behaviour, LocalStack's test_unsubscribe_wrong_arn_format).
+		return nil, invalidParam("SubscriptionId", "")
+	case n != 7 || !strings.HasPrefix(arn, "arn:aws:sns:"):
 		return nil, invalidParam("SubscriptionArn", "")
 	}
 	s.mu.RLock()
@@ -526,6 +540,13 @@ func (s *Service) lookupSub(arn string) (*subscription, error) {
 		return nil, errSubNotFound()
 	}
 	return sub, nil
+}
+
+// shortArn is SNS's error for an ARN parameter of fewer than six
+// colon-separated elements (recorded AWS behaviour, e.g. the JavaScript
+// SDK examples' set-topic-attributes integration test).
+func shortArn(param string, n int) error {
+	return invalidParam(param, fmt.Sprintf("An ARN must have at least 6 elements, not %d", n))
 }
 
 func newID() string { return uuid.New() }
@@ -554,16 +575,13 @@ var topicNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 // when the attributes and tags asked for match it. dataProtection is
 // CreateTopic's DataProtectionPolicy ("" for none).
 func (s *Service) CreateTopic(ctx context.Context, name string, attrs, tags map[string]string, dataProtection string) (string, error) {
-	fifo := attrs["FifoTopic"] == "true"
+	// FifoTopic is read as its check reads it, without regard to case.
+	fifo := strings.EqualFold(attrs["FifoTopic"], "true")
 	base := name
 	if fifo {
 		base = strings.TrimSuffix(name, ".fifo")
 	}
-	if name == "" || !topicNameRE.MatchString(base) || len(name) > 256 || (fifo && !strings.HasSuffix(name, ".fifo")) ||
-		(!fifo && strings.HasSuffix(name, ".fifo") && attrs["FifoTopic"] == "") {
-		if !fifo && strings.HasSuffix(name, ".fifo") {
-			return "", invalidParam("Topic Name", "")
-		}
+	if name == "" || !topicNameRE.MatchString(base) || len(name) > 256 || fifo != strings.HasSuffix(name, ".fifo") {
 		return "", invalidParam("Topic Name", "")
 	}
 	norm, err := validateTopicAttributes(attrs, fifo, true)

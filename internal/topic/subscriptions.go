@@ -269,9 +269,17 @@ func isEmptyObject(doc string) bool {
 // ConfirmSubscription confirms a pending subscription with its token.
 // authenticated tells whether the request was signed.
 func (s *Service) ConfirmSubscription(ctx context.Context, topicArn, token string, authOnUnsubscribe, authenticated bool) (string, error) {
-	t, err := s.lookupTopic(topicArn, "TopicArn")
+	// ConfirmSubscription names its parameters differently: a malformed
+	// or foreign TopicArn is a bad "Topic", and a well-formed one without
+	// a topic makes the token bad (recorded AWS behaviour, LocalStack's
+	// test_sns_confirm_subscription_wrong_token and
+	// test_subscribe_external_http_endpoint).
+	t, err := s.lookupTopic(topicArn, "Topic")
+	if isKind(err, ErrNotFound) {
+		return "", invalidParam("Token", "")
+	}
 	if err != nil {
-		return "", err
+		return "", invalidParam("Topic", "")
 	}
 	if token == "" {
 		return "", invalidParam("Token", "")
@@ -373,6 +381,12 @@ const PendingUnsubscribe = "a subscription pending confirmation cannot be delete
 // AuthenticateOnUnsubscribe refuses unsigned requests.
 func (s *Service) Unsubscribe(ctx context.Context, arn string, authenticated bool) error {
 	sub, err := s.lookupSub(arn)
+	if isKind(err, ErrNotFound) {
+		// Unsubscribe is idempotent: a subscription already deleted, or
+		// never there, is no error (recorded AWS behaviour, LocalStack's
+		// test_unsubscribe_idempotency).
+		return nil
+	}
 	if err != nil {
 		return err
 	}
