@@ -81,6 +81,16 @@ func TestHTTPSubscription(t *testing.T) {
 	if n.Token == "" || n.SubscribeURL == "" {
 		t.Fatalf("confirmation = %+v", n)
 	}
+	// Subscribing the same endpoint again sends the confirmation again,
+	// as the SNS console's "Request confirmation" does.
+	if again, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("http"), Endpoint: aws.String(sub.URL + "/hook")}); err != nil || *again.SubscriptionArn != "pending confirmation" {
+		t.Fatalf("second Subscribe = %v, %v", again.SubscriptionArn, err)
+	}
+	resent := sub.next(t)
+	if r := decodeNotification(t, string(resent.body)); resent.header.Get("x-amz-sns-message-type") != "SubscriptionConfirmation" || r.Token != n.Token || r.MessageId == n.MessageId {
+		t.Fatalf("resent confirmation = %+v, %v", r, resent.header)
+	}
+	verifySignature(t, resent.body)
 	// Pending subscriptions get nothing and show as PendingConfirmation.
 	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("too early")})
 	list, _ := c.ListSubscriptionsByTopic(ctx(t), &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(arn)})

@@ -78,8 +78,13 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 				return "", invalidParam("Attributes", "Subscription already exists with different attributes")
 			}
 		}
-		if !sub.rec.Confirmed && !in.ReturnSubscriptionArn {
-			return "pending confirmation", nil
+		if !sub.rec.Confirmed {
+			if err := s.resendConfirmation(ctx, t, sub); err != nil {
+				return "", err
+			}
+			if !in.ReturnSubscriptionArn {
+				return "pending confirmation", nil
+			}
 		}
 		return sub.arn, nil
 	}
@@ -148,6 +153,24 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 		return "pending confirmation", nil
 	}
 	return sub.arn, nil
+}
+
+// resendConfirmation sends a pending HTTP/S subscription's confirmation
+// message again, with its token, when the same endpoint subscribes again:
+// that is how SNS's console asks for a lost confirmation ("Request
+// confirmation" calls Subscribe).
+func (s *Service) resendConfirmation(ctx context.Context, t *topic, sub *subscription) error {
+	if sub.rec.Protocol != "http" && sub.rec.Protocol != "https" {
+		return nil
+	}
+	out := s.confirmationRecord(t, sub, "SubscriptionConfirmation")
+	var b store.Batch
+	out.put(&b)
+	if err := s.st.Commit(ctx, &b); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	s.out.add(out)
+	return nil
 }
 
 func newToken() string {
