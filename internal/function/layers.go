@@ -101,8 +101,7 @@ func (s *Service) PublishLayerVersion(ctx context.Context, in PublishLayerInput)
 		LayerArn: s.layerArn(in.Name), Description: in.Description, CreatedDate: lastModified(s.clock.Now()),
 		Version: last + 1, CompatibleRuntimes: in.CompatibleRuntimes, CompatibleArchitectures: in.CompatArchs,
 		LicenseInfo: in.LicenseInfo,
-		Content: LayerContent{Location: s.cfg.EndpointURL() + "/_forkline/lambda/code/" + code.hex + ".zip",
-			CodeSha256: code.sha256, CodeSize: code.size},
+		Content:     LayerContent{CodeSha256: code.sha256, CodeSize: code.size},
 	}
 	v.LayerVersionArn = v.LayerArn + ":" + strconv.FormatInt(v.Version, 10)
 	rec := layerRec{Version: v, CodeHex: code.hex}
@@ -113,7 +112,14 @@ func (s *Service) PublishLayerVersion(ctx context.Context, in PublishLayerInput)
 	}
 	s.layers[layerKey(in.Name, v.Version)] = &rec
 	s.layerHigh[in.Name] = v.Version
-	return v, nil
+	return s.located(&rec), nil
+}
+
+// located is a layer version with a fresh link to its content.
+func (s *Service) located(l *layerRec) LayerVersion {
+	v := l.Version
+	v.Content.Location = s.CodeURL(l.CodeHex)
+	return v
 }
 
 // GetLayerVersion returns one layer version.
@@ -124,7 +130,7 @@ func (s *Service) GetLayerVersion(ctx context.Context, name string, v int64) (La
 	if l == nil {
 		return LayerVersion{}, errorf(ErrResourceNotFound, "The resource you requested does not exist.")
 	}
-	return l.Version, nil
+	return s.located(l), nil
 }
 
 // ListLayerVersions lists a layer's versions, newest first.
@@ -134,7 +140,7 @@ func (s *Service) ListLayerVersions(ctx context.Context, name string) ([]LayerVe
 	out := []LayerVersion{}
 	for k, l := range s.layers {
 		if strings.HasPrefix(k, name+"\x00") {
-			out = append(out, l.Version)
+			out = append(out, s.located(l))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version > out[j].Version })
@@ -156,7 +162,7 @@ func (s *Service) ListLayers(ctx context.Context) ([]LayerSummary, error) {
 	for k, l := range s.layers {
 		name, _, _ := strings.Cut(k, "\x00")
 		if cur, ok := latest[name]; !ok || l.Version.Version > cur.Version {
-			latest[name] = l.Version
+			latest[name] = s.located(l)
 		}
 	}
 	out := []LayerSummary{}

@@ -384,7 +384,7 @@ func (s *Service) environment(rec funcRec, root, opt, api, stream string) []stri
 		"LAMBDA_RUNTIME_DIR":              root,
 		"AWS_ACCESS_KEY_ID":               s.cfg.AccessKey,
 		"AWS_SECRET_ACCESS_KEY":           s.cfg.SecretKey,
-		"AWS_SESSION_TOKEN":               "",
+		"AWS_SESSION_TOKEN":               s.cfg.SessionToken,
 		"AWS_ENDPOINT_URL":                s.cfg.EndpointURL(),
 	}
 	if opt == "" {

@@ -2,6 +2,8 @@ package function
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -40,8 +42,9 @@ type Config struct {
 	// EndpointURL is given to functions as AWS_ENDPOINT_URL, so that the
 	// AWS SDKs inside them call forkline.
 	EndpointURL func() string
-	// AccessKey and SecretKey are the credentials functions get.
-	AccessKey, SecretKey string
+	// AccessKey, SecretKey and SessionToken are the credentials functions
+	// get.
+	AccessKey, SecretKey, SessionToken string
 	// MaxSandboxes bounds the sandboxes of one function (its unreserved
 	// concurrency); default 64.
 	MaxSandboxes int
@@ -547,12 +550,16 @@ func (s *Service) GetFunction(ctx context.Context, ref, qualifier string) (Funct
 		return FunctionInfo{}, err
 	}
 	return FunctionInfo{Configuration: rec.Config, Tags: tags, Reserved: reserved,
-		CodeLocation: s.cfg.EndpointURL() + "/_forkline/lambda/code/" + rec.CodeHex + ".zip"}, nil
+		CodeLocation: s.CodeURL(rec.CodeHex)}, nil
 }
 
 // CodePath returns the zip file of a code hash, for the code download link.
-func (s *Service) CodePath(hexSum string) (string, bool) {
+func (s *Service) CodePath(hexSum, expires, signature string) (string, bool) {
 	if len(hexSum) != 64 || strings.Trim(hexSum, "0123456789abcdef") != "" {
+		return "", false
+	}
+	exp, err := strconv.ParseInt(expires, 10, 64)
+	if err != nil || s.clock.Now().Unix() > exp || !hmac.Equal([]byte(signature), []byte(s.codeSignature(hexSum, exp))) {
 		return "", false
 	}
 	p := filepath.Join(s.codeDir(), hexSum+".zip")
@@ -560,6 +567,25 @@ func (s *Service) CodePath(hexSum string) (string, bool) {
 		return "", false
 	}
 	return p, true
+}
+
+// codeURLLifetime is how long a code link stays valid: "A presigned URL
+// that you can use to download the deployment package" that is "valid for
+// up to 10 minutes" (Lambda API reference, FunctionCodeLocation).
+const codeURLLifetime = 10 * time.Minute
+
+// CodeURL is a link to download a code package (a function's or a
+// layer's), signed so that only who was given it can fetch it.
+func (s *Service) CodeURL(hexSum string) string {
+	exp := s.clock.Now().Add(codeURLLifetime).Unix()
+	return s.cfg.EndpointURL() + "/_forkline/lambda/code/" + hexSum + ".zip?expires=" + strconv.FormatInt(exp, 10) +
+		"&signature=" + s.codeSignature(hexSum, exp)
+}
+
+func (s *Service) codeSignature(hexSum string, exp int64) string {
+	m := hmac.New(sha256.New, []byte("forkline code link\x00"+s.cfg.SecretKey))
+	fmt.Fprintf(m, "%s\n%d", hexSum, exp)
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // ListFunctions returns the functions in name order, a page at a time.

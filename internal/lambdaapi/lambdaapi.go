@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -813,9 +814,13 @@ func (h *Handler) ServeCode(w http.ResponseWriter, r *http.Request) bool {
 	if !strings.HasPrefix(r.URL.Path, p) || !strings.HasSuffix(r.URL.Path, ".zip") {
 		return false
 	}
-	path, ok := h.svc.CodePath(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, p), ".zip"))
+	q := r.URL.Query()
+	path, ok := h.svc.CodePath(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, p), ".zip"), q.Get("expires"), q.Get("signature"))
 	if !ok {
-		http.NotFound(w, r)
+		// As S3 answers a presigned link that expired or was altered.
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<Error><Code>AccessDenied</Code><Message>Request has expired or its signature does not match</Message></Error>`)
 		return true
 	}
 	f, err := os.Open(path)

@@ -3,8 +3,10 @@ package s3api
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"strconv"
@@ -24,9 +26,16 @@ type chunkedReader struct {
 	left     int64 // bytes left in the current chunk
 	done     bool
 	Trailers http.Header
-	// Signatures are the chunk signatures, in order, for verification.
+	// Signatures are the chunk signatures, in order.
 	Signatures []string
 	err        error
+	// signer, when set, checks each chunk's signature against its data,
+	// hashed into sum as it is read; badSig records a mismatch (or a chunk
+	// without signature), which the body's check reports.
+	signer ChunkChecker
+	sum    hash.Hash
+	sig    string
+	badSig bool
 }
 
 var errMalformedChunk = errors.New("malformed aws-chunked payload")
@@ -53,6 +62,12 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 	}
 	n, err := c.r.Read(p)
 	c.left -= int64(n)
+	if c.signer != nil {
+		c.sum.Write(p[:n])
+		if c.left == 0 && !c.signer.Check(c.sig, c.sum.Sum(nil)) {
+			c.badSig = true
+		}
+	}
 	if c.left == 0 && err == nil {
 		// The chunk's data ends with CRLF.
 		if crlf, e := c.r.Peek(2); e != nil || !bytes.Equal(crlf, []byte("\r\n")) {
@@ -95,8 +110,23 @@ func (c *chunkedReader) header() error {
 	if err != nil || size < 0 {
 		return fmt.Errorf("%w: chunk size %q", errMalformedChunk, sizeText)
 	}
-	if sig, ok := strings.CutPrefix(strings.TrimSpace(ext), "chunk-signature="); ok {
+	sig, signed := strings.CutPrefix(strings.TrimSpace(ext), "chunk-signature=")
+	if signed {
 		c.Signatures = append(c.Signatures, sig)
+	}
+	if c.signer != nil {
+		if !signed {
+			c.badSig = true
+		}
+		if c.sum == nil {
+			c.sum = sha256.New()
+		}
+		c.sum.Reset()
+		c.sig = sig
+		// The last chunk signs no data.
+		if size == 0 && !c.signer.Check(sig, c.sum.Sum(nil)) {
+			c.badSig = true
+		}
 	}
 	if size > 0 {
 		c.left = size

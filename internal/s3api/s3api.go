@@ -52,6 +52,15 @@ type Request struct {
 	// hex SHA-256 of the body to check, or one of the UNSIGNED and
 	// STREAMING forms.
 	PayloadHash string
+	// Chunks checks the chunk signatures of a signed aws-chunked body
+	// (nil when they are not checked: no credentials configured).
+	Chunks ChunkChecker
+}
+
+// ChunkChecker checks the signature of each chunk of an aws-chunked body,
+// in order.
+type ChunkChecker interface {
+	Check(sig string, sum []byte) bool
 }
 
 // Error is an S3 error response.
@@ -68,7 +77,7 @@ var statuses = map[string]int{
 	"InvalidArgument": 400, "PreconditionFailed": 412, "KeyTooLongError": 400, "InvalidRange": 416,
 	"XAmzContentSHA256Mismatch": 400, "MalformedXML": 400, "InvalidDigest": 400, "InvalidRequest": 400,
 	"NotImplemented": 501, "MethodNotAllowed": 405, "IncompleteBody": 400, "EntityTooLarge": 400,
-	"InvalidContentEncoding": 400,
+	"InvalidContentEncoding": 400, "SignatureDoesNotMatch": 403,
 }
 
 func s3err(code, format string, args ...any) *Error {
@@ -174,6 +183,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *Request) (string, error) {
 		if strings.HasPrefix(strings.ToLower(k), "x-amz-") {
 			q.Del(k) // presigned URLs' signature parameters
 		}
+	}
+	if q.Has("AWSAccessKeyId") && q.Has("Signature") {
+		// A URL presigned with signature version 2.
+		q.Del("AWSAccessKeyId")
+		q.Del("Signature")
+		q.Del("Expires")
 	}
 	ctx := hr.Context()
 	if r.Bucket == "" {
@@ -304,7 +319,7 @@ func onlyListParams(q url.Values) bool {
 
 func onlyIgnorable(q url.Values) bool {
 	for k := range q {
-		if k != "x-id" && !strings.HasPrefix(k, "x-amz-") && !strings.HasPrefix(k, "X-Amz-") {
+		if k != "x-id" && k != "AWSAccessKeyId" && k != "Signature" && k != "Expires" && !strings.HasPrefix(k, "x-amz-") && !strings.HasPrefix(k, "X-Amz-") {
 			return false
 		}
 	}
@@ -423,6 +438,9 @@ func (h *Handler) body(r *Request, in *object.PutInput) (io.Reader, error) {
 	var chunked *chunkedReader
 	if strings.HasPrefix(r.PayloadHash, "STREAMING-") || strings.Contains(hr.Header.Get("Content-Encoding"), "aws-chunked") {
 		chunked = newChunkedReader(hr.Body)
+		if strings.HasPrefix(r.PayloadHash, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") && r.Chunks != nil {
+			chunked.signer = r.Chunks
+		}
 		rd = chunked
 	}
 	if v := hr.Header.Get("Content-MD5"); v != "" {
@@ -454,6 +472,9 @@ func (h *Handler) body(r *Request, in *object.PutInput) (io.Reader, error) {
 		decoded, _ = strconv.ParseInt(v, 10, 64)
 	}
 	in.Check = func(size int64) (map[string]string, error) {
+		if chunked != nil && chunked.badSig {
+			return nil, s3err("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
+		}
 		if chunked != nil && chunked.err != nil && chunked.err != io.EOF {
 			return nil, s3err("IncompleteBody", "The request body was not a valid aws-chunked payload: %v", chunked.err)
 		}

@@ -50,7 +50,7 @@ func (p customResource) call(ctx context.Context, r *stack.Resource, requestType
 	reqID := uuid.New()
 	key := reqID
 	url, err := sigv4.PresignS3(http.MethodPut, p.s.publicURL.Load().(string)+"/"+customBucket+"/"+key, p.s.cfg.Region,
-		p.s.fnKey, p.s.fnSecret, p.s.clock.Now(), 2*time.Hour)
+		p.s.fnKey, p.s.fnSecret, p.s.fnToken, p.s.clock.Now(), 2*time.Hour)
 	if err != nil {
 		return nil, err
 	}

@@ -143,7 +143,7 @@ func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request, reqID strin
 	}
 	auth, err := sigv4.Parse(r)
 	if err == nil {
-		err = s.auth.Verify(r, auth, body)
+		err = s.auth.Verify(r, auth, "es", body)
 	}
 	if err != nil {
 		e := asAWS(err)

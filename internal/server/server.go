@@ -9,9 +9,14 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -95,17 +100,17 @@ type Server struct {
 	search      *search.Service
 	searchAPI   *searchapi.Handler
 	// fnKey and fnSecret are the credentials forkline gives code it runs.
-	fnKey, fnSecret string
-	flows           *workflow.Service
-	objects         *object.Service
-	s3              *s3api.Handler
-	stacks          *stack.Service
-	cfn             *cfnapi.Handler
-	sfn             *sfnapi.Handler
-	sqs             *sqsapi.Handler
-	sns             *snsapi.Handler
-	auth            *sigv4.Verifier
-	http            *http.Server
+	fnKey, fnSecret, fnToken string
+	flows                    *workflow.Service
+	objects                  *object.Service
+	s3                       *s3api.Handler
+	stacks                   *stack.Service
+	cfn                      *cfnapi.Handler
+	sfn                      *sfnapi.Handler
+	sqs                      *sqsapi.Handler
+	sns                      *snsapi.Handler
+	auth                     *sigv4.Verifier
+	http                     *http.Server
 	// publicURL is the base of the links SNS puts in messages, set when
 	// the listener is known unless configured.
 	publicURL atomic.Value
@@ -146,7 +151,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	s := &Server{
 		cfg: cfg, log: o.Logger, clock: o.Clock, store: st, queues: qs,
 		sqs:  sqsapi.New(qs, cfg.AccountID, o.Logger),
-		auth: sigv4.NewVerifier(secrets, o.Clock.Now),
+		auth: sigv4.NewVerifier(secrets, cfg.Region, o.Clock.Now),
 	}
 	s.publicURL.Store(cfg.PublicURL)
 	if cfg.PublicURL == "" {
@@ -172,18 +177,24 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.logs, s.logsAPI = ls, logsapi.New(ls, o.Logger)
-	key, secret := "AKIAFORKLINEFUNCTION", "forkline-function-secret"
-	for k, v := range secrets { // functions call forkline with configured credentials
-		if key == "AKIAFORKLINEFUNCTION" || k < key {
-			key, secret = k, v
-		}
+	// Code forkline runs gets temporary credentials of its own, kept in the
+	// data directory so that URLs presigned with them outlive a restart,
+	// and never one of the configured long-term keys.
+	key, secret, token, err := functionCredentials(cfg.DataDir)
+	if err != nil {
+		ls.Close()
+		ts.Close()
+		qs.Close()
+		st.Close()
+		return nil, err
 	}
-	s.fnKey, s.fnSecret = key, secret
+	s.auth.AddSession(key, secret, token)
+	s.fnKey, s.fnSecret, s.fnToken = key, secret, token
 	fs, err := function.New(ctx, st, function.Config{
 		Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger, DataDir: cfg.DataDir,
 		Listen:      func() (function.Endpoint, error) { return runtimeapi.Listen() },
 		EndpointURL: func() string { return s.publicURL.Load().(string) },
-		AccessKey:   key, SecretKey: secret, Queues: qs, Senders: senders{qs, ts}, Logs: ls, StrictRuntimes: cfg.StrictRuntimes,
+		AccessKey:   key, SecretKey: secret, SessionToken: token, Queues: qs, Senders: senders{qs, ts}, Logs: ls, StrictRuntimes: cfg.StrictRuntimes,
 	})
 	if err != nil {
 		ls.Close()
@@ -391,6 +402,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 		return service, action
 	}
 
+	if !s.auth.Enforcing() {
+		if why := s.fromBrowser(r); why != "" {
+			return fail("", "", awserr.New(awserr.AccessDenied, "forkline without credentials answers only the tools and SDKs of this machine, not web pages: "+
+				why+". Configure --credentials-file to serve it."))
+		}
+	}
+
 	if r.Method == http.MethodGet && (r.URL.Path == "/_forkline/health" || r.URL.Path == "/health") {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"running","version":%q}`, Version)
@@ -460,7 +478,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 	// The repository's paths would be an S3 bucket's: its requests are
 	// known by their signature's service.
 	if auth.Service == "serverlessrepo" {
-		if err := s.auth.Verify(r, auth, body); err != nil {
+		if err := s.auth.Verify(r, auth, "serverlessrepo", body); err != nil {
 			e := asAWS(err)
 			repoapi.WriteError(w, reqID, e.Code, e.Message)
 			return "serverlessrepo", ""
@@ -472,7 +490,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 
 	// REST-JSON services are routed by their paths.
 	if isLambda || auth.Service == "lambda" {
-		if err := s.auth.Verify(r, auth, body); err != nil {
+		if err := s.auth.Verify(r, auth, "lambda", body); err != nil {
 			e := asAWS(err)
 			lambdaapi.WriteError(w, reqID, e.Status, e.Code, e.Message)
 			return "lambda", ""
@@ -497,28 +515,28 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 		case sqsapi.TargetPrefix:
 			service = "sqs"
 		case sfnapi.TargetPrefix:
-			if err := s.auth.Verify(r, auth, body); err != nil {
+			if err := s.auth.Verify(r, auth, "states", body); err != nil {
 				sfnapi.WriteError(w, reqID, asAWS(err))
 				return "states", action
 			}
 			s.sfn.Serve(r.Context(), w, reqID, action, body)
 			return "states", action
 		case firehoseapi.TargetPrefix:
-			if err := s.auth.Verify(r, auth, body); err != nil {
+			if err := s.auth.Verify(r, auth, "firehose", body); err != nil {
 				firehoseapi.WriteError(w, reqID, asAWS(err))
 				return "firehose", action
 			}
 			s.firehoseAPI.Serve(r.Context(), w, reqID, action, body)
 			return "firehose", action
 		case eventsapi.TargetPrefix:
-			if err := s.auth.Verify(r, auth, body); err != nil {
+			if err := s.auth.Verify(r, auth, "events", body); err != nil {
 				eventsapi.WriteError(w, reqID, asAWS(err))
 				return "events", action
 			}
 			s.eventsAPI.Serve(r.Context(), w, reqID, action, body)
 			return "events", action
 		case logsapi.TargetPrefix:
-			if err := s.auth.Verify(r, auth, body); err != nil {
+			if err := s.auth.Verify(r, auth, "logs", body); err != nil {
 				logsapi.WriteError(w, reqID, asAWS(err))
 				return "logs", action
 			}
@@ -546,7 +564,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 		service = "cloudformation"
 	}
 	if service == "cloudformation" && proto == protoQuery {
-		if err := s.auth.Verify(r, auth, body); err != nil {
+		if err := s.auth.Verify(r, auth, "cloudformation", body); err != nil {
 			s.cfn.WriteError(w, reqID, asAWS(err))
 			return service, action
 		}
@@ -570,7 +588,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 	// SNS; the topic service checks what an unsigned request may do.
 	linkAction := service == "sns" && !auth.Signed && (action == "ConfirmSubscription" || action == "Unsubscribe")
 	if !linkAction {
-		if err := s.auth.Verify(r, auth, body); err != nil {
+		if err := s.auth.Verify(r, auth, service, body); err != nil {
 			return fail(service, action, asAWS(err))
 		}
 	}
@@ -640,13 +658,22 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, reqID, bucket, 
 	} else {
 		var auth sigv4.Auth
 		if auth, err = sigv4.Parse(r); err == nil {
-			err = s.auth.Verify(r, auth, nil)
+			var chunks *sigv4.ChunkSigner
+			if chunks, err = s.auth.VerifyStreamed(r, auth); chunks != nil {
+				req.Chunks = chunks
+			}
 		}
+	}
+	if err == nil && s.auth.Enforcing() && !s3DataPut(r, key) {
+		// Bodies other than an object's data (DeleteObjects, multipart
+		// completions, configurations) are small: read and checked here
+		// against the payload hash the signature covered.
+		err = checkS3Body(r, req.PayloadHash)
 	}
 	if err != nil {
 		e := asAWS(err)
 		status := e.Status
-		if status == 400 && e.Code != "RequestExpired" {
+		if e.Code == awserr.IncompleteSignature {
 			status = 403
 		}
 		s.s3.WriteError(w, req, &s3api.Error{Status: status, Code: e.Code, Message: e.Message})
@@ -832,4 +859,144 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 		w.status = http.StatusOK
 	}
 	return w.ResponseWriter.Write(p)
+}
+
+// functionCredentials returns the temporary credentials code run by
+// forkline signs its calls with: read from the data directory, or made
+// there at the first start. Like a Lambda execution role's, they are an
+// ASIA key with a session token.
+func functionCredentials(dataDir string) (key, secret, token string, err error) {
+	path := filepath.Join(dataDir, "function-credentials")
+	if b, err := os.ReadFile(path); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 3 {
+			return f[0], f[1], f[2], nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", "", "", fmt.Errorf("function credentials: %w", err)
+	}
+	const upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	raw := make([]byte, 16+30+48)
+	if _, err := rand.Read(raw); err != nil {
+		return "", "", "", err
+	}
+	kb := make([]byte, 16)
+	for i, c := range raw[:16] {
+		kb[i] = upper[c&31]
+	}
+	key = "ASIA" + string(kb)
+	secret = base64.RawURLEncoding.EncodeToString(raw[16:46])
+	token = base64.StdEncoding.EncodeToString(raw[46:])
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return "", "", "", fmt.Errorf("function credentials: %w", err)
+	}
+	_, werr := fmt.Fprintf(f, "%s %s %s\n", key, secret, token)
+	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+		return "", "", "", fmt.Errorf("function credentials: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", "", "", fmt.Errorf("function credentials: %w", err)
+	}
+	if d, err := os.Open(dataDir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return key, secret, token, nil
+}
+
+// s3DataPut reports whether r uploads an object's data (PutObject,
+// UploadPart), whose body the S3 handler streams and checks itself.
+func s3DataPut(r *http.Request, key string) bool {
+	if r.Method != http.MethodPut || key == "" || r.Header.Get("X-Amz-Copy-Source") != "" {
+		return false
+	}
+	for k := range r.URL.Query() {
+		switch {
+		case k == "partNumber" || k == "uploadId" || k == "x-id" || k == "AWSAccessKeyId" || k == "Signature" || k == "Expires":
+		case strings.HasPrefix(strings.ToLower(k), "x-amz-"):
+		default:
+			return false // a sub-resource: tagging, acl, ...
+		}
+	}
+	return true
+}
+
+// maxS3ControlBody bounds the bodies checkS3Body reads: a multipart
+// completion of 10,000 parts is under 1 MiB.
+const maxS3ControlBody = 8 << 20
+
+// checkS3Body reads a small S3 body, checks it against the hex SHA-256 the
+// signature covered (UNSIGNED-PAYLOAD checks nothing, as in S3), and puts
+// it back for the handler.
+func checkS3Body(r *http.Request, payload string) error {
+	if len(payload) != 64 {
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxS3ControlBody+1))
+	if err != nil {
+		return &awserr.Error{Entry: awserr.Entry{Code: "IncompleteBody", Status: http.StatusBadRequest, Sender: true},
+			Message: "The request body could not be read."}
+	}
+	if len(b) > maxS3ControlBody {
+		return &awserr.Error{Entry: awserr.Entry{Code: "EntityTooLarge", Status: http.StatusBadRequest, Sender: true},
+			Message: "Your proposed upload exceeds the maximum allowed size"}
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != strings.ToLower(payload) {
+		return &awserr.Error{Entry: awserr.Entry{Code: "XAmzContentSHA256Mismatch", Status: http.StatusBadRequest, Sender: true},
+			Message: "The provided 'x-amz-content-sha256' header does not match what was computed."}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return nil
+}
+
+// fromBrowser says why r may come from a web page, or "" if it cannot.
+// Without credentials every signature passes, so a page the developer
+// visits could otherwise drive forkline (deploy a stack whose function
+// runs code): by a cross-site form or image request, which browsers mark
+// with Sec-Fetch-Site and (for a POST) Origin, or through DNS rebinding,
+// which names the attacker's host in Host. SDKs and tools send neither
+// header, and address a loopback name.
+func (s *Server) fromBrowser(r *http.Request) string {
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return "a cross-site request (Sec-Fetch-Site)"
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || !s.loopbackName(u.Hostname()) {
+			return "a request from the web origin " + o
+		}
+	}
+	if h := r.Host; h != "" {
+		name := h
+		if host, _, err := net.SplitHostPort(h); err == nil {
+			name = host
+		}
+		name = strings.ToLower(strings.TrimSuffix(strings.Trim(name, "[]"), "."))
+		// AWS's and LocalStack's names are not the attacker's to rebind;
+		// S3 clients address buckets under them.
+		if !s.loopbackName(name) && !strings.HasSuffix(name, ".amazonaws.com") && name != "localhost.localstack.cloud" &&
+			!strings.HasSuffix(name, ".localhost.localstack.cloud") {
+			return "a request for the host " + h
+		}
+	}
+	return ""
+}
+
+// loopbackName reports whether a host name is this machine's: localhost,
+// a name under .localhost, a loopback address, or the --public-url host.
+func (s *Server) loopbackName(name string) bool {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
+		return true
+	}
+	if ip := net.ParseIP(name); ip != nil && ip.IsLoopback() {
+		return true
+	}
+	if s.cfg.PublicURL != "" {
+		if u, err := url.Parse(s.cfg.PublicURL); err == nil && strings.EqualFold(u.Hostname(), name) {
+			return true
+		}
+	}
+	return false
 }

@@ -14,7 +14,8 @@ import (
 // given key pair as the S3 developer guide describes for query-string
 // authentication; forkline hands such URLs to code it runs (the ResponseURL
 // of a custom resource).
-func PresignS3(method, rawURL, region, accessKey, secret string, at time.Time, expires time.Duration) (string, error) {
+// A session token, when given, is part of the signed query.
+func PresignS3(method, rawURL, region, accessKey, secret, token string, at time.Time, expires time.Duration) (string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return "", err
@@ -27,6 +28,9 @@ func PresignS3(method, rawURL, region, accessKey, secret string, at time.Time, e
 	q.Set("X-Amz-Date", at.Format(timeFmt))
 	q.Set("X-Amz-Expires", strconv.Itoa(int(expires.Seconds())))
 	q.Set("X-Amz-SignedHeaders", "host")
+	if token != "" {
+		q.Set("X-Amz-Security-Token", token)
+	}
 	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
 	r := &http.Request{Method: method, URL: u, Host: u.Host, Header: http.Header{}}
 	a := Auth{Signed: true, Presigned: true, AccessKey: accessKey, Date: date, Region: region, Service: "s3",

@@ -140,73 +140,172 @@ func (a *Auth) setCredential(v string) error {
 // Verifier checks signatures against a set of credentials.
 type Verifier struct {
 	secrets map[string]string // access key -> secret; read-only after construction
-	now     func() time.Time
+	// sessions are temporary credentials (forkline gives them to the code
+	// it runs): their requests must carry the session token. Written only
+	// before serving.
+	sessions map[string]session
+	region   string
+	now      func() time.Time
 }
 
+type session struct{ secret, token string }
+
 // NewVerifier returns a verifier for the access key -> secret pairs; an
-// empty map accepts any well-formed signature.
-func NewVerifier(secrets map[string]string, now func() time.Time) *Verifier {
+// empty map accepts any well-formed signature. Signatures must be scoped
+// to region.
+func NewVerifier(secrets map[string]string, region string, now func() time.Time) *Verifier {
 	if now == nil {
 		now = time.Now
 	}
-	return &Verifier{secrets: secrets, now: now}
+	return &Verifier{secrets: secrets, sessions: map[string]session{}, region: region, now: now}
+}
+
+// AddSession accepts temporary credentials: a request signed with key must
+// carry token as its X-Amz-Security-Token. Call it before serving.
+func (v *Verifier) AddSession(key, secret, token string) {
+	v.sessions[key] = session{secret, token}
 }
 
 // Enforcing reports whether credentials are configured.
 func (v *Verifier) Enforcing() bool { return len(v.secrets) > 0 }
 
-// Verify checks r's signature. body is the request body (already read).
-func (v *Verifier) Verify(r *http.Request, a Auth, body []byte) error {
+// Verify checks the signature of a request whose body has been read:
+// the payload the signature covers is the hash of body itself, whatever
+// X-Amz-Content-Sha256 claims. service is the service that serves the
+// request; the signature's scope must name it ("" skips that check).
+func (v *Verifier) Verify(r *http.Request, a Auth, service string, body []byte) error {
+	_, err := v.verify(r, a, service, hexSHA256(body))
+	return err
+}
+
+// VerifyStreamed checks the signature of an S3 request whose body is
+// still to be read: the payload is what X-Amz-Content-Sha256 declares,
+// which the reader of the body then checks (a hex hash against the body,
+// chunk signatures through the returned ChunkSigner, nil unless the body
+// is aws-chunked with signed chunks).
+func (v *Verifier) VerifyStreamed(r *http.Request, a Auth) (*ChunkSigner, error) {
+	payload := r.Header.Get("X-Amz-Content-Sha256")
+	if payload == "" {
+		if a.Presigned {
+			payload = "UNSIGNED-PAYLOAD"
+		} else if v.Enforcing() && a.Signed {
+			// "Missing required header for this request:
+			// x-amz-content-sha256" (S3 API reference, common request
+			// headers: required for signature version 4).
+			return nil, &awserr.Error{Entry: awserr.Entry{Code: "InvalidRequest", Status: http.StatusBadRequest, Sender: true},
+				Message: "Missing required header for this request: x-amz-content-sha256"}
+		}
+	}
+	key, err := v.verify(r, a, "s3", payload)
+	if err != nil || key == nil || !strings.HasPrefix(payload, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") {
+		return nil, err
+	}
+	return &ChunkSigner{key: key, amzDate: a.AmzDate, scope: a.Date + "/" + a.Region + "/" + a.Service + "/aws4_request", prev: a.Signature}, nil
+}
+
+// verify checks a signature over payload and returns the signing key
+// (nil when no credentials are configured).
+func (v *Verifier) verify(r *http.Request, a Auth, service, payload string) ([]byte, error) {
 	if !v.Enforcing() {
-		return nil
+		// Any well-formed signature: its date, too.
+		if a.Signed {
+			if _, err := time.Parse(timeFmt, a.AmzDate); err != nil {
+				return nil, incomplete("Date must be in ISO-8601 'basic format'. Got '" + a.AmzDate + "'.")
+			}
+		}
+		return nil, nil
 	}
 	if !a.Signed {
-		return awserr.New(awserr.MissingAuthenticationToken, "Request is missing Authentication Token")
+		return nil, awserr.New(awserr.MissingAuthenticationToken, "Request is missing Authentication Token")
+	}
+	token := r.Header.Get("X-Amz-Security-Token")
+	if a.Presigned {
+		token = r.URL.Query().Get("X-Amz-Security-Token")
 	}
 	secret, ok := v.secrets[a.AccessKey]
+	if ok && token != "" {
+		// A long-term key carries no session token.
+		return nil, awserr.New(awserr.InvalidClientTokenID, "The security token included in the request is invalid.")
+	}
 	if !ok {
-		return awserr.New(awserr.InvalidClientTokenID, "The security token included in the request is invalid.")
+		s, isSession := v.sessions[a.AccessKey]
+		if !isSession || !hmac.Equal([]byte(token), []byte(s.token)) {
+			return nil, awserr.New(awserr.InvalidClientTokenID, "The security token included in the request is invalid.")
+		}
+		secret = s.secret
 	}
 	t, err := time.Parse(timeFmt, a.AmzDate)
 	if err != nil {
-		return incomplete("Date must be in ISO-8601 'basic format'. Got '" + a.AmzDate + "'.")
+		return nil, incomplete("Date must be in ISO-8601 'basic format'. Got '" + a.AmzDate + "'.")
 	}
 	now := v.now().UTC()
 	if a.Presigned {
 		if now.After(t.Add(time.Duration(a.Expires) * time.Second)) {
-			return awserr.New(awserr.RequestExpired, "Request has expired.")
+			return nil, awserr.New(awserr.RequestExpired, "Request has expired.")
 		}
 		if t.After(now.Add(MaxSkew)) {
-			return awserr.New(awserr.RequestExpired, "Request is not yet valid.")
+			return nil, awserr.New(awserr.RequestExpired, "Request is not yet valid.")
 		}
 	} else if d := now.Sub(t); d > MaxSkew || d < -MaxSkew {
-		return awserr.New(awserr.RequestExpired, fmt.Sprintf("Request timestamp: %s is more than %d minutes away from the server time: %s.", a.AmzDate, int(MaxSkew.Minutes()), now.Format(timeFmt)))
+		return nil, awserr.New(awserr.RequestExpired, fmt.Sprintf("Request timestamp: %s is more than %d minutes away from the server time: %s.", a.AmzDate, int(MaxSkew.Minutes()), now.Format(timeFmt)))
 	}
 	if a.Date != t.Format("20060102") {
-		return awserr.New(awserr.SignatureDoesNotMatch, "Credential should be scoped to a valid date: the scope date does not match X-Amz-Date.")
+		return nil, awserr.New(awserr.SignatureDoesNotMatch, "Credential should be scoped to a valid date: the scope date does not match X-Amz-Date.")
+	}
+	// What the signature is bound to: this region, the service that
+	// answers, and the host (AWS's words, as SDK users have recorded them:
+	// aws/aws-sdk-java#1097, cllunsford/aws-signing-proxy#25).
+	if a.Region != v.region {
+		return nil, awserr.New(awserr.SignatureDoesNotMatch, "Credential should be scoped to a valid region, not '"+a.Region+"'. ")
+	}
+	if service != "" && a.Service != service {
+		return nil, awserr.New(awserr.SignatureDoesNotMatch, "Credential should be scoped to correct service: '"+service+"'. ")
+	}
+	if !signsHost(a.SignedHeaders) {
+		return nil, awserr.New(awserr.SignatureDoesNotMatch, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
 	}
 	key := signingKey(secret, a.Date, a.Region, a.Service)
 	scope := a.Date + "/" + a.Region + "/" + a.Service + "/aws4_request"
-	payload := payloadHash(r, a, body)
 	for _, path := range canonicalPaths(r, a.Service) {
 		creq := canonicalRequest(r, a, path, payload)
 		sts := algorithm + "\n" + a.AmzDate + "\n" + scope + "\n" + hexSHA256([]byte(creq))
 		sig := hex.EncodeToString(hmacSHA256(key, []byte(sts)))
 		if hmac.Equal([]byte(sig), []byte(a.Signature)) {
-			return nil
+			return key, nil
 		}
 	}
-	return awserr.New(awserr.SignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
+	return nil, awserr.New(awserr.SignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
 }
 
-func payloadHash(r *http.Request, a Auth, body []byte) string {
-	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" {
-		return h
+func signsHost(headers []string) bool {
+	for _, h := range headers {
+		if h == "host" || h == ":authority" {
+			return true
+		}
 	}
-	if a.Presigned && a.Service == "s3" {
-		return "UNSIGNED-PAYLOAD"
-	}
-	return hexSHA256(body)
+	return false
+}
+
+// emptySHA256 is the hex SHA-256 of nothing.
+var emptySHA256 = hexSHA256(nil)
+
+// ChunkSigner checks the signatures of an aws-chunked body's chunks, each
+// of which signs its data and the previous signature, from the request's
+// own (S3 API reference, "Signature Calculations for the Authorization
+// Header: Transferring Payload in Multiple Chunks").
+type ChunkSigner struct {
+	key            []byte
+	amzDate, scope string
+	prev           string
+}
+
+// Check reports whether sig signs the chunk whose data has SHA-256 sum,
+// and moves on to the next chunk.
+func (c *ChunkSigner) Check(sig string, sum []byte) bool {
+	sts := "AWS4-HMAC-SHA256-PAYLOAD\n" + c.amzDate + "\n" + c.scope + "\n" + c.prev + "\n" + emptySHA256 + "\n" + hex.EncodeToString(sum)
+	want := hex.EncodeToString(hmacSHA256(c.key, []byte(sts)))
+	c.prev = want
+	return hmac.Equal([]byte(want), []byte(sig))
 }
 
 // canonicalPaths returns the canonical URI candidates: SDKs for services
@@ -422,10 +521,52 @@ func (v *Verifier) VerifyS3V2Query(r *http.Request, resource string) error {
 		b.WriteString(h + "\n")
 	}
 	b.WriteString(resource)
+	b.WriteString(v2SubResources(q))
 	m := hmac.New(sha1.New, []byte(secret))
 	m.Write([]byte(b.String()))
 	if !hmac.Equal([]byte(base64.StdEncoding.EncodeToString(m.Sum(nil))), []byte(q.Get("Signature"))) {
 		return awserr.New(awserr.SignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
 	}
 	return nil
+}
+
+// v2SubResources is the part of a signature version 2 CanonicalizedResource
+// after the path: the sub-resources and response overrides the query
+// names, sorted, with their values unencoded (S3 developer guide, "Signing
+// and authenticating REST requests", constructing the
+// CanonicalizedResource element).
+func v2SubResources(q url.Values) string {
+	var names []string
+	for k := range q {
+		if v2SubResource[k] {
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for i, k := range names {
+		if i == 0 {
+			b.WriteByte('?')
+		} else {
+			b.WriteByte('&')
+		}
+		b.WriteString(k)
+		if v := q.Get(k); v != "" {
+			b.WriteByte('=')
+			b.WriteString(v)
+		}
+	}
+	return b.String()
+}
+
+var v2SubResource = map[string]bool{
+	"acl": true, "cors": true, "delete": true, "lifecycle": true, "location": true, "logging": true,
+	"notification": true, "partNumber": true, "policy": true, "requestPayment": true, "restore": true,
+	"tagging": true, "torrent": true, "uploadId": true, "uploads": true, "versionId": true,
+	"versioning": true, "versions": true, "website": true,
+	"response-cache-control": true, "response-content-disposition": true, "response-content-encoding": true,
+	"response-content-language": true, "response-content-type": true, "response-expires": true,
 }

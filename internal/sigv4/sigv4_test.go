@@ -22,10 +22,10 @@ func TestParseHeader(t *testing.T) {
 
 func TestUnsignedAcceptedOnlyWithoutCredentials(t *testing.T) {
 	r, _ := http.NewRequest("POST", "http://x/", nil)
-	if err := NewVerifier(nil, nil).Verify(r, Auth{}, nil); err != nil {
+	if err := NewVerifier(nil, "us-east-1", nil).Verify(r, Auth{}, "", nil); err != nil {
 		t.Fatalf("no credentials: %v", err)
 	}
-	if err := NewVerifier(map[string]string{"k": "s"}, nil).Verify(r, Auth{}, nil); err == nil {
+	if err := NewVerifier(map[string]string{"k": "s"}, "us-east-1", nil).Verify(r, Auth{}, "", nil); err == nil {
 		t.Fatal("unsigned request accepted with credentials configured")
 	}
 }
@@ -47,7 +47,8 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		v := NewVerifier(map[string]string{"AKID": "secret", "a": "b"}, nil)
-		v.Verify(r, a, []byte("body"))
+		v := NewVerifier(map[string]string{"AKID": "secret", "a": "b"}, "us-east-1", nil)
+		v.Verify(r, a, "sqs", []byte("body"))
+		v.VerifyStreamed(r, a)
 	})
 }
