@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -162,6 +163,49 @@ func TestFIFOReceiveRequestAttemptId(t *testing.T) {
 	if len(other) != 1 || *other[0].Body != "b" {
 		t.Fatalf("new receive %v", bodies(other))
 	}
+}
+
+// Retries with the same ReceiveRequestAttemptId that arrive together (a
+// retry sent while the first request is still being answered) all get
+// the first one's messages and receipt handles, and nothing else goes in
+// flight ("return the same messages and receipt handles", ReceiveMessage
+// API reference, ReceiveRequestAttemptId).
+func TestFIFOConcurrentAttemptRetries(t *testing.T) {
+	_, c := start(t, false)
+	url := create(t, c, "attempt-race.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+	for i := 0; i < 40; i++ {
+		sendFIFO(t, c, url, fmt.Sprintf("m%d", i), fmt.Sprintf("g%d", i%20), "")
+	}
+	const n = 8
+	got := make([][]types.Message, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			out, err := c.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
+				VisibilityTimeout: 300, ReceiveRequestAttemptId: aws.String("together")})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got[i] = out.Messages
+		}(i)
+	}
+	wg.Wait()
+	handles := func(ms []types.Message) string {
+		var hs []string
+		for _, m := range ms {
+			hs = append(hs, *m.ReceiptHandle)
+		}
+		return strings.Join(hs, ",")
+	}
+	for i := 1; i < n; i++ {
+		if handles(got[i]) != handles(got[0]) {
+			t.Fatalf("retry %d got other messages: %v against %v", i, bodies(got[i]), bodies(got[0]))
+		}
+	}
+	wantCounts(t, c, url, fmt.Sprint(40-len(got[0])), fmt.Sprint(len(got[0])), "0")
 }
 
 // A retry with the same ReceiveRequestAttemptId resets the visibility

@@ -752,6 +752,40 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 		vt = set.visibility
 	}
 	if q.fifo && in.AttemptID != "" {
+		// One receive per attempt ID at a time: a retry that arrives
+		// while the first is still being answered waits for it and then
+		// gets the same messages, instead of a batch of its own that
+		// would stay in flight unanswered ("return the same messages and
+		// receipt handles", ReceiveMessage API reference).
+		for {
+			busy, ok := q.attemptBusy[in.AttemptID]
+			if !ok {
+				break
+			}
+			q.mu.Unlock()
+			select {
+			case <-busy:
+			case <-ctx.Done():
+				return nil, nil, 0, ctx.Err()
+			}
+			q.mu.Lock()
+			if q.deleted {
+				q.mu.Unlock()
+				return nil, nil, 0, errNoQueue()
+			}
+			nowNs = s.clock.Now().UnixNano()
+		}
+		if q.attemptBusy == nil {
+			q.attemptBusy = map[string]chan struct{}{}
+		}
+		done := make(chan struct{})
+		q.attemptBusy[in.AttemptID] = done
+		defer func() {
+			q.mu.Lock()
+			delete(q.attemptBusy, in.AttemptID)
+			q.mu.Unlock()
+			close(done)
+		}()
 		if msgs, ok := s.replayAttempt(ctx, q, in, nowNs); ok {
 			q.mu.Unlock()
 			s.restartAttempt(ctx, q, in.AttemptID, msgs, vt)

@@ -122,6 +122,10 @@ type queue struct {
 	// to a channel closed when their commit ends.
 	dedupPending map[string]chan struct{}
 	attempts     map[string]*attempt
+	// attemptBusy holds the ReceiveRequestAttemptIds of FIFO receives in
+	// progress; a receive retried with one waits for the first to end,
+	// then replays what it delivered.
+	attemptBusy map[string]chan struct{}
 	// shared maps the sequence numbers of messages with a shared body
 	// to the body's ID.
 	shared refTable
