@@ -370,3 +370,34 @@ def handler(event, context):
 		t.Fatalf("the function's message: %v", got)
 	}
 }
+
+// TestS3AndLambdaAuthErrors: S3 and Lambda name refused signatures their
+// own way (S3 API reference, "Error responses": InvalidAccessKeyId,
+// AuthorizationQueryParametersError; Lambda API reference, common errors:
+// UnrecognizedClientException, InvalidSignatureException).
+func TestS3AndLambdaAuthErrors(t *testing.T) {
+	s := startWithCredentials(t)
+	unknown := servertest.Config(s.URL, "AKIDUNKNOWN", "x")
+	wrong := servertest.Config(s.URL, testCreds.AccessKeyID, "wrong")
+	_, err := s3.NewFromConfig(unknown, func(o *s3.Options) { o.UsePathStyle = true }).ListBuckets(ctx(t), &s3.ListBucketsInput{})
+	wantCode(t, err, "InvalidAccessKeyId")
+	_, err = lambda.NewFromConfig(unknown).ListFunctions(ctx(t), &lambda.ListFunctionsInput{})
+	wantCode(t, err, "UnrecognizedClientException")
+	_, err = lambda.NewFromConfig(wrong).ListFunctions(ctx(t), &lambda.ListFunctionsInput{})
+	wantCode(t, err, "InvalidSignatureException")
+	// A presigned URL valid for more than a week is malformed.
+	pc := s3.NewPresignClient(s3.NewFromConfig(servertest.Config(s.URL, testCreds.AccessKeyID, testCreds.SecretAccessKey), func(o *s3.Options) { o.UsePathStyle = true }))
+	p, err := pc.PresignGetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String("b"), Key: aws.String("k")}, s3.WithPresignExpires(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(strings.Replace(p.URL, "X-Amz-Expires=3600", "X-Amz-Expires=604801", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "<Code>AuthorizationQueryParametersError</Code>") {
+		t.Fatalf("a presigned URL of more than a week: %d %s", resp.StatusCode, b)
+	}
+}

@@ -435,7 +435,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 	// The signature is parsed once: its service routes S3 here, and its
 	// error is answered only after the body is read.
 	auth, authErr := sigv4.Parse(r)
-	if authErr == nil && auth.Service == "s3" {
+	if auth.Service == "s3" {
+		// A malformed S3 signature is answered in S3's shape too.
 		bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		return s.serveS3(w, r, reqID, bucket, key)
 	}
@@ -491,7 +492,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 	// REST-JSON services are routed by their paths.
 	if isLambda || auth.Service == "lambda" {
 		if err := s.auth.Verify(r, auth, "lambda", body); err != nil {
-			e := asAWS(err)
+			e := lambdaAuthError(asAWS(err))
 			lambdaapi.WriteError(w, reqID, e.Status, e.Code, e.Message)
 			return "lambda", ""
 		}
@@ -671,12 +672,8 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, reqID, bucket, 
 		err = checkS3Body(r, req.PayloadHash)
 	}
 	if err != nil {
-		e := asAWS(err)
-		status := e.Status
-		if e.Code == awserr.IncompleteSignature {
-			status = 403
-		}
-		s.s3.WriteError(w, req, &s3api.Error{Status: status, Code: e.Code, Message: e.Message})
+		e := s3AuthError(asAWS(err), r)
+		s.s3.WriteError(w, req, &s3api.Error{Status: e.Status, Code: e.Code, Message: e.Message})
 		return "s3", ""
 	}
 	return "s3", s.s3.Serve(w, req)
@@ -999,4 +996,57 @@ func (s *Server) loopbackName(name string) bool {
 		}
 	}
 	return false
+}
+
+// s3AuthError is S3's own answer to a signature it refuses, where S3's
+// codes differ from the other services' (S3 API reference, "Error
+// responses": InvalidAccessKeyId, RequestTimeTooSkewed, AccessDenied for
+// an expired presigned URL, AuthorizationQueryParametersError and
+// AuthorizationHeaderMalformed for malformed signatures).
+func s3AuthError(e *awserr.Error, r *http.Request) *awserr.Error {
+	mk := func(code string, status int, msg string) *awserr.Error {
+		return &awserr.Error{Entry: awserr.Entry{Code: code, Status: status, Sender: true}, Message: msg}
+	}
+	presigned := r.URL.Query().Has("X-Amz-Signature") || r.URL.Query().Has("Signature")
+	switch e.Code {
+	case awserr.InvalidClientTokenID:
+		if r.Header.Get("X-Amz-Security-Token") != "" || r.URL.Query().Has("X-Amz-Security-Token") {
+			return mk("InvalidToken", http.StatusBadRequest, "The provided token is malformed or otherwise invalid.")
+		}
+		return mk("InvalidAccessKeyId", http.StatusForbidden, "The AWS Access Key Id you provided does not exist in our records.")
+	case awserr.RequestExpired:
+		if presigned {
+			return mk("AccessDenied", http.StatusForbidden, strings.TrimSuffix(e.Message, "."))
+		}
+		return mk("RequestTimeTooSkewed", http.StatusForbidden, "The difference between the request time and the current time is too large.")
+	case awserr.MissingAuthenticationToken:
+		return mk("AccessDenied", http.StatusForbidden, "Access Denied")
+	case awserr.IncompleteSignature:
+		if presigned {
+			return mk("AuthorizationQueryParametersError", http.StatusBadRequest, e.Message)
+		}
+		return mk("AuthorizationHeaderMalformed", http.StatusBadRequest, e.Message)
+	}
+	return e
+}
+
+// lambdaAuthError is Lambda's answer to a signature it refuses: its
+// exceptions are named differently from the query services' codes
+// (UnrecognizedClientException for an unknown key, InvalidSignatureException
+// for a wrong or expired signature; Lambda API reference, common errors).
+func lambdaAuthError(e *awserr.Error) *awserr.Error {
+	mk := func(code, msg string) *awserr.Error {
+		return &awserr.Error{Entry: awserr.Entry{Code: code, Status: http.StatusForbidden, Sender: true}, Message: msg}
+	}
+	switch e.Code {
+	case awserr.InvalidClientTokenID:
+		return mk("UnrecognizedClientException", e.Message)
+	case awserr.SignatureDoesNotMatch:
+		return mk("InvalidSignatureException", e.Message)
+	case awserr.RequestExpired:
+		return mk("InvalidSignatureException", "Signature expired: "+e.Message)
+	case awserr.MissingAuthenticationToken:
+		return mk("MissingAuthenticationTokenException", "Missing Authentication Token")
+	}
+	return e
 }
