@@ -208,6 +208,42 @@ func TestFIFOConcurrentAttemptRetries(t *testing.T) {
 	wantCounts(t, c, url, fmt.Sprint(40-len(got[0])), fmt.Sprint(len(got[0])), "0")
 }
 
+// A receive whose answer was lost with the server is still replayed when
+// the client retries it after the restart, within the five minutes
+// ReceiveRequestAttemptId covers ("If a caller of the ReceiveMessage
+// action doesn't receive a response ... it can retry using the same
+// ReceiveRequestAttemptId", ReceiveMessage API reference).
+func TestFIFOAttemptSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := servertest.Start(t, servertest.Options{DataDir: dir, FakeClock: true})
+	c := sqs.NewFromConfig(s.Config())
+	url := create(t, c, "lost.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+	sendFIFO(t, c, url, "a1", "a", "")
+	sendFIFO(t, c, url, "b1", "b", "")
+	attempt := func(in *sqs.ReceiveMessageInput) {
+		in.ReceiveRequestAttemptId, in.VisibilityTimeout = aws.String("lost-answer"), 120
+	}
+	first := receive(t, c, url, 1, attempt)
+	s.Stop(t)
+
+	s2 := servertest.Start(t, servertest.Options{DataDir: dir, FakeClock: true})
+	c2 := sqs.NewFromConfig(s2.Config())
+	again := receive(t, c2, url, 1, attempt)
+	if len(first) != 1 || len(again) != 1 || *again[0].ReceiptHandle != *first[0].ReceiptHandle {
+		t.Fatalf("the retry after a restart got %v, the lost answer %v", bodies(again), bodies(first))
+	}
+	if other := receive(t, c2, url, 10); len(other) != 1 || *other[0].Body == *first[0].Body {
+		t.Fatalf("a new receive got %v", bodies(other))
+	}
+	// A purge ends the attempt with the messages.
+	if _, err := c2.PurgeQueue(ctx(t), &sqs.PurgeQueueInput{QueueUrl: aws.String(url)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := receive(t, c2, url, 1, attempt); len(got) != 0 {
+		t.Fatalf("after a purge the retry got %v", bodies(got))
+	}
+}
+
 // A retry with the same ReceiveRequestAttemptId resets the visibility
 // timeout, and is no longer a retry once a message of it had its
 // visibility changed (ReceiveMessage API reference,

@@ -21,7 +21,7 @@ import (
 // flakyStore fails a share of commits, as a full disk or an I/O error
 // would, before anything is written.
 type flakyStore struct {
-	store.Queues
+	Store
 	failPct atomic.Int32
 	rnd     func() int
 }
@@ -32,7 +32,7 @@ func (f *flakyStore) Commit(ctx context.Context, b *store.Batch) error {
 	if int32(f.rnd()%100) < f.failPct.Load() {
 		return errInjected
 	}
-	return f.Queues.Commit(ctx, b)
+	return f.Store.Commit(ctx, b)
 }
 
 // TestStoreFailuresKeepIndexAndStoreInAgreement drives concurrent sends,
@@ -51,7 +51,7 @@ func TestStoreFailuresKeepIndexAndStoreInAgreement(t *testing.T) {
 			defer pst.Close()
 			var mu sync.Mutex
 			r := rand.New(rand.NewPCG(1, 2))
-			fs := &flakyStore{Queues: pst, rnd: func() int { mu.Lock(); defer mu.Unlock(); return r.IntN(1000) }}
+			fs := &flakyStore{Store: pst, rnd: func() int { mu.Lock(); defer mu.Unlock(); return r.IntN(1000) }}
 			clk := clock.NewFake(time.Unix(1_800_000_000, 0))
 			ctx := context.Background()
 			svc := newTestService(t, fs, clk)
@@ -156,7 +156,7 @@ func TestStoreFailuresKeepIndexAndStoreInAgreement(t *testing.T) {
 
 // gateStore holds the commits that write a message until released.
 type gateStore struct {
-	store.Queues
+	Store
 	held    chan struct{} // receives once a commit is held
 	release chan struct{}
 }
@@ -169,7 +169,7 @@ func (g *gateStore) Commit(ctx context.Context, b *store.Batch) error {
 			break
 		}
 	}
-	return g.Queues.Commit(ctx, b)
+	return g.Store.Commit(ctx, b)
 }
 
 // TestFIFODelayChangeDuringSend: a FIFO queue's delay changes while a send
@@ -182,7 +182,7 @@ func TestFIFODelayChangeDuringSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pst.Close()
-	gs := &gateStore{Queues: pst, held: make(chan struct{}), release: make(chan struct{})}
+	gs := &gateStore{Store: pst, held: make(chan struct{}), release: make(chan struct{})}
 	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
 	ctx := context.Background()
 	svc := newTestService(t, gs, clk)
@@ -220,7 +220,7 @@ func TestFIFODelayChangeDuringSend(t *testing.T) {
 }
 
 // newTestService starts a queue service on st with a quiet log.
-func newTestService(t *testing.T, st store.Queues, clk clock.Clock) *Service {
+func newTestService(t *testing.T, st Store, clk clock.Clock) *Service {
 	t.Helper()
 	svc, err := New(context.Background(), st, Config{Region: "us-east-1", AccountID: "000000000000", Clock: clk,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

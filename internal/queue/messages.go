@@ -394,6 +394,9 @@ func (s *Service) beginSend(ctx context.Context, q *queue, in []SendInput, batch
 	for _, k := range q.expireDedup(nowNs) {
 		b.DeleteDedup(q.rec.ID, k)
 	}
+	for _, id := range q.expireAttempts(nowNs) {
+		b.DeleteRecord(nsAttempt, attemptKey(q.rec.ID, id))
+	}
 	for _, p := range qs.preps {
 		if p.dedup != "" {
 			if d, ok := q.dedup[p.dedup]; ok {
@@ -575,6 +578,19 @@ func (t *SendTxn) End(err error) []TargetResult {
 	return t.res
 }
 
+// expireAttempts drops the receive attempts past their five minutes and
+// returns their IDs. Requires q.mu.
+func (q *queue) expireAttempts(nowNs int64) []string {
+	var ids []string
+	for k, a := range q.attempts {
+		if a.Exp <= nowNs {
+			delete(q.attempts, k)
+			ids = append(ids, k)
+		}
+	}
+	return ids
+}
+
 // expireDedup drops expired deduplication entries and returns their keys.
 // Requires q.mu.
 func (q *queue) expireDedup(nowNs int64) []string {
@@ -592,11 +608,6 @@ func (q *queue) expireDedup(nowNs int64) []string {
 	// what is left (moving the rest down cost a copy of the whole
 	// five-minute window on every send).
 	q.dedupExp = q.dedupExp[n:]
-	for k, a := range q.attempts {
-		if a.exp <= nowNs {
-			delete(q.attempts, k)
-		}
-	}
 	return keys
 }
 
@@ -903,6 +914,17 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 		}
 	}
 
+	var att *attempt
+	if q.fifo && in.AttemptID != "" && len(deliver) > 0 {
+		att = &attempt{Exp: nowNs + int64(attemptWindow)}
+		for _, d := range deliver {
+			att.Seqs = append(att.Seqs, d.cand.seq)
+			att.Nonce = append(att.Nonce, d.cand.f.st.Nonce)
+			att.VisibleAt = append(att.VisibleAt, d.cand.f.st.VisibleAt)
+		}
+		b.PutRecord(nsAttempt, attemptKey(qid, in.AttemptID), mustJSON(att))
+	}
+
 	err = s.commit(ctx, &b)
 
 	q.mu.Lock()
@@ -920,14 +942,8 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 		for _, d := range deliver {
 			q.idx.settleFlight(d.cand.seq, d.cand.f)
 		}
-		if q.fifo && in.AttemptID != "" && len(deliver) > 0 {
-			a := &attempt{exp: nowNs + int64(attemptWindow)}
-			for _, d := range deliver {
-				a.seqs = append(a.seqs, d.cand.seq)
-				a.nonce = append(a.nonce, d.cand.f.st.Nonce)
-				a.visibleAt = append(a.visibleAt, d.cand.f.st.VisibleAt)
-			}
-			q.attempts[in.AttemptID] = a
+		if att != nil {
+			q.attempts[in.AttemptID] = att
 		}
 	}
 	q.wake()
@@ -1078,17 +1094,17 @@ func (s *Service) reap(ctx context.Context, q *queue) {
 // (held; it is not released).
 func (s *Service) replayAttempt(ctx context.Context, q *queue, in *ReceiveInput, nowNs int64) ([]ReceivedMessage, bool) {
 	a := q.attempts[in.AttemptID]
-	if a == nil || a.exp <= nowNs {
+	if a == nil || a.Exp <= nowNs {
 		return nil, false
 	}
-	for i, seq := range a.seqs {
+	for i, seq := range a.Seqs {
 		f := q.idx.inflight[seq]
-		if f == nil || f.busy != nil || f.st.Nonce != a.nonce[i] || f.st.VisibleAt != a.visibleAt[i] {
+		if f == nil || f.busy != nil || f.st.Nonce != a.Nonce[i] || f.st.VisibleAt != a.VisibleAt[i] {
 			return nil, false
 		}
 	}
-	out := make([]ReceivedMessage, 0, len(a.seqs))
-	for _, seq := range a.seqs {
+	out := make([]ReceivedMessage, 0, len(a.Seqs))
+	for _, seq := range a.Seqs {
 		m, err := s.st.GetMessage(ctx, q.rec.ID, seq)
 		if err != nil {
 			return nil, false
@@ -1114,17 +1130,22 @@ func (s *Service) restartAttempt(ctx context.Context, q *queue, id string, msgs 
 		return
 	}
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	hi := s.clock.Now().UnixNano() + span
+	var b store.Batch
 	if a := q.attempts[id]; a != nil {
-		for i, seq := range a.seqs {
+		for i, seq := range a.Seqs {
 			// Only a deadline this reset can have set is recorded: one a
 			// ChangeMessageVisibility set meanwhile still ends the replays.
-			if f := q.idx.inflight[seq]; f != nil && f.st.Nonce == a.nonce[i] && f.st.VisibleAt >= lo && f.st.VisibleAt <= hi {
-				a.visibleAt[i] = f.st.VisibleAt
+			if f := q.idx.inflight[seq]; f != nil && f.st.Nonce == a.Nonce[i] && f.st.VisibleAt >= lo && f.st.VisibleAt <= hi {
+				a.VisibleAt[i] = f.st.VisibleAt
 			}
 		}
+		b.PutRecord(nsAttempt, attemptKey(q.rec.ID, id), mustJSON(a))
 	}
+	q.mu.Unlock()
+	// The retry's answer does not wait for this: should it be lost, a
+	// later retry is answered as a new receive, as before this reset.
+	s.commitBestEffort(ctx, q, &b)
 }
 
 func (s *Service) render(q *queue, m *store.Message, seq uint64, in *ReceiveInput) ReceivedMessage {

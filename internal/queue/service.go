@@ -23,6 +23,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -64,7 +65,7 @@ func (s *Service) finish(kind uint8, body string) string {
 
 // Service is the queue service. It is safe for concurrent use.
 type Service struct {
-	st     store.Queues
+	st     Store
 	clock  clock.Clock
 	log    *slog.Logger
 	region string
@@ -138,10 +139,31 @@ type dedupRef struct {
 
 // attempt remembers a FIFO receive by ReceiveRequestAttemptId.
 type attempt struct {
-	exp       int64
-	seqs      []uint64
-	nonce     []uint64
-	visibleAt []int64 // each message's deadline when last given to this attempt
+	Exp       int64    `json:"e"`
+	Seqs      []uint64 `json:"s"`
+	Nonce     []uint64 `json:"n"`
+	VisibleAt []int64  `json:"v"` // each message's deadline when last given to this attempt
+}
+
+// nsAttempt holds the FIFO receive attempts of the last five minutes,
+// under attemptKey, so that a receive whose answer a crash lost is still
+// replayed when retried after the restart.
+const nsAttempt = "sqs-attempt"
+
+func attemptKey(qid uint64, id string) string { return fmt.Sprintf("%016x/%s", qid, id) }
+
+// dropAttempts removes every receive attempt record of a queue.
+func dropAttempts(b *store.Batch, qid uint64) {
+	from := attemptKey(qid, "")
+	b.DeleteRecordRange(nsAttempt, from, from[:len(from)-1]+"0") // '0' follows '/'
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // records are plain structs of numbers
+	}
+	return b
 }
 
 const (
@@ -154,7 +176,14 @@ const (
 
 // New loads every queue from the store and returns a running Service.
 // Close stops it.
-func New(ctx context.Context, st store.Queues, cfg Config) (*Service, error) {
+// Store is what the queue service needs of a backend: its queues, and the
+// records that keep FIFO receive attempts.
+type Store interface {
+	store.Queues
+	ScanRecords(ctx context.Context, ns, prefix string, fn func(key string, val []byte) error) error
+}
+
+func New(ctx context.Context, st Store, cfg Config) (*Service, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
@@ -264,6 +293,25 @@ func (s *Service) loadQueue(ctx context.Context, rec store.Queue, now time.Time)
 		for _, d := range ds {
 			q.dedup[d.Key] = d
 			q.dedupExp = append(q.dedupExp, dedupRef{d.Key, d.ExpiresAt})
+		}
+		prefix := attemptKey(rec.ID, "")
+		var stale store.Batch
+		err = s.st.ScanRecords(ctx, nsAttempt, prefix, func(key string, val []byte) error {
+			var a attempt
+			if json.Unmarshal(val, &a) != nil || a.Exp <= nowNs || len(a.Seqs) != len(a.Nonce) || len(a.Seqs) != len(a.VisibleAt) {
+				stale.DeleteRecord(nsAttempt, key)
+				return nil
+			}
+			q.attempts[strings.TrimPrefix(key, prefix)] = &a
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if stale.Len() > 0 {
+			if err := s.st.Commit(ctx, &stale); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return q, nil
@@ -554,6 +602,7 @@ func (s *Service) DeleteQueue(ctx context.Context, name string) error {
 	q.mu.Unlock()
 	var b store.Batch
 	b.DeleteQueue(rec)
+	dropAttempts(&b, rec.ID)
 	if err := s.st.Commit(ctx, &b); err != nil {
 		return fmt.Errorf("delete queue %s: %w", name, err)
 	}
@@ -703,6 +752,7 @@ func (s *Service) PurgeQueue(ctx context.Context, name string) error {
 	through := q.nextSeq - 1
 	var b store.Batch
 	b.Purge(rec.ID, through)
+	dropAttempts(&b, rec.ID)
 	b.PutQueue(rec)
 	// A FIFO queue's purge also ends the deduplication window of what it
 	// held: a message sent again with the same deduplication ID is

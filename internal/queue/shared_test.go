@@ -15,7 +15,7 @@ import (
 )
 
 // sharedBodies lists the stored shared bodies.
-func sharedBodies(t *testing.T, st store.Queues) []uint64 {
+func sharedBodies(t *testing.T, st Store) []uint64 {
 	t.Helper()
 	var ids []uint64
 	if err := st.ScanShared(context.Background(), func(id uint64) error { ids = append(ids, id); return nil }); err != nil {
@@ -25,7 +25,7 @@ func sharedBodies(t *testing.T, st store.Queues) []uint64 {
 }
 
 // waitBodies waits for the background sweep to leave n shared bodies.
-func waitBodies(t *testing.T, st store.Queues, n int) {
+func waitBodies(t *testing.T, st Store, n int) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
