@@ -401,3 +401,37 @@ func TestS3AndLambdaAuthErrors(t *testing.T) {
 		t.Fatalf("a presigned URL of more than a week: %d %s", resp.StatusCode, b)
 	}
 }
+
+// TestAnonymousPathStyleS3: an unsigned request for an object of an
+// existing bucket (curl, a browser tab) is S3's anonymous request: served
+// when forkline takes any request, AccessDenied when signatures are
+// enforced (S3 API reference, "Error responses": AccessDenied).
+func TestAnonymousPathStyleS3(t *testing.T) {
+	for _, enforced := range []bool{false, true} {
+		var s *servertest.Server
+		if enforced {
+			s = startWithCredentials(t)
+		} else {
+			s = servertest.Start(t, servertest.Options{})
+		}
+		c := s3.NewFromConfig(servertest.Config(s.URL, testCreds.AccessKeyID, testCreds.SecretAccessKey), func(o *s3.Options) { o.UsePathStyle = true })
+		if _, err := c.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String("site")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String("site"), Key: aws.String("index.html"), Body: strings.NewReader("<h1>hi</h1>")}); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get(s.URL + "/site/index.html")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case !enforced && (resp.StatusCode != 200 || string(b) != "<h1>hi</h1>"):
+			t.Fatalf("anonymous GET without credentials: %d %s", resp.StatusCode, b)
+		case enforced && (resp.StatusCode != 403 || !strings.Contains(string(b), "<Code>AccessDenied</Code>")):
+			t.Fatalf("anonymous GET with credentials: %d %s", resp.StatusCode, b)
+		}
+	}
+}

@@ -440,6 +440,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 		bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		return s.serveS3(w, r, reqID, bucket, key)
 	}
+	if bucket, key, ok := s.anonymousS3(r, auth, authErr); ok {
+		return s.serveS3(w, r, reqID, bucket, key)
+	}
 
 	buf := bodyPool.Get().(*bytes.Buffer)
 	defer func() {
@@ -1049,4 +1052,30 @@ func lambdaAuthError(e *awserr.Error) *awserr.Error {
 		return mk("MissingAuthenticationTokenException", "Missing Authentication Token")
 	}
 	return e
+}
+
+// anonymousS3 recognizes an unsigned path-style request for an existing
+// bucket (a browser tab or curl fetching an object), which S3 takes as an
+// anonymous request: served without credentials configured, refused with
+// AccessDenied with them. The query services' requests name an Action.
+func (s *Server) anonymousS3(r *http.Request, auth sigv4.Auth, authErr error) (string, string, bool) {
+	if auth.Signed || authErr != nil || r.Header.Get("X-Amz-Target") != "" {
+		return "", "", false
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete:
+	default:
+		return "", "", false
+	}
+	if r.URL.Query().Has("Action") {
+		return "", "", false
+	}
+	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if bucket == "" || s.objects == nil {
+		return "", "", false
+	}
+	if _, err := s.objects.HeadBucket(r.Context(), bucket); err != nil {
+		return "", "", false
+	}
+	return bucket, key, true
 }
