@@ -139,6 +139,11 @@ func TestRoutingErrors(t *testing.T) {
 	if status != 400 || !strings.Contains(body, "<Code>InvalidAction</Code>") {
 		t.Fatalf("unknown query action: %d %s", status, body)
 	}
+	// JSON members are named exactly: "queuename" is not QueueName.
+	status, _, body = post("AmazonSQS.CreateQueue", "application/x-amz-json-1.0", `{"queuename":"folded"}`)
+	if status != 400 || !strings.Contains(body, "QueueName") {
+		t.Fatalf("a member named in another case: %d %s", status, body)
+	}
 	status, _, body = post("AmazonSQS.ListQueues", "application/x-amz-json-1.0", "{not json")
 	if status != 400 || !strings.Contains(body, "SerializationException") {
 		t.Fatalf("malformed JSON: %d %s", status, body)

@@ -79,7 +79,7 @@ func reg[In, Out any](h *Handler, name string,
 	h.ops[name] = &operation{
 		json: func(h *Handler, r *Request, body []byte) (any, error) {
 			in := new(In)
-			if err := awsjson.Decode(body, in); err != nil {
+			if err := awsjson.DecodeExact(body, in); err != nil {
 				return nil, err
 			}
 			return run(h, r, in)

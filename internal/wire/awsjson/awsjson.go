@@ -38,7 +38,15 @@ func Target(h string) (prefix, op string, ok bool) {
 //
 // A v that implements FastDecoder decodes itself first; when it gives up,
 // v is zeroed and encoding/json decodes the body.
-func Decode(body []byte, v any) error {
+func Decode(body []byte, v any) error { return decode(body, v, false) }
+
+// DecodeExact is Decode for shapes whose fields carry their members' exact
+// names (as tags or Go names): a member named in another case is unknown,
+// as in AWS's JSON protocols, where encoding/json would fold it into the
+// field. (Decode still folds, for shapes that rely on it.)
+func DecodeExact(body []byte, v any) error { return decode(body, v, true) }
+
+func decode(body []byte, v any, exact bool) error {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil
@@ -51,6 +59,9 @@ func Decode(body []byte, v any) error {
 		}
 		reflect.ValueOf(v).Elem().SetZero()
 	}
+	if exact {
+		body = exactNames(body, reflect.TypeOf(v))
+	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		msg := "Malformed JSON request body."
@@ -60,6 +71,109 @@ func Decode(body []byte, v any) error {
 		return awserr.New(awserr.SerializationException, msg)
 	}
 	return nil
+}
+
+// exactNames returns body without the members whose names match a field
+// of t only when case is ignored: AWS's JSON protocols name members
+// exactly, so {"queueurl": ...} leaves QueueUrl unset there, where
+// encoding/json would fold the name into it. body is returned as it is
+// when it has no such member, or is not valid JSON (which Unmarshal then
+// reports).
+func exactNames(body []byte, t reflect.Type) []byte {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var doc any
+	if dec.Decode(&doc) != nil {
+		return body
+	}
+	if !dropFolded(doc, t) {
+		return body
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+// dropFolded deletes from the decoded value doc the object members that
+// match a struct field of t only case-insensitively, recursively, and
+// reports whether it deleted any.
+func dropFolded(doc any, t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		return false // it reads its members itself
+	}
+	dropped := false
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, ok := doc.(map[string]any)
+		if !ok {
+			return false
+		}
+		fields := map[string]reflect.Type{}
+		jsonFields(t, fields)
+		for k, v := range obj {
+			if ft, ok := fields[k]; ok {
+				dropped = dropFolded(v, ft) || dropped
+				continue
+			}
+			for name := range fields {
+				if strings.EqualFold(name, k) {
+					delete(obj, k)
+					dropped = true
+					break
+				}
+			}
+		}
+	case reflect.Map:
+		if obj, ok := doc.(map[string]any); ok {
+			for _, v := range obj {
+				dropped = dropFolded(v, t.Elem()) || dropped
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if arr, ok := doc.([]any); ok && t.Elem().Kind() != reflect.Uint8 {
+			for _, v := range arr {
+				dropped = dropFolded(v, t.Elem()) || dropped
+			}
+		}
+	}
+	return dropped
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// jsonFields collects the JSON member names of a struct's fields, those of
+// embedded structs included, with their types.
+func jsonFields(t reflect.Type, into map[string]reflect.Type) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				jsonFields(ft, into)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		into[name] = f.Type
+	}
 }
 
 // FastDecoder is a request shape that decodes common input itself. It
