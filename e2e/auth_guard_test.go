@@ -13,6 +13,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -308,9 +310,24 @@ func TestBrowserRequestsRefused(t *testing.T) {
 		"null origin":    func(r *http.Request) { r.Header.Set("Origin", "null") },
 		"cross-site":     func(r *http.Request) { r.Header.Set("Sec-Fetch-Site", "cross-site") },
 		"rebound host":   func(r *http.Request) { r.Host = "evil.example:4566" },
+		"amazonaws host": func(r *http.Request) { r.Host = "evil.amazonaws.com" },
 	} {
 		if status, body := try(mod); status != 403 || !strings.Contains(body, "<Code>AccessDenied</Code>") {
 			t.Errorf("%s: %d %s", name, status, body)
+		}
+	}
+	// An unsigned action in a GET's query, as an image in a page would
+	// send it even where browsers send no Sec-Fetch-Site.
+	for _, u := range []string{s.URL + "/?Action=CreateQueue&QueueName=web&Version=2012-11-05",
+		s.URL + "/?Action=CreateStack&StackName=web&TemplateBody=%7B%7D"} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 403 || !strings.Contains(string(b), "AccessDenied") {
+			t.Errorf("GET %s: %d %s", u, resp.StatusCode, b)
 		}
 	}
 	if out, err := c.ListQueues(ctx(t), &sqs.ListQueuesInput{}); err != nil || len(out.QueueUrls) != 0 {
@@ -319,8 +336,10 @@ func TestBrowserRequestsRefused(t *testing.T) {
 	// A page of the developer's own on another local port, and S3's
 	// virtual-hosted names, are served.
 	if status, body := try(func(r *http.Request) {
+		// localhost:3000 to 127.0.0.1 is cross-site to the browser; its
+		// Origin says it is this machine's.
 		r.Header.Set("Origin", "http://localhost:3000")
-		r.Header.Set("Sec-Fetch-Site", "same-site")
+		r.Header.Set("Sec-Fetch-Site", "cross-site")
 	}); status != 200 {
 		t.Fatalf("a local origin: %d %s", status, body)
 	}
@@ -433,5 +452,66 @@ func TestAnonymousPathStyleS3(t *testing.T) {
 		case enforced && (resp.StatusCode != 403 || !strings.Contains(string(b), "<Code>AccessDenied</Code>")):
 			t.Fatalf("anonymous GET with credentials: %d %s", resp.StatusCode, b)
 		}
+	}
+}
+
+// TestFunctionPresignsS3: code run by forkline can presign S3 URLs with
+// its session credentials, as boto3 does by default, and fetch them.
+func TestFunctionPresignsS3(t *testing.T) {
+	requireClient(t, "python3", "-c", "import boto3")
+	s := startWithCredentials(t)
+	cfg := servertest.Config(s.URL, testCreds.AccessKeyID, testCreds.SecretAccessKey)
+	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := c.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String("shared")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String("shared"), Key: aws.String("report.txt"), Body: strings.NewReader("numbers")}); err != nil {
+		t.Fatal(err)
+	}
+	l := lambda.NewFromConfig(cfg)
+	createFunction(t, l, "presigner", codeZip(map[string]string{"app.py": `import boto3, urllib.request
+from botocore.config import Config
+def handler(event, context):
+    out = {}
+    for name, conf in (("default", None), ("v4", Config(signature_version="s3v4"))):
+        s3 = boto3.client("s3", config=conf) if conf else boto3.client("s3")
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": "shared", "Key": "report.txt"}, ExpiresIn=60)
+        try:
+            with urllib.request.urlopen(url) as r:
+                out[name] = r.read().decode()
+        except Exception as e:
+            out[name] = "error: %s %s" % (e, getattr(e, "read", lambda: b"")().decode())
+    return out
+`}), func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler = "python3.11", aws.String("app.handler")
+	})
+	out := invoke(t, l, "presigner", map[string]string{})
+	var r map[string]string
+	if err := json.Unmarshal(out.Payload, &r); err != nil || r["default"] != "numbers" || r["v4"] != "numbers" {
+		t.Fatalf("presigned by a function: %s", out.Payload)
+	}
+}
+
+// TestTemporaryCredentialsInFile: a credentials file may hold temporary
+// credentials (aws_session_token, as the AWS CLI writes for SSO and
+// assumed roles); their requests must carry the token.
+func TestTemporaryCredentialsInFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "credentials")
+	if err := os.WriteFile(f, []byte("[sso]\naws_access_key_id = ASIATEMPORARY\naws_secret_access_key = temp-secret\naws_session_token = the-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := servertest.Start(t, servertest.Options{CredentialsFile: f})
+	client := func(token string) *sqs.Client {
+		return sqs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(s.URL),
+			Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+				return aws.Credentials{AccessKeyID: "ASIATEMPORARY", SecretAccessKey: "temp-secret", SessionToken: token}, nil
+			})})
+	}
+	if _, err := client("the-token").ListQueues(ctx(t), &sqs.ListQueuesInput{}); err != nil {
+		t.Fatalf("with its token: %v", err)
+	}
+	for _, tok := range []string{"", "another-token"} {
+		_, err := client(tok).ListQueues(ctx(t), &sqs.ListQueuesInput{})
+		wantCode(t, err, "InvalidClientTokenId")
 	}
 }

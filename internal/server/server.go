@@ -129,10 +129,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	var secrets map[string]string
+	var creds []sigv4.Credential
 	if cfg.CredentialsFile != "" {
 		var err error
-		if secrets, err = sigv4.LoadCredentials(cfg.CredentialsFile); err != nil {
+		if creds, err = sigv4.LoadCredentials(cfg.CredentialsFile); err != nil {
 			return nil, err
 		}
 	}
@@ -151,7 +151,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	s := &Server{
 		cfg: cfg, log: o.Logger, clock: o.Clock, store: st, queues: qs,
 		sqs:  sqsapi.New(qs, cfg.AccountID, o.Logger),
-		auth: sigv4.NewVerifier(secrets, cfg.Region, o.Clock.Now),
+		auth: sigv4.NewVerifier(creds, cfg.Region, o.Clock.Now),
 	}
 	s.publicURL.Store(cfg.PublicURL)
 	if cfg.PublicURL == "" {
@@ -564,6 +564,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 			service = s.guessService(action, params, r.URL.Path)
 		}
 	}
+	if !auth.Signed && r.Method == http.MethodGet && !s.auth.Enforcing() && action != "ConfirmSubscription" && action != "Unsubscribe" {
+		// An unsigned action in a GET's query is what a link or an image
+		// in a web page sends (SDKs and tools POST, and sign); a browser
+		// without Sec-Fetch-Site would not be told apart otherwise. SNS's
+		// SubscribeURL and UnsubscribeURL links stay links.
+		return fail(service, action, awserr.New(awserr.AccessDenied, "forkline without credentials takes unsigned actions only by POST (a GET could come from a web page): sign the request or POST it."))
+	}
 	if service == "" && action != "" && s.cfn.Has(action) && !s.sqs.Has(action) && !s.sns.Has(action) {
 		service = "cloudformation"
 	}
@@ -591,6 +598,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 	// SubscribeURL and UnsubscribeURL links are followed unsigned, as in
 	// SNS; the topic service checks what an unsigned request may do.
 	linkAction := service == "sns" && !auth.Signed && (action == "ConfirmSubscription" || action == "Unsubscribe")
+
 	if !linkAction {
 		if err := s.auth.Verify(r, auth, service, body); err != nil {
 			return fail(service, action, asAWS(err))
@@ -958,14 +966,15 @@ func checkS3Body(r *http.Request, payload string) error {
 // which names the attacker's host in Host. SDKs and tools send neither
 // header, and address a loopback name.
 func (s *Server) fromBrowser(r *http.Request) string {
-	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-		return "a cross-site request (Sec-Fetch-Site)"
-	}
+	// A page of this machine (a local app on another port) names its
+	// loopback origin; otherwise a cross-site request is a stranger's.
 	if o := r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)
 		if err != nil || !s.loopbackName(u.Hostname()) {
 			return "a request from the web origin " + o
 		}
+	} else if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return "a cross-site request (Sec-Fetch-Site)"
 	}
 	if h := r.Host; h != "" {
 		name := h
@@ -973,14 +982,25 @@ func (s *Server) fromBrowser(r *http.Request) string {
 			name = host
 		}
 		name = strings.ToLower(strings.TrimSuffix(strings.Trim(name, "[]"), "."))
-		// AWS's and LocalStack's names are not the attacker's to rebind;
+		// S3's names under amazonaws.com and LocalStack's under
+		// localhost.localstack.cloud are not an attacker's to rebind;
 		// S3 clients address buckets under them.
-		if !s.loopbackName(name) && !strings.HasSuffix(name, ".amazonaws.com") && name != "localhost.localstack.cloud" &&
-			!strings.HasSuffix(name, ".localhost.localstack.cloud") {
+		_, s3Name := s3api.VirtualBucket(name)
+		if !s.loopbackName(name) && !s3Name && !s3Endpoint(name) && name != "localhost.localstack.cloud" {
 			return "a request for the host " + h
 		}
 	}
 	return ""
+}
+
+// s3Endpoint reports whether name is one of S3's own endpoint names
+// (s3.amazonaws.com, s3.REGION.amazonaws.com, s3-REGION.amazonaws.com).
+func s3Endpoint(name string) bool {
+	rest, ok := strings.CutSuffix(name, ".amazonaws.com")
+	if !ok {
+		return false
+	}
+	return rest == "s3" || (strings.HasPrefix(rest, "s3.") || strings.HasPrefix(rest, "s3-")) && !strings.Contains(rest[3:], ".")
 }
 
 // loopbackName reports whether a host name is this machine's: localhost,

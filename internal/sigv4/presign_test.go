@@ -18,15 +18,15 @@ func TestPresignS3RoundTrip(t *testing.T) {
 	if err != nil || !a.Presigned {
 		t.Fatalf("parse: %+v %v", a, err)
 	}
-	v := NewVerifier(map[string]string{"AKIDX": "secret"}, "us-east-1", func() time.Time { return at.Add(time.Minute) })
+	v := NewVerifier(creds("AKIDX", "secret"), "us-east-1", func() time.Time { return at.Add(time.Minute) })
 	if _, err := v.VerifyStreamed(r, a); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
-	late := NewVerifier(map[string]string{"AKIDX": "secret"}, "us-east-1", func() time.Time { return at.Add(2 * time.Hour) })
+	late := NewVerifier(creds("AKIDX", "secret"), "us-east-1", func() time.Time { return at.Add(2 * time.Hour) })
 	if _, err := late.VerifyStreamed(r, a); err == nil {
 		t.Fatal("an expired URL verified")
 	}
-	wrong := NewVerifier(map[string]string{"AKIDX": "other"}, "us-east-1", func() time.Time { return at })
+	wrong := NewVerifier(creds("AKIDX", "other"), "us-east-1", func() time.Time { return at })
 	if _, err := wrong.VerifyStreamed(r, a); err == nil {
 		t.Fatal("a URL signed with another secret verified")
 	}

@@ -137,27 +137,42 @@ func (a *Auth) setCredential(v string) error {
 	return nil
 }
 
+// Credential is one configured key: a long-term one, or temporary with its
+// session token.
+type Credential struct {
+	AccessKey, Secret, Token string
+}
+
 // Verifier checks signatures against a set of credentials.
 type Verifier struct {
-	secrets map[string]string // access key -> secret; read-only after construction
-	// sessions are temporary credentials (forkline gives them to the code
-	// it runs): their requests must carry the session token. Written only
-	// before serving.
-	sessions map[string]session
-	region   string
-	now      func() time.Time
+	secrets map[string]string // long-term access key -> secret; read-only after construction
+	// sessions are temporary credentials (configured, or those forkline
+	// gives the code it runs): their requests must carry the session
+	// token. Written only before serving.
+	sessions  map[string]session
+	enforcing bool
+	region    string
+	now       func() time.Time
 }
 
 type session struct{ secret, token string }
 
-// NewVerifier returns a verifier for the access key -> secret pairs; an
-// empty map accepts any well-formed signature. Signatures must be scoped
-// to region.
-func NewVerifier(secrets map[string]string, region string, now func() time.Time) *Verifier {
+// NewVerifier returns a verifier for the configured credentials; with none
+// it accepts any well-formed signature. Signatures must be scoped to
+// region.
+func NewVerifier(creds []Credential, region string, now func() time.Time) *Verifier {
 	if now == nil {
 		now = time.Now
 	}
-	return &Verifier{secrets: secrets, sessions: map[string]session{}, region: region, now: now}
+	v := &Verifier{secrets: map[string]string{}, sessions: map[string]session{}, enforcing: len(creds) > 0, region: region, now: now}
+	for _, c := range creds {
+		if c.Token != "" {
+			v.sessions[c.AccessKey] = session{c.Secret, c.Token}
+		} else {
+			v.secrets[c.AccessKey] = c.Secret
+		}
+	}
+	return v
 }
 
 // AddSession accepts temporary credentials: a request signed with key must
@@ -167,7 +182,7 @@ func (v *Verifier) AddSession(key, secret, token string) {
 }
 
 // Enforcing reports whether credentials are configured.
-func (v *Verifier) Enforcing() bool { return len(v.secrets) > 0 }
+func (v *Verifier) Enforcing() bool { return v.enforcing }
 
 // Verify checks the signature of a request whose body has been read:
 // the payload the signature covers is the hash of body itself, whatever
@@ -226,17 +241,9 @@ func (v *Verifier) verify(r *http.Request, a Auth, service, payload string) ([]b
 	if a.Presigned {
 		token = r.URL.Query().Get("X-Amz-Security-Token")
 	}
-	secret, ok := v.secrets[a.AccessKey]
-	if ok && token != "" {
-		// A long-term key carries no session token.
-		return nil, awserr.New(awserr.InvalidClientTokenID, "The security token included in the request is invalid.")
-	}
-	if !ok {
-		s, isSession := v.sessions[a.AccessKey]
-		if !isSession || !hmac.Equal([]byte(token), []byte(s.token)) {
-			return nil, awserr.New(awserr.InvalidClientTokenID, "The security token included in the request is invalid.")
-		}
-		secret = s.secret
+	secret, err := v.secret(a.AccessKey, token)
+	if err != nil {
+		return nil, err
 	}
 	t, err := time.Parse(timeFmt, a.AmzDate)
 	if err != nil {
@@ -279,6 +286,18 @@ func (v *Verifier) verify(r *http.Request, a Auth, service, payload string) ([]b
 		}
 	}
 	return nil, awserr.New(awserr.SignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
+}
+
+// secret returns the secret of a key, checking the session token that
+// comes with it: none for a long-term key, its own for a temporary one.
+func (v *Verifier) secret(key, token string) (string, error) {
+	if secret, ok := v.secrets[key]; ok && token == "" {
+		return secret, nil
+	}
+	if s, ok := v.sessions[key]; ok && hmac.Equal([]byte(token), []byte(s.token)) {
+		return s.secret, nil
+	}
+	return "", awserr.New(awserr.InvalidClientTokenID, "The security token included in the request is invalid.")
 }
 
 func signsHost(headers []string) bool {
@@ -435,23 +454,24 @@ func signingKey(secret, date, region, service string) []byte {
 	return hmacSHA256(k, []byte("aws4_request"))
 }
 
-// LoadCredentials reads access key / secret pairs from a file. It accepts
-// the AWS shared-credentials format (aws_access_key_id and
-// aws_secret_access_key under [profile] sections) and plain lines of
-// "ACCESS_KEY_ID SECRET_ACCESS_KEY"; '#' and ';' start comments.
-func LoadCredentials(path string) (map[string]string, error) {
+// LoadCredentials reads credentials from a file. It accepts the AWS
+// shared-credentials format (aws_access_key_id, aws_secret_access_key and,
+// for temporary credentials, aws_session_token under [profile] sections)
+// and plain lines of "ACCESS_KEY_ID SECRET_ACCESS_KEY"; '#' and ';' start
+// comments.
+func LoadCredentials(path string) ([]Credential, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("credentials file: %w", err)
 	}
 	defer f.Close()
-	out := map[string]string{}
-	var pendingKey, pendingSecret string
+	var out []Credential
+	var pending Credential
 	flush := func() {
-		if pendingKey != "" && pendingSecret != "" {
-			out[pendingKey] = pendingSecret
+		if pending.AccessKey != "" && pending.Secret != "" {
+			out = append(out, pending)
 		}
-		pendingKey, pendingSecret = "", ""
+		pending = Credential{}
 	}
 	sc := bufio.NewScanner(f)
 	line := 0
@@ -469,9 +489,11 @@ func LoadCredentials(path string) (map[string]string, error) {
 			k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 			switch strings.ToLower(k) {
 			case "aws_access_key_id":
-				pendingKey = v
+				pending.AccessKey = v
 			case "aws_secret_access_key":
-				pendingSecret = v
+				pending.Secret = v
+			case "aws_session_token":
+				pending.Token = v
 			}
 			continue
 		}
@@ -479,7 +501,7 @@ func LoadCredentials(path string) (map[string]string, error) {
 		if len(fields) != 2 {
 			return nil, fmt.Errorf("credentials file %s:%d: want \"ACCESS_KEY_ID SECRET\"", path, line)
 		}
-		out[fields[0]] = fields[1]
+		out = append(out, Credential{AccessKey: fields[0], Secret: fields[1]})
 	}
 	flush()
 	if err := sc.Err(); err != nil {
@@ -508,19 +530,42 @@ func (v *Verifier) VerifyS3V2Query(r *http.Request, resource string) error {
 	if !v.Enforcing() {
 		return nil
 	}
-	secret, ok := v.secrets[q.Get("AWSAccessKeyId")]
-	if !ok {
-		return awserr.New(awserr.InvalidClientTokenID, "The AWS Access Key Id you provided does not exist in our records.")
-	}
-	var amz []string
+	// The x-amz-* headers a client signed travel in the query of a URL
+	// (botocore moves them there: the session token, metadata), as may
+	// Content-Type and Content-MD5; they are signed as headers.
+	amzVals := map[string][]string{}
 	for k, vals := range r.Header {
 		if lk := strings.ToLower(k); strings.HasPrefix(lk, "x-amz-") {
-			amz = append(amz, lk+":"+strings.Join(vals, ","))
+			amzVals[lk] = append(amzVals[lk], vals...)
 		}
 	}
+	for k, vals := range q {
+		if lk := strings.ToLower(k); strings.HasPrefix(lk, "x-amz-") {
+			amzVals[lk] = append(amzVals[lk], vals...)
+		}
+	}
+	token := ""
+	if t := amzVals["x-amz-security-token"]; len(t) > 0 {
+		token = t[0]
+	}
+	secret, err := v.secret(q.Get("AWSAccessKeyId"), token)
+	if err != nil {
+		return err
+	}
+	var amz []string
+	for k, vals := range amzVals {
+		amz = append(amz, k+":"+strings.Join(vals, ","))
+	}
 	sort.Strings(amz)
+	md5, ctype := r.Header.Get("Content-MD5"), r.Header.Get("Content-Type")
+	if md5 == "" {
+		md5 = q.Get("Content-MD5")
+	}
+	if ctype == "" {
+		ctype = q.Get("Content-Type")
+	}
 	var b strings.Builder
-	b.WriteString(r.Method + "\n" + r.Header.Get("Content-MD5") + "\n" + r.Header.Get("Content-Type") + "\n" + q.Get("Expires") + "\n")
+	b.WriteString(r.Method + "\n" + md5 + "\n" + ctype + "\n" + q.Get("Expires") + "\n")
 	for _, h := range amz {
 		b.WriteString(h + "\n")
 	}

@@ -25,7 +25,7 @@ func TestUnsignedAcceptedOnlyWithoutCredentials(t *testing.T) {
 	if err := NewVerifier(nil, "us-east-1", nil).Verify(r, Auth{}, "", nil); err != nil {
 		t.Fatalf("no credentials: %v", err)
 	}
-	if err := NewVerifier(map[string]string{"k": "s"}, "us-east-1", nil).Verify(r, Auth{}, "", nil); err == nil {
+	if err := NewVerifier(creds("k", "s"), "us-east-1", nil).Verify(r, Auth{}, "", nil); err == nil {
 		t.Fatal("unsigned request accepted with credentials configured")
 	}
 }
@@ -47,8 +47,17 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		v := NewVerifier(map[string]string{"AKID": "secret", "a": "b"}, "us-east-1", nil)
+		v := NewVerifier(creds("AKID", "secret", "a", "b"), "us-east-1", nil)
 		v.Verify(r, a, "sqs", []byte("body"))
 		v.VerifyStreamed(r, a)
 	})
+}
+
+// creds makes credentials of key, secret pairs.
+func creds(pairs ...string) []Credential {
+	var out []Credential
+	for i := 0; i+1 < len(pairs); i += 2 {
+		out = append(out, Credential{AccessKey: pairs[i], Secret: pairs[i+1]})
+	}
+	return out
 }
