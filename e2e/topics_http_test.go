@@ -601,3 +601,40 @@ func TestPendingSubscriptionCannotBeDeleted(t *testing.T) {
 	_, err = c.ConfirmSubscription(ctx(t), &sns.ConfirmSubscriptionInput{TopicArn: aws.String(arn), Token: aws.String(conf.Token)})
 	wantCode(t, err, "InvalidParameter")
 }
+
+// A subscriber slow to answer holds only its share of the delivery slots:
+// while forty of its notifications wait on it, another topic's subscriber
+// still gets its own. (Each subscription has its own delivery and throttle
+// policy: SNS developer guide, "Amazon SNS message delivery retries".)
+func TestSlowEndpointDoesNotHoldUpOthers(t *testing.T) {
+	_, c, _ := startSNS(t, false)
+	hold := make(chan struct{})
+	var inFlight atomic.Int64
+	slow := newSubscriber(t, func(n int) int {
+		if n > 1 { // the first request is the confirmation
+			inFlight.Add(1)
+			<-hold
+		}
+		return 200
+	})
+	t.Cleanup(func() { close(hold) })
+	slowTopic := createTopic(t, c, "slow", nil)
+	confirmHTTP(t, c, slowTopic, slow, nil)
+	fast := newSubscriber(t, ok200)
+	fastTopic := createTopic(t, c, "fast", nil)
+	confirmHTTP(t, c, fastTopic, fast, nil)
+	for i := 0; i < 40; i++ {
+		publish(t, c, &sns.PublishInput{TopicArn: aws.String(slowTopic), Message: aws.String(fmt.Sprint("slow ", i))})
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for inFlight.Load() < 16 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(fastTopic), Message: aws.String("fast")})
+	if n := decodeNotification(t, string(fast.next(t).body)); n.Message != "fast" {
+		t.Fatalf("fast subscriber got %+v", n)
+	}
+	if got := inFlight.Load(); got > 16 {
+		t.Fatalf("%d deliveries to one subscription at once, want at most 16", got)
+	}
+}

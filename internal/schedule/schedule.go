@@ -25,6 +25,24 @@ type Queue[T any] struct {
 
 	slots chan struct{}
 	wg    sync.WaitGroup
+
+	// With a key, at most perKey items of one key run at once: the others
+	// wait, parked in due order, so that one slow key (an endpoint that
+	// takes seconds to answer) cannot fill every slot and hold up the
+	// rest. Guarded by mu.
+	key     func(T) string
+	perKey  int
+	running map[string]int
+	parked  map[string][]entry[T]
+}
+
+// LimitPerKey bounds the items of one key (as key names it) running at
+// once to n. Call it before Run.
+func (q *Queue[T]) LimitPerKey(n int, key func(T) string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.key, q.perKey = key, n
+	q.running, q.parked = map[string]int{}, map[string][]entry[T]{}
 }
 
 // New returns a queue on clk running at most concurrency items at once.
@@ -49,7 +67,11 @@ func (q *Queue[T]) Add(item T, due time.Time) {
 func (q *Queue[T]) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.h.Len()
+	n := q.h.Len()
+	for _, p := range q.parked {
+		n += len(p)
+	}
+	return n
 }
 
 // Run calls handle for each item as it falls due until ctx ends, then
@@ -59,15 +81,25 @@ func (q *Queue[T]) Run(ctx context.Context, handle func(context.Context, T)) {
 	for {
 		q.mu.Lock()
 		var next *entry[T]
+		key := ""
 		wait := time.Duration(-1)
-		if q.h.Len() > 0 {
+		for q.h.Len() > 0 {
 			now := q.clock.Now().UnixNano()
-			if q.h[0].due <= now {
-				e := heap.Pop(&q.h).(entry[T])
-				next = &e
-			} else {
+			if q.h[0].due > now {
 				wait = time.Duration(q.h[0].due - now)
+				break
 			}
+			e := heap.Pop(&q.h).(entry[T])
+			if q.key != nil {
+				key = q.key(e.item)
+				if q.running[key] >= q.perKey {
+					q.parked[key] = append(q.parked[key], e)
+					continue
+				}
+				q.running[key]++
+			}
+			next = &e
+			break
 		}
 		q.mu.Unlock()
 		if next != nil {
@@ -77,11 +109,12 @@ func (q *Queue[T]) Run(ctx context.Context, handle func(context.Context, T)) {
 				return
 			}
 			q.wg.Add(1)
-			go func(item T) {
+			go func(item T, key string) {
 				defer q.wg.Done()
 				defer func() { <-q.slots }()
+				defer q.release(key)
 				handle(ctx, item)
-			}(next.item)
+			}(next.item, key)
 			continue
 		}
 		var timer clock.Timer
@@ -101,6 +134,31 @@ func (q *Queue[T]) Run(ctx context.Context, handle func(context.Context, T)) {
 		if ctx.Err() != nil {
 			return
 		}
+	}
+}
+
+// release ends a running item of key: the first item parked behind it,
+// if any, is due again.
+func (q *Queue[T]) release(key string) {
+	if q.key == nil {
+		return
+	}
+	q.mu.Lock()
+	q.running[key]--
+	if p := q.parked[key]; len(p) > 0 {
+		heap.Push(&q.h, p[0])
+		if len(p) == 1 {
+			delete(q.parked, key)
+		} else {
+			q.parked[key] = p[1:]
+		}
+	} else if q.running[key] <= 0 {
+		delete(q.running, key)
+	}
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
 	}
 }
 

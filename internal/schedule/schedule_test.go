@@ -43,3 +43,52 @@ func TestRunsInDueOrderOnTheClock(t *testing.T) {
 		t.Fatalf("%d items left", q.Len())
 	}
 }
+
+// TestLimitPerKey: items of a key that are all still running hold at most
+// their share of the slots; another key's item runs meanwhile, and the
+// parked ones run, in order, as their key's items end.
+func TestLimitPerKey(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1000, 0))
+	q := New[string](clk, 4)
+	q.LimitPerKey(2, func(s string) string { return s[:1] })
+	ctx, cancel := context.WithCancel(context.Background())
+	release := make(chan struct{})
+	started := make(chan string, 10)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		q.Run(ctx, func(_ context.Context, s string) {
+			started <- s
+			if s[0] == 's' {
+				<-release // a slow endpoint
+			}
+		})
+	}()
+	for _, s := range []string{"s1", "s2", "s3", "s4", "f1"} {
+		q.Add(s, clk.Now())
+	}
+	got := map[string]bool{}
+	for i := 0; i < 3; i++ {
+		got[<-started] = true
+	}
+	if !got["s1"] || !got["s2"] || !got["f1"] {
+		t.Fatalf("started %v: want s1, s2 and the other key's f1", got)
+	}
+	select {
+	case s := <-started:
+		t.Fatalf("%s started past its key's limit", s)
+	case <-time.After(20 * time.Millisecond):
+	}
+	if n := q.Len(); n != 2 {
+		t.Fatalf("Len = %d, want the 2 parked", n)
+	}
+	close(release)
+	for _, want := range []string{"s3", "s4"} {
+		if s := <-started; s != want {
+			t.Fatalf("ran %s, want %s", s, want)
+		}
+	}
+	cancel()
+	wg.Wait()
+}

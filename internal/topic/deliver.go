@@ -151,15 +151,22 @@ func (d *dispatcher) throttle(o *outRec, perSecond int) time.Duration {
 	return 0
 }
 
-// maxInFlight bounds concurrent deliveries.
-const maxInFlight = 32
+// maxInFlight bounds concurrent deliveries, and perSubscription those of
+// one subscription: an endpoint slow to answer holds at most that many of
+// the slots, and the other subscriptions' deliveries go on.
+const (
+	maxInFlight     = 128
+	perSubscription = 16
+)
 
 // httpTimeout is SNS's delivery timeout (developer guide, "Amazon SNS
 // message delivery retries").
 const httpTimeout = 15 * time.Second
 
 func newDispatcher(s *Service) *dispatcher {
-	return &dispatcher{s: s, q: schedule.New[*outRec](s.clock, maxInFlight), next: map[string]time.Time{}}
+	q := schedule.New[*outRec](s.clock, maxInFlight)
+	q.LimitPerKey(perSubscription, func(o *outRec) string { return o.Sub })
+	return &dispatcher{s: s, q: q, next: map[string]time.Time{}}
 }
 
 // load schedules every stored outbox record, due now.
