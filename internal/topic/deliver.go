@@ -289,8 +289,8 @@ func pastHTTPRetryTime(o *outRec, next time.Time) bool {
 	return err == nil && next.Sub(ts) > maxHTTPRetryTime
 }
 
-// post sends an HTTP delivery. It reports whether a failure is permanent
-// (a 4xx answer).
+// post sends an HTTP delivery. Its failures are never permanent: the
+// policy retries them.
 func (d *dispatcher) post(ctx context.Context, o *outRec, p deliveryPolicy) (bool, error) {
 	s := d.s
 	if s.cfg.Poster == nil {
@@ -321,7 +321,15 @@ func (d *dispatcher) post(ctx context.Context, o *outRec, p deliveryPolicy) (boo
 	case status >= 200 && status < 400:
 		return false, nil
 	case status >= 400 && status < 500:
-		return true, fmt.Errorf("endpoint answered %d", status)
+		// "If your endpoint ... returns a status code outside the range
+		// of 200–4xx, Amazon SNS will consider the delivery of the
+		// message as a failed attempt" (SNS developer guide, "Step 1:
+		// Make sure your endpoint is ready to process Amazon SNS
+		// messages"): a 4xx is the endpoint's answer, delivered, neither
+		// retried nor dead-lettered.
+		s.log.Warn("endpoint refused a delivery; SNS counts it delivered", "subscription", o.Sub, "endpoint", o.Endpoint,
+			"type", o.Type, "status", status)
+		return false, nil
 	default:
 		return false, fmt.Errorf("endpoint answered %d", status)
 	}
