@@ -194,9 +194,15 @@ func TestS3BodiesAreChecked(t *testing.T) {
 			if i == spoil {
 				sig = strings.Repeat("0", 64)
 			}
+			if spoil == truncated && len(d) == 0 {
+				break // no final chunk
+			}
 			fmt.Fprintf(&b, "%x;chunk-signature=%s\r\n", len(d), sig)
 			b.Write(d)
 			b.WriteString("\r\n")
+		}
+		if spoil == trailingData {
+			b.WriteString("more")
 		}
 		req.Body, req.ContentLength = io.NopCloser(&b), int64(b.Len())
 		resp, err := http.DefaultClient.Do(req)
@@ -223,6 +229,13 @@ func TestS3BodiesAreChecked(t *testing.T) {
 			t.Fatalf("chunk %d's signature spoiled: %d %s", spoil, status, body)
 		}
 	}
+	// A body without its last chunk, or with data after it, is incomplete
+	// (400), not the server's failure.
+	for _, spoil := range []int{truncated, trailingData} {
+		if status, body := chunked("framed", spoil); status != 400 || !strings.Contains(body, "IncompleteBody") || exists("framed") {
+			t.Fatalf("malformed aws-chunked body (%d): %d %s", spoil, status, body)
+		}
+	}
 
 	// A URL presigned with signature version 2 covers its sub-resources
 	// and response overrides (S3 developer guide, "Signing and
@@ -242,6 +255,12 @@ func TestS3BodiesAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// Ways chunked spoils a body besides a chunk's signature.
+const (
+	truncated    = -2
+	trailingData = -3
+)
 
 func hmacSum(key []byte, data string) []byte {
 	m := hmac.New(sha256.New, key)

@@ -229,3 +229,45 @@ func newTestService(t *testing.T, st Store, clk clock.Clock) *Service {
 	}
 	return svc
 }
+
+// TestAttemptRecordsExpire: a FIFO receive attempt is kept (in memory and
+// in the store) for the five minutes a retry may come, then dropped by
+// the queue's next receive, even on a queue nobody sends to.
+func TestAttemptRecordsExpire(t *testing.T) {
+	pst, err := pebblestore.Open(t.TempDir(), pebblestore.Options{CacheBytes: 4 << 20, MemTableBytes: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pst.Close()
+	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
+	ctx := context.Background()
+	svc := newTestService(t, pst, clk)
+	defer svc.Close()
+	name := "kept.fifo"
+	if _, err := svc.CreateQueue(ctx, name, map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SendMessage(ctx, name, SendInput{Body: "m", GroupID: "g", HasGroupID: true}); err != nil {
+		t.Fatal(err)
+	}
+	records := func() int {
+		n := 0
+		if err := pst.ScanRecords(ctx, nsAttempt, "", func(string, []byte) error { n++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if got, err := svc.ReceiveMessage(ctx, name, ReceiveInput{AttemptID: "a1"}); err != nil || len(got) != 1 {
+		t.Fatalf("receive: %v, %v", got, err)
+	}
+	if n := records(); n != 1 {
+		t.Fatalf("%d attempt records after the receive, want 1", n)
+	}
+	clk.Advance(attemptWindow + time.Second)
+	if _, err := svc.ReceiveMessage(ctx, name, ReceiveInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := records(); n != 0 {
+		t.Fatalf("%d attempt records five minutes on, want 0", n)
+	}
+}

@@ -582,12 +582,19 @@ func (t *SendTxn) End(err error) []TargetResult {
 // returns their IDs. Requires q.mu.
 func (q *queue) expireAttempts(nowNs int64) []string {
 	var ids []string
-	for k, a := range q.attempts {
-		if a.Exp <= nowNs {
-			delete(q.attempts, k)
-			ids = append(ids, k)
+	n := 0
+	for _, r := range q.attemptExp {
+		if r.exp > nowNs {
+			break
 		}
+		// An attempt recorded again since has a later expiry.
+		if a, ok := q.attempts[r.id]; ok && a.Exp == r.exp {
+			delete(q.attempts, r.id)
+			ids = append(ids, r.id)
+		}
+		n++
 	}
+	q.attemptExp = q.attemptExp[n:]
 	return ids
 }
 
@@ -784,7 +791,10 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 				q.mu.Unlock()
 				return nil, nil, 0, errNoQueue()
 			}
-			nowNs = s.clock.Now().UnixNano()
+			now = s.clock.Now()
+			nowNs = now.UnixNano()
+			q.advance(now)
+			set = q.set
 		}
 		if q.attemptBusy == nil {
 			q.attemptBusy = map[string]chan struct{}{}
@@ -809,6 +819,10 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 		return newBusyFlight(store.State{SentAt: sentAt, VisibleAt: visibleAt, Nonce: randUint64(), GroupID: group}, nowNs)
 	}, retentionLimit)
 	expired := q.idx.takeExpired()
+	var staleAttempts []string
+	if q.fifo {
+		staleAttempts = q.expireAttempts(nowNs)
+	}
 	var notify chan struct{}
 	var next int64
 	if willWait {
@@ -821,6 +835,9 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 	var b store.Batch
 	for _, seq := range expired {
 		b.DeleteMessage(qid, seq)
+	}
+	for _, id := range staleAttempts {
+		b.DeleteRecord(nsAttempt, attemptKey(qid, id))
 	}
 	if len(cands) == 0 {
 		s.commitBestEffort(ctx, q, &b)
@@ -944,6 +961,7 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 		}
 		if att != nil {
 			q.attempts[in.AttemptID] = att
+			q.attemptExp = append(q.attemptExp, attemptRef{in.AttemptID, att.Exp})
 		}
 	}
 	q.wake()

@@ -123,6 +123,7 @@ type queue struct {
 	// to a channel closed when their commit ends.
 	dedupPending map[string]chan struct{}
 	attempts     map[string]*attempt
+	attemptExp   []attemptRef // in creation order, which is expiry order
 	// attemptBusy holds the ReceiveRequestAttemptIds of FIFO receives in
 	// progress; a receive retried with one waits for the first to end,
 	// then replays what it delivered.
@@ -130,6 +131,11 @@ type queue struct {
 	// shared maps the sequence numbers of messages with a shared body
 	// to the body's ID.
 	shared refTable
+}
+
+type attemptRef struct {
+	id  string
+	exp int64
 }
 
 type dedupRef struct {
@@ -302,12 +308,15 @@ func (s *Service) loadQueue(ctx context.Context, rec store.Queue, now time.Time)
 				stale.DeleteRecord(nsAttempt, key)
 				return nil
 			}
-			q.attempts[strings.TrimPrefix(key, prefix)] = &a
+			id := strings.TrimPrefix(key, prefix)
+			q.attempts[id] = &a
+			q.attemptExp = append(q.attemptExp, attemptRef{id, a.Exp})
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
+		sort.Slice(q.attemptExp, func(i, j int) bool { return q.attemptExp[i].exp < q.attemptExp[j].exp })
 		if stale.Len() > 0 {
 			if err := s.st.Commit(ctx, &stale); err != nil {
 				return nil, err
@@ -773,6 +782,7 @@ func (s *Service) PurgeQueue(ctx context.Context, name string) error {
 	q.rec = rec
 	q.idx.reset()
 	q.attempts = map[string]*attempt{}
+	q.attemptExp = nil
 	for _, k := range dropped {
 		delete(q.dedup, k)
 	}

@@ -44,9 +44,12 @@ func newChunkedReader(r io.Reader) *chunkedReader {
 	return &chunkedReader{r: bufio.NewReaderSize(r, 64<<10), Trailers: http.Header{}}
 }
 
+// Read returns the decoded data. A malformed body ends it early, with
+// io.EOF: the body's check then reports c.err (IncompleteBody), where an
+// error here would fail the upload as the server's.
 func (c *chunkedReader) Read(p []byte) (int, error) {
 	if c.err != nil {
-		return 0, c.err
+		return 0, io.EOF
 	}
 	for c.left == 0 {
 		if c.done {
@@ -54,7 +57,7 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 		}
 		if err := c.header(); err != nil {
 			c.err = err
-			return 0, err
+			return 0, io.EOF
 		}
 	}
 	if int64(len(p)) > c.left {
@@ -143,6 +146,10 @@ func (c *chunkedReader) header() error {
 			return err
 		}
 		if l == "" {
+			// Nothing may follow the trailers.
+			if _, err := c.r.Peek(1); err == nil {
+				return fmt.Errorf("%w: data after the last chunk", errMalformedChunk)
+			}
 			return nil
 		}
 		k, v, ok := strings.Cut(l, ":")

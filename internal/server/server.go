@@ -476,6 +476,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 	}
 
 	if authErr != nil {
+		if isLambda || auth.Service == "lambda" {
+			e := lambdaAuthError(asAWS(authErr))
+			lambdaapi.WriteError(w, reqID, e.Status, e.Code, e.Message)
+			return "lambda", ""
+		}
 		return fail(s.serviceHint(r, body), "", asAWS(authErr))
 	}
 
@@ -1070,6 +1075,8 @@ func lambdaAuthError(e *awserr.Error) *awserr.Error {
 		return mk("InvalidSignatureException", "Signature expired: "+e.Message)
 	case awserr.MissingAuthenticationToken:
 		return mk("MissingAuthenticationTokenException", "Missing Authentication Token")
+	case awserr.IncompleteSignature:
+		return mk("IncompleteSignatureException", e.Message)
 	}
 	return e
 }
