@@ -534,3 +534,19 @@ func TestTemporaryCredentialsInFile(t *testing.T) {
 		wantCode(t, err, "InvalidClientTokenId")
 	}
 }
+
+// TestS3WrongRegion: a request signed for another region gets
+// AuthorizationHeaderMalformed naming the region to sign for (S3 API
+// reference, "Error responses"; botocore's region redirector signs again
+// with it).
+func TestS3WrongRegion(t *testing.T) {
+	s := startWithCredentials(t)
+	cfg := servertest.Config(s.URL, testCreds.AccessKeyID, testCreds.SecretAccessKey)
+	cfg.Region = "eu-west-1"
+	_, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).ListBuckets(ctx(t), &s3.ListBucketsInput{})
+	wantCode(t, err, "AuthorizationHeaderMalformed")
+	var ae interface{ ErrorMessage() string }
+	if !asType(err, &ae) || !strings.Contains(ae.ErrorMessage(), "expecting 'us-east-1'") {
+		t.Fatalf("message: %v", err)
+	}
+}

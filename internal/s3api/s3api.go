@@ -67,6 +67,9 @@ type ChunkChecker interface {
 type Error struct {
 	Status        int
 	Code, Message string
+	// Region names the bucket's region in an AuthorizationHeaderMalformed
+	// for a request signed for another (clients re-sign with it).
+	Region string
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -150,9 +153,10 @@ func (h *Handler) writeError(w http.ResponseWriter, r *Request, err error) {
 		XMLName   xml.Name `xml:"Error"`
 		Code      string
 		Message   string
+		Region    string `xml:",omitempty"`
 		Resource  string `xml:",omitempty"`
 		RequestID string `xml:"RequestId"`
-	}{Code: e.Code, Message: e.Message, Resource: resource, RequestID: r.RequestID})
+	}{Code: e.Code, Message: e.Message, Region: e.Region, Resource: resource, RequestID: r.RequestID})
 	hd.Set("Content-Type", "application/xml")
 	hd.Set("Content-Length", strconv.Itoa(len(xml.Header)+len(body)))
 	w.WriteHeader(e.Status)

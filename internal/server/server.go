@@ -689,7 +689,20 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, reqID, bucket, 
 	}
 	if err != nil {
 		e := s3AuthError(asAWS(err), r)
-		s.s3.WriteError(w, req, &s3api.Error{Status: e.Status, Code: e.Code, Message: e.Message})
+		se := &s3api.Error{Status: e.Status, Code: e.Code, Message: e.Message}
+		if a, perr := sigv4.Parse(r); perr == nil && a.Signed && a.Region != s.cfg.Region &&
+			strings.HasPrefix(e.Message, "Credential should be scoped to a valid region") {
+			// S3's answer names the region to sign for, which clients
+			// (botocore's region redirector) follow (S3 API reference,
+			// "Error responses": AuthorizationHeaderMalformed).
+			se.Status, se.Region = http.StatusBadRequest, s.cfg.Region
+			if a.Presigned {
+				se.Code, se.Message = "AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter; the region '"+a.Region+"' is wrong; expecting '"+s.cfg.Region+"'"
+			} else {
+				se.Code, se.Message = "AuthorizationHeaderMalformed", "The authorization header is malformed; the region '"+a.Region+"' is wrong; expecting '"+s.cfg.Region+"'"
+			}
+		}
+		s.s3.WriteError(w, req, se)
 		return "s3", ""
 	}
 	return "s3", s.s3.Serve(w, req)
