@@ -47,6 +47,12 @@ func signedSend(t *testing.T, req *http.Request, payloadHash, service, region st
 	if tamper != nil {
 		tamper(req)
 	}
+	return do(t, req)
+}
+
+// do sends req and returns the status and body of the answer.
+func do(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -316,13 +322,7 @@ func TestBrowserRequestsRefused(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, s.URL+"/", strings.NewReader("Action=CreateQueue&QueueName=web&Version=2012-11-05"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		mod(req)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return do(t, req)
 	}
 	for name, mod := range map[string]func(*http.Request){
 		"foreign origin": func(r *http.Request) { r.Header.Set("Origin", "http://evil.example") },

@@ -139,6 +139,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
+	// Code forkline runs gets temporary credentials of its own, kept in the
+	// data directory so that URLs presigned with them outlive a restart,
+	// and never one of the configured long-term keys.
+	key, secret, token, err := functionCredentials(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	st, err := pebblestore.Open(cfg.DataDir+"/store", pebblestore.Options{Logger: o.Logger, GroupCommitWindow: cfg.GroupCommitWindow})
 	if err != nil {
 		return nil, err
@@ -177,17 +184,6 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.logs, s.logsAPI = ls, logsapi.New(ls, o.Logger)
-	// Code forkline runs gets temporary credentials of its own, kept in the
-	// data directory so that URLs presigned with them outlive a restart,
-	// and never one of the configured long-term keys.
-	key, secret, token, err := functionCredentials(cfg.DataDir)
-	if err != nil {
-		ls.Close()
-		ts.Close()
-		qs.Close()
-		st.Close()
-		return nil, err
-	}
 	s.auth.AddSession(key, secret, token)
 	s.fnKey, s.fnSecret, s.fnToken = key, secret, token
 	fs, err := function.New(ctx, st, function.Config{
