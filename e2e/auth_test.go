@@ -144,6 +144,10 @@ func TestRoutingErrors(t *testing.T) {
 	if status != 400 || !strings.Contains(body, "QueueName") {
 		t.Fatalf("a member named in another case: %d %s", status, body)
 	}
+	status, _, body = post("AmazonSQS.SendMessage", "application/x-amz-json-1.0", `{"queueurl":"`+s.URL+`/000000000000/x","MessageBody":"m"}`)
+	if status != 400 || !strings.Contains(body, "QueueUrl") {
+		t.Fatalf("SendMessage's member named in another case: %d %s", status, body)
+	}
 	status, _, body = post("AmazonSQS.ListQueues", "application/x-amz-json-1.0", "{not json")
 	if status != 400 || !strings.Contains(body, "SerializationException") {
 		t.Fatalf("malformed JSON: %d %s", status, body)

@@ -21,13 +21,13 @@ func (v *msgAttrValue) decodeJSON(r *jsonread.Reader) {
 	var seen uint
 	r.Object(func(k []byte) {
 		switch {
-		case r.Field(k, "StringValue", 0, &seen):
+		case r.FieldExact(k, "StringValue", 0, &seen):
 			r.StringPtr(&v.StringValue)
-		case r.Field(k, "BinaryValue", 1, &seen):
+		case r.FieldExact(k, "BinaryValue", 1, &seen):
 			v.BinaryValue = r.Bytes()
-		case r.Field(k, "StringListValues", 2, &seen):
+		case r.FieldExact(k, "StringListValues", 2, &seen):
 			r.Strings(&v.StringListValues)
-		case r.Field(k, "BinaryListValues", 3, &seen):
+		case r.FieldExact(k, "BinaryListValues", 3, &seen):
 			if r.Null() {
 				v.BinaryListValues = nil
 				return
@@ -35,7 +35,7 @@ func (v *msgAttrValue) decodeJSON(r *jsonread.Reader) {
 			out := [][]byte{}
 			r.Array(func() { out = append(out, r.Bytes()) })
 			v.BinaryListValues = out
-		case r.Field(k, "DataType", 4, &seen):
+		case r.FieldExact(k, "DataType", 4, &seen):
 			r.StringInto(&v.DataType)
 		default:
 			r.Skip()
@@ -77,17 +77,17 @@ type sendFields struct {
 // to 6 of seen), and reports whether it did.
 func (f sendFields) decode(r *jsonread.Reader, k []byte, seen *uint) bool {
 	switch {
-	case r.Field(k, "MessageBody", 1, seen):
+	case r.FieldExact(k, "MessageBody", 1, seen):
 		r.StringPtr(f.body)
-	case r.Field(k, "DelaySeconds", 2, seen):
+	case r.FieldExact(k, "DelaySeconds", 2, seen):
 		r.IntPtr(f.delay)
-	case r.Field(k, "MessageAttributes", 3, seen):
+	case r.FieldExact(k, "MessageAttributes", 3, seen):
 		decodeAttrMap(r, f.attrs)
-	case r.Field(k, "MessageSystemAttributes", 4, seen):
+	case r.FieldExact(k, "MessageSystemAttributes", 4, seen):
 		decodeAttrMap(r, f.sys)
-	case r.Field(k, "MessageDeduplicationId", 5, seen):
+	case r.FieldExact(k, "MessageDeduplicationId", 5, seen):
 		r.StringPtr(f.dedup)
-	case r.Field(k, "MessageGroupId", 6, seen):
+	case r.FieldExact(k, "MessageGroupId", 6, seen):
 		r.StringPtr(f.group)
 	default:
 		return false
@@ -101,7 +101,7 @@ func (in *sendMessageInput) DecodeJSON(r *jsonread.Reader) {
 	f := sendFields{&in.MessageBody, &in.MessageDeduplicationId, &in.MessageGroupId, &in.DelaySeconds, &in.MessageAttributes, &in.MessageSystemAttributes}
 	r.Object(func(k []byte) {
 		switch {
-		case r.Field(k, "QueueUrl", 0, &seen):
+		case r.FieldExact(k, "QueueUrl", 0, &seen):
 			r.StringInto(&in.QueueUrl)
 		case f.decode(r, k, &seen):
 		default:
@@ -118,7 +118,7 @@ func (e *sendBatchEntry) decodeJSON(r *jsonread.Reader) {
 	f := sendFields{&e.MessageBody, &e.MessageDeduplicationId, &e.MessageGroupId, &e.DelaySeconds, &e.MessageAttributes, &e.MessageSystemAttributes}
 	r.Object(func(k []byte) {
 		switch {
-		case r.Field(k, "Id", 0, &seen):
+		case r.FieldExact(k, "Id", 0, &seen):
 			r.StringInto(&e.Id)
 		case f.decode(r, k, &seen):
 		default:
@@ -132,9 +132,9 @@ func (in *sendMessageBatchInput) DecodeJSON(r *jsonread.Reader) {
 	var seen uint
 	r.Object(func(k []byte) {
 		switch {
-		case r.Field(k, "QueueUrl", 0, &seen):
+		case r.FieldExact(k, "QueueUrl", 0, &seen):
 			r.StringInto(&in.QueueUrl)
-		case r.Field(k, "Entries", 1, &seen):
+		case r.FieldExact(k, "Entries", 1, &seen):
 			if r.Null() {
 				in.Entries = nil
 				return
@@ -156,21 +156,21 @@ func (in *receiveMessageInput) DecodeJSON(r *jsonread.Reader) {
 	var seen uint
 	r.Object(func(k []byte) {
 		switch {
-		case r.Field(k, "QueueUrl", 0, &seen):
+		case r.FieldExact(k, "QueueUrl", 0, &seen):
 			r.StringInto(&in.QueueUrl)
-		case r.Field(k, "AttributeNames", 1, &seen):
+		case r.FieldExact(k, "AttributeNames", 1, &seen):
 			r.Strings(&in.AttributeNames)
-		case r.Field(k, "MessageSystemAttributeNames", 2, &seen):
+		case r.FieldExact(k, "MessageSystemAttributeNames", 2, &seen):
 			r.Strings(&in.MessageSystemAttributeNames)
-		case r.Field(k, "MessageAttributeNames", 3, &seen):
+		case r.FieldExact(k, "MessageAttributeNames", 3, &seen):
 			r.Strings(&in.MessageAttributeNames)
-		case r.Field(k, "MaxNumberOfMessages", 4, &seen):
+		case r.FieldExact(k, "MaxNumberOfMessages", 4, &seen):
 			r.IntPtr(&in.MaxNumberOfMessages)
-		case r.Field(k, "VisibilityTimeout", 5, &seen):
+		case r.FieldExact(k, "VisibilityTimeout", 5, &seen):
 			r.IntPtr(&in.VisibilityTimeout)
-		case r.Field(k, "WaitTimeSeconds", 6, &seen):
+		case r.FieldExact(k, "WaitTimeSeconds", 6, &seen):
 			r.IntPtr(&in.WaitTimeSeconds)
-		case r.Field(k, "ReceiveRequestAttemptId", 7, &seen):
+		case r.FieldExact(k, "ReceiveRequestAttemptId", 7, &seen):
 			r.StringInto(&in.ReceiveRequestAttemptId)
 		default:
 			r.Skip()
@@ -183,11 +183,11 @@ func (in *receiptInput) DecodeJSON(r *jsonread.Reader) {
 	var seen uint
 	r.Object(func(k []byte) {
 		switch {
-		case r.Field(k, "QueueUrl", 0, &seen):
+		case r.FieldExact(k, "QueueUrl", 0, &seen):
 			r.StringInto(&in.QueueUrl)
-		case r.Field(k, "ReceiptHandle", 1, &seen):
+		case r.FieldExact(k, "ReceiptHandle", 1, &seen):
 			r.StringInto(&in.ReceiptHandle)
-		case r.Field(k, "VisibilityTimeout", 2, &seen):
+		case r.FieldExact(k, "VisibilityTimeout", 2, &seen):
 			r.IntPtr(&in.VisibilityTimeout)
 		default:
 			r.Skip()
@@ -200,9 +200,9 @@ func (in *batchInput) DecodeJSON(r *jsonread.Reader) {
 	var seen uint
 	r.Object(func(k []byte) {
 		switch {
-		case r.Field(k, "QueueUrl", 0, &seen):
+		case r.FieldExact(k, "QueueUrl", 0, &seen):
 			r.StringInto(&in.QueueUrl)
-		case r.Field(k, "Entries", 1, &seen):
+		case r.FieldExact(k, "Entries", 1, &seen):
 			if r.Null() {
 				in.Entries = nil
 				return
@@ -217,11 +217,11 @@ func (in *batchInput) DecodeJSON(r *jsonread.Reader) {
 				var seen uint
 				r.Object(func(k []byte) {
 					switch {
-					case r.Field(k, "Id", 0, &seen):
+					case r.FieldExact(k, "Id", 0, &seen):
 						r.StringInto(&e.Id)
-					case r.Field(k, "ReceiptHandle", 1, &seen):
+					case r.FieldExact(k, "ReceiptHandle", 1, &seen):
 						r.StringInto(&e.ReceiptHandle)
-					case r.Field(k, "VisibilityTimeout", 2, &seen):
+					case r.FieldExact(k, "VisibilityTimeout", 2, &seen):
 						r.IntPtr(&e.VisibilityTimeout)
 					default:
 						r.Skip()

@@ -71,7 +71,7 @@ func checkFast[T any](t *testing.T, body []byte) int {
 		return 0
 	}
 	var slow T
-	if err := json.Unmarshal(body, &slow); err != nil {
+	if err := awsjson.UnmarshalExact(body, &slow); err != nil {
 		t.Fatalf("%T: the fast decoder took %q, which encoding/json refuses: %v", fast, body, err)
 	}
 	if !reflect.DeepEqual(fast, slow) {

@@ -59,10 +59,13 @@ func decode(body []byte, v any, exact bool) error {
 		}
 		reflect.ValueOf(v).Elem().SetZero()
 	}
+	var err error
 	if exact {
-		body = exactNames(body, reflect.TypeOf(v))
+		err = UnmarshalExact(body, v)
+	} else {
+		err = json.Unmarshal(body, v)
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	if err != nil {
 		var te *json.UnmarshalTypeError
 		msg := "Malformed JSON request body."
 		if errors.As(err, &te) {
@@ -71,6 +74,12 @@ func decode(body []byte, v any, exact bool) error {
 		return awserr.New(awserr.SerializationException, msg)
 	}
 	return nil
+}
+
+// UnmarshalExact is json.Unmarshal with members named exactly: a member
+// whose name matches a field only when case is ignored is unknown.
+func UnmarshalExact(body []byte, v any) error {
+	return json.Unmarshal(exactNames(body, reflect.TypeOf(v)), v)
 }
 
 // exactNames returns body without the members whose names match a field

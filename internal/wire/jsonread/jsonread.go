@@ -213,6 +213,20 @@ func (r *Reader) Field(key []byte, name string, bit uint, seen *uint) bool {
 	return true
 }
 
+// FieldExact is Field for protocols that name members exactly (AWS's JSON
+// protocols): a key in another case is not the field.
+func (r *Reader) FieldExact(key []byte, name string, bit uint, seen *uint) bool {
+	if string(key) != name {
+		return false
+	}
+	if *seen&(1<<bit) != 0 {
+		r.failed = true
+		return true
+	}
+	*seen |= 1 << bit
+	return true
+}
+
 // String reads a string.
 func (r *Reader) String() string {
 	s, _ := r.str()
