@@ -250,6 +250,20 @@ func TestS3BodiesAreChecked(t *testing.T) {
 	m := hmac.New(sha1.New, []byte(testCreds.SecretAccessKey))
 	m.Write([]byte("GET\n\n\n" + exp + "\n/guarded/keep"))
 	v2 := s.URL + "/guarded/keep?AWSAccessKeyId=" + testCreds.AccessKeyID + "&Expires=" + exp + "&Signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(m.Sum(nil)))
+	// A checksum signed in a version 2 URL's query binds the body as the
+	// header would.
+	evilSum := sha256.Sum256([]byte("AAAAAAAAAA"))
+	pin := base64.StdEncoding.EncodeToString(evilSum[:])
+	pm := hmac.New(sha1.New, []byte(testCreds.SecretAccessKey))
+	pm.Write([]byte("PUT\n\n\n" + exp + "\nx-amz-checksum-sha256:" + pin + "\n/guarded/pinned"))
+	pinned := s.URL + "/guarded/pinned?AWSAccessKeyId=" + testCreds.AccessKeyID + "&Expires=" + exp +
+		"&x-amz-checksum-sha256=" + url.QueryEscape(pin) + "&Signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(pm.Sum(nil)))
+	for body, want := range map[string]int{"EVIL": 400, "AAAAAAAAAA": 200} {
+		req, _ := http.NewRequest(http.MethodPut, pinned, strings.NewReader(body))
+		if status, out := do(t, req); status != want {
+			t.Fatalf("PUT %q to a URL pinning a checksum: %d %s", body, status, out)
+		}
+	}
 	for u, want := range map[string]int{v2: 200, v2 + "&response-content-type=text%2Fhtml": 403} {
 		resp, err := http.Get(u)
 		if err != nil {
@@ -337,16 +351,17 @@ func TestBrowserRequestsRefused(t *testing.T) {
 	}
 	// An unsigned action in a GET's query, as an image in a page would
 	// send it even where browsers send no Sec-Fetch-Site.
+	today := time.Now().UTC()
+	fakeSig := "&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDX%2F" + today.Format("20060102") + "%2Fus-east-1%2Fsqs%2Faws4_request" +
+		"&X-Amz-Date=" + today.Format("20060102T150405Z") + "&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature=" + strings.Repeat("0", 64)
 	for _, u := range []string{s.URL + "/?Action=CreateQueue&QueueName=web&Version=2012-11-05",
-		s.URL + "/?Action=CreateStack&StackName=web&TemplateBody=%7B%7D"} {
-		resp, err := http.Get(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 403 || !strings.Contains(string(b), "AccessDenied") {
-			t.Errorf("GET %s: %d %s", u, resp.StatusCode, b)
+		s.URL + "/?Action=CreateStack&StackName=web&TemplateBody=%7B%7D",
+		s.URL + "/?Action=CreateQueue&QueueName=web&Version=2012-11-05" + fakeSig} {
+		for _, method := range []string{http.MethodGet, http.MethodHead} {
+			req, _ := http.NewRequest(method, u, nil)
+			if status, b := do(t, req); status != 403 || method == http.MethodGet && !strings.Contains(b, "AccessDenied") {
+				t.Errorf("%s %s: %d %s", method, u, status, b)
+			}
 		}
 	}
 	if out, err := c.ListQueues(ctx(t), &sqs.ListQueuesInput{}); err != nil || len(out.QueueUrls) != 0 {
@@ -361,6 +376,14 @@ func TestBrowserRequestsRefused(t *testing.T) {
 		r.Header.Set("Sec-Fetch-Site", "cross-site")
 	}); status != 200 {
 		t.Fatalf("a local origin: %d %s", status, body)
+	}
+	// A SubscribeURL link followed from a local app: no Origin, its page
+	// in Referer.
+	link, _ := http.NewRequest(http.MethodGet, s.URL+"/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:us-east-1:000000000000:none&Token="+strings.Repeat("ab", 64), nil)
+	link.Header.Set("Sec-Fetch-Site", "cross-site")
+	link.Header.Set("Referer", "http://localhost:3000/subscriptions")
+	if status, body := do(t, link); status == 403 {
+		t.Fatalf("a link from a local page: %d %s", status, body)
 	}
 	req, _ := http.NewRequest(http.MethodGet, s.URL+"/", nil)
 	req.Host = "web.s3.amazonaws.com"

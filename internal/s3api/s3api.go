@@ -189,10 +189,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *Request) (string, error) {
 		}
 	}
 	if q.Has("AWSAccessKeyId") && q.Has("Signature") {
-		// A URL presigned with signature version 2.
+		// A URL presigned with signature version 2, and the headers it
+		// carries in its query (applied as headers before this).
 		q.Del("AWSAccessKeyId")
 		q.Del("Signature")
 		q.Del("Expires")
+		for k := range q {
+			if lk := strings.ToLower(k); lk == "content-type" || lk == "content-md5" {
+				q.Del(k)
+			}
+		}
 	}
 	ctx := hr.Context()
 	if r.Bucket == "" {
@@ -323,7 +329,8 @@ func onlyListParams(q url.Values) bool {
 
 func onlyIgnorable(q url.Values) bool {
 	for k := range q {
-		if k != "x-id" && k != "AWSAccessKeyId" && k != "Signature" && k != "Expires" && !strings.HasPrefix(k, "x-amz-") && !strings.HasPrefix(k, "X-Amz-") {
+		if lk := strings.ToLower(k); k != "x-id" && k != "AWSAccessKeyId" && k != "Signature" && k != "Expires" &&
+			lk != "content-type" && lk != "content-md5" && !strings.HasPrefix(lk, "x-amz-") {
 			return false
 		}
 	}

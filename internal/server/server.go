@@ -565,11 +565,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID string) (st
 			service = s.guessService(action, params, r.URL.Path)
 		}
 	}
-	if !auth.Signed && r.Method == http.MethodGet && !s.auth.Enforcing() && action != "ConfirmSubscription" && action != "Unsubscribe" {
-		// An unsigned action in a GET's query is what a link or an image
-		// in a web page sends (SDKs and tools POST, and sign); a browser
-		// without Sec-Fetch-Site would not be told apart otherwise. SNS's
-		// SubscribeURL and UnsubscribeURL links stay links.
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.Header.Get("Authorization") == "" && !s.auth.Enforcing() &&
+		action != "ConfirmSubscription" && action != "Unsubscribe" {
+		// An action in a GET's or HEAD's query without an Authorization
+		// header is what a link, an image or a no-cors fetch in a web page
+		// sends (SDKs and tools POST, and sign in a header; a query-string
+		// signature proves nothing without credentials, a page can write
+		// one); a browser without Sec-Fetch-Site would not be told apart
+		// otherwise. SNS's SubscribeURL and UnsubscribeURL links stay
+		// links.
 		return fail(service, action, awserr.New(awserr.AccessDenied, "forkline without credentials takes unsigned actions only by POST (a GET could come from a web page): sign the request or POST it."))
 	}
 	if service == "" && action != "" && s.cfn.Has(action) && !s.sqs.Has(action) && !s.sns.Has(action) {
@@ -676,6 +680,13 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, reqID, bucket, 
 				req.Chunks = chunks
 			}
 		}
+	}
+	if err == nil && (r.URL.Query().Has("X-Amz-Signature") || r.URL.Query().Has("Signature")) {
+		// What a presigned URL signed in its query applies as headers
+		// (its checksum, Content-MD5, metadata): the handlers enforce
+		// headers.
+		sigv4.HoistQuery(r)
+		req.PayloadHash = r.Header.Get("X-Amz-Content-Sha256")
 	}
 	if err == nil && s.auth.Enforcing() && !s3DataPut(r, key) {
 		// Bodies other than an object's data (DeleteObjects, multipart
@@ -988,7 +999,13 @@ func (s *Server) fromBrowser(r *http.Request) string {
 			return "a request from the web origin " + o
 		}
 	} else if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-		return "a cross-site request (Sec-Fetch-Site)"
+		// A link followed from a page of this machine (a local app
+		// showing a SubscribeURL) names it in Referer, which a stranger's
+		// page can suppress but not forge.
+		u, err := url.Parse(r.Header.Get("Referer"))
+		if err != nil || u.Host == "" || !s.loopbackName(u.Hostname()) {
+			return "a cross-site request (Sec-Fetch-Site)"
+		}
 	}
 	if h := r.Host; h != "" {
 		name := h

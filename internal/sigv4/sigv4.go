@@ -558,11 +558,17 @@ func (v *Verifier) VerifyS3V2Query(r *http.Request, resource string) error {
 	}
 	sort.Strings(amz)
 	md5, ctype := r.Header.Get("Content-MD5"), r.Header.Get("Content-Type")
-	if md5 == "" {
-		md5 = q.Get("Content-MD5")
-	}
-	if ctype == "" {
-		ctype = q.Get("Content-Type")
+	for k, vals := range q { // botocore writes them lowercase
+		switch strings.ToLower(k) {
+		case "content-md5":
+			if md5 == "" {
+				md5 = vals[0]
+			}
+		case "content-type":
+			if ctype == "" {
+				ctype = vals[0]
+			}
+		}
 	}
 	var b strings.Builder
 	b.WriteString(r.Method + "\n" + md5 + "\n" + ctype + "\n" + q.Get("Expires") + "\n")
@@ -618,4 +624,28 @@ var v2SubResource = map[string]bool{
 	"versioning": true, "versions": true, "website": true,
 	"response-cache-control": true, "response-content-disposition": true, "response-content-encoding": true,
 	"response-content-language": true, "response-content-type": true, "response-expires": true,
+}
+
+// HoistQuery gives a presigned request the headers its URL carries in the
+// query: the x-amz-* values a client signed there (checksums, metadata,
+// the session token) and, for signature version 2, Content-Type and
+// Content-MD5, which S3 then applies as if sent as headers. A header the
+// request does send wins.
+func HoistQuery(r *http.Request) {
+	for k, vals := range r.URL.Query() {
+		lk := strings.ToLower(k)
+		switch {
+		case lk == "content-type" || lk == "content-md5":
+		case strings.HasPrefix(lk, "x-amz-"):
+			switch lk {
+			case "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires", "x-amz-signedheaders", "x-amz-signature":
+				continue
+			}
+		default:
+			continue
+		}
+		if r.Header.Get(lk) == "" && len(vals) > 0 {
+			r.Header.Set(lk, vals[0])
+		}
+	}
 }
