@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Queue attribute names (CreateQueue API reference).
@@ -208,6 +209,14 @@ func parseBool(v string) (string, bool) {
 func canonicalAttributes(fifo bool, in map[string]string) (map[string]string, error) {
 	out := make(map[string]string, len(in))
 	for name, v := range in {
+		// A value that is not UTF-8 would not come back as it was sent
+		// (responses are XML or JSON text).
+		if !utf8.ValidString(v) {
+			if commonAttrs[name] || fifoOnlyAttrs[name] && fifo {
+				return nil, invalidAttr(name)
+			}
+			return nil, unknownAttr(name)
+		}
 		switch {
 		case commonAttrs[name]:
 		case fifoOnlyAttrs[name] && fifo:

@@ -105,3 +105,13 @@ func FuzzCanonicalAttributes(f *testing.F) {
 		}
 	})
 }
+
+// TestAttributesAreUTF8: an attribute value that is not UTF-8 is refused,
+// where it would have been stored and answered changed.
+func TestAttributesAreUTF8(t *testing.T) {
+	for _, name := range []string{AttrPolicy, AttrKmsMasterKeyID, AttrRedrivePolicy} {
+		if _, err := canonicalAttributes(false, map[string]string{name: "{\"Sid\":\"a\xffb\"}"}); err == nil {
+			t.Errorf("%s: invalid UTF-8 accepted", name)
+		}
+	}
+}
