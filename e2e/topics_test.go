@@ -765,13 +765,7 @@ func TestSNSRequiredMembersByHand(t *testing.T) {
 		if auth != "" {
 			req.Header.Set("Authorization", auth)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return do(t, req)
 	}
 	for _, form := range []string{
 		"Action=TagResource&ResourceArn=" + url.QueryEscape(arn),
