@@ -46,7 +46,7 @@ func TestRunsInDueOrderOnTheClock(t *testing.T) {
 
 // TestLimitPerKey: items of a key that are all still running hold at most
 // their share of the slots; another key's item runs meanwhile, and the
-// parked ones run, in order, as their key's items end.
+// parked ones run as their key's items end.
 func TestLimitPerKey(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1000, 0))
 	q := New[string](clk, 4)
@@ -84,10 +84,10 @@ func TestLimitPerKey(t *testing.T) {
 		t.Fatalf("Len = %d, want the 2 parked", n)
 	}
 	close(release)
-	for _, want := range []string{"s3", "s4"} {
-		if s := <-started; s != want {
-			t.Fatalf("ran %s, want %s", s, want)
-		}
+	// The parked ones run now (two at once: in either order).
+	rest := map[string]bool{<-started: true, <-started: true}
+	if !rest["s3"] || !rest["s4"] {
+		t.Fatalf("after the release ran %v, want s3 and s4", rest)
 	}
 	cancel()
 	wg.Wait()
