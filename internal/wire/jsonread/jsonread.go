@@ -9,6 +9,7 @@ package jsonread
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -243,6 +244,21 @@ func (r *Reader) str() (string, bool) {
 	start := r.i
 	nonASCII := false
 	for r.i < len(r.b) {
+		// Eight bytes at a time while none of them ends the string,
+		// starts an escape or is a control character.
+		for r.i+8 <= len(r.b) {
+			w := binary.LittleEndian.Uint64(r.b[r.i:])
+			if special(w) {
+				break
+			}
+			if w&hi != 0 {
+				nonASCII = true
+			}
+			r.i += 8
+		}
+		if r.i >= len(r.b) {
+			break
+		}
 		c := r.b[r.i]
 		switch {
 		case c == '"':
@@ -265,6 +281,21 @@ func (r *Reader) str() (string, bool) {
 	}
 	r.failed = true
 	return "", false
+}
+
+const (
+	lo = 0x0101010101010101
+	hi = 0x8080808080808080
+)
+
+// special reports whether one of the eight bytes in w is a quote, a
+// backslash or below 0x20. A byte of w is zero exactly when the test
+// below sets its high bit, with borrows only above a byte that is (the
+// usual "has a zero byte" test), so the answer is exact for the word.
+func special(w uint64) bool {
+	q := w ^ (lo * '"')
+	b := w ^ (lo * '\\')
+	return ((q-lo)&^q|(b-lo)&^b|(w-lo*0x20)&^w)&hi != 0
 }
 
 // escaped finishes a string that holds escapes; start is its first byte
