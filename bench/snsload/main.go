@@ -13,13 +13,20 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -38,7 +45,8 @@ var (
 	duration = flag.Duration("duration", 10*time.Second, "length of each measurement")
 	binFlag  = flag.String("forkline", "", "forkline binary (default: build ./cmd/forkline)")
 	rounds   = flag.Int("rounds", 3, "rounds of the SDK measurements (baseline, then each topic); rows report the median round")
-	only     = flag.String("only", "", "comma-separated topics to measure (t1,t10,t100,f10,f100,fifo10.fifo); default all, with the raw rows; \"lag\" runs only -lagging")
+	only     = flag.String("only", "", "comma-separated topics to measure (t1,t10,t100,f10,f100,fifo10.fifo), and \"null\" for the SDK clients against a null server; default all, with the raw rows; \"lag\" runs only -lagging")
+	nullMode = flag.String("null-listen", "", "internal: run as the null server on this address")
 	lagging  = flag.Int("lagging", 0, "notifications for the lagging-reader figures (0 skips them): published to two queues, each then read to its end, one after the other; use it with -only lag, so that the other figures run on a store without its data")
 )
 
@@ -48,6 +56,10 @@ const acct = "000000000000"
 
 func main() {
 	flag.Parse()
+	if *nullMode != "" {
+		runNull(*nullMode)
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "snsload:", err)
 		os.Exit(1)
@@ -238,6 +250,46 @@ func run() error {
 			}
 		}
 	}
+	// The SDK clients' own cost: SendMessage and Publish against a null
+	// server that answers each with a fixed valid response, paired in
+	// each round. Publish's client (query protocol: a form-encoded
+	// request, an XML answer) costs more per call than SendMessage's
+	// (JSON), which bounds the Publish rows' ratios whatever forkline
+	// spends.
+	var nullPairs [][2]load.Result
+	if *only == "" || slices.Contains(strings.Split(*only, ","), "null") {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		nl, err := load.Start(exec.Command(self, "-null-listen", "127.0.0.1:0"))
+		if err != nil {
+			return err
+		}
+		nq, ns := sqs.NewFromConfig(cfg(nl.URL)), sns.NewFromConfig(cfg(nl.URL))
+		for round := 0; round < *rounds; round++ {
+			send := nl.WithCPU(func() load.Result {
+				return load.Measure("null server: SDK SendMessage c=16", 16, *duration, func(ctx context.Context) (int, error) {
+					_, err := nq.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(nl.URL + "/" + acct + "/base"), MessageBody: aws.String(body1K)})
+					return 1, err
+				})
+			})
+			pub := nl.WithCPU(func() load.Result {
+				return load.Measure("null server: SDK Publish c=16", 16, *duration, func(ctx context.Context) (int, error) {
+					_, err := ns.Publish(ctx, &sns.PublishInput{TopicArn: aws.String("arn:aws:sns:us-east-1:" + acct + ":t10"), Message: aws.String(body1K),
+						MessageAttributes: map[string]snstypes.MessageAttributeValue{
+							"kind":   {DataType: aws.String("String"), StringValue: aws.String("order")},
+							"amount": {DataType: aws.String("Number"), StringValue: aws.String("42")},
+						}})
+					return 1, err
+				})
+			})
+			fmt.Printf("round %d: %s\nround %d: %s  ratio %.2f\n", round+1, send, round+1, pub, pub.Ops/send.Ops)
+			nullPairs = append(nullPairs, [2]load.Result{send, pub})
+		}
+		nl.Stop()
+	}
+
 	var rows, costs []string
 	mb := medianRound(len(bases), func(r int) float64 { return bases[r].Ops })
 	rows = append(rows, row("SDK SendMessage (baseline), c=16", bases[mb], bases[mb], ""))
@@ -259,6 +311,15 @@ func run() error {
 		costs = append(costs, fmt.Sprintf("| SDK Publish, %d subscriptions%s, c=16 | %d + %d µs | %.0f %% | %d + %d µs | %.0f %% | %.2f | %.2f |", sp.subs, variant(sp),
 			p.ClientCPUPerReq.Microseconds(), p.CPUPerReq.Microseconds(), 100*p.Busy, b.ClientCPUPerReq.Microseconds(), b.CPUPerReq.Microseconds(), 100*b.Busy,
 			load.CostRatio(p, b), p.Ops/b.Ops))
+	}
+	if len(nullPairs) > 0 {
+		m := medianRound(len(nullPairs), func(r int) float64 { return nullPairs[r][1].Ops / nullPairs[r][0].Ops })
+		send, pub := nullPairs[m][0], nullPairs[m][1]
+		rows = append(rows, row("null server: SDK SendMessage, c=16 (the SDK clients' own cost)", send, send, ""),
+			row("null server: SDK Publish, c=16", pub, send, ""))
+		costs = append(costs, fmt.Sprintf("| null server: SDK Publish against SDK SendMessage, c=16 | %d + %d µs | %.0f %% | %d + %d µs | %.0f %% | %.2f | %.2f |",
+			pub.ClientCPUPerReq.Microseconds(), pub.CPUPerReq.Microseconds(), 100*pub.Busy, send.ClientCPUPerReq.Microseconds(), send.CPUPerReq.Microseconds(), 100*send.Busy,
+			load.CostRatio(pub, send), pub.Ops/send.Ops))
 	}
 	// The latency one publisher sees, with the server otherwise idle.
 	for i, sp := range measured {
@@ -511,4 +572,29 @@ func parallel(c int, fn func() error) error {
 		}
 	}
 	return first
+}
+
+// runNull answers SQS SendMessage (JSON) and SNS Publish (query) with
+// fixed valid responses, after reading each request's body.
+func runNull(addr string) {
+	sum := md5.Sum([]byte(body1K))
+	send := []byte(`{"MD5OfMessageBody":"` + hex.EncodeToString(sum[:]) + `","MessageId":"5fea7756-0ea4-451a-a703-a558b933e274"}`)
+	pub := []byte(`<?xml version="1.0"?><PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>5fea7756-0ea4-451a-a703-a558b933e274</MessageId></PublishResult><ResponseMetadata><RequestId>00000000-0000-4000-8000-000000000000</RequestId></ResponseMetadata></PublishResponse>`)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Fprintf(os.Stderr, "null server listen=%s\n", l.Addr())
+	http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		b, ct := pub, "text/xml"
+		if r.Header.Get("X-Amz-Target") != "" {
+			b, ct = send, "application/x-amz-json-1.0"
+		}
+		w.Header().Set("Content-Type", ct)
+		w.Header().Set("x-amzn-RequestId", "00000000-0000-4000-8000-000000000000")
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		w.Write(b)
+	}))
 }
