@@ -643,3 +643,39 @@ func TestSlowEndpointDoesNotHoldUpOthers(t *testing.T) {
 		t.Fatalf("%d deliveries to one subscription at once, want at most 16", got)
 	}
 }
+
+// A retry waiting when the server stops keeps its place in the policy's
+// schedule after a restart: it is not tried at once (every failed
+// delivery of an endpoint would otherwise arrive together), and it is
+// tried when due.
+func TestHTTPRetryKeepsItsScheduleAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := servertest.Start(t, servertest.Options{FakeClock: true, DataDir: dir})
+	c := sns.NewFromConfig(s.Config())
+	arn := createTopic(t, c, "patient", nil)
+	var up atomic.Bool
+	hook := newSubscriber(t, func(n int) int {
+		if n == 1 || up.Load() {
+			return 200
+		}
+		return 503
+	})
+	confirmHTTP(t, c, arn, hook, nil)
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("later")})
+	hook.next(t)        // the first attempt fails
+	waitPending(t, s, 1) // its retry waits, 20 s away (the default policy), less its jitter
+	s.Stop(t)
+
+	up.Store(true)
+	s = servertest.Start(t, servertest.Options{FakeClock: true, DataDir: dir}) // the fake clock begins at Epoch again
+	waitPending(t, s, 1)
+	select {
+	case p := <-hook.got:
+		t.Fatalf("the retry was made at once after the restart: %s", p.body)
+	case <-time.After(300 * time.Millisecond):
+	}
+	s.Clock.Advance(20 * time.Second)
+	if n := decodeNotification(t, string(hook.next(t).body)); n.Message != "later" {
+		t.Fatalf("the retry delivered %q", n.Message)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,10 @@ type outRec struct {
 	DLQ bool `json:"dlq,omitempty"`
 	// Replayed marks a message a replay delivers again.
 	Replayed bool `json:"replayed,omitempty"`
+	// Due is when a retry is next attempted (Unix nanoseconds), so that
+	// a restart keeps the policy's spacing instead of trying every
+	// waiting delivery at once.
+	Due int64 `json:"due,omitempty"`
 
 	id string
 }
@@ -169,7 +174,8 @@ func newDispatcher(s *Service) *dispatcher {
 	return &dispatcher{s: s, q: q, next: map[string]time.Time{}}
 }
 
-// load schedules every stored outbox record, due now.
+// load schedules every stored outbox record: a retry when its policy
+// put it, the others now.
 func (d *dispatcher) load(ctx context.Context) error {
 	now := d.s.clock.Now()
 	return d.s.st.ScanRecords(ctx, nsOut, "", func(k string, v []byte) error {
@@ -178,7 +184,11 @@ func (d *dispatcher) load(ctx context.Context) error {
 			return fmt.Errorf("%w: outbox record: %v", store.ErrCorrupt, err)
 		}
 		o.id = k
-		d.q.Add(o, now)
+		at := now
+		if due := time.Unix(0, o.Due); o.Due != 0 && due.After(now) {
+			at = due
+		}
+		d.q.Add(o, at)
 		return nil
 	})
 }
@@ -248,6 +258,7 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 	}
 	o.Attempt++
 	delay, more := policy.delay(o.Attempt)
+	delay = jitter(delay)
 	if more && (o.Protocol == "http" || o.Protocol == "https") && pastHTTPRetryTime(o, s.clock.Now().Add(delay)) {
 		more = false
 	}
@@ -257,12 +268,26 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 		d.giveUp(ctx, o, sub)
 		return
 	}
+	due := s.clock.Now().Add(delay)
+	o.Due = due.UnixNano()
 	var b store.Batch
 	o.put(&b)
 	if err := s.st.Commit(ctx, &b); err != nil {
 		s.log.Error("record delivery attempt", "err", err)
 	}
-	d.q.Add(o, s.clock.Now().Add(delay))
+	d.q.Add(o, due)
+}
+
+// jitter shortens a retry delay by up to a fifth, at random: "Amazon SNS
+// applies jittering to delivery retries" (SNS developer guide, "Amazon SNS
+// message delivery retries"), so that the retries of messages that failed
+// together spread out. A retry never comes later than its policy puts it,
+// so the policy's total retry time stays an upper bound.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	return d - rand.N(d/5+1)
 }
 
 // giveUp ends a delivery that will not be tried again: a notification
