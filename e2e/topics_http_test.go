@@ -662,7 +662,7 @@ func TestHTTPRetryKeepsItsScheduleAcrossRestart(t *testing.T) {
 	})
 	confirmHTTP(t, c, arn, hook, nil)
 	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("later")})
-	hook.next(t)        // the first attempt fails
+	hook.next(t)         // the first attempt fails
 	waitPending(t, s, 1) // its retry waits, 20 s away (the default policy), less its jitter
 	s.Stop(t)
 
