@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/forkline/forkline/internal/server/servertest"
 )
@@ -247,4 +249,50 @@ func TestMoveTaskResumesAfterRestart(t *testing.T) {
 	})
 	wantCounts(t, c2, dest, "3", "0", "0")
 	wantCounts(t, c2, dlq, "0", "0", "0")
+}
+
+// The redrive policies' refusals in SQS's words. The type mismatch's two
+// periods are SQS's own (a real SQS answer logged in a public repository:
+// "Reason: Dead-letter queue must be same type of queue as the source..");
+// the others as the serverless-aws-lambda emulator's tests record them.
+// A value SQS could read is echoed as the request gave it.
+func TestRedrivePolicyMessages(t *testing.T) {
+	_, c := start(t, false)
+	create(t, c, "words-dlq.fifo", map[string]string{"FifoQueue": "true"})
+	create(t, c, "words-dlq", nil)
+	spaced := `{"deadLetterTargetArn": "arn:aws:sqs:us-east-1:000000000000:words-dlq.fifo", "maxReceiveCount": 3}`
+	cases := []struct{ name, attr, value, want string }{
+		{"type mismatch", "RedrivePolicy", spaced,
+			"Value " + spaced + " for parameter RedrivePolicy is invalid. Reason: Dead-letter queue must be same type of queue as the source.."},
+		{"not a map", "RedrivePolicy", `[1]`, "Invalid value for the parameter RedrivePolicy. Reason: Redrive policy is not a valid JSON map."},
+		{"not JSON", "RedrivePolicy", `{bad`, "Invalid value for the parameter RedrivePolicy. Reason: Redrive policy is not a valid JSON map."},
+		{"short ARN", "RedrivePolicy", `{"deadLetterTargetArn":"words-dlq","maxReceiveCount":3}`,
+			`Value {"deadLetterTargetArn":"words-dlq","maxReceiveCount":3} for parameter RedrivePolicy is invalid. Reason: Dead-letter target ARN should be fully qualified ARN.`},
+		{"byQueue without sources", "RedriveAllowPolicy", `{"redrivePermission":"byQueue"}`,
+			`Value {"redrivePermission":"byQueue"} for parameter RedriveAllowPolicy is invalid. Reason: Amazon SQS can't create the redrive allow policy. When you specify the byQueue permission type, you must also specify one or more sourceQueueArns values.`},
+		{"sources without byQueue", "RedriveAllowPolicy", `{"redrivePermission":"allowAll","sourceQueueArns":["arn:aws:sqs:us-east-1:000000000000:a"]}`,
+			`Value {"redrivePermission":"allowAll","sourceQueueArns":["arn:aws:sqs:us-east-1:000000000000:a"]} for parameter RedriveAllowPolicy is invalid. Reason: Amazon SQS can't create the redrive allow policy. To specify one or more source queue ARNs, you must set redrivePermission to byQueue.`},
+		{"unknown permission", "RedriveAllowPolicy", `{"redrivePermission":"some"}`,
+			"Invalid value for the parameter RedriveAllowPolicy. Reason: Amazon SQS can't create the redrive allow policy, as it\u2019s in an unsupported format."},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.CreateQueue(ctx(t), &sqs.CreateQueueInput{QueueName: aws.String("words-src"), Attributes: map[string]string{tc.attr: tc.value}})
+			wantCode(t, err, "InvalidParameterValue")
+			var ae smithy.APIError
+			if !errors.As(err, &ae) || ae.ErrorMessage() != tc.want {
+				t.Fatalf("message %q\nwant    %q", ae.ErrorMessage(), tc.want)
+			}
+		})
+	}
+	var sources []string
+	for i := range 11 {
+		sources = append(sources, fmt.Sprintf(`"arn:aws:sqs:us-east-1:000000000000:s%d"`, i))
+	}
+	_, err := c.CreateQueue(ctx(t), &sqs.CreateQueueInput{QueueName: aws.String("words-src"),
+		Attributes: map[string]string{"RedriveAllowPolicy": `{"redrivePermission":"byQueue","sourceQueueArns":[` + strings.Join(sources, ",") + `]}`}})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || !strings.HasSuffix(ae.ErrorMessage(), "Amazon SQS can't create the redrive allow policy. The maximum number of source queue ARNs you can specify is 10.") {
+		t.Fatalf("eleven sources: %v", err)
+	}
 }

@@ -3,6 +3,7 @@ package queue
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -105,43 +106,41 @@ type redriveAllowPolicy struct {
 	SourceQueueArns   []string `json:"sourceQueueArns,omitempty"`
 }
 
+// parseRedrivePolicy checks a RedrivePolicy in the order and words of
+// SQS: a document that is not a JSON object, then the mandatory members
+// (maxReceiveCount first: "Value {} for parameter RedrivePolicy is
+// invalid. Reason: Redrive policy does not contain mandatory attribute:
+// maxReceiveCount.", real SQS as quoted in
+// ansible-collections/community.aws#2321), then their values, then
+// members it does not know.
 func parseRedrivePolicy(v string) (*redrivePolicy, error) {
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(strings.NewReader(v))
 	dec.UseNumber()
-	if err := dec.Decode(&raw); err != nil {
-		return nil, invalidValue(AttrRedrivePolicy, v, "Invalid JSON")
+	if err := dec.Decode(&raw); err != nil || raw == nil || dec.More() {
+		return nil, invalidParam(AttrRedrivePolicy, "Redrive policy is not a valid JSON map.")
 	}
-	p := &redrivePolicy{}
-	for k, rv := range raw {
-		switch k {
-		case "deadLetterTargetArn":
-			if err := json.Unmarshal(rv, &p.DeadLetterTargetArn); err != nil {
-				return nil, invalidValue(AttrRedrivePolicy, v, "Invalid value for deadLetterTargetArn.")
-			}
-		case "maxReceiveCount":
-			s := strings.Trim(string(rv), `"`)
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 || n > 1000 {
-				return nil, invalidValue(AttrRedrivePolicy, v, "Invalid value for maxReceiveCount: "+s+", valid values are from 1 to 1000 both inclusive.")
-			}
-			p.MaxReceiveCount = n
-		default:
-			return nil, invalidValue(AttrRedrivePolicy, v, "Only following attributes are supported: [deadLetterTargetArn, maxReceiveCount].")
-		}
-	}
-	// maxReceiveCount is asked for first ("Value {} for parameter
-	// RedrivePolicy is invalid. Reason: Redrive policy does not contain
-	// mandatory attribute: maxReceiveCount.", real SQS as quoted in
-	// ansible-collections/community.aws#2321).
-	if p.MaxReceiveCount == 0 {
+	count, ok := raw["maxReceiveCount"]
+	if !ok {
 		return nil, invalidValue(AttrRedrivePolicy, v, "Redrive policy does not contain mandatory attribute: maxReceiveCount.")
 	}
-	if p.DeadLetterTargetArn == "" {
+	target, ok := raw["deadLetterTargetArn"]
+	if !ok {
 		return nil, invalidValue(AttrRedrivePolicy, v, "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.")
 	}
-	if parts := strings.Split(p.DeadLetterTargetArn, ":"); len(parts) != 6 || parts[0] != "arn" || parts[2] != "sqs" || parts[5] == "" {
-		return nil, invalidValue(AttrRedrivePolicy, v, "Invalid value for deadLetterTargetArn.")
+	p := &redrivePolicy{}
+	cs := strings.Trim(string(count), `"`)
+	n, err := strconv.Atoi(cs)
+	if err != nil || n < 1 || n > 1000 {
+		return nil, invalidValue(AttrRedrivePolicy, v, "Invalid value for maxReceiveCount: "+cs+", valid values are from 1 to 1000 both inclusive.")
+	}
+	p.MaxReceiveCount = n
+	err = json.Unmarshal(target, &p.DeadLetterTargetArn)
+	if parts := strings.Split(p.DeadLetterTargetArn, ":"); err != nil || len(parts) != 6 || parts[0] != "arn" || parts[2] != "sqs" || parts[5] == "" {
+		return nil, invalidValue(AttrRedrivePolicy, v, "Dead-letter target ARN should be fully qualified ARN.")
+	}
+	if len(raw) > 2 {
+		return nil, invalidValue(AttrRedrivePolicy, v, "Only following attributes are supported: [deadLetterTargetArn, maxReceiveCount].")
 	}
 	return p, nil
 }
@@ -151,24 +150,26 @@ func (p *redrivePolicy) canonical() string {
 	return string(b)
 }
 
+// parseRedriveAllowPolicy checks a RedriveAllowPolicy. SQS's reasons all
+// begin "Amazon SQS can't create the redrive allow policy"; a document it
+// cannot read at all is "in an unsupported format", without the echoed
+// value (the texts as the serverless-aws-lambda emulator's tests, and a
+// CloudFormation linter's rule, record them).
 func parseRedriveAllowPolicy(v string) (*redriveAllowPolicy, error) {
+	const cannot = "Amazon SQS can't create the redrive allow policy"
 	p := &redriveAllowPolicy{}
 	dec := json.NewDecoder(strings.NewReader(v))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(p); err != nil {
-		return nil, invalidValue(AttrRedriveAllowPolicy, v, "Invalid JSON or unknown field.")
+	if err := dec.Decode(p); err != nil || dec.More() || !slices.Contains([]string{"allowAll", "denyAll", "byQueue"}, p.RedrivePermission) {
+		return nil, invalidParam(AttrRedriveAllowPolicy, cannot+", as it’s in an unsupported format.")
 	}
-	switch p.RedrivePermission {
-	case "allowAll", "denyAll":
-		if len(p.SourceQueueArns) > 0 {
-			return nil, invalidValue(AttrRedriveAllowPolicy, v, "sourceQueueArns can only be specified when redrivePermission is byQueue.")
-		}
-	case "byQueue":
-		if len(p.SourceQueueArns) == 0 || len(p.SourceQueueArns) > 10 {
-			return nil, invalidValue(AttrRedriveAllowPolicy, v, "sourceQueueArns must contain 1 to 10 queue ARNs when redrivePermission is byQueue.")
-		}
-	default:
-		return nil, invalidValue(AttrRedriveAllowPolicy, v, "redrivePermission must be one of allowAll, denyAll, byQueue.")
+	switch {
+	case p.RedrivePermission != "byQueue" && len(p.SourceQueueArns) > 0:
+		return nil, invalidValue(AttrRedriveAllowPolicy, v, cannot+". To specify one or more source queue ARNs, you must set redrivePermission to byQueue.")
+	case p.RedrivePermission == "byQueue" && len(p.SourceQueueArns) == 0:
+		return nil, invalidValue(AttrRedriveAllowPolicy, v, cannot+". When you specify the byQueue permission type, you must also specify one or more sourceQueueArns values.")
+	case len(p.SourceQueueArns) > 10:
+		return nil, invalidValue(AttrRedriveAllowPolicy, v, cannot+". The maximum number of source queue ARNs you can specify is 10.")
 	}
 	return p, nil
 }

@@ -55,6 +55,12 @@ func invalidValue(param string, value any, reason string) error {
 	return errorf(ErrInvalidParameterValue, "Value %v for parameter %s is invalid. Reason: %s", value, param, reason)
 }
 
+// invalidParam is SQS's refusal of a value it cannot read at all, which
+// it does not echo.
+func invalidParam(param, reason string) error {
+	return errorf(ErrInvalidParameterValue, "Invalid value for the parameter %s. Reason: %s", param, reason)
+}
+
 func missing(param string) error {
 	return errorf(ErrMissingParameter, "The request must contain the parameter %s.", param)
 }

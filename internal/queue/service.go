@@ -445,7 +445,7 @@ func (s *Service) CreateQueue(ctx context.Context, name string, attrs, tags map[
 	if err := checkCombination(full); err != nil {
 		return QueueInfo{}, err
 	}
-	if err := s.checkRedrive(name, fifo, full); err != nil {
+	if err := s.checkRedrive(name, fifo, full, attrs); err != nil {
 		return QueueInfo{}, err
 	}
 
@@ -509,15 +509,20 @@ func (s *Service) CreateQueue(ctx context.Context, name string, attrs, tags map[
 	return QueueInfo{Name: name, Arn: q.arn}, nil
 }
 
-// checkRedrive validates a RedrivePolicy against its target queue.
-func (s *Service) checkRedrive(name string, fifo bool, attrs map[string]string) error {
-	v := attrs[AttrRedrivePolicy]
-	if v == "" {
+// checkRedrive validates a RedrivePolicy (in full, the queue's attributes
+// after the change) against its target queue. Errors echo the value as
+// the request gave it (in), or else as stored.
+func (s *Service) checkRedrive(name string, fifo bool, full, in map[string]string) error {
+	if full[AttrRedrivePolicy] == "" {
 		return nil
 	}
-	p, err := parseRedrivePolicy(v)
+	p, err := parseRedrivePolicy(full[AttrRedrivePolicy])
 	if err != nil {
 		return err
+	}
+	v := full[AttrRedrivePolicy]
+	if raw, ok := in[AttrRedrivePolicy]; ok {
+		v = raw
 	}
 	dlq := s.lookupArn(p.DeadLetterTargetArn)
 	if dlq == nil {
@@ -526,7 +531,7 @@ func (s *Service) checkRedrive(name string, fifo bool, attrs map[string]string) 
 	dlq.mu.Lock()
 	defer dlq.mu.Unlock()
 	if dlq.fifo != fifo {
-		return invalidValue(AttrRedrivePolicy, v, "Dead-letter queue must be same type of queue as the source.")
+		return invalidValue(AttrRedrivePolicy, v, "Dead-letter queue must be same type of queue as the source..") // sic: two periods, as SQS words it
 	}
 	if dlq.set.allow != nil && !dlq.set.allow.allows(s.arn(name)) {
 		return invalidValue(AttrRedrivePolicy, v, "Dead-letter queue does not allow this queue as a source: see its RedriveAllowPolicy.")
@@ -693,7 +698,7 @@ func (s *Service) SetQueueAttributes(ctx context.Context, name string, attrs map
 	if err := checkCombination(full); err != nil {
 		return err
 	}
-	if err := s.checkRedrive(name, q.fifo, full); err != nil {
+	if err := s.checkRedrive(name, q.fifo, full, attrs); err != nil {
 		return err
 	}
 	return s.updateQueue(ctx, q, func(rec *store.Queue) error {
