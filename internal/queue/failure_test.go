@@ -271,3 +271,101 @@ func TestAttemptRecordsExpire(t *testing.T) {
 		t.Fatalf("%d attempt records five minutes on, want 0", n)
 	}
 }
+
+// TestSweepDropsExpiredDeduplication: a FIFO queue that took a burst and
+// went quiet gives back its deduplication window once the window has
+// passed, in memory and in the store, without waiting for another send;
+// a restart does not load entries whose window ended while it was down.
+func TestSweepDropsExpiredDeduplication(t *testing.T) {
+	pst, err := pebblestore.Open(t.TempDir(), pebblestore.Options{CacheBytes: 4 << 20, MemTableBytes: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pst.Close()
+	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
+	ctx := context.Background()
+	svc := newTestService(t, pst, clk)
+	name := "burst.fifo"
+	if _, err := svc.CreateQueue(ctx, name, map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	const n = 2*sweepBatch + 10 // more than one sweep commit
+	for i := range n {
+		if _, err := svc.SendMessage(ctx, name, SendInput{Body: fmt.Sprint("m", i), GroupID: "g", HasGroupID: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q, _ := svc.lookup(name)
+	stored := func() int {
+		ds, err := pst.LoadDedup(ctx, q.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ds)
+	}
+	svc.sweepOnce() // nothing has expired yet
+	if len(q.dedup) != n || stored() != n {
+		t.Fatalf("before the window ends: %d entries, %d stored; want %d", len(q.dedup), stored(), n)
+	}
+	clk.Advance(dedupWindow + time.Second)
+	svc.sweepOnce()
+	q.mu.Lock()
+	left, listed := len(q.dedup), len(q.dedupExp)
+	q.mu.Unlock()
+	if left != 0 || listed != 0 || stored() != 0 {
+		t.Fatalf("after the window: %d entries, %d listed, %d stored; want none", left, listed, stored())
+	}
+	// The same body is a new message now.
+	if _, err := svc.SendMessage(ctx, name, SendInput{Body: "m0", GroupID: "g", HasGroupID: true}); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := svc.GetQueueAttributes(ctx, name, []string{AttrApproximateNumberOfMessages}); a[AttrApproximateNumberOfMessages] != fmt.Sprint(n+1) {
+		t.Fatalf("messages: %v, want %d", a, n+1)
+	}
+	svc.Close()
+
+	// Entries whose window ends while the server is down are dropped at start.
+	clk.Advance(dedupWindow + time.Second)
+	svc2 := newTestService(t, pst, clk)
+	defer svc2.Close()
+	q2, _ := svc2.lookup(name)
+	if len(q2.dedup) != 0 || stored() != 0 {
+		t.Fatalf("after a restart past the window: %d entries, %d stored", len(q2.dedup), stored())
+	}
+}
+
+// TestDeletedNamesAreForgotten: the names of deleted queues are kept for
+// their cool-off only (a CI run that creates and deletes a uniquely named
+// queue per test kept every name).
+func TestDeletedNamesAreForgotten(t *testing.T) {
+	pst, err := pebblestore.Open(t.TempDir(), pebblestore.Options{CacheBytes: 4 << 20, MemTableBytes: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pst.Close()
+	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
+	ctx := context.Background()
+	svc := newTestService(t, pst, clk)
+	defer svc.Close()
+	for i := range 100 {
+		name := fmt.Sprint("once-", i)
+		if _, err := svc.CreateQueue(ctx, name, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.DeleteQueue(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(deleteCooloff)
+	if _, err := svc.CreateQueue(ctx, "last", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.DeleteQueue(ctx, "last"); err != nil {
+		t.Fatal(err)
+	}
+	svc.mu.RLock()
+	defer svc.mu.RUnlock()
+	if len(svc.deletedAt) != 1 || len(svc.deletedOrder) != 1 {
+		t.Fatalf("%d names kept (%d listed), want only the last", len(svc.deletedAt), len(svc.deletedOrder))
+	}
+}

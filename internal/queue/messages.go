@@ -391,15 +391,16 @@ func (s *Service) beginSend(ctx context.Context, q *queue, in []SendInput, batch
 		}
 		q.lastSendNs = nowNs
 	}
-	for _, k := range q.expireDedup(nowNs) {
+	for _, k := range q.expireDedup(nowNs, sendExpiry) {
 		b.DeleteDedup(q.rec.ID, k)
 	}
-	for _, id := range q.expireAttempts(nowNs) {
+	for _, id := range q.expireAttempts(nowNs, sendExpiry) {
 		b.DeleteRecord(nsAttempt, attemptKey(q.rec.ID, id))
 	}
 	for _, p := range qs.preps {
 		if p.dedup != "" {
-			if d, ok := q.dedup[p.dedup]; ok {
+			// An entry past its window may wait for the sweeper.
+			if d, ok := q.dedup[p.dedup]; ok && d.ExpiresAt > nowNs {
 				// A duplicate is accepted but not delivered; the
 				// answer names the original message.
 				p.isDup = true
@@ -578,13 +579,14 @@ func (t *SendTxn) End(err error) []TargetResult {
 	return t.res
 }
 
-// expireAttempts drops the receive attempts past their five minutes and
-// returns their IDs. Requires q.mu.
-func (q *queue) expireAttempts(nowNs int64) []string {
+// expireAttempts drops up to limit receive attempts past their five
+// minutes (all of them if limit <= 0) and returns their IDs. Requires
+// q.mu.
+func (q *queue) expireAttempts(nowNs int64, limit int) []string {
 	var ids []string
 	n := 0
 	for _, r := range q.attemptExp {
-		if r.exp > nowNs {
+		if r.exp > nowNs || (limit > 0 && n == limit) {
 			break
 		}
 		// An attempt recorded again since has a later expiry.
@@ -595,15 +597,18 @@ func (q *queue) expireAttempts(nowNs int64) []string {
 		n++
 	}
 	q.attemptExp = q.attemptExp[n:]
+	if len(q.attempts) == 0 && n > 0 {
+		q.attempts = map[string]*attempt{} // Go maps keep their size
+	}
 	return ids
 }
 
-// expireDedup drops expired deduplication entries and returns their keys.
-// Requires q.mu.
-func (q *queue) expireDedup(nowNs int64) []string {
+// expireDedup drops up to limit expired deduplication entries (all of
+// them if limit <= 0) and returns their keys. Requires q.mu.
+func (q *queue) expireDedup(nowNs int64, limit int) []string {
 	var keys []string
 	n := 0
-	for n < len(q.dedupExp) && q.dedupExp[n].exp <= nowNs {
+	for n < len(q.dedupExp) && q.dedupExp[n].exp <= nowNs && (limit <= 0 || n < limit) {
 		r := q.dedupExp[n]
 		if d, ok := q.dedup[r.key]; ok && d.ExpiresAt == r.exp {
 			delete(q.dedup, r.key)
@@ -615,8 +620,37 @@ func (q *queue) expireDedup(nowNs int64) []string {
 	// what is left (moving the rest down cost a copy of the whole
 	// five-minute window on every send).
 	q.dedupExp = q.dedupExp[n:]
+	if n > 0 {
+		q.shrinkDedup()
+	}
 	return keys
 }
+
+// shrinkDedup gives back the memory of a deduplication window that has
+// emptied: Go maps never shrink, and a resliced list keeps its array. A
+// FIFO queue that took a burst of a million sends would otherwise hold
+// the burst's window for good. Requires q.mu.
+func (q *queue) shrinkDedup() {
+	const least = 1024
+	if q.dedupPeak < len(q.dedup) {
+		q.dedupPeak = len(q.dedup)
+	}
+	if q.dedupPeak > least && len(q.dedup) < q.dedupPeak/4 {
+		m := make(map[string]store.Dedup, len(q.dedup))
+		for k, d := range q.dedup {
+			m[k] = d
+		}
+		q.dedup, q.dedupPeak = m, len(m)
+	}
+	if c := cap(q.dedupExp); c > least && len(q.dedupExp) < c/4 {
+		q.dedupExp = append(make([]dedupRef, 0, 2*len(q.dedupExp)), q.dedupExp...)
+	}
+}
+
+// sendExpiry bounds the deduplication entries one send expires: the
+// sweeper (sweepExpired) takes the rest, so that the first send after a
+// quiet spell does not pay for a whole burst's window.
+const sendExpiry = 256
 
 // ---------------------------------------------------------------- receive
 
@@ -821,7 +855,7 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 	expired := q.idx.takeExpired()
 	var staleAttempts []string
 	if q.fifo {
-		staleAttempts = q.expireAttempts(nowNs)
+		staleAttempts = q.expireAttempts(nowNs, sendExpiry)
 	}
 	var notify chan struct{}
 	var next int64

@@ -71,12 +71,14 @@ type Service struct {
 	region string
 	acct   string
 
-	mu          sync.RWMutex // guards queues, byID, deletedAt, nextQueueID, tasks, creating
-	queues      map[string]*queue
-	byID        map[uint64]*queue
-	deletedAt   map[string]time.Time
-	nextQueueID uint64
-	tasks       map[string]*moveTask
+	mu        sync.RWMutex // guards queues, byID, deletedAt, nextQueueID, tasks, creating
+	queues    map[string]*queue
+	byID      map[uint64]*queue
+	deletedAt map[string]time.Time
+	// deletedOrder lists deletedAt's entries in the order they were made.
+	deletedOrder []deletedName
+	nextQueueID  uint64
+	tasks        map[string]*moveTask
 	// creating maps queue names being created to a channel closed when
 	// their commit ends.
 	creating map[string]chan struct{}
@@ -119,6 +121,9 @@ type queue struct {
 	waiters  int
 	dedup    map[string]store.Dedup
 	dedupExp []dedupRef // in expiry order
+	// dedupPeak is the most entries dedup has held since it was last
+	// rebuilt (shrinkDedup).
+	dedupPeak int
 	// dedupPending maps the deduplication keys of sends being committed
 	// to a channel closed when their commit ends.
 	dedupPending map[string]chan struct{}
@@ -228,6 +233,8 @@ func New(ctx context.Context, st Store, cfg Config) (*Service, error) {
 	}
 	s.wg.Add(1)
 	go s.sweepShared()
+	s.wg.Add(1)
+	go s.sweepExpired()
 	return s, nil
 }
 
@@ -296,12 +303,16 @@ func (s *Service) loadQueue(ctx context.Context, rec store.Queue, now time.Time)
 			return nil, err
 		}
 		sort.Slice(ds, func(i, j int) bool { return ds[i].ExpiresAt < ds[j].ExpiresAt })
+		var stale store.Batch
 		for _, d := range ds {
+			if d.ExpiresAt <= nowNs {
+				stale.DeleteDedup(rec.ID, d.Key) // its window ended while the server was down
+				continue
+			}
 			q.dedup[d.Key] = d
 			q.dedupExp = append(q.dedupExp, dedupRef{d.Key, d.ExpiresAt})
 		}
 		prefix := attemptKey(rec.ID, "")
-		var stale store.Batch
 		err = s.st.ScanRecords(ctx, nsAttempt, prefix, func(key string, val []byte) error {
 			var a attempt
 			if json.Unmarshal(val, &a) != nil || a.Exp <= nowNs || len(a.Seqs) != len(a.Nonce) || len(a.Seqs) != len(a.VisibleAt) {
@@ -418,6 +429,7 @@ func (s *Service) CreateQueue(ctx context.Context, name string, attrs, tags map[
 	if name == "" {
 		return QueueInfo{}, missing("QueueName")
 	}
+	name = strings.Clone(name) // kept as a map key: not a part of the request's text
 	fifo := false
 	if v, ok := attrs[AttrFifoQueue]; ok {
 		c, ok := parseBool(v)
@@ -599,6 +611,12 @@ func decodeToken(token string) (string, error) {
 	return string(b[2:]), nil
 }
 
+// deletedName is a deleted queue's name and when it was deleted.
+type deletedName struct {
+	name string
+	at   time.Time
+}
+
 // DeleteQueue deletes a queue and its messages.
 func (s *Service) DeleteQueue(ctx context.Context, name string) error {
 	q, err := s.lookup(name)
@@ -623,7 +641,22 @@ func (s *Service) DeleteQueue(ctx context.Context, name string) error {
 	s.mu.Lock()
 	delete(s.queues, name)
 	delete(s.byID, rec.ID)
-	s.deletedAt[name] = s.clock.Now()
+	now := s.clock.Now()
+	// Names past their cool-off are forgotten, oldest first, so that a run
+	// creating and deleting uniquely named queues does not keep every name.
+	n := 0
+	for _, d := range s.deletedOrder {
+		if now.Sub(d.at) < deleteCooloff {
+			break
+		}
+		if s.deletedAt[d.name].Equal(d.at) {
+			delete(s.deletedAt, d.name)
+		}
+		n++
+	}
+	name = strings.Clone(rec.Name) // not a part of a request's text
+	s.deletedOrder = append(s.deletedOrder[n:], deletedName{name, now})
+	s.deletedAt[name] = now
 	s.mu.Unlock()
 	s.releaseQueueRefs(q, ^uint64(0))
 	q.mu.Lock()
