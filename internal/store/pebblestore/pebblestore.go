@@ -80,7 +80,10 @@ type Options struct {
 
 // Store is the Pebble-backed store. It is safe for concurrent use.
 type Store struct {
-	db *pebble.DB
+	db  *pebble.DB
+	log *slog.Logger
+
+	reclaim reclaimer // compacts what deletions freed once the store is idle
 
 	mu     sync.RWMutex // guards closed; held for reading by every operation
 	closed bool
@@ -183,7 +186,7 @@ func Open(dir string, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
 	}
-	st := &Store{db: db, leased: map[uint64]uint64{}, visible: map[uint64]uint64{}, views: newViews(),
+	st := &Store{db: db, log: o.Logger, leased: map[uint64]uint64{}, visible: map[uint64]uint64{}, views: newViews(),
 		refGen: map[uint64]uint64{}, noRefs: map[uint64]uint64{}}
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{'x'}, UpperBound: []byte{'y'}})
 	if err != nil {
@@ -197,6 +200,9 @@ func Open(dir string, o Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	st.reclaim.cancel, st.reclaim.done = cancel, make(chan struct{})
+	go st.runReclaimer(ctx)
 	return st, nil
 }
 
@@ -296,6 +302,10 @@ func migrateStates(db *pebble.DB, log *slog.Logger) error {
 
 // Close flushes and closes the store.
 func (s *Store) Close() error {
+	if s.reclaim.cancel != nil {
+		s.reclaim.cancel()
+		<-s.reclaim.done
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -1181,6 +1191,7 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 	if err := pb.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.noteDeletes(b)
 	s.lease.Lock()
 	// A mark counts once it is durable; a queue deleted meanwhile loses
 	// its lease (below) and writes a new mark when used again.
