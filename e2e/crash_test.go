@@ -814,3 +814,16 @@ func TestStackOperationsRecoverAfterKill(t *testing.T) {
 		t.Fatalf("after the delete: %d old queues, %d new", o, nw)
 	}
 }
+
+// A second server on a data directory in use says so, instead of Pebble's
+// "resource temporarily unavailable".
+func TestDataDirInUse(t *testing.T) {
+	dir := t.TempDir()
+	startProcess(t, dir)
+	cmd := exec.Command(forklineBinary(t), "serve", "--listen", "127.0.0.1:0", "--data-dir", dir)
+	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "another process (a forkline already running?) has it open") {
+		t.Fatalf("second server: %v\n%s", err, out)
+	}
+}

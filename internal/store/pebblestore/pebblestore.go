@@ -53,6 +53,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -179,6 +180,10 @@ func Open(dir string, o Options) (*Store, error) {
 		opts.WALMinSyncInterval = func() time.Duration { return w }
 	}
 	db, err := pebble.Open(dir, opts)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		// The LOCK file's flock: another process has the store open.
+		return nil, fmt.Errorf("open store in %s: another process (a forkline already running?) has it open: %w", dir, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
 	}
