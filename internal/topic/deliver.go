@@ -262,12 +262,13 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 	if more && (o.Protocol == "http" || o.Protocol == "https") && pastHTTPRetryTime(o, s.clock.Now().Add(delay)) {
 		more = false
 	}
-	s.log.Info("delivery attempt failed", "subscription", o.Sub, "endpoint", o.Endpoint, "attempt", o.Attempt,
-		"permanent", permanent, "retry", more && !permanent, "err", err)
 	if permanent || !more {
+		s.warns.warn(s.log, o.Sub, "delivery failed, no retry left", "subscription", o.Sub, "endpoint", o.Endpoint, "attempts", o.Attempt,
+			"permanent", permanent, "err", err)
 		d.giveUp(ctx, o, sub)
 		return
 	}
+	s.log.Debug("delivery attempt failed", "subscription", o.Sub, "endpoint", o.Endpoint, "attempt", o.Attempt, "retryIn", delay, "err", err)
 	due := s.clock.Now().Add(delay)
 	o.Due = due.UnixNano()
 	var b store.Batch
@@ -505,7 +506,7 @@ func (d *dispatcher) toDLQ(ctx context.Context, o *outRec, sub *subscription) {
 		dlq = sub.dlq
 	}
 	if dlq == "" {
-		d.s.log.Warn("delivery dropped", "subscription", o.Sub, "messageId", o.MessageID)
+		d.s.warns.warn(d.s.log, "dropped "+o.Sub, "delivery dropped: no dead-letter queue", "subscription", o.Sub, "messageId", o.MessageID)
 		d.finish(ctx, o, nil)
 		return
 	}

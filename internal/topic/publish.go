@@ -513,7 +513,7 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 				if failed == nil {
 					continue
 				}
-				s.log.Warn("delivery to queue failed", "subscription", d.sub.arn, "queue", d.sub.rec.Endpoint, "err", failed)
+				s.warns.warn(s.log, d.sub.arn, "delivery to queue failed", "subscription", d.sub.arn, "queue", d.sub.rec.Endpoint, "err", failed)
 				if d.sub.dlq == "" {
 					continue
 				}

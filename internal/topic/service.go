@@ -108,6 +108,7 @@ type Service struct {
 	cfg    Config
 	clock  clock.Clock
 	log    *slog.Logger
+	warns  logLimiter // failed deliveries' warnings, per subscription
 	signer *signer
 
 	mu     sync.RWMutex // guards topics, subs, restore, every topic's subs list and nextSweep
