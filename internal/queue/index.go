@@ -279,6 +279,13 @@ func (x *index) removeFlight(seq uint64, f *flight) {
 	delete(x.inflight, seq)
 	x.nInflight--
 	f.release()
+	// The deadlines of deleted messages stay in the heap until they pass
+	// (up to 12 hours): rebuild it once they outnumber the live ones, and
+	// the map too, which Go never shrinks (the soak audit: 500,000
+	// messages received with a 12-hour timeout and deleted kept 8.6 MB).
+	if x.expiry.Len() > 1024 && x.expiry.Len() > 4*len(x.inflight) {
+		x.rebuildExpiry()
+	}
 	if x.fifo {
 		g := x.group(f.st.GroupID)
 		g.inflight--
@@ -402,6 +409,22 @@ func (x *index) retime(delay, now int64) {
 		x.addReady(readyEntry{seq: t.seq, sentAt: t.sentAt}, t.group)
 	}
 	x.woke = true
+}
+
+// rebuildExpiry drops stale deadlines from the expiry heap and copies the
+// in-flight map into one sized for what it holds.
+func (x *index) rebuildExpiry() {
+	items := make([]timed, 0, 2*len(x.inflight))
+	inflight := make(map[uint64]*flight, len(x.inflight))
+	for seq, f := range x.inflight {
+		inflight[seq] = f
+		if f.busy == nil {
+			items = append(items, timed{at: f.st.VisibleAt, seq: seq})
+		}
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].at < items[j].at })
+	x.expiry.items = items // sorted is a valid heap
+	x.inflight = inflight
 }
 
 // rebuildAge drops stale entries from the FIFO age heap.

@@ -186,3 +186,24 @@ func FuzzCheckChars(f *testing.F) {
 		}
 	})
 }
+
+// TestExpiryHeapShrinks: deadlines of messages deleted while in flight do
+// not pile up in the expiry heap until they pass.
+func TestExpiryHeapShrinks(t *testing.T) {
+	x := newIndex(false)
+	const n = 10000
+	for seq := uint64(1); seq <= n; seq++ {
+		x.addFlight(seq, &flight{st: store.State{VisibleAt: int64(seq) + 1e12}})
+	}
+	for seq := uint64(1); seq <= n-10; seq++ {
+		x.removeFlight(seq, x.inflight[seq])
+	}
+	if x.expiry.Len() > 1024 || len(x.inflight) != 10 {
+		t.Fatalf("expiry heap of %d entries for %d in flight", x.expiry.Len(), len(x.inflight))
+	}
+	// The ten left still return when due.
+	x.advance(n+1e12+1, 1<<62)
+	if len(x.inflight) != 0 || x.nVisible != 10 {
+		t.Fatalf("%d still in flight, %d visible", len(x.inflight), x.nVisible)
+	}
+}
