@@ -152,6 +152,15 @@ func TestRoutingErrors(t *testing.T) {
 	if status != 400 || !strings.Contains(body, "SerializationException") {
 		t.Fatalf("malformed JSON: %d %s", status, body)
 	}
+	// JSON text is UTF-8 (RFC 8259, section 8.1): a body with invalid
+	// bytes is refused, not stored with them replaced.
+	if _, err := sqs.NewFromConfig(s.Config()).CreateQueue(ctx(t), &sqs.CreateQueueInput{QueueName: aws.String("utf8")}); err != nil {
+		t.Fatal(err)
+	}
+	status, _, body = post("AmazonSQS.SendMessage", "application/x-amz-json-1.0", `{"QueueUrl":"`+s.URL+"/000000000000/utf8\",\"MessageBody\":\"a\xff\xfeb\"}")
+	if status != 400 || !strings.Contains(body, "SerializationException") {
+		t.Fatalf("invalid UTF-8 in a JSON body: %d %s", status, body)
+	}
 	status, hdr, body = post("AmazonSQS.GetQueueUrl", "application/x-amz-json-1.0", `{"QueueName":"none"}`)
 	// SQS JSON API responses guide: the error type plus x-amzn-query-error.
 	if status != 400 || !strings.Contains(body, `"__type":"com.amazonaws.sqs#QueueDoesNotExist"`) ||

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"unicode/utf8"
 	"strings"
 	"sync"
 
@@ -58,6 +59,12 @@ func decode(body []byte, v any, exact bool) error {
 			return nil
 		}
 		reflect.ValueOf(v).Elem().SetZero()
+	}
+	// JSON text is UTF-8 (RFC 8259, section 8.1); encoding/json would
+	// replace invalid bytes with U+FFFD, so a message body would be
+	// stored other than sent, and answered with the MD5 of the change.
+	if !utf8.Valid(body) {
+		return awserr.New(awserr.SerializationException, "Malformed JSON request body: it is not valid UTF-8.")
 	}
 	var err error
 	if exact {
