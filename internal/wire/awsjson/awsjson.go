@@ -13,9 +13,9 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
-	"unicode/utf8"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/forkline/forkline/internal/wire/awserr"
 	"github.com/forkline/forkline/internal/wire/jsonread"
