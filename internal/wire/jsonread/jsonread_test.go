@@ -79,7 +79,7 @@ func BenchmarkString1KiB(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
 		r := New(body)
-		if r.String(); !r.End() {
+		if s := r.String(); !r.End() || s == "" {
 			b.Fatal("failed")
 		}
 	}
