@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/metrics"
 	"syscall"
 	"time"
 
@@ -81,9 +82,9 @@ func serve(args []string) error {
 		}
 		go func() { log.Info("pprof listening", "addr", addr, "err", http.ListenAndServe(addr, nil)) }()
 	}
-	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tuneGC(ctx)
 	srv, err := server.New(ctx, cfg, server.Options{Logger: log})
 	if err != nil {
 		return err
@@ -113,11 +114,40 @@ func serve(args []string) error {
 // heap is small (indexes and in-flight requests; bodies live in the store),
 // so a higher GOGC with a soft memory limit keeps the collector out of the
 // request path. GOGC and GOMEMLIMIT in the environment win.
-func tuneGC() {
+//
+// The limit follows the live heap: at least 160 MiB, and half again the
+// live heap once that is larger. A fixed limit below the live heap (a
+// backlog of a few million messages in the indexes) made the collector
+// run back to back, at up to half the CPU (a profile of a publish to 100
+// subscriptions with 2 million copies queued: 24 % in marking, 10 % in
+// write barriers).
+func tuneGC(ctx context.Context) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(160 << 20)
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
 	}
+	debug.SetMemoryLimit(memoryLimit(0))
+	go func() {
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			metrics.Read(sample)
+			if sample[0].Value.Kind() == metrics.KindUint64 {
+				debug.SetMemoryLimit(memoryLimit(sample[0].Value.Uint64()))
+			}
+		}
+	}()
+}
+
+// memoryLimit is the soft memory limit for a live heap of live bytes.
+func memoryLimit(live uint64) int64 {
+	return max(160<<20, int64(live)*3/2)
 }
