@@ -3,6 +3,7 @@ package queue
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -117,7 +118,7 @@ func parseRedrivePolicy(v string) (*redrivePolicy, error) {
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(strings.NewReader(v))
 	dec.UseNumber()
-	if err := dec.Decode(&raw); err != nil || raw == nil || dec.More() {
+	if err := dec.Decode(&raw); err != nil || raw == nil || !atEnd(dec) {
 		return nil, invalidParam(AttrRedrivePolicy, "Redrive policy is not a valid JSON map.")
 	}
 	count, ok := raw["maxReceiveCount"]
@@ -145,6 +146,13 @@ func parseRedrivePolicy(v string) (*redrivePolicy, error) {
 	return p, nil
 }
 
+// atEnd reports whether nothing but space follows the value dec decoded
+// (dec.More is false before a stray '}' or ']').
+func atEnd(dec *json.Decoder) bool {
+	_, err := dec.Token()
+	return err == io.EOF
+}
+
 func (p *redrivePolicy) canonical() string {
 	b, _ := json.Marshal(p)
 	return string(b)
@@ -160,7 +168,7 @@ func parseRedriveAllowPolicy(v string) (*redriveAllowPolicy, error) {
 	p := &redriveAllowPolicy{}
 	dec := json.NewDecoder(strings.NewReader(v))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(p); err != nil || dec.More() || !slices.Contains([]string{"allowAll", "denyAll", "byQueue"}, p.RedrivePermission) {
+	if err := dec.Decode(p); err != nil || !atEnd(dec) || !slices.Contains([]string{"allowAll", "denyAll", "byQueue"}, p.RedrivePermission) {
 		return nil, invalidParam(AttrRedriveAllowPolicy, cannot+", as it’s in an unsupported format.")
 	}
 	switch {

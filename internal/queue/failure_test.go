@@ -369,3 +369,83 @@ func TestDeletedNamesAreForgotten(t *testing.T) {
 		t.Fatalf("%d names kept (%d listed), want only the last", len(svc.deletedAt), len(svc.deletedOrder))
 	}
 }
+
+// dedupGate holds the first commit that deletes a deduplication entry.
+type dedupGate struct {
+	Store
+	armed   atomic.Bool
+	held    chan struct{}
+	release chan struct{}
+}
+
+func (g *dedupGate) Commit(ctx context.Context, b *store.Batch) error {
+	for _, op := range b.Ops {
+		if op.Kind == store.OpDeleteDedup && g.armed.CompareAndSwap(true, false) {
+			g.held <- struct{}{}
+			<-g.release
+			break
+		}
+	}
+	return g.Store.Commit(ctx, b)
+}
+
+// TestExpiredDedupDeletionCommitsFirst: a send that expires a
+// deduplication entry deletes it in its own commit; a send that writes
+// the same key again meanwhile waits for that commit, so the deletion
+// cannot remove the new entry from the store (which a restart would then
+// miss, taking a duplicate inside its window as a new message). Found by
+// a review: the send path had the race the sweeper was written to avoid.
+func TestExpiredDedupDeletionCommitsFirst(t *testing.T) {
+	pst, err := pebblestore.Open(t.TempDir(), pebblestore.Options{CacheBytes: 4 << 20, MemTableBytes: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pst.Close()
+	g := &dedupGate{Store: pst, held: make(chan struct{}), release: make(chan struct{})}
+	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
+	ctx := context.Background()
+	svc := newTestService(t, g, clk)
+	name := "again.fifo"
+	if _, err := svc.CreateQueue(ctx, name, map[string]string{"FifoQueue": "true"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	send := func(body, dedup string) (string, error) {
+		r, err := svc.SendMessage(ctx, name, SendInput{Body: body, GroupID: "g", HasGroupID: true, DedupID: dedup, HasDedupID: true})
+		return r.MessageID, err
+	}
+	if _, err := send("first", "k"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(dedupWindow + time.Second)
+	g.armed.Store(true)
+	other := make(chan error, 1)
+	go func() { _, err := send("other", "x"); other <- err }() // expires k; its commit is held
+	<-g.held
+	again := make(chan string, 1)
+	go func() {
+		id, err := send("second", "k") // k again, a new message
+		if err != nil {
+			t.Error(err)
+		}
+		again <- id
+	}()
+	select {
+	case <-again:
+		t.Fatal("the send of k again committed before the deletion of the expired k")
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(g.release)
+	if err := <-other; err != nil {
+		t.Fatal(err)
+	}
+	secondID := <-again
+	svc.Close()
+	// After a restart the window still knows k: a duplicate names the
+	// second message.
+	svc2 := newTestService(t, pst, clk)
+	defer svc2.Close()
+	r, err := svc2.SendMessage(ctx, name, SendInput{Body: "third", GroupID: "g", HasGroupID: true, DedupID: "k", HasDedupID: true})
+	if err != nil || r.MessageID != secondID {
+		t.Fatalf("a duplicate of k after the restart got %q, %v; want the second message's ID %q", r.MessageID, err, secondID)
+	}
+}

@@ -393,6 +393,14 @@ func (s *Service) beginSend(ctx context.Context, q *queue, in []SendInput, batch
 	}
 	for _, k := range q.expireDedup(nowNs, sendExpiry) {
 		b.DeleteDedup(q.rec.ID, k)
+		// A send that writes this key again must commit after this
+		// deletion, or the deletion would remove its entry from the
+		// store: it waits, as for a duplicate being committed.
+		if qs.done == nil {
+			qs.done = make(chan struct{})
+		}
+		q.dedupPending[k] = qs.done
+		qs.mine = append(qs.mine, k)
 	}
 	for _, id := range q.expireAttempts(nowNs, sendExpiry) {
 		b.DeleteRecord(nsAttempt, attemptKey(q.rec.ID, id))
@@ -642,7 +650,9 @@ func (q *queue) shrinkDedup() {
 		}
 		q.dedup, q.dedupPeak = m, len(m)
 	}
-	if c := cap(q.dedupExp); c > least && len(q.dedupExp) < c/4 {
+	if len(q.dedupExp) == 0 {
+		q.dedupExp = nil // a resliced empty list still holds its array
+	} else if c := cap(q.dedupExp); c > least && len(q.dedupExp) < c/4 {
 		q.dedupExp = append(make([]dedupRef, 0, 2*len(q.dedupExp)), q.dedupExp...)
 	}
 }

@@ -59,7 +59,8 @@ func (s *Service) sweepOnce() {
 func (s *Service) sweepQueue(q *queue) bool {
 	nowNs := s.clock.Now().UnixNano()
 	q.mu.Lock()
-	due := (len(q.dedupExp) > 0 && q.dedupExp[0].exp <= nowNs) || (len(q.attemptExp) > 0 && q.attemptExp[0].exp <= nowNs)
+	q.dropStale()
+	due := q.sweepDue(nowNs)
 	q.mu.Unlock()
 	if !due {
 		return false
@@ -73,6 +74,8 @@ func (s *Service) sweepQueue(q *queue) bool {
 	}
 	keys := q.expireDedup(nowNs, sweepBatch)
 	ids := q.expireAttempts(nowNs, sweepBatch)
+	q.dropStale()
+	more := q.sweepDue(nowNs)
 	name := q.rec.Name
 	q.mu.Unlock()
 	var b store.Batch
@@ -83,7 +86,7 @@ func (s *Service) sweepQueue(q *queue) bool {
 		b.DeleteRecord(nsAttempt, attemptKey(q.id, id))
 	}
 	if b.Len() == 0 {
-		return false
+		return more
 	}
 	// A failure leaves the records to the next start, which drops
 	// expired ones as it loads them.
@@ -93,5 +96,35 @@ func (s *Service) sweepQueue(q *queue) bool {
 		}
 		return false
 	}
-	return len(keys) == sweepBatch || len(ids) == sweepBatch
+	return more
+}
+
+// sweepDue reports whether the first entry of either expiry list has
+// expired. Requires q.mu.
+func (q *queue) sweepDue(nowNs int64) bool {
+	return (len(q.dedupExp) > 0 && q.dedupExp[0].exp <= nowNs) || (len(q.attemptExp) > 0 && q.attemptExp[0].exp <= nowNs)
+}
+
+// dropStale drops, from the front of the expiry lists, entries whose key
+// was written again since (with a later expiry) or is gone: they need no
+// deletion, so the sweeper need not stop sends for them. Requires q.mu.
+func (q *queue) dropStale() {
+	n := 0
+	for n < len(q.dedupExp) {
+		r := q.dedupExp[n]
+		if d, ok := q.dedup[r.key]; ok && d.ExpiresAt == r.exp {
+			break
+		}
+		n++
+	}
+	q.dedupExp = q.dedupExp[n:]
+	n = 0
+	for n < len(q.attemptExp) {
+		r := q.attemptExp[n]
+		if a, ok := q.attempts[r.id]; ok && a.Exp == r.exp {
+			break
+		}
+		n++
+	}
+	q.attemptExp = q.attemptExp[n:]
 }

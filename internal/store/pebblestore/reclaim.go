@@ -89,8 +89,12 @@ func (s *Store) noteDeletes(b *store.Batch) {
 		}
 		switch op.Kind {
 		case store.OpDeleteMessage:
-			// The content's key, its state's and (legacy) its reference.
+			// The content's key and its state's; a legacy copy's
+			// reference ('x') is counted with them.
 			t.add(reclaimID{prefix: 'm', qid: op.QueueID}, seqKey('m', op.QueueID, op.Seq), seqKey('m', op.QueueID, op.Seq+1), 1)
+			if op.Ref != 0 {
+				t.add(reclaimID{prefix: 'x', qid: op.QueueID}, seqKey('x', op.QueueID, op.Seq), seqKey('x', op.QueueID, op.Seq+1), 1)
+			}
 		case store.OpPurge, store.OpDeleteQueue:
 			for _, p := range []byte{'m', 'x', 'd'} {
 				k := qidKey(p, op.QueueID)
@@ -156,20 +160,32 @@ func (s *Store) reclaimNow(ctx context.Context) error {
 	r := &s.reclaim
 	r.mu.Lock()
 	var due []*dirtyRange
+	var keys []string
 	for k, d := range r.dirty {
 		if d.n >= reclaimLeast {
-			due = append(due, d)
+			due, keys = append(due, d), append(keys, k)
 			delete(r.dirty, k)
 		}
 	}
 	r.mu.Unlock()
-	for _, d := range due {
+	for i, d := range due {
 		if err := s.begin(); err != nil {
 			return nil // closed
 		}
 		err := s.db.Compact(ctx, d.start, d.end, false)
 		s.end()
 		if err != nil {
+			// The ranges not compacted stay for the next pass.
+			r.mu.Lock()
+			for j, d := range due[i:] {
+				key := keys[i+j]
+				if have := r.dirty[key]; have != nil {
+					have.widen(d.start, d.end, d.n)
+				} else {
+					r.dirty[key] = d
+				}
+			}
+			r.mu.Unlock()
 			return err
 		}
 	}

@@ -44,7 +44,8 @@ func Decode(body []byte, v any) error { return decode(body, v, false) }
 // DecodeExact is Decode for shapes whose fields carry their members' exact
 // names (as tags or Go names): a member named in another case is unknown,
 // as in AWS's JSON protocols, where encoding/json would fold it into the
-// field. (Decode still folds, for shapes that rely on it.)
+// field. (Decode still folds, for shapes that rely on it.) A body that is
+// not valid UTF-8 is a SerializationException.
 func DecodeExact(body []byte, v any) error { return decode(body, v, true) }
 
 func decode(body []byte, v any, exact bool) error {
@@ -61,9 +62,12 @@ func decode(body []byte, v any, exact bool) error {
 		reflect.ValueOf(v).Elem().SetZero()
 	}
 	// JSON text is UTF-8 (RFC 8259, section 8.1); encoding/json would
-	// replace invalid bytes with U+FFFD, so a message body would be
+	// replace invalid bytes with U+FFFD, so an SQS message body would be
 	// stored other than sent, and answered with the MD5 of the change.
-	if !utf8.Valid(body) {
+	// DecodeExact's shapes (SQS's) refuse it; Decode's keep the
+	// replacement, as CloudWatch Logs does with what old SDKs send
+	// (aws-sdk-go v1 writes bytes above 0x7F as they are; moby#37986).
+	if exact && !utf8.Valid(body) {
 		return awserr.New(awserr.SerializationException, "Malformed JSON request body: it is not valid UTF-8.")
 	}
 	var err error
