@@ -116,7 +116,8 @@ func serve(args []string) error {
 // request path. GOGC and GOMEMLIMIT in the environment win.
 //
 // The limit follows the live heap: at least 160 MiB, and half again the
-// live heap once that is larger. A fixed limit below the live heap (a
+// live heap (plus the runtime's memory beside the heap) once that is
+// larger. A fixed limit below the live heap (a
 // backlog of a few million messages in the indexes) made the collector
 // run back to back, at up to half the CPU (a profile of a publish to 100
 // subscriptions with 2 million copies queued: 24 % in marking, 10 % in
@@ -128,9 +129,15 @@ func tuneGC(ctx context.Context) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	debug.SetMemoryLimit(memoryLimit(0))
+	debug.SetMemoryLimit(memoryLimit(0, 0))
 	go func() {
-		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		// The live heap, and what the runtime holds beside the heap
+		// (goroutine stacks, metadata), which the limit also counts.
+		sample := []metrics.Sample{
+			{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/total:bytes"},
+			{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"},
+			{Name: "/memory/classes/heap/free:bytes"}, {Name: "/memory/classes/heap/released:bytes"},
+		}
 		t := time.NewTicker(5 * time.Second)
 		defer t.Stop()
 		for {
@@ -140,14 +147,24 @@ func tuneGC(ctx context.Context) {
 			case <-t.C:
 			}
 			metrics.Read(sample)
-			if sample[0].Value.Kind() == metrics.KindUint64 {
-				debug.SetMemoryLimit(memoryLimit(sample[0].Value.Uint64()))
+			var v [6]uint64
+			for i, s := range sample {
+				if s.Value.Kind() == metrics.KindUint64 {
+					v[i] = s.Value.Uint64()
+				}
 			}
+			heap := v[2] + v[3] + v[4] + v[5]
+			var beside uint64
+			if v[1] > heap {
+				beside = v[1] - heap
+			}
+			debug.SetMemoryLimit(memoryLimit(v[0], beside))
 		}
 	}()
 }
 
-// memoryLimit is the soft memory limit for a live heap of live bytes.
-func memoryLimit(live uint64) int64 {
-	return max(160<<20, int64(live)*3/2)
+// memoryLimit is the soft memory limit for a live heap of live bytes and
+// beside bytes of runtime memory outside the heap.
+func memoryLimit(live, beside uint64) int64 {
+	return max(160<<20, int64(live)*3/2+int64(beside))
 }
