@@ -679,3 +679,40 @@ func TestHTTPRetryKeepsItsScheduleAcrossRestart(t *testing.T) {
 		t.Fatalf("the retry delivered %q", n.Message)
 	}
 }
+
+// A retry that comes due after the server was down for longer than SNS's
+// hour of retries is given up (to the subscription's dead-letter queue)
+// without another attempt ("The total policy retry time for an HTTP/S
+// endpoint cannot be greater than 3,600 seconds", SNS developer guide).
+func TestHTTPRetryPastTheHourAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := servertest.Start(t, servertest.Options{FakeClock: true, DataDir: dir})
+	c, q := sns.NewFromConfig(s.Config()), sqs.NewFromConfig(s.Config())
+	arn := createTopic(t, c, "late", nil)
+	dlq := create(t, q, "late-dlq", nil)
+	hook := newSubscriber(t, func(n int) int {
+		if n == 1 {
+			return 200
+		}
+		return 503
+	})
+	confirmHTTP(t, c, arn, hook, map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"` + queueArn("late-dlq") + `"}`})
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("stale")})
+	hook.next(t)
+	waitPending(t, s, 1)
+	s.Stop(t)
+
+	s = servertest.Start(t, servertest.Options{FakeClock: true, DataDir: dir})
+	q = sqs.NewFromConfig(s.Config())
+	waitPending(t, s, 1)
+	s.Clock.Advance(2 * time.Hour)
+	ms := drain(t, q, dlq, 1)
+	if n := decodeNotification(t, aws.ToString(ms[0].Body)); n.Message != "stale" {
+		t.Fatalf("dead-lettered %q", n.Message)
+	}
+	select {
+	case p := <-hook.got:
+		t.Fatalf("an attempt was made past the hour: %s", p.body)
+	default:
+	}
+}

@@ -222,6 +222,12 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 	var err error
 	switch o.Protocol {
 	case "http", "https":
+		// A retry due while the server was down for longer than the
+		// retry time is given up, as it would have been.
+		if o.Attempt > 0 && pastHTTPRetryTime(o, s.clock.Now()) {
+			d.giveUp(ctx, o, sub)
+			return
+		}
 		// throttlePolicy.maxReceivesPerSecond spaces the deliveries of
 		// a subscription; a throttled delivery waits without spending an
 		// attempt.
