@@ -449,3 +449,87 @@ func TestExpiredDedupDeletionCommitsFirst(t *testing.T) {
 		t.Fatalf("a duplicate of k after the restart got %q, %v; want the second message's ID %q", r.MessageID, err, secondID)
 	}
 }
+
+// attemptGate holds the first commit that deletes a receive attempt.
+type attemptGate struct {
+	Store
+	armed   atomic.Bool
+	held    chan struct{}
+	release chan struct{}
+}
+
+func (g *attemptGate) Commit(ctx context.Context, b *store.Batch) error {
+	for _, op := range b.Ops {
+		if op.Kind == store.OpDeleteRecord && op.NS == nsAttempt && g.armed.CompareAndSwap(true, false) {
+			g.held <- struct{}{}
+			<-g.release
+			break
+		}
+	}
+	return g.Store.Commit(ctx, b)
+}
+
+// TestExpiredAttemptDeletionCommitsFirst is TestExpiredDedupDeletionCommitsFirst
+// for receive attempts: a receive reusing an expired attempt ID waits for
+// the commit that deletes the old attempt, so its own attempt survives a
+// restart and a retry after it gets the same messages.
+func TestExpiredAttemptDeletionCommitsFirst(t *testing.T) {
+	pst, err := pebblestore.Open(t.TempDir(), pebblestore.Options{CacheBytes: 4 << 20, MemTableBytes: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pst.Close()
+	g := &attemptGate{Store: pst, held: make(chan struct{}), release: make(chan struct{})}
+	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
+	ctx := context.Background()
+	svc := newTestService(t, g, clk)
+	name := "reuse.fifo"
+	if _, err := svc.CreateQueue(ctx, name, map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "3600"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, group := range []string{"g0", "g1", "g2"} {
+		if _, err := svc.SendMessage(ctx, name, SendInput{Body: fmt.Sprint("m", i), GroupID: group, HasGroupID: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	one := 1
+	if got, err := svc.ReceiveMessage(ctx, name, ReceiveInput{AttemptID: "a", MaxNumberOfMessages: &one}); err != nil || len(got) != 1 {
+		t.Fatalf("first receive: %v, %v", got, err)
+	}
+	clk.Advance(6 * time.Minute)
+	g.armed.Store(true)
+	other := make(chan error, 1)
+	go func() { // expires attempt a; its commit is held
+		_, err := svc.ReceiveMessage(ctx, name, ReceiveInput{AttemptID: "b", MaxNumberOfMessages: &one})
+		other <- err
+	}()
+	<-g.held
+	again := make(chan []ReceivedMessage, 1)
+	go func() {
+		got, err := svc.ReceiveMessage(ctx, name, ReceiveInput{AttemptID: "a", MaxNumberOfMessages: &one})
+		if err != nil {
+			t.Error(err)
+		}
+		again <- got
+	}()
+	select {
+	case <-again:
+		t.Fatal("the receive reusing attempt a committed before the deletion of the old a")
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(g.release)
+	if err := <-other; err != nil {
+		t.Fatal(err)
+	}
+	got := <-again
+	if len(got) != 1 {
+		t.Fatalf("the receive reusing attempt a got %d messages", len(got))
+	}
+	svc.Close()
+	svc2 := newTestService(t, pst, clk)
+	defer svc2.Close()
+	retry, err := svc2.ReceiveMessage(ctx, name, ReceiveInput{AttemptID: "a", MaxNumberOfMessages: &one})
+	if err != nil || len(retry) != 1 || retry[0].MessageID != got[0].MessageID || retry[0].ReceiptHandle != got[0].ReceiptHandle {
+		t.Fatalf("a retry of attempt a after the restart got %v, %v; want the same message and handle as %v", retry, err, got)
+	}
+}

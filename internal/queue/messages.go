@@ -867,6 +867,32 @@ func (s *Service) receiveOnce(ctx context.Context, q *queue, in *ReceiveInput, m
 	if q.fifo {
 		staleAttempts = q.expireAttempts(nowNs, sendExpiry)
 	}
+	if len(staleAttempts) > 0 {
+		// A receive reusing one of these attempt IDs must commit its new
+		// attempt after this deletion of the old one, or the deletion
+		// would remove it from the store: it waits, as a retry does.
+		if q.attemptBusy == nil {
+			q.attemptBusy = map[string]chan struct{}{}
+		}
+		gone := make(chan struct{})
+		var held []string
+		for _, id := range staleAttempts {
+			if _, ok := q.attemptBusy[id]; !ok {
+				q.attemptBusy[id] = gone
+				held = append(held, id)
+			}
+		}
+		defer func() {
+			q.mu.Lock()
+			for _, id := range held {
+				if q.attemptBusy[id] == gone {
+					delete(q.attemptBusy, id)
+				}
+			}
+			q.mu.Unlock()
+			close(gone)
+		}()
+	}
 	var notify chan struct{}
 	var next int64
 	if willWait {
