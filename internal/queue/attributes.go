@@ -218,6 +218,9 @@ func parseBool(v string) (string, bool) {
 func canonicalAttributes(fifo bool, in map[string]string) (map[string]string, error) {
 	out := make(map[string]string, len(in))
 	for name, v := range in {
+		// Kept with the queue: not parts of the request's text, which
+		// they would keep alive.
+		name, v := strings.Clone(name), strings.Clone(v)
 		// A value that is not UTF-8 would not come back as it was sent
 		// (responses are XML or JSON text).
 		if !utf8.ValidString(v) {

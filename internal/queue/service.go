@@ -493,7 +493,7 @@ func (s *Service) CreateQueue(ctx context.Context, name string, attrs, tags map[
 		return QueueInfo{}, errorf(ErrQueueDeletedRecently, "You must wait 60 seconds after deleting a queue before you can create another with the same name.")
 	}
 	rec := store.Queue{
-		ID: s.nextQueueID, Name: name, Attributes: full, Tags: copyMap(tags),
+		ID: s.nextQueueID, Name: name, Attributes: full, Tags: cloneMap(tags),
 		CreatedAt: now.Unix(), ModifiedAt: now.Unix(),
 	}
 	s.nextQueueID++
@@ -861,7 +861,7 @@ func (s *Service) TagQueue(ctx context.Context, name string, tags map[string]str
 			merged = map[string]string{}
 		}
 		for k, v := range tags {
-			merged[k] = v
+			merged[strings.Clone(k)] = strings.Clone(v)
 		}
 		if len(merged) > maxTags {
 			return errorf(ErrInvalidParameterValue, "Too many tags added for queue %s.", name)
@@ -927,6 +927,19 @@ func tagChars(s string) bool {
 		}
 	}
 	return true
+}
+
+// cloneMap is copyMap with its strings copied too, for maps kept from a
+// request (whose text they would otherwise keep alive).
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[strings.Clone(k)] = strings.Clone(v)
+	}
+	return out
 }
 
 func copyMap(m map[string]string) map[string]string {
