@@ -370,17 +370,23 @@ func TestDeletedNamesAreForgotten(t *testing.T) {
 	}
 }
 
-// dedupGate holds the first commit that deletes a deduplication entry.
-type dedupGate struct {
+// opGate, once armed, holds the first commit with an operation match
+// accepts, until release is closed.
+type opGate struct {
 	Store
+	match   func(op *store.Op) bool
 	armed   atomic.Bool
 	held    chan struct{}
 	release chan struct{}
 }
 
-func (g *dedupGate) Commit(ctx context.Context, b *store.Batch) error {
-	for _, op := range b.Ops {
-		if op.Kind == store.OpDeleteDedup && g.armed.CompareAndSwap(true, false) {
+func newOpGate(st Store, match func(op *store.Op) bool) *opGate {
+	return &opGate{Store: st, match: match, held: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (g *opGate) Commit(ctx context.Context, b *store.Batch) error {
+	for i := range b.Ops {
+		if g.match(&b.Ops[i]) && g.armed.CompareAndSwap(true, false) {
 			g.held <- struct{}{}
 			<-g.release
 			break
@@ -401,7 +407,7 @@ func TestExpiredDedupDeletionCommitsFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pst.Close()
-	g := &dedupGate{Store: pst, held: make(chan struct{}), release: make(chan struct{})}
+	g := newOpGate(pst, func(op *store.Op) bool { return op.Kind == store.OpDeleteDedup })
 	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
 	ctx := context.Background()
 	svc := newTestService(t, g, clk)
@@ -450,25 +456,6 @@ func TestExpiredDedupDeletionCommitsFirst(t *testing.T) {
 	}
 }
 
-// attemptGate holds the first commit that deletes a receive attempt.
-type attemptGate struct {
-	Store
-	armed   atomic.Bool
-	held    chan struct{}
-	release chan struct{}
-}
-
-func (g *attemptGate) Commit(ctx context.Context, b *store.Batch) error {
-	for _, op := range b.Ops {
-		if op.Kind == store.OpDeleteRecord && op.NS == nsAttempt && g.armed.CompareAndSwap(true, false) {
-			g.held <- struct{}{}
-			<-g.release
-			break
-		}
-	}
-	return g.Store.Commit(ctx, b)
-}
-
 // TestExpiredAttemptDeletionCommitsFirst is TestExpiredDedupDeletionCommitsFirst
 // for receive attempts: a receive reusing an expired attempt ID waits for
 // the commit that deletes the old attempt, so its own attempt survives a
@@ -479,7 +466,7 @@ func TestExpiredAttemptDeletionCommitsFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pst.Close()
-	g := &attemptGate{Store: pst, held: make(chan struct{}), release: make(chan struct{})}
+	g := newOpGate(pst, func(op *store.Op) bool { return op.Kind == store.OpDeleteRecord && op.NS == nsAttempt })
 	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
 	ctx := context.Background()
 	svc := newTestService(t, g, clk)
