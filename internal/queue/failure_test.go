@@ -277,11 +277,7 @@ func TestAttemptRecordsExpire(t *testing.T) {
 // passed, in memory and in the store, without waiting for another send;
 // a restart does not load entries whose window ended while it was down.
 func TestSweepDropsExpiredDeduplication(t *testing.T) {
-	pst, err := pebblestore.Open(t.TempDir(), pebblestore.Options{CacheBytes: 4 << 20, MemTableBytes: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pst.Close()
+	pst := openTestPebble(t)
 	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
 	ctx := context.Background()
 	svc := newTestService(t, pst, clk)
@@ -338,11 +334,7 @@ func TestSweepDropsExpiredDeduplication(t *testing.T) {
 // their cool-off only (a CI run that creates and deletes a uniquely named
 // queue per test kept every name).
 func TestDeletedNamesAreForgotten(t *testing.T) {
-	pst, err := pebblestore.Open(t.TempDir(), pebblestore.Options{CacheBytes: 4 << 20, MemTableBytes: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pst.Close()
+	pst := openTestPebble(t)
 	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
 	ctx := context.Background()
 	svc := newTestService(t, pst, clk)
@@ -402,11 +394,7 @@ func (g *opGate) Commit(ctx context.Context, b *store.Batch) error {
 // miss, taking a duplicate inside its window as a new message). Found by
 // a review: the send path had the race the sweeper was written to avoid.
 func TestExpiredDedupDeletionCommitsFirst(t *testing.T) {
-	pst, err := pebblestore.Open(t.TempDir(), pebblestore.Options{CacheBytes: 4 << 20, MemTableBytes: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pst.Close()
+	pst := openTestPebble(t)
 	g := newOpGate(pst, func(op *store.Op) bool { return op.Kind == store.OpDeleteDedup })
 	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
 	ctx := context.Background()
@@ -461,11 +449,7 @@ func TestExpiredDedupDeletionCommitsFirst(t *testing.T) {
 // the commit that deletes the old attempt, so its own attempt survives a
 // restart and a retry after it gets the same messages.
 func TestExpiredAttemptDeletionCommitsFirst(t *testing.T) {
-	pst, err := pebblestore.Open(t.TempDir(), pebblestore.Options{CacheBytes: 4 << 20, MemTableBytes: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pst.Close()
+	pst := openTestPebble(t)
 	g := newOpGate(pst, func(op *store.Op) bool { return op.Kind == store.OpDeleteRecord && op.NS == nsAttempt })
 	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
 	ctx := context.Background()
@@ -519,4 +503,16 @@ func TestExpiredAttemptDeletionCommitsFirst(t *testing.T) {
 	if err != nil || len(retry) != 1 || retry[0].MessageID != got[0].MessageID || retry[0].ReceiptHandle != got[0].ReceiptHandle {
 		t.Fatalf("a retry of attempt a after the restart got %v, %v; want the same message and handle as %v", retry, err, got)
 	}
+}
+
+// openTestPebble opens a small store in a temporary directory, closed when
+// the test ends.
+func openTestPebble(t *testing.T) *pebblestore.Store {
+	t.Helper()
+	pst, err := pebblestore.Open(t.TempDir(), pebblestore.Options{CacheBytes: 4 << 20, MemTableBytes: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pst.Close() })
+	return pst
 }
