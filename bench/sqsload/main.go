@@ -3,7 +3,12 @@
 // response) in the same run, and reports each figure as a ratio to its
 // baseline. See docs/benchmarks.md for the figures and how to rerun them.
 //
-//	go run ./bench/sqsload [-duration 10s] [-rounds 3] [-queued 1000000]
+//	go run ./bench/sqsload [-duration 10s] [-rounds 3] [-queued 1000000] [-ceiling]
+//
+// With -ceiling, each workload also runs against a durable null server:
+// the null server, but each answer waits until the request is written and
+// synced to disk, groups of concurrent requests sharing a sync. Its ratio
+// to the null server is the most any durable server can reach here.
 //
 // Both servers run as separate processes on loopback so that the load
 // generator's own work is the same for both, and forkline's memory can be
@@ -48,6 +53,9 @@ var (
 	nullMode = flag.String("null-listen", "", "internal: run as the null server on this address")
 	binFlag  = flag.String("forkline", "", "forkline binary (default: build ./cmd/forkline)")
 	only     = flag.String("only", "", "comma-separated workloads to run (send, batch, recv, raw; recv reads what send and batch queued, so run it with one of them); empty runs all")
+	ceiling  = flag.Bool("ceiling", false, "also measure each workload against a durable null server (the null server, but every answer waits for a group-committed fdatasync of the request), the ceiling of any durable server on this host")
+	nullSync = flag.String("null-sync", "", "internal: with -null-listen, sync each request into a log in this directory before answering")
+	window   = flag.Duration("window", 250*time.Microsecond, "with -ceiling, the durable null server's least time between syncs (forkline's --group-commit-window default)")
 )
 
 var body1K = strings.Repeat("x", 1024)
@@ -55,7 +63,7 @@ var body1K = strings.Repeat("x", 1024)
 func main() {
 	flag.Parse()
 	if *nullMode != "" {
-		runNull(*nullMode)
+		runNull(*nullMode, *nullSync, *window)
 		return
 	}
 	if err := run(); err != nil {
@@ -121,20 +129,31 @@ func run() error {
 	fc, nc := sdkClient(fk.URL), sdkClient(nl.URL)
 	nullQueue := nl.URL + "/000000000000/bench"
 
+	var dn *load.Proc
+	var dc *sqs.Client
+	var dnQueue string
+	if *ceiling {
+		dir := filepath.Join(tmp, "durable-null")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		if dn, err = load.Start(exec.Command(self, "-null-listen", "127.0.0.1:0", "-null-sync", dir, "-window", window.String())); err != nil {
+			return err
+		}
+		defer dn.Stop()
+		dc, dnQueue = sdkClient(dn.URL), dn.URL+"/000000000000/bench"
+	}
+
 	type workload struct {
 		key, name, target string
-		fk, nu            func() load.Result
+		run               func(c *sqs.Client, addr, url string) load.Result
 	}
 	workloads := []workload{
-		{"send", "SDK SendMessage, c=16", "≥ 0.9",
-			func() load.Result { return sdkSend(fc, fkURL, 16) }, func() load.Result { return sdkSend(nc, nullQueue, 16) }},
-		{"batch", "SDK SendMessageBatch (10 × 1 KiB), c=16", "≥ 0.9",
-			func() load.Result { return sdkBatch(fc, fkURL, 16) }, func() load.Result { return sdkBatch(nc, nullQueue, 16) }},
+		{"send", "SDK SendMessage, c=16", "≥ 0.9", func(c *sqs.Client, _, url string) load.Result { return sdkSend(c, url, 16) }},
+		{"batch", "SDK SendMessageBatch (10 × 1 KiB), c=16", "≥ 0.9", func(c *sqs.Client, _, url string) load.Result { return sdkBatch(c, url, 16) }},
 		// The sends before it keep the queue well ahead of the receives.
-		{"recv", "SDK ReceiveMessage(10) + DeleteMessageBatch, c=16", "≥ 0.8",
-			func() load.Result { return sdkRecvDelete(fc, fkURL, 16) }, func() load.Result { return sdkRecvDelete(nc, nullQueue, 16) }},
-		{"raw", "raw HTTP SendMessage, c=64, keep-alive", "≥ 0.6",
-			func() load.Result { return rawSend(fk.Addr, fkURL, 64, *duration) }, func() load.Result { return rawSend(nl.Addr, nullQueue, 64, *duration) }},
+		{"recv", "SDK ReceiveMessage(10) + DeleteMessageBatch, c=16", "≥ 0.8", func(c *sqs.Client, _, url string) load.Result { return sdkRecvDelete(c, url, 16) }},
+		{"raw", "raw HTTP SendMessage, c=64, keep-alive", "≥ 0.6", func(_ *sqs.Client, addr, url string) load.Result { return rawSend(addr, url, 64, *duration) }},
 	}
 	if *only != "" {
 		var kept []workload
@@ -147,16 +166,27 @@ func run() error {
 	}
 	fls := make([][]load.Result, len(workloads))
 	nus := make([][]load.Result, len(workloads))
+	dns := make([][]load.Result, len(workloads))
 	for r := 1; r <= *rounds; r++ {
 		for i, w := range workloads {
-			fl := fk.WithCPU(w.fk)
-			nu := nl.WithCPU(w.nu)
-			fmt.Printf("round %d: %s\n%s\n  ratio %.2f (target %s)\n\n", r, fl, nu, fl.Ops/nu.Ops, w.target)
+			fl := fk.WithCPU(func() load.Result { return w.run(fc, fk.Addr, fkURL) })
+			nu := nl.WithCPU(func() load.Result { return w.run(nc, nl.Addr, nullQueue) })
+			fmt.Printf("round %d: %s\n%s\n  ratio %.2f (target %s)\n", r, fl, nu, fl.Ops/nu.Ops, w.target)
 			fls[i], nus[i] = append(fls[i], fl), append(nus[i], nu)
+			if dn != nil {
+				d := dn.WithCPU(func() load.Result { return w.run(dc, dn.Addr, dnQueue) })
+				fmt.Printf("%s (durable null)\n  durable null / null %.2f, forkline / durable null %.2f\n", d, d.Ops/nu.Ops, fl.Ops/d.Ops)
+				dns[i] = append(dns[i], d)
+			}
+			fmt.Println()
 		}
 	}
+	var ceilings []string
 	for i, w := range workloads {
 		row(w.name, fls[i], nus[i], w.target)
+		if dn != nil {
+			ceilings = append(ceilings, ceilingRow(w.name, fls[i], nus[i], dns[i], w.target))
+		}
 	}
 	fk.Stop()
 
@@ -217,6 +247,15 @@ func run() error {
 	for _, c := range costs {
 		fmt.Println(c)
 	}
+	if len(ceilings) > 0 {
+		// What a durable server could reach at best: the null server's
+		// work plus one shared sync per group of requests.
+		fmt.Println("\n| workload (median of each column's rounds) | durable null / null: the ceiling | forkline / null | target | forkline / durable null | durable null: client + server CPU per request | host busy |")
+		fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+		for _, c := range ceilings {
+			fmt.Println(c)
+		}
+	}
 	if len(extra) > 0 {
 		fmt.Println("\n| figure | measured | target |")
 		fmt.Println("| --- | --- | --- |")
@@ -228,6 +267,27 @@ func run() error {
 }
 
 func numCPU() int { return runtimeNumCPU() }
+
+// ceilingRow reports, for one workload, the durable null server's ratio to
+// the null server (the best any durable server can do here) beside
+// forkline's, each the median of its rounds' ratios.
+func ceilingRow(name string, fls, nus, dns []load.Result, target string) string {
+	median := func(f func(i int) float64) (float64, int) {
+		order := make([]int, len(fls))
+		for i := range order {
+			order[i] = i
+		}
+		sort.Slice(order, func(a, b int) bool { return f(order[a]) < f(order[b]) })
+		m := order[len(order)/2]
+		return f(m), m
+	}
+	ceil, m := median(func(i int) float64 { return dns[i].Ops / nus[i].Ops })
+	ours, _ := median(func(i int) float64 { return fls[i].Ops / nus[i].Ops })
+	vsCeil, _ := median(func(i int) float64 { return fls[i].Ops / dns[i].Ops })
+	d := dns[m]
+	return fmt.Sprintf("| %s | **%.2f** | %.2f | %s | %.2f | %d + %d µs | %.0f %% |", name, ceil, ours, target, vsCeil,
+		d.ClientCPUPerReq.Microseconds(), d.CPUPerReq.Microseconds(), 100*d.Busy)
+}
 
 // ---------------------------------------------------------------- processes
 
@@ -403,7 +463,17 @@ func firstReceive(url, name string) error {
 
 // runNull answers every SQS JSON request with a fixed valid response: the
 // MD5s match the bench's fixed body, batch results name the bench's Ids.
-func runNull(addr string) {
+// With syncDir, it first appends the request's body to a log there and
+// syncs it (groupLog).
+func runNull(addr, syncDir string, window time.Duration) {
+	var log *groupLog
+	if syncDir != "" {
+		var err error
+		if log, err = openGroupLog(syncDir, window, 256<<20); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	sum := md5.Sum([]byte(body1K))
 	md := hex.EncodeToString(sum[:])
 	send := []byte(`{"MD5OfMessageBody":"` + md + `","MessageId":"5fea7756-0ea4-451a-a703-a558b933e274"}`)
@@ -434,7 +504,18 @@ func runNull(addr string) {
 		go http.ListenAndServe(a, nil)
 	}
 	http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
+		if log != nil {
+			req, err := io.ReadAll(r.Body)
+			if err == nil {
+				err = log.append(req)
+			}
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		} else {
+			io.Copy(io.Discard, r.Body)
+		}
 		b, ok := fixed[r.Header.Get("X-Amz-Target")]
 		if !ok {
 			b = []byte("{}")
