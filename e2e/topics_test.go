@@ -426,6 +426,15 @@ func TestPublishErrors(t *testing.T) {
 		{"bad attribute type", &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("m"),
 			MessageAttributes: map[string]snstypes.MessageAttributeValue{"a": {DataType: aws.String("Strung"), StringValue: aws.String("x")}}}, "ParameterValueInvalid"},
 		{"malformed arn", &sns.PublishInput{TopicArn: aws.String("nope"), Message: aws.String("m")}, "InvalidParameter"},
+		// AWS. names other than SNS's own settings stay reserved (SNS
+		// developer guide, "Amazon SNS message attributes").
+		{"reserved prefix", &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("m"),
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{"AWS.Mine": {DataType: aws.String("String"), StringValue: aws.String("x")}}}, "ParameterValueInvalid"},
+		// A message to a phone number is checked as one to a topic.
+		{"phone: bad attribute type", &sns.PublishInput{PhoneNumber: aws.String("+15555550100"), Message: aws.String("m"),
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{"a": {DataType: aws.String("Strung"), StringValue: aws.String("x")}}}, "ParameterValueInvalid"},
+		{"phone: empty subject", &sns.PublishInput{PhoneNumber: aws.String("+15555550100"), Message: aws.String("m"), Subject: aws.String("")}, "InvalidParameter"},
+		{"phone: bad structure", &sns.PublishInput{PhoneNumber: aws.String("+15555550100"), Message: aws.String("not json"), MessageStructure: aws.String("json")}, "InvalidParameter"},
 	}
 	// Number attributes are decimal numbers (SNS developer guide, "Amazon
 	// SNS message attribute data types").
@@ -854,4 +863,114 @@ func TestSNSAddressingErrors(t *testing.T) {
 	// A mobile platform endpoint forkline does not have.
 	_, err = c.Publish(ctx(t), &sns.PublishInput{TargetArn: aws.String("arn:aws:sns:us-east-1:000000000000:endpoint/GCM/app/abc"), Message: aws.String("hi")})
 	wantMsg(err, "InvalidParameter", "Invalid parameter: TargetArn Reason: No endpoint found for the target arn specified")
+}
+
+// Subscription attributes as AWS answers them (recorded in LocalStack's
+// AWS-validated snapshots, named at each step).
+func TestSubscriptionAttributesRecordedBehaviour(t *testing.T) {
+	_, c, q := startSNS(t, false)
+	arn := createTopic(t, c, "recorded", nil)
+	getAttrs := func(subArn string) map[string]string {
+		t.Helper()
+		out, err := c.GetSubscriptionAttributes(ctx(t), &sns.GetSubscriptionAttributesInput{SubscriptionArn: aws.String(subArn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Attributes
+	}
+	set := func(subArn, name, value string) error {
+		_, err := c.SetSubscriptionAttributes(ctx(t), &sns.SetSubscriptionAttributesInput{SubscriptionArn: aws.String(subArn),
+			AttributeName: aws.String(name), AttributeValue: aws.String(value)})
+		return err
+	}
+
+	// The scope may be set before any policy; it shows, and applies, once
+	// a policy is set (test_set_subscription_filter_policy_scope).
+	url, subArn := subscribeQueue(t, c, q, arn, "recorded-scope", nil)
+	if err := set(subArn, "FilterPolicyScope", "MessageBody"); err != nil {
+		t.Fatalf("FilterPolicyScope before FilterPolicy: %v", err)
+	}
+	if a := getAttrs(subArn); a["FilterPolicyScope"] != "" {
+		t.Errorf("FilterPolicyScope without a policy = %q, want none", a["FilterPolicyScope"])
+	}
+	if err := set(subArn, "FilterPolicy", `{"kind":["order"]}`); err != nil {
+		t.Fatal(err)
+	}
+	if a := getAttrs(subArn); a["FilterPolicyScope"] != "MessageBody" {
+		t.Errorf("FilterPolicyScope with a policy = %q, want MessageBody", a["FilterPolicyScope"])
+	}
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String(`{"kind":"refund"}`)})
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String(`{"kind":"order"}`)})
+	msgs := receive(t, q, url, 10)
+	if len(msgs) != 1 || decodeNotification(t, *msgs[0].Body).Message != `{"kind":"order"}` {
+		t.Fatalf("body-scoped delivery: %d messages, want the order alone", len(msgs))
+	}
+
+	// An empty FilterPolicy on Subscribe sets none, and no scope shows
+	// (test_create_subscriptions_with_attributes).
+	_, emptyArn := subscribeQueue(t, c, q, arn, "recorded-empty", map[string]string{"FilterPolicy": "", "FilterPolicyScope": "MessageBody", "RawMessageDelivery": "TrUe"})
+	a := getAttrs(emptyArn)
+	if _, ok := a["FilterPolicy"]; ok {
+		t.Errorf("FilterPolicy shown after an empty one: %q", a["FilterPolicy"])
+	}
+	if _, ok := a["FilterPolicyScope"]; ok {
+		t.Errorf("FilterPolicyScope shown without a policy: %q", a["FilterPolicyScope"])
+	}
+	if a["RawMessageDelivery"] != "true" {
+		t.Errorf("RawMessageDelivery = %q, want true", a["RawMessageDelivery"])
+	}
+
+	// RawMessageDelivery named at all, even false, on a protocol without
+	// raw delivery (aws-cloudformation/cloudformation-coverage-roadmap#399).
+	_, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("lambda"),
+		Endpoint: aws.String("arn:aws:lambda:us-east-1:000000000000:function:f"), Attributes: map[string]string{"RawMessageDelivery": "false"}})
+	wantCode(t, err, "InvalidParameter")
+	if want := "Invalid parameter: Delivery protocol [lambda] does not support raw message delivery."; !strings.Contains(err.Error(), want) {
+		t.Errorf("error = %v, want %q", err, want)
+	}
+
+	// SMS: the endpoint's error has no "Invalid parameter: " prefix
+	// (test_subscribe_bad_sms), and a subscription needs no confirmation
+	// and counts as authenticated (test_subscribe_sms_endpoint).
+	_, err = c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sms"), Endpoint: aws.String("invalid-number")})
+	wantCode(t, err, "InvalidParameter")
+	if want := "InvalidParameter: Invalid SMS endpoint: invalid-number"; !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("error = %v, want %q", err, want)
+	}
+	sms, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sms"), Endpoint: aws.String("+15555550100"), ReturnSubscriptionArn: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := getAttrs(*sms.SubscriptionArn); a["ConfirmationWasAuthenticated"] != "true" || a["PendingConfirmation"] != "false" {
+		t.Errorf("SMS subscription: ConfirmationWasAuthenticated %q, PendingConfirmation %q; want true, false", a["ConfirmationWasAuthenticated"], a["PendingConfirmation"])
+	}
+}
+
+// SNS's own AWS. attributes (SNS developer guide, "Publishing SMS messages
+// to a topic") are accepted; an envelope carries them, a raw delivery to a
+// queue leaves them out, as SQS refuses the prefix.
+func TestSNSOwnAttributes(t *testing.T) {
+	_, c, q := startSNS(t, false)
+	arn := createTopic(t, c, "own-attrs", nil)
+	rawURL, _ := subscribeQueue(t, c, q, arn, "own-raw", map[string]string{"RawMessageDelivery": "true"})
+	envURL, _ := subscribeQueue(t, c, q, arn, "own-env", nil)
+	publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("hello"),
+		MessageAttributes: map[string]snstypes.MessageAttributeValue{
+			"AWS.SNS.SMS.SMSType": {DataType: aws.String("String"), StringValue: aws.String("Transactional")},
+			"kind":                {DataType: aws.String("String"), StringValue: aws.String("greeting")},
+		}})
+	raw := receive(t, q, rawURL, 10, func(in *sqs.ReceiveMessageInput) { in.MessageAttributeNames = []string{"All"} })
+	if len(raw) != 1 {
+		t.Fatalf("raw queue: %d messages", len(raw))
+	}
+	if _, ok := raw[0].MessageAttributes["AWS.SNS.SMS.SMSType"]; ok || len(raw[0].MessageAttributes) != 1 {
+		t.Errorf("raw delivery attributes = %v, want kind alone", raw[0].MessageAttributes)
+	}
+	env := receive(t, q, envURL, 10)
+	if len(env) != 1 {
+		t.Fatalf("envelope queue: %d messages", len(env))
+	}
+	if n := decodeNotification(t, *env[0].Body); n.MessageAttributes["AWS.SNS.SMS.SMSType"].Value != "Transactional" {
+		t.Errorf("envelope attributes = %v", n.MessageAttributes)
+	}
 }

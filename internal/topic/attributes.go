@@ -238,7 +238,10 @@ func validateSubAttributes(set, merged map[string]string, st subTarget, subscrib
 			if lv != "true" && lv != "false" {
 				return nil, fail(fmt.Sprintf("RawMessageDelivery: Invalid value [%s]. Must be true or false.", v))
 			}
-			if lv == "true" && proto != "sqs" && proto != "http" && proto != "https" && proto != "firehose" {
+			// Named at all, even false, on a protocol without raw
+			// delivery, it is refused (recorded AWS behaviour,
+			// aws-cloudformation/cloudformation-coverage-roadmap#399).
+			if proto != "sqs" && proto != "http" && proto != "https" && proto != "firehose" {
 				return nil, errorf(ErrInvalidParameter, "Invalid parameter: Delivery protocol [%s] does not support raw message delivery.", proto)
 			}
 			v = lv

@@ -474,7 +474,7 @@ func (d *dispatcher) toQueue(ctx context.Context, o *outRec, queueArn string) (b
 	s := d.s
 	in := queue.SendInput{SenderID: senderID}
 	if o.Raw {
-		in.Body, in.Attributes = o.Message, o.Attrs
+		in.Body, in.Attributes = o.Message, sqsAttributes(o.Attrs)
 	} else {
 		in.Body = string(s.outBody(o))
 	}

@@ -111,8 +111,10 @@ func (s *Service) Publish(ctx context.Context, in PublishInput) (PublishResult, 
 		if !phoneNumber(in.PhoneNumber) {
 			return PublishResult{}, invalidParam("PhoneNumber", in.PhoneNumber+" is not valid to publish to")
 		}
-		if in.Message == "" {
-			return PublishResult{}, errorf(ErrInvalidParameter, "Invalid parameter: Empty message")
+		// The message is checked as one to a standard topic is (Subject,
+		// MessageStructure, attributes, size).
+		if _, err := s.prepare(&topic{}, &in, ""); err != nil {
+			return PublishResult{}, err
 		}
 		s.log.Info("sms not sent: forkline delivers no SMS", "phone_number", in.PhoneNumber)
 		return PublishResult{MessageID: newID()}, nil
@@ -279,6 +281,40 @@ func (s *Service) prepare(t *topic, in *PublishInput, path string) (*prepared, e
 	return p, nil
 }
 
+// snsReserved tells the attribute names that SNS documents for publishers
+// to set, in the otherwise reserved AWS. prefix: SMS settings such as
+// AWS.SNS.SMS.SMSType and AWS.MM.SMS.OriginationNumber (SNS developer
+// guide, "Publishing SMS messages to a topic") and mobile push settings
+// such as AWS.SNS.MOBILE.APNS.TTL (SNS developer guide, "Using the Amazon
+// SNS time to live (TTL) message attribute").
+func snsReserved(name string) bool {
+	for _, p := range []string{"AWS.SNS.SMS.", "AWS.SNS.MOBILE.", "AWS.MM.SMS."} {
+		if strings.HasPrefix(name, p) && len(name) > len(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// sqsAttributes returns the attributes a raw delivery gives a queue: all
+// but SNS's own settings (snsReserved), whose AWS. prefix SQS refuses
+// (SQS API reference, MessageAttributeValue).
+func sqsAttributes(attrs []store.MessageAttribute) []store.MessageAttribute {
+	for i, a := range attrs {
+		if !strings.HasPrefix(a.Name, "AWS.") {
+			continue
+		}
+		kept := append([]store.MessageAttribute(nil), attrs[:i]...)
+		for _, a := range attrs[i+1:] {
+			if !strings.HasPrefix(a.Name, "AWS.") {
+				kept = append(kept, a)
+			}
+		}
+		return kept
+	}
+	return attrs
+}
+
 // validateMessageAttributes checks SNS message attributes in the order and
 // with the messages SNS uses (SNS developer guide, "Amazon SNS message
 // attributes").
@@ -306,7 +342,7 @@ func validateMessageAttributes(attrs []store.MessageAttribute, path string) erro
 		case strings.Contains(a.Name, ".."):
 			return bad("Message attribute name can not have successive '.' character.")
 		}
-		if l := strings.ToLower(a.Name); strings.HasPrefix(l, "aws.") || strings.HasPrefix(l, "amazon.") {
+		if l := strings.ToLower(a.Name); (strings.HasPrefix(l, "aws.") && !snsReserved(a.Name)) || strings.HasPrefix(l, "amazon.") {
 			return bad("The message attribute name '%s' starts with a reserved prefix (AWS. or Amazon.).", a.Name)
 		}
 		if seen[a.Name] {
@@ -685,7 +721,7 @@ func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer st
 		// is String, not JSON" (SNS Developer Guide, Amazon SNS message
 		// attributes), as in the envelope.
 		if p.msgs == nil {
-			in.Attributes = p.in.Attributes
+			in.Attributes = sqsAttributes(p.in.Attributes)
 			if p.attrs == nil {
 				p.attrs, _ = queue.CheckAttributes(in.Attributes) // a failure is the queue's to report, per copy
 			}

@@ -61,6 +61,15 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 	if err != nil {
 		return "", err
 	}
+	// An attribute given empty is not set: a subscription made with
+	// FilterPolicy "" has neither FilterPolicy nor FilterPolicyScope
+	// (recorded AWS behaviour, LocalStack's
+	// test_create_subscriptions_with_attributes snapshot).
+	for k, v := range attrs {
+		if v == "" {
+			delete(attrs, k)
+		}
+	}
 	s.mu.Lock()
 	if s.topics[t.name] != t {
 		s.mu.Unlock()
@@ -118,10 +127,9 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 	}
 	// Queues and functions of this account confirm at once; the others
 	// confirm through the endpoint.
-	switch proto {
-	case "sqs", "lambda", "firehose", "application", "sms":
+	if confirmsAtOnce(proto) {
 		rec.Confirmed = true
-	default:
+	} else {
 		rec.Token = newToken()
 	}
 	sub, err := s.newSubscription(t, rec)
@@ -229,7 +237,9 @@ func (s *Service) checkEndpoint(t *topic, proto, endpoint string) error {
 		// email address" (SNS API reference, Subscribe).
 		switch {
 		case proto == "sms" && !phoneNumber(endpoint):
-			return errorf(ErrInvalidParameter, "Invalid parameter: Invalid SMS endpoint: %s", endpoint)
+			// Without the "Invalid parameter: " prefix (recorded AWS
+			// answer, LocalStack's test_subscribe_bad_sms snapshot).
+			return errorf(ErrInvalidParameter, "Invalid SMS endpoint: %s", endpoint)
 		case (proto == "email" || proto == "email-json") && !emailAddress(endpoint):
 			return errorf(ErrInvalidParameter, "Invalid parameter: Email address")
 		}
@@ -282,6 +292,16 @@ func (s *Service) newSubscription(t *topic, rec subRec) (*subscription, error) {
 	}
 	sub.retry = effectiveDeliveryPolicy(t.rec.Attributes["DeliveryPolicy"], rec.Attributes["DeliveryPolicy"], rec.Protocol)
 	return sub, nil
+}
+
+// confirmsAtOnce tells the protocols whose subscriptions need no
+// confirmation by their endpoint.
+func confirmsAtOnce(proto string) bool {
+	switch proto {
+	case "sqs", "lambda", "firehose", "application", "sms":
+		return true
+	}
+	return false
 }
 
 func isEmptyObject(doc string) bool {
@@ -600,15 +620,23 @@ func (s *Service) GetSubscriptionAttributes(ctx context.Context, arn string) (ma
 	out["Owner"] = sub.rec.Owner
 	out["Protocol"] = sub.rec.Protocol
 	out["Endpoint"] = sub.rec.Endpoint
-	out["ConfirmationWasAuthenticated"] = fmt.Sprint(sub.rec.AuthConfirmed || sub.rec.Protocol == "sqs" || sub.rec.Protocol == "lambda")
+	// True for a subscription that needed no confirmation, SMS included
+	// (recorded AWS answer, LocalStack's test_subscribe_sms_endpoint
+	// snapshot).
+	out["ConfirmationWasAuthenticated"] = fmt.Sprint(sub.rec.AuthConfirmed || confirmsAtOnce(sub.rec.Protocol))
 	out["PendingConfirmation"] = fmt.Sprint(!sub.rec.Confirmed)
 	if _, ok := out["RawMessageDelivery"]; !ok {
 		out["RawMessageDelivery"] = "false"
 	}
+	// The scope shows only beside a filter policy: one set first is kept
+	// and shows once a policy is set (recorded AWS behaviour, LocalStack's
+	// test_set_subscription_filter_policy_scope snapshot).
 	if _, ok := out["FilterPolicy"]; ok {
 		if _, ok := out["FilterPolicyScope"]; !ok {
 			out["FilterPolicyScope"] = string(filter.ScopeAttributes)
 		}
+	} else {
+		delete(out, "FilterPolicyScope")
 	}
 	if sub.rec.Protocol == "http" || sub.rec.Protocol == "https" {
 		out["EffectiveDeliveryPolicy"] = effectiveDeliveryPolicyJSON(topicPolicy, sub.rec.Attributes["DeliveryPolicy"])
@@ -652,9 +680,6 @@ func (s *Service) SetSubscriptionAttributes(ctx context.Context, arn, name, valu
 		} else {
 			rec.Attributes[k] = v
 		}
-	}
-	if name == "FilterPolicyScope" && rec.Attributes["FilterPolicy"] == "" {
-		return invalidParam("Attributes", "FilterPolicyScope can only be set when FilterPolicy is set")
 	}
 	if rec.Attributes["FilterPolicy"] != "" && sub.rec.Attributes["FilterPolicy"] == "" && s.filterPolicyLimited(t, sub) {
 		return errFilterPolicyLimit()
