@@ -487,3 +487,64 @@ func TestStackWithArchivedTopic(t *testing.T) {
 	waitReplayStatus(t, sc, aws.ToString(subs.Subscriptions[0].SubscriptionArn), "Completed")
 	deleteStack(t, c, "ledger")
 }
+
+// A stack update that turns a subscription's flat attribute filter into a
+// nested body filter changes both in one update (the scope goes first, as
+// SNS takes a scope before its policy), and one that drops the scope from
+// the template goes back to the default, MessageAttributes.
+func TestStackUpdateFilterPolicyScope(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	c := cloudformation.NewFromConfig(s.Config())
+	tmpl := func(props string) string {
+		return `Resources:
+  Orders:
+    Type: AWS::SNS::Topic
+    Properties: {TopicName: scoped}
+  Big:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: scoped-big}
+  Sub:
+    Type: AWS::SNS::Subscription
+    Properties:
+      TopicArn: !Ref Orders
+      Protocol: sqs
+      Endpoint: !GetAtt Big.Arn
+` + props
+	}
+	update := func(body string) {
+		t.Helper()
+		if _, err := c.UpdateStack(ctx(t), &cloudformation.UpdateStackInput{StackName: aws.String("scoped"), TemplateBody: aws.String(body)}); err != nil {
+			t.Fatal(err)
+		}
+		waitStack(t, c, "scoped", "UPDATE_COMPLETE")
+	}
+	if _, err := c.CreateStack(ctx(t), &cloudformation.CreateStackInput{StackName: aws.String("scoped"),
+		TemplateBody: aws.String(tmpl(`      FilterPolicy: {kind: [order]}` + "\n"))}); err != nil {
+		t.Fatal(err)
+	}
+	waitStack(t, c, "scoped", "CREATE_COMPLETE")
+	sc := sns.NewFromConfig(s.Config())
+	subAttrs := func() map[string]string {
+		t.Helper()
+		subs, err := sc.ListSubscriptionsByTopic(ctx(t), &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String("arn:aws:sns:us-east-1:000000000000:scoped")})
+		if err != nil || len(subs.Subscriptions) != 1 {
+			t.Fatalf("subscriptions %v, %v", subs, err)
+		}
+		a, err := sc.GetSubscriptionAttributes(ctx(t), &sns.GetSubscriptionAttributesInput{SubscriptionArn: subs.Subscriptions[0].SubscriptionArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.Attributes
+	}
+	update(tmpl(`      FilterPolicyScope: MessageBody
+      FilterPolicy: {order: {total: [{numeric: [">=", 100]}]}}
+`))
+	if a := subAttrs(); a["FilterPolicyScope"] != "MessageBody" || !strings.Contains(a["FilterPolicy"], "total") {
+		t.Fatalf("after the update to a body filter: %v", a)
+	}
+	update(tmpl(`      FilterPolicy: {kind: [refund]}` + "\n"))
+	if a := subAttrs(); a["FilterPolicyScope"] != "MessageAttributes" || !strings.Contains(a["FilterPolicy"], "refund") {
+		t.Fatalf("after the update back to an attribute filter: %v", a)
+	}
+	deleteStack(t, c, "scoped")
+}

@@ -905,6 +905,11 @@ func TestSubscriptionAttributesRecordedBehaviour(t *testing.T) {
 	if len(msgs) != 1 || decodeNotification(t, *msgs[0].Body).Message != `{"kind":"order"}` {
 		t.Fatalf("body-scoped delivery: %d messages, want the order alone", len(msgs))
 	}
+	// Subscribing the endpoint again without a filter is asking for other
+	// attributes than the subscription has.
+	_, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"),
+		Endpoint: aws.String(queueArn("recorded-scope")), Attributes: map[string]string{"FilterPolicy": ""}})
+	wantCode(t, err, "InvalidParameter")
 
 	// An empty FilterPolicy on Subscribe sets none, and no scope shows
 	// (test_create_subscriptions_with_attributes).
@@ -919,10 +924,17 @@ func TestSubscriptionAttributesRecordedBehaviour(t *testing.T) {
 	if a["RawMessageDelivery"] != "true" {
 		t.Errorf("RawMessageDelivery = %q, want true", a["RawMessageDelivery"])
 	}
+	// The scope kept without a policy is not shown, so naming the default
+	// is the same subscription (test_subscribe_idempotency).
+	again, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"), Endpoint: aws.String(queueArn("recorded-empty")),
+		Attributes: map[string]string{"FilterPolicyScope": "MessageAttributes", "RawMessageDelivery": "true"}, ReturnSubscriptionArn: true})
+	if err != nil || *again.SubscriptionArn != emptyArn {
+		t.Fatalf("Subscribe naming the default scope = %v, %v; want %s", again, err, emptyArn)
+	}
 
 	// RawMessageDelivery named at all, even false, on a protocol without
 	// raw delivery (aws-cloudformation/cloudformation-coverage-roadmap#399).
-	_, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("lambda"),
+	_, err = c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("lambda"),
 		Endpoint: aws.String("arn:aws:lambda:us-east-1:000000000000:function:f"), Attributes: map[string]string{"RawMessageDelivery": "false"}})
 	wantCode(t, err, "InvalidParameter")
 	if want := "Invalid parameter: Delivery protocol [lambda] does not support raw message delivery."; !strings.Contains(err.Error(), want) {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -309,9 +310,20 @@ func (p snsSubscription) Update(ctx context.Context, r, old *stack.Resource) (bo
 	if changed(r, old, "TopicArn", "Protocol", "Endpoint") {
 		return true, nil
 	}
-	for _, k := range subscriptionAttributes {
-		if prop(r, k) != prop(old, k) {
-			if _, err := p.t.CallAWS(ctx, "sns", "SetSubscriptionAttributes", map[string]any{"SubscriptionArn": r.PhysicalID, "AttributeName": k, "AttributeValue": prop(r, k)}); err != nil {
+	names := subscriptionAttributes
+	if prop(r, "FilterPolicyScope") == "MessageBody" {
+		// The new policy may nest keys, which only the body scope
+		// allows: the scope goes first (a scope may be set before its
+		// policy). Toward MessageAttributes the policy goes first, as a
+		// flat policy is valid in either scope.
+		names = append([]string{"FilterPolicyScope"}, slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == "FilterPolicyScope" })...)
+	}
+	for _, k := range names {
+		if v := prop(r, k); v != prop(old, k) {
+			if k == "FilterPolicyScope" && v == "" {
+				v = "MessageAttributes" // removed from the template: the default
+			}
+			if _, err := p.t.CallAWS(ctx, "sns", "SetSubscriptionAttributes", map[string]any{"SubscriptionArn": r.PhysicalID, "AttributeName": k, "AttributeValue": v}); err != nil {
 				return false, err
 			}
 		}

@@ -61,15 +61,6 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 	if err != nil {
 		return "", err
 	}
-	// An attribute given empty is not set: a subscription made with
-	// FilterPolicy "" has neither FilterPolicy nor FilterPolicyScope
-	// (recorded AWS behaviour, LocalStack's
-	// test_create_subscriptions_with_attributes snapshot).
-	for k, v := range attrs {
-		if v == "" {
-			delete(attrs, k)
-		}
-	}
 	s.mu.Lock()
 	if s.topics[t.name] != t {
 		s.mu.Unlock()
@@ -110,6 +101,16 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 	if attrs["FilterPolicy"] != "" && s.filterPolicyLimited(t, nil) {
 		s.mu.Unlock()
 		return "", errFilterPolicyLimit()
+	}
+	// An attribute given empty is not set: a subscription made with
+	// FilterPolicy "" has neither FilterPolicy nor FilterPolicyScope
+	// (recorded AWS behaviour, LocalStack's
+	// test_create_subscriptions_with_attributes snapshot). It still
+	// counted above, where an existing subscription's differ.
+	for k, v := range attrs {
+		if v == "" {
+			delete(attrs, k)
+		}
 	}
 	owner := in.Owner
 	if owner == "" {
@@ -615,6 +616,11 @@ func (s *Service) GetSubscriptionAttributes(ctx context.Context, arn string) (ma
 		return nil, errSubNotFound()
 	}
 	out := copyMap(sub.rec.Attributes)
+	for k, v := range out {
+		if v == "" {
+			delete(out, k) // set empty by a version before empty meant unset
+		}
+	}
 	out["SubscriptionArn"] = sub.arn
 	out["TopicArn"] = sub.topic
 	out["Owner"] = sub.rec.Owner
@@ -721,7 +727,9 @@ func (s *Service) SetSubscriptionAttributes(ctx context.Context, arn, name, valu
 // or the default GetSubscriptionAttributes reports for it (RawMessageDelivery
 // false, FilterPolicyScope MessageAttributes).
 func effectiveSubAttr(attrs map[string]string, name string) string {
-	if v, ok := attrs[name]; ok {
+	// A scope kept without a policy is not shown, so it is the default
+	// (recorded AWS behaviour, LocalStack's test_subscribe_idempotency).
+	if v, ok := attrs[name]; ok && v != "" && (name != "FilterPolicyScope" || attrs["FilterPolicy"] != "") {
 		return v
 	}
 	switch name {
