@@ -21,6 +21,7 @@ type groupLog struct {
 	off     int64
 	size    int64
 	window  time.Duration // least time between two syncs' starts, as forkline's --group-commit-window
+	dsync   bool          // the file is open with O_DSYNC: each write is synced, no fdatasync follows
 	last    time.Time
 	mu      sync.Mutex
 	pending []byte
@@ -30,7 +31,7 @@ type groupLog struct {
 
 // openGroupLog writes size bytes of zeros to a new log in dir and syncs
 // them, so that records later overwrite blocks already on disk.
-func openGroupLog(dir string, window time.Duration, size int64) (*groupLog, error) {
+func openGroupLog(dir string, window time.Duration, size int64, dsync bool) (*groupLog, error) {
 	f, err := os.OpenFile(dir+"/null.log", os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, err
@@ -46,7 +47,13 @@ func openGroupLog(dir string, window time.Duration, size int64) (*groupLog, erro
 		f.Close()
 		return nil, err
 	}
-	return &groupLog{f: f, size: size, window: window}, nil
+	if dsync {
+		f.Close()
+		if f, err = os.OpenFile(dir+"/null.log", os.O_WRONLY|syscall.O_DSYNC, 0); err != nil {
+			return nil, err
+		}
+	}
+	return &groupLog{f: f, size: size, window: window, dsync: dsync}, nil
 }
 
 // append returns once rec is on disk. The first writer to find no sync
@@ -79,7 +86,7 @@ func (g *groupLog) append(rec []byte) error {
 		}
 		_, err := g.f.WriteAt(buf, g.off)
 		g.off += int64(len(buf))
-		if err == nil {
+		if err == nil && !g.dsync {
 			err = syscall.Fdatasync(int(g.f.Fd()))
 		}
 		for _, w := range ws {

@@ -13,8 +13,8 @@ import (
 // return, each whole.
 func TestGroupLogKeepsEveryRecord(t *testing.T) {
 	dir := t.TempDir()
-	for _, w := range []time.Duration{0, 100 * time.Microsecond} {
-		g, err := openGroupLog(dir, w, 1<<20)
+	for i, w := range []time.Duration{0, 100 * time.Microsecond, 0} {
+		g, err := openGroupLog(dir, w, 1<<20, i == 2)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -56,6 +56,7 @@ var (
 	ceiling  = flag.Bool("ceiling", false, "also measure each workload against a durable null server (the null server, but every answer waits for a group-committed fdatasync of the request), the ceiling of any durable server on this host")
 	nullSync = flag.String("null-sync", "", "internal: with -null-listen, sync each request into a log in this directory before answering")
 	window   = flag.Duration("window", 250*time.Microsecond, "with -ceiling, the durable null server's least time between syncs (forkline's --group-commit-window default)")
+	dsync    = flag.Bool("dsync", false, "with -ceiling, the durable null server writes its log through O_DSYNC instead of write + fdatasync")
 )
 
 var body1K = strings.Repeat("x", 1024)
@@ -63,7 +64,7 @@ var body1K = strings.Repeat("x", 1024)
 func main() {
 	flag.Parse()
 	if *nullMode != "" {
-		runNull(*nullMode, *nullSync, *window)
+		runNull(*nullMode, *nullSync, *window, *dsync)
 		return
 	}
 	if err := run(); err != nil {
@@ -137,7 +138,7 @@ func run() error {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return err
 		}
-		if dn, err = load.Start(exec.Command(self, "-null-listen", "127.0.0.1:0", "-null-sync", dir, "-window", window.String())); err != nil {
+		if dn, err = load.Start(exec.Command(self, "-null-listen", "127.0.0.1:0", "-null-sync", dir, "-window", window.String(), fmt.Sprintf("-dsync=%t", *dsync))); err != nil {
 			return err
 		}
 		defer dn.Stop()
@@ -465,11 +466,11 @@ func firstReceive(url, name string) error {
 // MD5s match the bench's fixed body, batch results name the bench's Ids.
 // With syncDir, it first appends the request's body to a log there and
 // syncs it (groupLog).
-func runNull(addr, syncDir string, window time.Duration) {
+func runNull(addr, syncDir string, window time.Duration, dsync bool) {
 	var log *groupLog
 	if syncDir != "" {
 		var err error
-		if log, err = openGroupLog(syncDir, window, 256<<20); err != nil {
+		if log, err = openGroupLog(syncDir, window, 256<<20, dsync); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
