@@ -650,10 +650,13 @@ func (q *queue) shrinkDedup() {
 		}
 		q.dedup, q.dedupPeak = m, len(m)
 	}
+	// A resliced list's capacity understates its array (the dropped
+	// front is held too), so the copy is made as soon as the capacity
+	// left is well above what is in use; copies stay amortized.
 	if len(q.dedupExp) == 0 {
 		q.dedupExp = nil // a resliced empty list still holds its array
-	} else if c := cap(q.dedupExp); c > least && len(q.dedupExp) < c/4 {
-		q.dedupExp = append(make([]dedupRef, 0, 2*len(q.dedupExp)), q.dedupExp...)
+	} else if cap(q.dedupExp) > 2*len(q.dedupExp)+64 {
+		q.dedupExp = append(make([]dedupRef, 0, len(q.dedupExp)+len(q.dedupExp)/4), q.dedupExp...)
 	}
 }
 

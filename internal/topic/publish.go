@@ -651,25 +651,11 @@ func (s *Service) numberFIFO(ctx context.Context, t *topic, ps []*prepared, now 
 	}
 	defer t.mu.Unlock()
 	done := make(chan struct{})
-	var mine []string
-	n := 0
-	for ; n < len(t.dedupExp) && t.dedupExp[n].exp <= nowNs; n++ {
-		r := t.dedupExp[n]
-		if d, ok := t.dedup[r.key]; ok && d.ExpiresAt == r.exp {
-			delete(t.dedup, r.key)
-			b.DeleteRecord(nsDedup, t.name+"\x00"+r.key)
-			// A publish that writes this key again must commit after
-			// this deletion, or the deletion would remove its record:
-			// it waits, as for a duplicate being committed.
-			t.pending[r.key] = done
-			mine = append(mine, r.key)
-		}
-	}
-	// Reslicing drops the front; append's next regrowth copies only
-	// what is left.
-	t.dedupExp = t.dedupExp[n:]
+	// A few expired entries go with each publish; the sweeper takes the
+	// rest (sweep.go), and an entry past its window is no duplicate.
+	mine := t.expireDedup(nowNs, publishExpiry, done, b)
 	for _, p := range ps {
-		if d, ok := t.dedup[p.dedupKey]; ok {
+		if d, ok := t.dedup[p.dedupKey]; ok && d.ExpiresAt > nowNs {
 			// A duplicate is accepted and answered with the original's
 			// identity, and not delivered.
 			p.dup = true

@@ -153,6 +153,9 @@ type topic struct {
 	// since is skipped when reached).
 	dedup    map[string]dedupRec
 	dedupExp []dedupRef
+	// dedupPeak is the most entries dedup has held since it was last
+	// rebuilt (shrinkDedup).
+	dedupPeak int
 	// pending maps deduplication keys of publishes being committed to a
 	// channel closed when their commit ends.
 	pending map[string]chan struct{}
@@ -430,6 +433,8 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 	go func() { defer s.wg.Done(); s.out.run(s.ctx) }()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); sg.records.run(s.ctx) }()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.sweepLoop() }()
 	for arn, sub := range s.subs {
 		if sub.rec.Confirmed && sub.rec.Replay.running() {
 			s.startReplay(arn, sub.rec.Replay.Gen)

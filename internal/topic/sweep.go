@@ -1,0 +1,126 @@
+package topic
+
+import (
+	"context"
+	"time"
+
+	"github.com/forkline/forkline/internal/store"
+)
+
+// A FIFO topic's deduplication window is swept in the background, so that
+// a topic that falls quiet after a burst gives back the burst's entries,
+// and a publish after a quiet spell expires at most publishExpiry of them
+// instead of paying for the whole window.
+const (
+	dedupSweepEvery = 30 * time.Second
+	sweepBatch      = 4096
+	publishExpiry   = 256
+)
+
+// expireDedup drops up to limit deduplication entries past their window.
+// The deletion of their records goes into b, and their keys are held in
+// t.pending on done until the commit of b ends: a publish that writes such
+// a key again must commit after the deletion, or the deletion would remove
+// its record. Returns the keys held. Requires t.mu.
+func (t *topic) expireDedup(nowNs int64, limit int, done chan struct{}, b *store.Batch) []string {
+	var mine []string
+	n := 0
+	for n < len(t.dedupExp) && t.dedupExp[n].exp <= nowNs && n < limit {
+		r := t.dedupExp[n]
+		// An entry written again since has a later expiry.
+		if d, ok := t.dedup[r.key]; ok && d.ExpiresAt == r.exp {
+			delete(t.dedup, r.key)
+			b.DeleteRecord(nsDedup, t.name+"\x00"+r.key)
+			t.pending[r.key] = done
+			mine = append(mine, r.key)
+		}
+		n++
+	}
+	// Reslicing drops the front; append's next regrowth copies only what
+	// is left.
+	t.dedupExp = t.dedupExp[n:]
+	if n > 0 {
+		t.shrinkDedup()
+	}
+	return mine
+}
+
+// shrinkDedup gives back the memory of a deduplication window that has
+// mostly emptied: Go maps never shrink, and a resliced list keeps its
+// array and the keys in it. Requires t.mu.
+func (t *topic) shrinkDedup() {
+	const least = 1024
+	t.dedupPeak = max(t.dedupPeak, len(t.dedup))
+	if t.dedupPeak > least && len(t.dedup) < t.dedupPeak/4 {
+		m := make(map[string]dedupRec, len(t.dedup))
+		for k, d := range t.dedup {
+			m[k] = d
+		}
+		t.dedup, t.dedupPeak = m, len(m)
+	}
+	// A resliced list's capacity understates its array (the dropped
+	// front is held too), so the copy is made as soon as the capacity
+	// left is well above what is in use; copies stay amortized.
+	if len(t.dedupExp) == 0 {
+		t.dedupExp = nil
+	} else if cap(t.dedupExp) > 2*len(t.dedupExp)+64 {
+		t.dedupExp = append(make([]dedupRef, 0, len(t.dedupExp)+len(t.dedupExp)/4), t.dedupExp...)
+	}
+}
+
+// sweepLoop sweeps every dedupSweepEvery until the service closes.
+func (s *Service) sweepLoop() {
+	for {
+		tm := s.clock.NewTimer(dedupSweepEvery)
+		select {
+		case <-s.ctx.Done():
+			tm.Stop()
+			return
+		case <-tm.C():
+		}
+		s.sweepDedup(s.ctx)
+	}
+}
+
+// sweepDedup expires the deduplication entries of every FIFO topic that
+// are past their window, sweepBatch to a commit.
+func (s *Service) sweepDedup(ctx context.Context) {
+	s.mu.RLock()
+	var fifo []*topic
+	for _, t := range s.topics {
+		if t.fifo {
+			fifo = append(fifo, t)
+		}
+	}
+	s.mu.RUnlock()
+	for _, t := range fifo {
+		for ctx.Err() == nil {
+			nowNs := s.clock.Now().UnixNano()
+			done := make(chan struct{})
+			var b store.Batch
+			t.mu.Lock()
+			if t.deleted {
+				t.mu.Unlock()
+				break
+			}
+			mine := t.expireDedup(nowNs, sweepBatch, done, &b)
+			more := len(t.dedupExp) > 0 && t.dedupExp[0].exp <= nowNs
+			t.mu.Unlock()
+			err := s.st.Commit(ctx, &b)
+			t.mu.Lock()
+			for _, k := range mine {
+				delete(t.pending, k)
+			}
+			t.mu.Unlock()
+			close(done)
+			if err != nil {
+				// The records stay; a restart skips them as expired.
+				s.log.Warn("delete expired deduplication entries", "topic", t.name, "err", err)
+				break
+			}
+			if !more {
+				break
+			}
+		}
+	}
+}
