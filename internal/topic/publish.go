@@ -526,8 +526,8 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 			if t.fifo {
 				t.order.Unlock()
 				t.mu.Lock()
+				t.release(mine, done)
 				for _, k := range mine {
-					delete(t.pending, k)
 					delete(t.dedup, k)
 				}
 				t.mu.Unlock()
@@ -569,9 +569,9 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	}
 	if t.fifo {
 		t.mu.Lock()
-		for _, k := range mine {
-			delete(t.pending, k)
-			if err != nil {
+		t.release(mine, done)
+		if err != nil {
+			for _, k := range mine {
 				delete(t.dedup, k)
 			}
 		}
@@ -653,7 +653,7 @@ func (s *Service) numberFIFO(ctx context.Context, t *topic, ps []*prepared, now 
 	done := make(chan struct{})
 	// A few expired entries go with each publish; the sweeper takes the
 	// rest (sweep.go), and an entry past its window is no duplicate.
-	mine := t.expireDedup(nowNs, publishExpiry, done, b)
+	mine, _ := t.expireDedup(nowNs, publishExpiry, done, b)
 	for _, p := range ps {
 		if d, ok := t.dedup[p.dedupKey]; ok && d.ExpiresAt > nowNs {
 			// A duplicate is accepted and answered with the original's

@@ -679,14 +679,56 @@ func (s *Service) DeleteTopic(ctx context.Context, arn string) error {
 		return err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.topics[t.name] != t {
+		s.mu.Unlock()
 		return nil
 	}
 	// "you can not delete a topic with an active message archive policy"
 	// (SNS developer guide, "Amazon SNS message archiving for FIFO topic
 	// owners"); SNS's words as clients record them.
 	if archiveDays(&t.rec) > 0 {
+		s.mu.Unlock()
+		return errorf(ErrInvalidState, "Invalid state: Cannot delete a topic with an ArchivePolicy")
+	}
+	// No publish or sweep of the topic starts from here, and those under
+	// way end first: a commit of theirs that landed after this deletion
+	// would write or delete a deduplication record of a topic created
+	// again under the same name.
+	t.mu.Lock()
+	t.deleted = true
+	inFlight := make([]chan struct{}, 0, len(t.pending))
+	for _, ch := range t.pending {
+		inFlight = append(inFlight, ch)
+	}
+	t.mu.Unlock()
+	s.mu.Unlock()
+	// undo keeps the topic after all, if it still is the topic of its
+	// name (another DeleteTopic may have deleted it meanwhile). Requires
+	// s.mu.
+	undo := func() {
+		if s.topics[t.name] == t {
+			t.mu.Lock()
+			t.deleted = false
+			t.mu.Unlock()
+		}
+	}
+	for _, ch := range inFlight {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			s.mu.Lock()
+			undo()
+			s.mu.Unlock()
+			return ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.topics[t.name] != t {
+		return nil // deleted meanwhile
+	}
+	if archiveDays(&t.rec) > 0 { // set meanwhile
+		undo()
 		return errorf(ErrInvalidState, "Invalid state: Cannot delete a topic with an ArchivePolicy")
 	}
 	var b store.Batch
@@ -703,12 +745,11 @@ func (s *Service) DeleteTopic(ctx context.Context, arn string) error {
 			restorable = append(restorable, token)
 		}
 	}
-	t.mu.Lock()
-	for k := range t.dedup {
-		b.DeleteRecord(nsDedup, t.name+"\x00"+k)
-	}
-	t.mu.Unlock()
+	// The whole range: records whose deletion a failed commit dropped
+	// go too.
+	b.DeleteRecordRange(nsDedup, t.name+"\x00", t.name+"\x01")
 	if err := s.st.Commit(ctx, &b); err != nil {
+		undo()
 		return fmt.Errorf("delete topic %s: %w", t.name, err)
 	}
 	for _, sub := range t.subs {
@@ -718,9 +759,6 @@ func (s *Service) DeleteTopic(ctx context.Context, arn string) error {
 		delete(s.restore, token)
 	}
 	delete(s.topics, t.name)
-	t.mu.Lock()
-	t.deleted = true
-	t.mu.Unlock()
 	return nil
 }
 

@@ -21,12 +21,18 @@ const (
 // The deletion of their records goes into b, and their keys are held in
 // t.pending on done until the commit of b ends: a publish that writes such
 // a key again must commit after the deletion, or the deletion would remove
-// its record. Returns the keys held. Requires t.mu.
-func (t *topic) expireDedup(nowNs int64, limit int, done chan struct{}, b *store.Batch) []string {
+// its record. It stops at an entry whose key another commit holds (its
+// write is under way; the wall clock stepped past its window), to take it
+// up after that commit. Returns the keys held, and whether it stopped at
+// limit. Requires t.mu.
+func (t *topic) expireDedup(nowNs int64, limit int, done chan struct{}, b *store.Batch) ([]string, bool) {
 	var mine []string
 	n := 0
 	for n < len(t.dedupExp) && t.dedupExp[n].exp <= nowNs && n < limit {
 		r := t.dedupExp[n]
+		if ch, held := t.pending[r.key]; held && ch != done {
+			break
+		}
 		// An entry written again since has a later expiry.
 		if d, ok := t.dedup[r.key]; ok && d.ExpiresAt == r.exp {
 			delete(t.dedup, r.key)
@@ -42,7 +48,16 @@ func (t *topic) expireDedup(nowNs int64, limit int, done chan struct{}, b *store
 	if n > 0 {
 		t.shrinkDedup()
 	}
-	return mine
+	return mine, n == limit
+}
+
+// release ends the holds of keys on done. Requires t.mu.
+func (t *topic) release(keys []string, done chan struct{}) {
+	for _, k := range keys {
+		if t.pending[k] == done {
+			delete(t.pending, k)
+		}
+	}
 }
 
 // shrinkDedup gives back the memory of a deduplication window that has
@@ -103,19 +118,18 @@ func (s *Service) sweepDedup(ctx context.Context) {
 				t.mu.Unlock()
 				break
 			}
-			mine := t.expireDedup(nowNs, sweepBatch, done, &b)
-			more := len(t.dedupExp) > 0 && t.dedupExp[0].exp <= nowNs
+			mine, more := t.expireDedup(nowNs, sweepBatch, done, &b)
 			t.mu.Unlock()
 			err := s.st.Commit(ctx, &b)
 			t.mu.Lock()
-			for _, k := range mine {
-				delete(t.pending, k)
-			}
+			t.release(mine, done)
 			t.mu.Unlock()
 			close(done)
 			if err != nil {
 				// The records stay; a restart skips them as expired.
-				s.log.Warn("delete expired deduplication entries", "topic", t.name, "err", err)
+				if ctx.Err() == nil {
+					s.log.Warn("delete expired deduplication entries", "topic", t.name, "err", err)
+				}
 				break
 			}
 			if !more {

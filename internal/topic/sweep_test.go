@@ -3,10 +3,13 @@ package topic
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/forkline/forkline/internal/clock"
+	"github.com/forkline/forkline/internal/store"
 	"github.com/forkline/forkline/internal/store/pebblestore"
 )
 
@@ -89,5 +92,157 @@ func TestSweepDropsExpiredDedup(t *testing.T) {
 	}
 	if r := publish("k0"); r.MessageID == "" || r.SequenceNumber == "" {
 		t.Fatalf("k0 after its window: %+v", r)
+	}
+}
+
+// gateStore holds commits that match until released.
+type gateStore struct {
+	store.Store
+	mu    sync.Mutex
+	match func(*store.Batch) bool
+	held  chan struct{} // closed when a matching commit arrives
+	open  chan struct{} // closed to let it through
+}
+
+func (g *gateStore) hold(match func(*store.Batch) bool) (held, open chan struct{}) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.match, g.held, g.open = match, make(chan struct{}), make(chan struct{})
+	return g.held, g.open
+}
+
+func (g *gateStore) Commit(ctx context.Context, b *store.Batch) error {
+	g.mu.Lock()
+	match, held, open := g.match, g.held, g.open
+	if match != nil && match(b) {
+		g.match = nil
+	} else {
+		open = nil
+	}
+	g.mu.Unlock()
+	if open != nil {
+		close(held)
+		<-open
+	}
+	return g.Store.Commit(ctx, b)
+}
+
+func dedupOp(kind store.OpKind, key string) func(*store.Batch) bool {
+	return func(b *store.Batch) bool {
+		return slices.ContainsFunc(b.Ops, func(op store.Op) bool { return op.Kind == kind && op.NS == nsDedup && op.Key == key })
+	}
+}
+
+func newGatedService(t *testing.T, dir string, clk *clock.Fake) (*Service, *gateStore, func()) {
+	t.Helper()
+	st, err := pebblestore.Open(dir, pebblestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gateStore{Store: st}
+	s, err := New(context.Background(), g, Config{Region: "us-east-1", AccountID: "000000000000", Clock: clk, KeyDir: dir + "-keys"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, g, func() { s.Close(); st.Close() }
+}
+
+// TestDeleteTopicWaitsForDedupCommits: a sweep's deletion of an expired
+// deduplication record, still being committed when its topic is deleted,
+// must not land after a topic created again under the same name wrote the
+// same key: DeleteTopic waits for it. Otherwise a restart takes a
+// duplicate inside the new topic's window as new.
+func TestDeleteTopicWaitsForDedupCommits(t *testing.T) {
+	dir := t.TempDir() + "/store"
+	clk := clock.NewFake(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	s, g, stop := newGatedService(t, dir, clk)
+	create := func() string {
+		arn, err := s.CreateTopic(ctx, "again.fifo", map[string]string{"FifoTopic": "true"}, nil, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return arn
+	}
+	publish := func(arn string) PublishResult {
+		r, err := s.Publish(ctx, PublishInput{TopicArn: arn, Message: "m", GroupID: "g", HasGroupID: true, DedupID: "k", HasDedupID: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	arn := create()
+	publish(arn)
+	clk.Advance(dedupWindow + time.Second)
+	held, open := g.hold(dedupOp(store.OpDeleteRecord, "again.fifo\x00k"))
+	swept := make(chan struct{})
+	go func() { defer close(swept); s.sweepDedup(ctx) }()
+	<-held
+	deleted := make(chan error, 1)
+	go func() { deleted <- s.DeleteTopic(ctx, arn) }()
+	select {
+	case err := <-deleted:
+		t.Fatalf("DeleteTopic returned (%v) while a commit of its deduplication records was under way", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(open)
+	<-swept
+	if err := <-deleted; err != nil {
+		t.Fatal(err)
+	}
+	arn = create()
+	first := publish(arn)
+	stop()
+	s, _, stop = newGatedService(t, dir, clk)
+	defer stop()
+	if again := publish(arn); again.MessageID != first.MessageID {
+		t.Fatalf("after a restart, a duplicate inside the new topic's window got a new message %s", again.MessageID)
+	}
+}
+
+// TestSweepLeavesKeysOthersHold: an entry whose write is still being
+// committed can be past its window when the wall clock steps; the sweep
+// leaves it to a later pass rather than take over the key's hold (the
+// publish's release would end the sweep's hold, and a publish of the key
+// would commit before the sweep's deletion).
+func TestSweepLeavesKeysOthersHold(t *testing.T) {
+	dir := t.TempDir() + "/store"
+	clk := clock.NewFake(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	s, g, stop := newGatedService(t, dir, clk)
+	defer stop()
+	arn, err := s.CreateTopic(ctx, "held.fifo", map[string]string{"FifoTopic": "true"}, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, open := g.hold(dedupOp(store.OpPutRecord, "held.fifo\x00k"))
+	published := make(chan error, 1)
+	go func() {
+		_, err := s.Publish(ctx, PublishInput{TopicArn: arn, Message: "m", GroupID: "g", HasGroupID: true, DedupID: "k", HasDedupID: true})
+		published <- err
+	}()
+	<-held
+	tp := s.topics["held.fifo"]
+	tp.mu.Lock()
+	mine := tp.pending["k"]
+	tp.mu.Unlock()
+	clk.Advance(dedupWindow + time.Second) // the wall clock steps
+	s.sweepDedup(ctx)
+	tp.mu.Lock()
+	now := tp.pending["k"]
+	tp.mu.Unlock()
+	if now != mine {
+		t.Fatal("the sweep took over the hold of a key whose write is being committed")
+	}
+	close(open)
+	if err := <-published; err != nil {
+		t.Fatal(err)
+	}
+	s.sweepDedup(ctx)
+	tp.mu.Lock()
+	left, pending := len(tp.dedup), len(tp.pending)
+	tp.mu.Unlock()
+	if left != 0 || pending != 0 {
+		t.Fatalf("after the commit and another sweep: %d entries, %d keys held", left, pending)
 	}
 }
