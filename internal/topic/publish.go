@@ -673,6 +673,7 @@ func (s *Service) numberFIFO(ctx context.Context, t *topic, ps []*prepared, now 
 		p.seq = seq
 		d := dedupRec{MessageID: p.id, Seq: seq, ExpiresAt: nowNs + int64(dedupWindow)}
 		t.dedup[p.dedupKey] = d
+		t.dedupPeak = max(t.dedupPeak, len(t.dedup))
 		t.dedupExp = append(t.dedupExp, dedupRef{p.dedupKey, d.ExpiresAt})
 		t.pending[p.dedupKey] = done
 		mine = append(mine, p.dedupKey)

@@ -43,10 +43,11 @@ func (t *topic) expireDedup(nowNs int64, limit int, done chan struct{}, b *store
 		n++
 	}
 	// Reslicing drops the front; append's next regrowth copies only what
-	// is left.
+	// is left. The sweeper gives back the rest (shrinkDedup), so that no
+	// publish waits for a map to be rebuilt.
 	t.dedupExp = t.dedupExp[n:]
-	if n > 0 {
-		t.shrinkDedup()
+	if len(t.dedupExp) == 0 {
+		t.dedupExp = nil
 	}
 	return mine, n == limit
 }
@@ -133,6 +134,9 @@ func (s *Service) sweepDedup(ctx context.Context) {
 				break
 			}
 			if !more {
+				t.mu.Lock()
+				t.shrinkDedup()
+				t.mu.Unlock()
 				break
 			}
 		}
