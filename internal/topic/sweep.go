@@ -84,15 +84,18 @@ func (t *topic) shrinkDedup() {
 	}
 }
 
-// sweepLoop sweeps every dedupSweepEvery until the service closes.
+// sweepLoop sweeps every dedupSweepEvery until the service closes. Its
+// ticker is the real clock's, as the queues' sweeper's: a timer on an
+// injected clock would count among those that tests wait for; what
+// expires is read from the service's clock.
 func (s *Service) sweepLoop() {
+	tk := time.NewTicker(dedupSweepEvery)
+	defer tk.Stop()
 	for {
-		tm := s.clock.NewTimer(dedupSweepEvery)
 		select {
 		case <-s.ctx.Done():
-			tm.Stop()
 			return
-		case <-tm.C():
+		case <-tk.C:
 		}
 		s.sweepDedup(s.ctx)
 	}

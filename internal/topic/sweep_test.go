@@ -70,8 +70,8 @@ func TestSweepDropsExpiredDedup(t *testing.T) {
 		t.Fatal("a key past its window was taken as a duplicate")
 	}
 	s.sweepDedup(ctx)
-	// The service's own sweeper, whose timer the clock's advance fired,
-	// may hold keys of a commit still running.
+	// The service's own sweeper, on a real 30 s ticker, may hold keys of
+	// a commit still running.
 	var left, pending, capExp, peak int
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
 		tp.mu.Lock()
