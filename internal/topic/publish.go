@@ -632,9 +632,10 @@ func (s *Service) numberFIFO(ctx context.Context, t *topic, ps []*prepared, now 
 			t.mu.Unlock()
 			return nil, nil, errTopicNotFound()
 		}
-		var wait chan struct{}
+		// A deletion under way: its outcome decides.
+		wait := t.deleting
 		for _, p := range ps {
-			if ch, ok := t.pending[p.dedupKey]; ok {
+			if ch, ok := t.pending[p.dedupKey]; ok && wait == nil {
 				wait = ch
 				break
 			}

@@ -160,6 +160,10 @@ type topic struct {
 	// channel closed when their commit ends.
 	pending map[string]chan struct{}
 	deleted bool
+	// deleting is closed when a DeleteTopic under way has its outcome;
+	// nil when none is. deleteMu makes deletions of the topic take turns.
+	deleting chan struct{}
+	deleteMu sync.Mutex
 	// wake is closed when the topic archives a message (for replays
 	// waiting for one); nil when none waits.
 	wake chan struct{}
@@ -678,6 +682,11 @@ func (s *Service) DeleteTopic(ctx context.Context, arn string) error {
 		}
 		return err
 	}
+	// One deletion of a topic at a time: a second waits for the first's
+	// outcome (a client retrying a slow DeleteTopic), so that one that
+	// fails or is cancelled cannot reopen the topic under another.
+	t.deleteMu.Lock()
+	defer t.deleteMu.Unlock()
 	s.mu.Lock()
 	if s.topics[t.name] != t {
 		s.mu.Unlock()
@@ -690,45 +699,37 @@ func (s *Service) DeleteTopic(ctx context.Context, arn string) error {
 		s.mu.Unlock()
 		return errorf(ErrInvalidState, "Invalid state: Cannot delete a topic with an ArchivePolicy")
 	}
-	// No publish or sweep of the topic starts from here, and those under
-	// way end first: a commit of theirs that landed after this deletion
-	// would write or delete a deduplication record of a topic created
-	// again under the same name.
+	// Publishes and sweeps of the topic that are under way end first: a
+	// commit of theirs that landed after this deletion would write or
+	// delete a deduplication record of a topic created again under the
+	// name. New ones wait for the outcome (t.deleting).
+	resolved := make(chan struct{})
 	t.mu.Lock()
-	t.deleted = true
+	t.deleting = resolved
 	inFlight := make([]chan struct{}, 0, len(t.pending))
 	for _, ch := range t.pending {
 		inFlight = append(inFlight, ch)
 	}
 	t.mu.Unlock()
 	s.mu.Unlock()
-	// undo keeps the topic after all, if it still is the topic of its
-	// name (another DeleteTopic may have deleted it meanwhile). Requires
-	// s.mu.
-	undo := func() {
-		if s.topics[t.name] == t {
-			t.mu.Lock()
-			t.deleted = false
-			t.mu.Unlock()
-		}
+	resolve := func(deleted bool) {
+		t.mu.Lock()
+		t.deleted, t.deleting = deleted, nil
+		t.mu.Unlock()
+		close(resolved)
 	}
 	for _, ch := range inFlight {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			s.mu.Lock()
-			undo()
-			s.mu.Unlock()
+			resolve(false)
 			return ctx.Err()
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.topics[t.name] != t {
-		return nil // deleted meanwhile
-	}
 	if archiveDays(&t.rec) > 0 { // set meanwhile
-		undo()
+		resolve(false)
 		return errorf(ErrInvalidState, "Invalid state: Cannot delete a topic with an ArchivePolicy")
 	}
 	var b store.Batch
@@ -749,7 +750,7 @@ func (s *Service) DeleteTopic(ctx context.Context, arn string) error {
 	// go too.
 	b.DeleteRecordRange(nsDedup, t.name+"\x00", t.name+"\x01")
 	if err := s.st.Commit(ctx, &b); err != nil {
-		undo()
+		resolve(false)
 		return fmt.Errorf("delete topic %s: %w", t.name, err)
 	}
 	for _, sub := range t.subs {
@@ -759,6 +760,7 @@ func (s *Service) DeleteTopic(ctx context.Context, arn string) error {
 		delete(s.restore, token)
 	}
 	delete(s.topics, t.name)
+	resolve(true)
 	return nil
 }
 

@@ -30,11 +30,11 @@ func (t *topic) expireDedup(nowNs int64, limit int, done chan struct{}, b *store
 	n := 0
 	for n < len(t.dedupExp) && t.dedupExp[n].exp <= nowNs && n < limit {
 		r := t.dedupExp[n]
-		if ch, held := t.pending[r.key]; held && ch != done {
-			break
-		}
 		// An entry written again since has a later expiry.
 		if d, ok := t.dedup[r.key]; ok && d.ExpiresAt == r.exp {
+			if ch, held := t.pending[r.key]; held && ch != done {
+				break
+			}
 			delete(t.dedup, r.key)
 			b.DeleteRecord(nsDedup, t.name+"\x00"+r.key)
 			t.pending[r.key] = done
@@ -118,7 +118,7 @@ func (s *Service) sweepDedup(ctx context.Context) {
 			done := make(chan struct{})
 			var b store.Batch
 			t.mu.Lock()
-			if t.deleted {
+			if t.deleted || t.deleting != nil {
 				t.mu.Unlock()
 				break
 			}

@@ -246,3 +246,67 @@ func TestSweepLeavesKeysOthersHold(t *testing.T) {
 		t.Fatalf("after the commit and another sweep: %d entries, %d keys held", left, pending)
 	}
 }
+
+// TestDeleteTopicTakesTurns: a DeleteTopic that is cancelled while a
+// second one waits does not reopen the topic under the second: a publish
+// meanwhile either lands before the deletion, which removes its record, or
+// is refused; no deduplication record of the topic survives it.
+func TestDeleteTopicTakesTurns(t *testing.T) {
+	dir := t.TempDir() + "/store"
+	clk := clock.NewFake(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	s, g, stop := newGatedService(t, dir, clk)
+	defer stop()
+	arn, err := s.CreateTopic(ctx, "turns.fifo", map[string]string{"FifoTopic": "true"}, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish := func(key string) error {
+		_, err := s.Publish(ctx, PublishInput{TopicArn: arn, Message: "m", GroupID: "g", HasGroupID: true, DedupID: key, HasDedupID: true})
+		return err
+	}
+	held, open := g.hold(dedupOp(store.OpPutRecord, "turns.fifo\x00a"))
+	first := make(chan error, 1)
+	go func() { first <- publish("a") }()
+	<-held
+	ctx1, cancel1 := context.WithCancel(ctx)
+	d1 := make(chan error, 1)
+	go func() { d1 <- s.DeleteTopic(ctx1, arn) }()
+	tp := s.topics["turns.fifo"]
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		tp.mu.Lock()
+		deleting := tp.deleting != nil
+		tp.mu.Unlock()
+		if deleting {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first DeleteTopic never started")
+		}
+	}
+	d2 := make(chan error, 1)
+	go func() { d2 <- s.DeleteTopic(ctx, arn) }()
+	second := make(chan error, 1)
+	go func() { second <- publish("b") }()
+	cancel1()
+	if err := <-d1; err != context.Canceled {
+		t.Fatalf("the cancelled DeleteTopic: %v", err)
+	}
+	close(open)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-d2; err != nil {
+		t.Fatalf("the second DeleteTopic: %v", err)
+	}
+	if err := <-second; err != nil && !isKind(err, ErrNotFound) {
+		t.Fatalf("a publish during the deletions: %v", err)
+	}
+	n := 0
+	if err := g.ScanRecords(ctx, nsDedup, "turns.fifo\x00", func(string, []byte) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d deduplication records of the deleted topic survive", n)
+	}
+}
