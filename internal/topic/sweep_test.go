@@ -286,16 +286,27 @@ func TestDeleteTopicTakesTurns(t *testing.T) {
 	}
 	d2 := make(chan error, 1)
 	go func() { d2 <- s.DeleteTopic(ctx, arn) }()
-	second := make(chan error, 1)
-	go func() { second <- publish("b") }()
+	// b's commit is held too, so that it is under way when a's ends: the
+	// second deletion must wait for it, or refuse it.
+	heldB, openB := g.hold(dedupOp(store.OpPutRecord, "turns.fifo\x00b"))
+	time.Sleep(100 * time.Millisecond) // lets the second deletion reach its wait
 	cancel1()
 	if err := <-d1; err != context.Canceled {
 		t.Fatalf("the cancelled DeleteTopic: %v", err)
+	}
+	second := make(chan error, 1)
+	go func() { second <- publish("b") }()
+	// b reaches its commit unless it waits for the deletion's outcome.
+	select {
+	case <-heldB:
+	case <-time.After(200 * time.Millisecond):
 	}
 	close(open)
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(100 * time.Millisecond) // lets the second deletion commit, if it does not wait for b
+	close(openB)
 	if err := <-d2; err != nil {
 		t.Fatalf("the second DeleteTopic: %v", err)
 	}
