@@ -75,6 +75,11 @@ func TestCreateQueueValidation(t *testing.T) {
 			wantCode(t, err, tc.code)
 		})
 	}
+	// The name rule alone is the message (recorded AWS answers: MassTransit/MassTransit#2667).
+	_, err := c.CreateQueue(ctx(t), &sqs.CreateQueueInput{QueueName: aws.String("a.b")})
+	if !strings.HasSuffix(err.Error(), "InvalidParameterValue: Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length") {
+		t.Errorf("bad name: %v", err)
+	}
 	// MaximumMessageSize may be today's maximum, 1 MiB (quotas-messages.html).
 	create(t, c, "big", map[string]string{"MaximumMessageSize": "1048576"})
 }
@@ -265,8 +270,16 @@ func TestPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := attrs(t, c, *url)["Policy"]
-	if !strings.Contains(p, `"Sid":"l1"`) || !strings.Contains(p, "arn:aws:iam::111122223333:root") || !strings.Contains(p, "SQS:SendMessage") {
+	// Version 2008-10-17, as SQS writes it (LocalStack's AWS-validated test_sqs_permission_lifecycle snapshot).
+	if !strings.Contains(p, `"Sid":"l1"`) || !strings.Contains(p, "arn:aws:iam::111122223333:root") || !strings.Contains(p, "SQS:SendMessage") ||
+		!strings.Contains(p, `"Version":"2008-10-17"`) {
 		t.Fatalf("policy = %s", p)
+	}
+	// Actions to which "cross-account permissions don't apply" (SQS developer guide, "Limitations of Amazon SQS custom policies").
+	for _, owner := range []string{"DeleteQueue", "SetQueueAttributes", "TagQueue", "ListQueueTags", "StartMessageMoveTask", "RemovePermission"} {
+		_, err = c.AddPermission(ctx(t), &sqs.AddPermissionInput{QueueUrl: url, Label: aws.String("owner"),
+			AWSAccountIds: []string{"111122223333"}, Actions: []string{owner}})
+		wantCode(t, err, "InvalidParameterValue")
 	}
 	_, err = c.AddPermission(ctx(t), &sqs.AddPermissionInput{QueueUrl: url, Label: aws.String("l1"),
 		AWSAccountIds: []string{"111122223333"}, Actions: []string{"SendMessage"}})
@@ -298,6 +311,9 @@ func TestPermissions(t *testing.T) {
 	}
 	_, err = c.RemovePermission(ctx(t), &sqs.RemovePermissionInput{QueueUrl: url, Label: aws.String("l1")})
 	wantCode(t, err, "InvalidParameterValue")
+	if !strings.HasSuffix(err.Error(), "Reason: can't find label.") {
+		t.Errorf("RemovePermission without a policy: %v", err)
+	}
 }
 
 func TestQueueURLForms(t *testing.T) {

@@ -383,7 +383,7 @@ func validQueueName(name string, fifo bool) error {
 	base := name
 	if fifo {
 		if !strings.HasSuffix(name, ".fifo") {
-			return invalidValue("QueueName", name, "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.")
+			return errorf(ErrInvalidParameterValue, fifoNameRule)
 		}
 		base = strings.TrimSuffix(name, ".fifo")
 	}
@@ -394,12 +394,20 @@ func validQueueName(name string, fifo bool) error {
 	}
 	if !ok {
 		if fifo {
-			return invalidValue("QueueName", name, "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.")
+			return errorf(ErrInvalidParameterValue, fifoNameRule)
 		}
-		return invalidValue("QueueName", name, "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length.")
+		return errorf(ErrInvalidParameterValue, nameRule)
 	}
 	return nil
 }
+
+// SQS states the rule alone, without "Value ... for parameter QueueName"
+// (recorded AWS answers: MassTransit/MassTransit#2667, an
+// AmazonSQSException; aws-samples/aws-marketplace-serverless-saas-integration#29).
+const (
+	nameRule     = "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length"
+	fifoNameRule = "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length."
+)
 
 // compactJSON normalises a JSON document for comparisons.
 func compactJSON(v string) string {

@@ -11,12 +11,16 @@ import (
 // Actions AddPermission accepts (AddPermission API reference: any SQS
 // action or *; SendMessage, DeleteMessage and ChangeMessageVisibility also
 // grant their batch forms).
+// Not among them: the actions to which "cross-account permissions don't
+// apply" (SQS developer guide, "Limitations of Amazon SQS custom
+// policies"): AddPermission, CancelMessageMoveTask, CreateQueue,
+// DeleteQueue, ListMessageMoveTasks, ListQueues, ListQueueTags,
+// RemovePermission, SetQueueAttributes, StartMessageMoveTask, TagQueue
+// and UntagQueue.
 var permissionActions = map[string]bool{
 	"*": true, "SendMessage": true, "ReceiveMessage": true, "DeleteMessage": true,
 	"ChangeMessageVisibility": true, "GetQueueAttributes": true, "GetQueueUrl": true,
-	"ListDeadLetterSourceQueues": true, "PurgeQueue": true, "ListQueueTags": true,
-	"SetQueueAttributes": true, "TagQueue": true, "UntagQueue": true, "DeleteQueue": true,
-	"StartMessageMoveTask": true, "ListMessageMoveTasks": true, "CancelMessageMoveTask": true,
+	"ListDeadLetterSourceQueues": true, "PurgeQueue": true,
 }
 
 const maxPermissionActions = 7
@@ -160,7 +164,9 @@ func (s *Service) AddPermission(ctx context.Context, name, label string, account
 		}
 	}
 	return s.updateQueue(ctx, q, func(rec *store.Queue) error {
-		doc := policyDoc{Version: "2012-10-17", ID: q.arn + "/SQSDefaultPolicy"}
+		// The version SQS writes (recorded AWS answer, LocalStack's
+		// test_sqs_permission_lifecycle snapshot).
+		doc := policyDoc{Version: "2008-10-17", ID: q.arn + "/SQSDefaultPolicy"}
 		if p := rec.Attributes[AttrPolicy]; p != "" {
 			if err := json.Unmarshal([]byte(p), &doc); err != nil {
 				return errorf(ErrInvalidParameterValue, "The queue's existing Policy is not a policy document AddPermission can extend.")
@@ -209,7 +215,12 @@ func (s *Service) RemovePermission(ctx context.Context, name, label string) erro
 	return s.updateQueue(ctx, q, func(rec *store.Queue) error {
 		var doc policyDoc
 		p := rec.Attributes[AttrPolicy]
-		if p == "" || json.Unmarshal([]byte(p), &doc) != nil {
+		if p == "" {
+			// Recorded AWS answer for a queue without a policy
+			// (LocalStack's test_sqs_permission_lifecycle snapshot).
+			return invalidValue("Label", label, "can't find label.")
+		}
+		if json.Unmarshal([]byte(p), &doc) != nil {
 			return invalidValue("Label", label, "can't find label on existing policy.")
 		}
 		kept := doc.Statement[:0]

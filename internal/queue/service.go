@@ -440,7 +440,7 @@ func (s *Service) CreateQueue(ctx context.Context, name string, attrs, tags map[
 	}
 	if !fifo && strings.HasSuffix(name, ".fifo") {
 		if _, given := attrs[AttrFifoQueue]; !given {
-			return QueueInfo{}, invalidValue("QueueName", name, "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length.")
+			return QueueInfo{}, errorf(ErrInvalidParameterValue, nameRule)
 		}
 	}
 	if err := validQueueName(name, fifo); err != nil {
