@@ -147,6 +147,23 @@ func newGatedService(t *testing.T, dir string, clk *clock.Fake) (*Service, *gate
 	return s, g, func() { s.Close(); st.Close() }
 }
 
+// gatedFIFOTopic starts a service on a gated store with one FIFO topic
+// and returns a function that publishes a message with a deduplication ID
+// to it.
+func gatedFIFOTopic(t *testing.T, name string) (*Service, *gateStore, *clock.Fake, string, func(key string) (PublishResult, error)) {
+	t.Helper()
+	clk := clock.NewFake(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	s, g, stop := newGatedService(t, t.TempDir()+"/store", clk)
+	t.Cleanup(stop)
+	arn, err := s.CreateTopic(context.Background(), name, map[string]string{"FifoTopic": "true"}, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, g, clk, arn, func(key string) (PublishResult, error) {
+		return s.Publish(context.Background(), PublishInput{TopicArn: arn, Message: "m", GroupID: "g", HasGroupID: true, DedupID: key, HasDedupID: true})
+	}
+}
+
 // TestDeleteTopicWaitsForDedupCommits: a sweep's deletion of an expired
 // deduplication record, still being committed when its topic is deleted,
 // must not land after a topic created again under the same name wrote the
@@ -206,19 +223,12 @@ func TestDeleteTopicWaitsForDedupCommits(t *testing.T) {
 // publish's release would end the sweep's hold, and a publish of the key
 // would commit before the sweep's deletion).
 func TestSweepLeavesKeysOthersHold(t *testing.T) {
-	dir := t.TempDir() + "/store"
-	clk := clock.NewFake(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 	ctx := context.Background()
-	s, g, stop := newGatedService(t, dir, clk)
-	defer stop()
-	arn, err := s.CreateTopic(ctx, "held.fifo", map[string]string{"FifoTopic": "true"}, nil, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, g, clk, _, publish := gatedFIFOTopic(t, "held.fifo")
 	held, open := g.hold(dedupOp(store.OpPutRecord, "held.fifo\x00k"))
 	published := make(chan error, 1)
 	go func() {
-		_, err := s.Publish(ctx, PublishInput{TopicArn: arn, Message: "m", GroupID: "g", HasGroupID: true, DedupID: "k", HasDedupID: true})
+		_, err := publish("k")
 		published <- err
 	}()
 	<-held
@@ -252,17 +262,10 @@ func TestSweepLeavesKeysOthersHold(t *testing.T) {
 // meanwhile either lands before the deletion, which removes its record, or
 // is refused; no deduplication record of the topic survives it.
 func TestDeleteTopicTakesTurns(t *testing.T) {
-	dir := t.TempDir() + "/store"
-	clk := clock.NewFake(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 	ctx := context.Background()
-	s, g, stop := newGatedService(t, dir, clk)
-	defer stop()
-	arn, err := s.CreateTopic(ctx, "turns.fifo", map[string]string{"FifoTopic": "true"}, nil, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, g, _, arn, publishKey := gatedFIFOTopic(t, "turns.fifo")
 	publish := func(key string) error {
-		_, err := s.Publish(ctx, PublishInput{TopicArn: arn, Message: "m", GroupID: "g", HasGroupID: true, DedupID: key, HasDedupID: true})
+		_, err := publishKey(key)
 		return err
 	}
 	held, open := g.hold(dedupOp(store.OpPutRecord, "turns.fifo\x00a"))
