@@ -39,6 +39,16 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binary forklineBinary built (58 MB a run) once the
+// tests are done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // forklineBinary builds cmd/forkline once per test run.
 func forklineBinary(t *testing.T) string {
 	t.Helper()
