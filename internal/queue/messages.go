@@ -169,7 +169,16 @@ func (s *Service) SendMessageBatch(ctx context.Context, name string, in []SendIn
 	return s.send(ctx, q, in, true)
 }
 
-func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep, error) {
+// prepSlot holds one validated send: beginSend allocates a send's slots
+// at once rather than three objects per message (a topic's fan-out sends
+// to many queues per publish).
+type prepSlot struct {
+	p   sendPrep
+	res SendResult
+	msg store.Message
+}
+
+func (s *Service) validateSend(q *queue, in *SendInput, set settings, slot *prepSlot) (*sendPrep, error) {
 	if in.bodyLen() == 0 {
 		return nil, missing("MessageBody")
 	}
@@ -222,7 +231,8 @@ func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep
 			delay = d
 		}
 	}
-	p := &sendPrep{in: in, delay: delay, size: size}
+	p := &slot.p
+	*p = sendPrep{in: in, delay: delay, size: size}
 	if in.HasGroupID {
 		if in.GroupID == "" {
 			return nil, invalidValue("MessageGroupId", in.GroupID, "MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.")
@@ -268,7 +278,8 @@ func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep
 	if in.MD5Body == "" && in.Finish == 0 {
 		in.MD5Body = MD5OfBody(in.wholeBody())
 	}
-	p.msg = &store.Message{
+	p.msg = &slot.msg
+	*p.msg = store.Message{
 		ID: NewMessageID(), Body: in.Body, Attrs: in.Attributes,
 		MD5Body: in.MD5Body, MD5Attr: attrs.MD5,
 		SenderID: in.SenderID, TraceHeader: trace, GroupID: groupID, Finish: in.Finish,
@@ -279,7 +290,8 @@ func (s *Service) validateSend(q *queue, in *SendInput, set settings) (*sendPrep
 	if q.fifo {
 		p.msg.DedupID = dedupID
 	}
-	p.res = &SendResult{
+	p.res = &slot.res
+	*p.res = SendResult{
 		ID: in.ID, MessageID: p.msg.ID, MD5Body: p.msg.MD5Body, MD5Attr: p.msg.MD5Attr,
 		MD5SysAttr: MD5OfAttributes(in.SystemAttributes),
 	}
@@ -322,6 +334,31 @@ type queueSend struct {
 // commit b and call endSend with the commit's error. Entries that fail
 // validation have their error in the results and no operation in b.
 func (s *Service) beginSend(ctx context.Context, q *queue, in []SendInput, batch bool, b *store.Batch, now time.Time) (*queueSend, error) {
+	return s.beginSendIn(ctx, q, in, batch, b, now, nil)
+}
+
+// sendSpace is the memory of a send to several queues, allocated at once
+// (BeginSends): a topic's fan-out sends to many queues per publish.
+type sendSpace struct {
+	sends   []queueSend
+	slots   []prepSlot
+	results []SendResult
+	preps   []*sendPrep
+}
+
+// take returns the next queue's share of the space, for n messages.
+func (sp *sendSpace) take(n int) (*queueSend, []prepSlot) {
+	qs := &sp.sends[0]
+	sp.sends = sp.sends[1:]
+	qs.results, sp.results = sp.results[:n:n], sp.results[n:]
+	qs.preps, sp.preps = sp.preps[:0:n], sp.preps[n:]
+	slots := sp.slots[:n:n]
+	sp.slots = sp.slots[n:]
+	return qs, slots
+}
+
+// beginSendIn is beginSend with its memory taken from sp, when not nil.
+func (s *Service) beginSendIn(ctx context.Context, q *queue, in []SendInput, batch bool, b *store.Batch, now time.Time, sp *sendSpace) (*queueSend, error) {
 	q.op.RLock()
 	q.mu.Lock()
 	if q.deleted {
@@ -332,10 +369,18 @@ func (s *Service) beginSend(ctx context.Context, q *queue, in []SendInput, batch
 	set := q.set
 	q.mu.Unlock()
 
-	qs := &queueSend{q: q, in: in, results: make([]SendResult, len(in)), preps: make([]*sendPrep, 0, len(in))}
+	var qs *queueSend
+	var slots []prepSlot
+	if sp != nil {
+		qs, slots = sp.take(len(in))
+		qs.q, qs.in = q, in
+	} else {
+		qs = &queueSend{q: q, in: in, results: make([]SendResult, len(in)), preps: make([]*sendPrep, 0, len(in))}
+		slots = make([]prepSlot, len(in))
+	}
 	total := 0
 	for i := range in {
-		p, err := s.validateSend(q, &in[i], set)
+		p, err := s.validateSend(q, &in[i], set, &slots[i])
 		if err != nil {
 			qs.results[i] = SendResult{ID: in[i].ID, Err: err}
 			// The batch's total counts every entry, the ones that fail
@@ -549,9 +594,15 @@ func (s *Service) BeginSends(ctx context.Context, targets []Target, b *store.Bat
 		order = append(order, i)
 	}
 	sort.SliceStable(order, func(a, b int) bool { return qs[order[a]].id < qs[order[b]].id })
+	n := 0
+	for _, i := range order {
+		n += len(targets[i].Inputs)
+	}
+	sp := &sendSpace{sends: make([]queueSend, len(order)), slots: make([]prepSlot, n),
+		results: make([]SendResult, n), preps: make([]*sendPrep, n)}
 	now := s.clock.Now()
 	for _, i := range order {
-		part, err := s.beginSend(ctx, qs[i], targets[i].Inputs, false, b, now)
+		part, err := s.beginSendIn(ctx, qs[i], targets[i].Inputs, false, b, now, sp)
 		if err != nil {
 			t.res[i].Err = err
 			continue

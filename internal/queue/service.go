@@ -70,6 +70,9 @@ type Service struct {
 	log    *slog.Logger
 	region string
 	acct   string
+	// arnPrefix is the ARN of this region's and account's queues up to
+	// the name ("arn:aws:sqs:REGION:ACCOUNT:").
+	arnPrefix string
 
 	mu        sync.RWMutex // guards queues, byID, deletedAt, nextQueueID, tasks, creating
 	queues    map[string]*queue
@@ -203,7 +206,7 @@ func New(ctx context.Context, st Store, cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		st: st, clock: cfg.Clock, log: cfg.Logger.With("service", "sqs"),
-		region: cfg.Region, acct: cfg.AccountID,
+		region: cfg.Region, acct: cfg.AccountID, arnPrefix: "arn:aws:sqs:" + cfg.Region + ":" + cfg.AccountID + ":",
 		queues: map[string]*queue{}, byID: map[uint64]*queue{}, deletedAt: map[string]time.Time{},
 		tasks: map[string]*moveTask{}, nextQueueID: 1, creating: map[string]chan struct{}{},
 		shared: sharedState{refs: map[uint64]int32{}, kick: make(chan struct{}, 1)},
@@ -344,11 +347,10 @@ func (s *Service) arn(name string) string {
 // QueueNameFromArn returns the queue name of an SQS ARN of this region and
 // account, or "" if it is not one.
 func (s *Service) QueueNameFromArn(arn string) string {
-	prefix := "arn:aws:sqs:" + s.region + ":" + s.acct + ":"
-	if !strings.HasPrefix(arn, prefix) {
+	if !strings.HasPrefix(arn, s.arnPrefix) {
 		return ""
 	}
-	return arn[len(prefix):]
+	return arn[len(s.arnPrefix):]
 }
 
 func (s *Service) lookup(name string) (*queue, error) {

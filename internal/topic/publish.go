@@ -441,10 +441,11 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	if sigVer == "" {
 		sigVer = "1"
 	}
-	needBody := false
+	needBody, filtered := false, false
 	for _, sub := range subs {
-		if sub.policy != nil && sub.policy.Scope() == filter.ScopeBody {
-			needBody = true
+		if sub.policy != nil {
+			filtered = true
+			needBody = needBody || sub.policy.Scope() == filter.ScopeBody
 		}
 	}
 	// One operation per copy and per shared body, sized up front: a
@@ -467,6 +468,10 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	// outbox.
 	byQueue := make(map[string]int, len(subs))
 	targets := make([]queue.Target, 0, len(subs))
+	// Each queue's inputs start in one shared array, one place each: a
+	// queue subscribed once (the usual case) takes one message per
+	// publish, and one with more regrows its own slice.
+	slab := make([]queue.SendInput, len(subs))
 	owners := make([][]delivery, 0, len(subs))
 	var outs []*outRec
 	envs := map[*prepared]map[string]*rendered{} // rendered envelopes around their UnsubscribeURL
@@ -474,11 +479,14 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 		if p.dup {
 			continue
 		}
-		attrs := make(map[string]filter.Attribute, len(p.in.Attributes))
-		for _, a := range p.in.Attributes {
-			attrs[a.Name] = filter.Attribute{DataType: a.DataType, Value: a.StringValue}
+		if filtered {
+			// Only filter policies read the message's attributes.
+			attrs := make(map[string]filter.Attribute, len(p.in.Attributes))
+			for _, a := range p.in.Attributes {
+				attrs[a.Name] = filter.Attribute{DataType: a.DataType, Value: a.StringValue}
+			}
+			p.fm = filter.NewMessage(attrs, p.message("default"), needBody)
 		}
-		p.fm = filter.NewMessage(attrs, p.message("default"), needBody)
 		for _, sub := range subs {
 			if !sub.rec.Confirmed || sub.rec.Replay.holdsLive() {
 				continue
@@ -499,7 +507,11 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 				if !ok {
 					i = len(targets)
 					byQueue[sub.rec.Endpoint] = i
-					targets = append(targets, queue.Target{QueueArn: sub.rec.Endpoint})
+					tg := queue.Target{QueueArn: sub.rec.Endpoint}
+					if i < len(slab) {
+						tg.Inputs = slab[i:i:i+1]
+					}
+					targets = append(targets, tg)
 					owners = append(owners, nil)
 				}
 				targets[i].Inputs = append(targets[i].Inputs, in)
@@ -723,6 +735,9 @@ func (s *Service) queueInput(t *topic, p *prepared, sub *subscription, sigVer st
 	if p.in.TraceHeader != "" && queue.ValidTraceHeader(p.in.TraceHeader) {
 		in.SystemAttributes = []store.MessageAttribute{{Name: "AWSTraceHeader", DataType: "String", StringValue: p.in.TraceHeader}}
 	}
+	if !p.in.HasGroupID && !t.fifo {
+		return in
+	}
 	_, fifo := s.cfg.Queues.QueueByArn(sub.rec.Endpoint)
 	if p.in.HasGroupID && (fifo || !t.fifo) {
 		in.GroupID, in.HasGroupID = p.in.GroupID, true
@@ -769,7 +784,12 @@ func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer s
 	if !ok {
 		e := envelope{
 			Type: "Notification", MessageID: p.id, TopicArn: t.arn, Subject: p.in.Subject, HasSubject: p.in.HasSubject,
-			Message: msg, Timestamp: p.ts, splitUnsub: true, Replayed: p.replayed,
+			Message: msg, Timestamp: p.ts, Replayed: p.replayed,
+			// Split inside the UnsubscribeURL, before the
+			// subscription's ID: the copies share everything but that
+			// ID. JSON escapes each character on its own, so the
+			// escaped parts concatenate to the escaped whole.
+			unsubHead: s.unsubscribeURL(t.arn + ":"),
 		}
 		r = &rendered{}
 		if t.fifo {
@@ -786,13 +806,6 @@ func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer s
 			e.Attrs = p.in.Attributes
 		}
 		r.head, r.tail = e.renderSplit()
-		// Split inside the UnsubscribeURL, before the subscription's ID:
-		// the copies share everything but that ID. JSON escapes each
-		// character on its own, so the escaped parts concatenate to the
-		// escaped whole.
-		prefix := jsonString(s.unsubscribeURL(t.arn + ":"))
-		r.head += prefix[:len(prefix)-1]
-		r.tail = `"` + r.tail
 		r.valid = queue.ValidBody(r.head) && queue.ValidBody(r.tail)
 		if r.finish == 0 {
 			d := md5.New()
@@ -802,8 +815,7 @@ func (s *Service) envelopeFor(t *topic, p *prepared, sub *subscription, sigVer s
 		r.shared = &queue.SharedBody{Head: r.head, Tail: r.tail}
 		m[msg] = r
 	}
-	unsub := jsonString(sub.rec.ID)
-	unsub = unsub[1 : len(unsub)-1]
+	unsub := sub.unsub
 	if r.finish != 0 {
 		return unsub, r.shared, "", r.valid, r.finish
 	}
@@ -886,9 +898,10 @@ type envelope struct {
 	// guide, "Amazon SNS message replay for FIFO topic subscribers": "also
 	// contains the attribute Replayed").
 	Replayed bool
-	// splitUnsub asks renderSplit for an UnsubscribeURL field whose value
-	// the caller fills in.
-	splitUnsub bool
+	// unsubHead asks renderSplit for an UnsubscribeURL field that starts
+	// with it: the head ends inside that JSON string, and the caller
+	// puts the rest of the URL between head and tail.
+	unsubHead string
 }
 
 // render writes the envelope as SNS does: two-space indentation, " : "
@@ -944,7 +957,12 @@ func (e *envelope) renderSplit() (string, string) {
 		field("SigningCertURL", e.SigningCertURL)
 	}
 	split := -1
-	if e.UnsubscribeURL != "" || e.splitUnsub {
+	switch {
+	case e.unsubHead != "":
+		b.WriteString(",\n  \"UnsubscribeURL\" : ")
+		writeJSONString(&b, e.unsubHead)
+		split = b.Len() - 1 // inside the string, before its closing quote
+	case e.UnsubscribeURL != "":
 		b.WriteString(",\n  \"UnsubscribeURL\" : ")
 		split = b.Len()
 	}

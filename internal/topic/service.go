@@ -208,6 +208,9 @@ type subscription struct {
 	raw    bool
 	dlq    string // dead-letter queue ARN of the RedrivePolicy
 	retry  deliveryPolicy
+	// unsub is rec.ID as it appears in a JSON string: each notification
+	// a queue stores holds it (envelopeFor).
+	unsub string
 }
 
 type subRec struct {

@@ -280,6 +280,8 @@ func emailAddress(s string) bool {
 // newSubscription compiles a subscription's settings from its record.
 func (s *Service) newSubscription(t *topic, rec subRec) (*subscription, error) {
 	sub := &subscription{rec: rec, arn: t.arn + ":" + rec.ID, topic: t.arn}
+	sub.unsub = jsonString(rec.ID)
+	sub.unsub = sub.unsub[1 : len(sub.unsub)-1]
 	if doc := rec.Attributes["FilterPolicy"]; doc != "" && !isEmptyObject(doc) {
 		p, err := filter.Parse(doc, filter.Scope(rec.Attributes["FilterPolicyScope"]))
 		if err != nil {

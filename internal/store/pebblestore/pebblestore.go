@@ -1038,7 +1038,6 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 	pb := s.db.NewBatch()
 	defer pb.Close()
 	hwm := map[uint64]uint64{}
-	var buf []byte
 	// The shared bodies written in this batch, whose copies in it are
 	// packed into their records.
 	var packs map[uint64]*pack
@@ -1053,6 +1052,30 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 			packs[op.Body.ID] = &pack{body: op.Body}
 		}
 	}
+	if packs != nil {
+		// Room for the packed copies up front (about 100 bytes each,
+		// with their own parts): a fan-out to ten queues otherwise
+		// regrew the buffer six times.
+		for i := range b.Ops {
+			if op := &b.Ops[i]; op.Kind == store.OpPutMessage && op.Message.Shared != 0 {
+				if p := packs[op.Message.Shared]; p != nil {
+					p.n++
+				}
+			}
+		}
+		for _, p := range packs {
+			p.copies = make([]byte, 0, p.n*128)
+			p.n = 0
+		}
+	}
+	bp := commitBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() {
+		if cap(buf) <= 64<<10 {
+			*bp = buf[:0]
+			commitBufs.Put(bp)
+		}
+	}()
 	s.lease.Lock()
 	legacy := s.legacy
 	s.lease.Unlock()
@@ -1158,6 +1181,9 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 		}
 	}
 	for _, p := range packs {
+		if need := len(p.body.Head) + len(p.body.Tail) + len(p.copies) + 32; cap(buf) < need {
+			buf = make([]byte, 0, need)
+		}
 		if p.n == 0 {
 			buf = encodeShared(buf[:0], p.body)
 		} else {
@@ -1220,6 +1246,11 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 	}
 	return nil
 }
+
+// commitBufs holds Commit's encoding buffers: Pebble copies each value
+// into its batch, so one buffer serves every record of a commit and then
+// the next commit.
+var commitBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // bumpRefGen moves on the reference generation of queues (noRefs).
 func (s *Store) bumpRefGen(qids []uint64) {
