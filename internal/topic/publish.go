@@ -509,7 +509,7 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 					byQueue[sub.rec.Endpoint] = i
 					tg := queue.Target{QueueArn: sub.rec.Endpoint}
 					if i < len(slab) {
-						tg.Inputs = slab[i:i:i+1]
+						tg.Inputs = slab[i : i : i+1]
 					}
 					targets = append(targets, tg)
 					owners = append(owners, nil)
