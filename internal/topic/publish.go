@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -430,6 +431,19 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 		p.id = newID()
 		p.ts = ts
 	}
+	var b store.Batch
+	var done chan struct{}
+	var mine []string
+	if t.fifo {
+		// First, since it may wait (for a deletion's outcome, or for a
+		// duplicate's commit): what follows reads the topic as it is
+		// once the message has its place.
+		var err error
+		if done, mine, err = s.numberFIFO(ctx, t, ps, now, &b); err != nil {
+			t.order.Unlock()
+			return nil, err
+		}
+	}
 	s.mu.RLock()
 	subs := t.subs
 	sigVer := t.rec.Attributes["SignatureVersion"]
@@ -450,18 +464,9 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	}
 	// One operation per copy and per shared body, sized up front: a
 	// 100-subscription publish otherwise regrows the batch seven times.
-	b := store.Batch{Ops: make([]store.Op, 0, len(ps)*(len(subs)+2)+2)}
-	var done chan struct{}
-	var mine []string
-	if t.fifo {
-		var err error
-		if done, mine, err = s.numberFIFO(ctx, t, ps, now, &b); err != nil {
-			t.order.Unlock()
-			return nil, err
-		}
-		if days > 0 {
-			s.archive(t, ps, now, days, &b)
-		}
+	b.Ops = slices.Grow(b.Ops, len(ps)*(len(subs)+2)+2)
+	if days > 0 {
+		s.archive(t, ps, now, days, &b)
 	}
 
 	// Fan out: queue messages into the batch, everything else into the

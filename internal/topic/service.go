@@ -161,9 +161,10 @@ type topic struct {
 	pending map[string]chan struct{}
 	deleted bool
 	// deleting is closed when a DeleteTopic under way has its outcome;
-	// nil when none is. deleteMu makes deletions of the topic take turns.
-	deleting chan struct{}
-	deleteMu sync.Mutex
+	// nil when none is. deleteTurn (one place) makes deletions of the
+	// topic take turns.
+	deleting   chan struct{}
+	deleteTurn chan struct{}
 	// wake is closed when the topic archives a message (for replays
 	// waiting for one); nil when none waits.
 	wake chan struct{}
@@ -487,6 +488,7 @@ func (s *Service) newTopic(rec topicRec) *topic {
 	return &topic{
 		name: rec.Name, arn: s.topicArn(rec.Name), fifo: strings.HasSuffix(rec.Name, ".fifo") && rec.Attributes["FifoTopic"] == "true",
 		rec: rec, dedup: map[string]dedupRec{}, pending: map[string]chan struct{}{},
+		deleteTurn: make(chan struct{}, 1),
 	}
 }
 
@@ -687,9 +689,14 @@ func (s *Service) DeleteTopic(ctx context.Context, arn string) error {
 	}
 	// One deletion of a topic at a time: a second waits for the first's
 	// outcome (a client retrying a slow DeleteTopic), so that one that
-	// fails or is cancelled cannot reopen the topic under another.
-	t.deleteMu.Lock()
-	defer t.deleteMu.Unlock()
+	// fails or is cancelled cannot reopen the topic under another. The
+	// wait ends with the caller's context too.
+	select {
+	case t.deleteTurn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-t.deleteTurn }()
 	s.mu.Lock()
 	if s.topics[t.name] != t {
 		s.mu.Unlock()

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/forkline/forkline/internal/clock"
+	"github.com/forkline/forkline/internal/queue"
 	"github.com/forkline/forkline/internal/store"
 	"github.com/forkline/forkline/internal/store/pebblestore"
 )
@@ -322,5 +324,132 @@ func TestDeleteTopicTakesTurns(t *testing.T) {
 	}
 	if n != 0 {
 		t.Fatalf("%d deduplication records of the deleted topic survive", n)
+	}
+}
+
+// TestDeleteTopicWaitsWithItsContext: a DeleteTopic that waits for another
+// deletion of the topic to end gives up when its own context ends, and
+// the first deletion still completes.
+func TestDeleteTopicWaitsWithItsContext(t *testing.T) {
+	ctx := context.Background()
+	s, g, _, arn, publishKey := gatedFIFOTopic(t, "retry.fifo")
+	held, open := g.hold(dedupOp(store.OpPutRecord, "retry.fifo\x00a"))
+	first := make(chan error, 1)
+	go func() { _, err := publishKey("a"); first <- err }()
+	<-held
+	d1 := make(chan error, 1)
+	go func() { d1 <- s.DeleteTopic(ctx, arn) }() // waits for a's commit
+	tp := s.topics["retry.fifo"]
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		tp.mu.Lock()
+		deleting := tp.deleting != nil
+		tp.mu.Unlock()
+		if deleting {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first DeleteTopic never started")
+		}
+	}
+	ctx2, cancel2 := context.WithCancel(ctx)
+	d2 := make(chan error, 1)
+	go func() { d2 <- s.DeleteTopic(ctx2, arn) }()
+	cancel2()
+	select {
+	case err := <-d2:
+		if err != context.Canceled {
+			t.Fatalf("the waiting DeleteTopic: %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting DeleteTopic did not give up with its context")
+	}
+	close(open)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-d1; err != nil {
+		t.Fatalf("the first DeleteTopic: %v", err)
+	}
+	if _, err := s.lookupTopic(arn, "TopicArn"); !isKind(err, ErrNotFound) {
+		t.Fatalf("the topic after its deletion: %v", err)
+	}
+}
+
+// TestFIFOPublishAfterWaitSeesSubscriptions: a FIFO publish that waited
+// for a deletion's outcome (here, a cancelled DeleteTopic) delivers to
+// the subscriptions the topic has when it goes on, not to those it had
+// when it began waiting.
+func TestFIFOPublishAfterWaitSeesSubscriptions(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	dir := t.TempDir()
+	st, err := pebblestore.Open(dir+"/store", pebblestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gateStore{Store: st}
+	qs, err := queue.New(ctx, g, queue.Config{Region: "us-east-1", AccountID: "000000000000", Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(ctx, g, Config{Region: "us-east-1", AccountID: "000000000000", Clock: clk, KeyDir: dir + "/keys", Queues: qs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); qs.Close(); st.Close() })
+	arn, err := s.CreateTopic(ctx, "snap.fifo", map[string]string{"FifoTopic": "true"}, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := qs.CreateQueue(ctx, "late.fifo", map[string]string{"FifoQueue": "true"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	publishKey := func(key string) error {
+		_, err := s.Publish(ctx, PublishInput{TopicArn: arn, Message: "m-" + key, GroupID: "g", HasGroupID: true, DedupID: key, HasDedupID: true})
+		return err
+	}
+	heldA, openA := g.hold(dedupOp(store.OpPutRecord, "snap.fifo\x00a"))
+	first := make(chan error, 1)
+	go func() { first <- publishKey("a") }()
+	<-heldA
+	ctx1, cancel1 := context.WithCancel(ctx)
+	d1 := make(chan error, 1)
+	go func() { d1 <- s.DeleteTopic(ctx1, arn) }()
+	tp := s.topics["snap.fifo"]
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		tp.mu.Lock()
+		deleting := tp.deleting != nil
+		tp.mu.Unlock()
+		if deleting {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the DeleteTopic never started")
+		}
+	}
+	second := make(chan error, 1)
+	go func() { second <- publishKey("b") }()
+	time.Sleep(100 * time.Millisecond) // lets b reach its wait for the deletion's outcome
+	if _, err := s.Subscribe(ctx, SubscribeInput{TopicArn: arn, Protocol: "sqs", Endpoint: "arn:aws:sqs:us-east-1:000000000000:late.fifo"}); err != nil {
+		t.Fatal(err)
+	}
+	cancel1()
+	if err := <-d1; err != context.Canceled {
+		t.Fatalf("the cancelled DeleteTopic: %v", err)
+	}
+	close(openA)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	ten := 10
+	got, err := qs.ReceiveMessage(ctx, "late.fifo", queue.ReceiveInput{MaxNumberOfMessages: &ten})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !strings.Contains(got[0].Body, "m-b") {
+		t.Fatalf("the queue subscribed while b waited holds %d messages, want b's", len(got))
 	}
 }
