@@ -455,8 +455,11 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	if sigVer == "" {
 		sigVer = "1"
 	}
-	needBody, filtered := false, false
+	needBody, filtered, toQueues := false, false, 0
 	for _, sub := range subs {
+		if sub.rec.Protocol == "sqs" {
+			toQueues++
+		}
 		if sub.policy != nil {
 			filtered = true
 			needBody = needBody || sub.policy.Scope() == filter.ScopeBody
@@ -476,7 +479,7 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	// Each queue's inputs start in one shared array, one place each: a
 	// queue subscribed once (the usual case) takes one message per
 	// publish, and one with more regrows its own slice.
-	slab := make([]queue.SendInput, len(subs))
+	slab := make([]queue.SendInput, toQueues*len(ps))
 	owners := make([][]delivery, 0, len(subs))
 	var outs []*outRec
 	envs := map[*prepared]map[string]*rendered{} // rendered envelopes around their UnsubscribeURL
@@ -920,7 +923,7 @@ func (e *envelope) render() []byte {
 }
 
 // renderSplit renders the envelope in two parts around the value of
-// UnsubscribeURL (included when e.UnsubscribeURL or e.splitUnsub is set).
+// UnsubscribeURL (included when e.UnsubscribeURL or e.unsubHead is set).
 func (e *envelope) renderSplit() (string, string) {
 	var b strings.Builder
 	b.Grow(len(e.Message) + 1024)
