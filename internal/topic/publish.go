@@ -479,7 +479,7 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	// Each queue's inputs start in one shared array, one place each: a
 	// queue subscribed once (the usual case) takes one message per
 	// publish, and one with more regrows its own slice.
-	slab := make([]queue.SendInput, toQueues*len(ps))
+	slab := make([]queue.SendInput, toQueues)
 	owners := make([][]delivery, 0, len(subs))
 	var outs []*outRec
 	envs := map[*prepared]map[string]*rendered{} // rendered envelopes around their UnsubscribeURL
