@@ -259,6 +259,43 @@ func TestSweepLeavesKeysOthersHold(t *testing.T) {
 	}
 }
 
+// heldDeletion is a DeleteTopic waiting for a publish whose commit the
+// gate holds.
+type heldDeletion struct {
+	first  chan error         // the held publish's outcome
+	open   chan struct{}      // closed to let its commit through
+	done   chan error         // the DeleteTopic's outcome
+	cancel context.CancelFunc // cancels the DeleteTopic
+}
+
+// holdDeletion publishes key "a" to the topic named name and holds its
+// commit, then starts a DeleteTopic, which waits for that commit, and
+// returns once the deletion is under way.
+func holdDeletion(t *testing.T, s *Service, g *gateStore, name, arn string, publish func(key string) error) heldDeletion {
+	t.Helper()
+	h := heldDeletion{first: make(chan error, 1), done: make(chan error, 1)}
+	var held chan struct{}
+	held, h.open = g.hold(dedupOp(store.OpPutRecord, name+"\x00a"))
+	go func() { h.first <- publish("a") }()
+	<-held
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	t.Cleanup(cancel)
+	go func() { h.done <- s.DeleteTopic(ctx, arn) }()
+	tp := s.topics[name]
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		tp.mu.Lock()
+		deleting := tp.deleting != nil
+		tp.mu.Unlock()
+		if deleting {
+			return h
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the DeleteTopic never started")
+		}
+	}
+}
+
 // TestDeleteTopicTakesTurns: a DeleteTopic that is cancelled while a
 // second one waits does not reopen the topic under the second: a publish
 // meanwhile either lands before the deletion, which removes its record, or
@@ -270,25 +307,8 @@ func TestDeleteTopicTakesTurns(t *testing.T) {
 		_, err := publishKey(key)
 		return err
 	}
-	held, open := g.hold(dedupOp(store.OpPutRecord, "turns.fifo\x00a"))
-	first := make(chan error, 1)
-	go func() { first <- publish("a") }()
-	<-held
-	ctx1, cancel1 := context.WithCancel(ctx)
-	d1 := make(chan error, 1)
-	go func() { d1 <- s.DeleteTopic(ctx1, arn) }()
-	tp := s.topics["turns.fifo"]
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		tp.mu.Lock()
-		deleting := tp.deleting != nil
-		tp.mu.Unlock()
-		if deleting {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first DeleteTopic never started")
-		}
-	}
+	h := holdDeletion(t, s, g, "turns.fifo", arn, publish)
+	first, open, d1, cancel1 := h.first, h.open, h.done, h.cancel
 	d2 := make(chan error, 1)
 	go func() { d2 <- s.DeleteTopic(ctx, arn) }()
 	// b's commit is held too, so that it is under way when a's ends: the
@@ -333,24 +353,8 @@ func TestDeleteTopicTakesTurns(t *testing.T) {
 func TestDeleteTopicWaitsWithItsContext(t *testing.T) {
 	ctx := context.Background()
 	s, g, _, arn, publishKey := gatedFIFOTopic(t, "retry.fifo")
-	held, open := g.hold(dedupOp(store.OpPutRecord, "retry.fifo\x00a"))
-	first := make(chan error, 1)
-	go func() { _, err := publishKey("a"); first <- err }()
-	<-held
-	d1 := make(chan error, 1)
-	go func() { d1 <- s.DeleteTopic(ctx, arn) }() // waits for a's commit
-	tp := s.topics["retry.fifo"]
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		tp.mu.Lock()
-		deleting := tp.deleting != nil
-		tp.mu.Unlock()
-		if deleting {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first DeleteTopic never started")
-		}
-	}
+	h := holdDeletion(t, s, g, "retry.fifo", arn, func(key string) error { _, err := publishKey(key); return err })
+	first, open, d1 := h.first, h.open, h.done
 	ctx2, cancel2 := context.WithCancel(ctx)
 	d2 := make(chan error, 1)
 	go func() { d2 <- s.DeleteTopic(ctx2, arn) }()
@@ -408,25 +412,8 @@ func TestFIFOPublishAfterWaitSeesSubscriptions(t *testing.T) {
 		_, err := s.Publish(ctx, PublishInput{TopicArn: arn, Message: "m-" + key, GroupID: "g", HasGroupID: true, DedupID: key, HasDedupID: true})
 		return err
 	}
-	heldA, openA := g.hold(dedupOp(store.OpPutRecord, "snap.fifo\x00a"))
-	first := make(chan error, 1)
-	go func() { first <- publishKey("a") }()
-	<-heldA
-	ctx1, cancel1 := context.WithCancel(ctx)
-	d1 := make(chan error, 1)
-	go func() { d1 <- s.DeleteTopic(ctx1, arn) }()
-	tp := s.topics["snap.fifo"]
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		tp.mu.Lock()
-		deleting := tp.deleting != nil
-		tp.mu.Unlock()
-		if deleting {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the DeleteTopic never started")
-		}
-	}
+	h := holdDeletion(t, s, g, "snap.fifo", arn, publishKey)
+	first, openA, d1, cancel1 := h.first, h.open, h.done, h.cancel
 	second := make(chan error, 1)
 	go func() { second <- publishKey("b") }()
 	time.Sleep(100 * time.Millisecond) // lets b reach its wait for the deletion's outcome
