@@ -86,4 +86,14 @@ topics = sns.list_topics()["Topics"]
 assert {"TopicArn": arn} in topics, topics
 sns.unsubscribe(SubscriptionArn=sub)
 sns.delete_topic(TopicArn=arn)
+
+# The account's SMS settings, through botocore's map and list parsers: an
+# empty opted-out list is an empty element, which botocore reads as [].
+sns.set_sms_attributes(attributes={"DefaultSMSType": "Promotional", "DefaultSenderID": "Py"})
+sms = sns.get_sms_attributes(attributes=["DefaultSMSType"])["attributes"]
+assert sms == {"DefaultSMSType": "Promotional"}, sms
+opted = sns.list_phone_numbers_opted_out()
+assert opted["phoneNumbers"] == [] and "nextToken" not in opted, opted
+assert sns.check_if_phone_number_is_opted_out(phoneNumber="+15555550100")["isOptedOut"] is False
+assert sns.get_sms_sandbox_account_status()["IsInSandbox"] is False
 print("all checks passed")

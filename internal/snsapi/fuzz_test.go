@@ -57,7 +57,9 @@ func newHandler(t testing.TB) *Handler {
 var fuzzActions = []string{"CreateTopic", "DeleteTopic", "ListTopics", "GetTopicAttributes", "SetTopicAttributes", "Subscribe",
 	"ConfirmSubscription", "Unsubscribe", "ListSubscriptions", "ListSubscriptionsByTopic", "GetSubscriptionAttributes",
 	"SetSubscriptionAttributes", "Publish", "PublishBatch", "TagResource", "UntagResource", "ListTagsForResource",
-	"AddPermission", "RemovePermission"}
+	"AddPermission", "RemovePermission", "GetDataProtectionPolicy", "PutDataProtectionPolicy", "SetSMSAttributes",
+	"GetSMSAttributes", "CheckIfPhoneNumberIsOptedOut", "ListPhoneNumbersOptedOut", "OptInPhoneNumber",
+	"GetSMSSandboxAccountStatus"}
 
 // FuzzQuery: no query request makes the adapter fail internally or answer
 // anything but a well-formed XML document.
@@ -70,6 +72,9 @@ func FuzzQuery(f *testing.F) {
 	f.Add(uint8(5), "TopicArn="+t+"&Protocol=sqs&Endpoint=arn%3Aaws%3Asqs%3Aus-east-1%3A000000000000%3Aq&Attributes.entry.1.key=FilterPolicy&Attributes.entry.1.value=%7B%22a%22%3A%5B1%5D%7D")
 	f.Add(uint8(11), "SubscriptionArn="+t+"%3Aabc&AttributeName=DeliveryPolicy&AttributeValue=%7B%22healthyRetryPolicy%22%3A%7B%7D%7D")
 	f.Add(uint8(12), "TopicArn="+t+"&Message=%7B%22default%22%3A%22x%22%7D&MessageStructure=json")
+	f.Add(uint8(21), "attributes.entry.1.key=DefaultSMSType&attributes.entry.1.value=Transactional&attributes.entry.2.key=DefaultSenderID&attributes.entry.2.value=")
+	f.Add(uint8(22), "attributes.member.1=DefaultSMSType&attributes.member.2=MonthlySpendLimit")
+	f.Add(uint8(23), "phoneNumber=%2B15555550100")
 	h := newHandler(f)
 	f.Fuzz(func(t *testing.T, op uint8, form string) {
 		action := fuzzActions[int(op)%len(fuzzActions)]

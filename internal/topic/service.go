@@ -110,6 +110,7 @@ type Service struct {
 	log    *slog.Logger
 	warns  logLimiter // failed deliveries' warnings, per subscription
 	signer *signer
+	smsMu  sync.Mutex // orders SetSMSAttributes' read, change and write
 
 	mu     sync.RWMutex // guards topics, subs, restore, every topic's subs list and nextSweep
 	topics map[string]*topic
