@@ -42,6 +42,9 @@ func TestSMSAccountSettings(t *testing.T) {
 		{"DefaultSenderID": "123456"},       // no letter
 		{"DefaultSenderID": "TwelveLetter"}, // twelve characters
 		{"MonthlySpendLimit": "-1"},
+		{"MonthlySpendLimit": "+7"},
+		{"DeliveryStatusSuccessSamplingRate": "+50"},
+		{"": "x"},
 		{"DefaultSMSType": "Promotional", "Colour": "blue"}, // not an SMS attribute: nothing is set
 		{},
 	} {

@@ -557,7 +557,10 @@ func TestWorkflowAWSSDKIntegrations(t *testing.T) {
   "Attrs":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sqs:getQueueAttributes","Parameters":{"QueueUrl":"` + url + `","AttributeNames":["ApproximateNumberOfMessages"]},"ResultSelector":{"n.$":"$.Attributes.ApproximateNumberOfMessages"},"ResultPath":"$.attrs","Next":"Topic"},
   "Topic":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:createTopic","Parameters":{"Name":"sdk-topic","Attributes":{"DisplayName":"sdk"}},"ResultPath":"$.topic","Next":"Publish"},
   "Publish":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:publish","Parameters":{"TopicArn.$":"$.topic.TopicArn","Message":"hi","MessageAttributes":{"k":{"DataType":"String","StringValue":"v"}}},"ResultPath":"$.published","Next":"Topics"},
-  "Topics":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:listTopics","ResultSelector":{"arns.$":"$.Topics[*].TopicArn"},"ResultPath":"$.topics","Next":"Describe"},
+  "Topics":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:listTopics","ResultSelector":{"arns.$":"$.Topics[*].TopicArn"},"ResultPath":"$.topics","Next":"SMS"},
+  "SMS":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:setSMSAttributes","Parameters":{"Attributes":{"DefaultSMSType":"Transactional"}},"ResultPath":null,"Next":"SMSGet"},
+  "SMSGet":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:getSMSAttributes","Parameters":{"Attributes":["DefaultSMSType"]},"ResultSelector":{"type.$":"$.Attributes.DefaultSMSType"},"ResultPath":"$.sms","Next":"OptedOut"},
+  "OptedOut":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:checkIfPhoneNumberIsOptedOut","Parameters":{"PhoneNumber":"+15555550100"},"ResultSelector":{"out.$":"$.IsOptedOut"},"ResultPath":"$.opted","Next":"Describe"},
   "Describe":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sfn:describeStateMachine","Parameters":{"StateMachineArn":"` + *child.StateMachineArn + `"},"ResultSelector":{"name.$":"$.Name","type.$":"$.Type"},"ResultPath":"$.machine","Next":"Invoke"},
   "Invoke":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:lambda:invoke","Parameters":{"FunctionName":"echo","Payload":{"x":1}},"ResultSelector":{"status.$":"$.StatusCode","payload.$":"States.StringToJson($.Payload)"},"ResultPath":"$.invoked","Next":"Missing"},
   "Missing":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sqs:getQueueUrl","Parameters":{"QueueName":"no-such-queue"},
@@ -581,6 +584,8 @@ func TestWorkflowAWSSDKIntegrations(t *testing.T) {
 		Topic     struct{ TopicArn string }
 		Published struct{ MessageId string }
 		Topics    struct{ Arns []string }
+		SMS       struct{ Type string }
+		Opted     struct{ Out string }
 		Machine   struct{ Name, Type string }
 		Invoked   struct {
 			Status  int
@@ -594,7 +599,7 @@ func TestWorkflowAWSSDKIntegrations(t *testing.T) {
 	if got.Sent.MessageId == "" || got.Sent.MD5OfMessageBody != "5d41402abc4b2a76b9719d911017c592" || got.Attrs.N != "1" ||
 		!strings.HasSuffix(got.Topic.TopicArn, ":sdk-topic") || got.Published.MessageId == "" || len(got.Topics.Arns) != 1 ||
 		got.Machine.Name != "child" || got.Machine.Type != "STANDARD" || got.Invoked.Status != 200 || got.Invoked.Payload.Got.X != 1 ||
-		got.Missing.Error != "Sqs.QueueDoesNotExistException" {
+		got.Missing.Error != "Sqs.QueueDoesNotExistException" || got.SMS.Type != "Transactional" || got.Opted.Out != "false" {
 		t.Fatalf("output: %s", *out.Output)
 	}
 	_, err = c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("dynamo"), RoleArn: aws.String(sfnRole),

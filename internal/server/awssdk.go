@@ -45,13 +45,47 @@ func (t tasks) CallAWS(ctx context.Context, service, action string, params any) 
 			return nil, unknownAction(service, action)
 		}
 		form := awsquery.Params{"Action": action}
+		camel := snsCamelWire[action]
+		if camel {
+			params = lowerTopKeys(params)
+		}
 		flattenQuery(form, "", params)
 		s.sns.Serve(w, &snsapi.Request{Ctx: ctx, RequestID: reqID, Authenticated: true}, action, form)
-		return xmlResult(w, action)
+		out, err := xmlResult(w, action)
+		if camel && err == nil {
+			out = workflow.RecaseKeys(out, true)
+		}
+		return out, err
 	case "lambda":
 		return t.lambdaCall(ctx, w, reqID, action, params)
 	}
 	return nil, unknownAction(service, action)
+}
+
+// snsCamelWire holds the SNS actions whose wire names are camelCase
+// (attributes, phoneNumber, nextToken; isOptedOut, phoneNumbers in the
+// answer), where a task's parameters and results are PascalCase, as the
+// SDKs name the members.
+var snsCamelWire = map[string]bool{
+	"SetSMSAttributes": true, "GetSMSAttributes": true, "CheckIfPhoneNumberIsOptedOut": true,
+	"ListPhoneNumbersOptedOut": true, "OptInPhoneNumber": true,
+}
+
+// lowerTopKeys lowers the first letter of a parameter object's own keys,
+// not of the maps inside it (attribute names keep their case).
+func lowerTopKeys(params any) any {
+	m, ok := params.(map[string]any)
+	if !ok {
+		return params
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if k != "" {
+			k = strings.ToLower(k[:1]) + k[1:]
+		}
+		out[k] = v
+	}
+	return out
 }
 
 func unknownAction(service, action string) error {
@@ -110,7 +144,7 @@ func flattenQuery(form awsquery.Params, prefix string, v any) {
 		sort.Strings(keys)
 		for _, k := range keys {
 			e := x[k]
-			if m, ok := e.(map[string]any); ok && (k == "Attributes" || k == "MessageAttributes" || strings.HasSuffix(k, "Attributes")) {
+			if m, ok := e.(map[string]any); ok && (k == "attributes" || k == "MessageAttributes" || strings.HasSuffix(k, "Attributes")) {
 				names := make([]string, 0, len(m))
 				for n := range m {
 					names = append(names, n)

@@ -31,7 +31,8 @@ var smsAttributeNames = map[string]bool{
 }
 
 // e164 is a phone number in E.164 format, as the SMS account actions take
-// it ("+" optional, as SNS accepts it on Publish).
+// it: up to 15 digits, the first not 0, after an optional "+" (the format
+// moto and LocalStack check; no AWS answer to a bad number is recorded).
 var e164 = regexp.MustCompile(`^\+?[1-9][0-9]{1,14}$`)
 
 // senderID is a DefaultSenderID: "1-11 alphanumeric characters, with at
@@ -48,6 +49,9 @@ func checkSMSAttribute(name, value string) error {
 	bad := func(reason string) error {
 		return errorf(ErrInvalidParameter, "Invalid parameter: %s Reason: %s", name, reason)
 	}
+	if name == "" {
+		return errorf(ErrInvalidParameter, "Invalid parameter: attributes Reason: an attribute name is empty")
+	}
 	if !smsAttributeNames[name] {
 		return errorf(ErrInvalidParameter, "Invalid parameter: %s Reason: %s is not a valid attribute", name, name)
 	}
@@ -56,11 +60,11 @@ func checkSMSAttribute(name, value string) error {
 	}
 	switch name {
 	case "MonthlySpendLimit":
-		if n, err := strconv.Atoi(value); err != nil || n < 0 {
+		if !digits(value) {
 			return bad("must be a whole number of US dollars")
 		}
 	case "DeliveryStatusSuccessSamplingRate":
-		if n, err := strconv.Atoi(value); err != nil || n < 0 || n > 100 {
+		if n, err := strconv.Atoi(value); err != nil || !digits(value) || n > 100 {
 			return bad("must be an integer from 0 to 100")
 		}
 	case "DefaultSenderID":
@@ -161,4 +165,17 @@ func (s *Service) OptInPhoneNumber(ctx context.Context, number string) error {
 		return invalidPhoneNumber()
 	}
 	return nil
+}
+
+// digits reports whether s is a run of 1 to 18 decimal digits (no sign).
+func digits(s string) bool {
+	if s == "" || len(s) > 18 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
