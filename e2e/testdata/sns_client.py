@@ -96,4 +96,13 @@ opted = sns.list_phone_numbers_opted_out()
 assert opted["phoneNumbers"] == [] and "nextToken" not in opted, opted
 assert sns.check_if_phone_number_is_opted_out(phoneNumber="+15555550100")["isOptedOut"] is False
 assert sns.get_sms_sandbox_account_status()["IsInSandbox"] is False
+# Mobile push resources, through botocore's list-of-structures parser.
+app = sns.create_platform_application(Name="py-app", Platform="GCM",
+                                      Attributes={"PlatformCredential": "key"})["PlatformApplicationArn"]
+ep = sns.create_platform_endpoint(PlatformApplicationArn=app, Token="py-device", CustomUserData="u")["EndpointArn"]
+eps = sns.list_endpoints_by_platform_application(PlatformApplicationArn=app)["Endpoints"]
+assert eps == [{"EndpointArn": ep, "Attributes": {"CustomUserData": "u", "Enabled": "true", "Token": "py-device"}}], eps
+apps = sns.list_platform_applications()["PlatformApplications"]
+assert apps == [{"PlatformApplicationArn": app, "Attributes": {}}], apps
+sns.delete_platform_application(PlatformApplicationArn=app)
 print("all checks passed")

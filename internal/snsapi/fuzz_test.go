@@ -59,7 +59,9 @@ var fuzzActions = []string{"CreateTopic", "DeleteTopic", "ListTopics", "GetTopic
 	"SetSubscriptionAttributes", "Publish", "PublishBatch", "TagResource", "UntagResource", "ListTagsForResource",
 	"AddPermission", "RemovePermission", "GetDataProtectionPolicy", "PutDataProtectionPolicy", "SetSMSAttributes",
 	"GetSMSAttributes", "CheckIfPhoneNumberIsOptedOut", "ListPhoneNumbersOptedOut", "OptInPhoneNumber",
-	"GetSMSSandboxAccountStatus"}
+	"GetSMSSandboxAccountStatus", "CreatePlatformApplication", "GetPlatformApplicationAttributes",
+	"SetPlatformApplicationAttributes", "ListPlatformApplications", "DeletePlatformApplication", "CreatePlatformEndpoint",
+	"GetEndpointAttributes", "SetEndpointAttributes", "ListEndpointsByPlatformApplication", "DeleteEndpoint"}
 
 // FuzzQuery: no query request makes the adapter fail internally or answer
 // anything but a well-formed XML document.
@@ -75,6 +77,9 @@ func FuzzQuery(f *testing.F) {
 	f.Add(uint8(21), "attributes.entry.1.key=DefaultSMSType&attributes.entry.1.value=Transactional&attributes.entry.2.key=DefaultSenderID&attributes.entry.2.value=")
 	f.Add(uint8(22), "attributes.member.1=DefaultSMSType&attributes.member.2=MonthlySpendLimit")
 	f.Add(uint8(23), "phoneNumber=%2B15555550100")
+	f.Add(uint8(27), "Name=app&Platform=GCM&Attributes.entry.1.key=PlatformCredential&Attributes.entry.1.value=k")
+	f.Add(uint8(32), "PlatformApplicationArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3Aapp%2FGCM%2Fapp&Token=t&CustomUserData=u")
+	f.Add(uint8(12), "TargetArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3Aendpoint%2FGCM%2Fapp%2Fx&Message=%7B%7D&MessageStructure=json")
 	h := newHandler(f)
 	f.Fuzz(func(t *testing.T, op uint8, form string) {
 		action := fuzzActions[int(op)%len(fuzzActions)]

@@ -193,6 +193,26 @@ func xmlMap(x *awsquery.XML, name string, m map[string]string) {
 	x.Close(name)
 }
 
+// xmlPushItems writes a page of platform applications or endpoints.
+func xmlPushItems(x *awsquery.XML, list, arnName string, items []topic.PushItem, next string) {
+	x.Open(list)
+	for _, it := range items {
+		x.Open("member")
+		x.Elem(arnName, it.Arn)
+		xmlMap(x, "Attributes", it.Attributes)
+		x.Close("member")
+	}
+	x.Close(list)
+	if next != "" {
+		x.Elem("NextToken", next)
+	}
+}
+
+// missingMember is the framework's answer to a required member left out.
+func missingMember(name string) error {
+	return &topic.Error{Kind: topic.ErrValidationError, Message: "1 validation error detected: Value null at '" + name + "' failed to satisfy constraint: Member must not be null"}
+}
+
 func xmlSubscriptions(x *awsquery.XML, subs []topic.SubscriptionInfo, next string) {
 	x.Open("Subscriptions")
 	for _, s := range subs {
@@ -496,6 +516,104 @@ func operations() map[string]func(h *Handler, r *Request, p awsquery.Params) (fu
 			// forkline sends no SMS, so it keeps no sandbox of verified
 			// destinations: the account is reported out of it.
 			return func(x *awsquery.XML) { x.Elem("IsInSandbox", "false") }, nil
+		},
+		"CreatePlatformApplication": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
+			name, ok := p["Name"]
+			if !ok {
+				return nil, missingMember("name")
+			}
+			platform, ok := p["Platform"]
+			if !ok {
+				return nil, missingMember("platform")
+			}
+			arn, err := h.svc.CreatePlatformApplication(r.Ctx, name, platform, attributes(p))
+			if err != nil {
+				return nil, err
+			}
+			return func(x *awsquery.XML) { x.Elem("PlatformApplicationArn", arn) }, nil
+		},
+		"GetPlatformApplicationAttributes": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
+			arn, err := required(p, "PlatformApplicationArn")
+			if err != nil {
+				return nil, err
+			}
+			attrs, err := h.svc.GetPlatformApplicationAttributes(r.Ctx, arn)
+			if err != nil {
+				return nil, err
+			}
+			return func(x *awsquery.XML) { xmlMap(x, "Attributes", attrs) }, nil
+		},
+		"SetPlatformApplicationAttributes": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
+			arn, err := required(p, "PlatformApplicationArn")
+			if err != nil {
+				return nil, err
+			}
+			return nil, h.svc.SetPlatformApplicationAttributes(r.Ctx, arn, attributes(p))
+		},
+		"ListPlatformApplications": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
+			items, next, err := h.svc.ListPlatformApplications(r.Ctx, p["NextToken"])
+			if err != nil {
+				return nil, err
+			}
+			return func(x *awsquery.XML) { xmlPushItems(x, "PlatformApplications", "PlatformApplicationArn", items, next) }, nil
+		},
+		"DeletePlatformApplication": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
+			arn, err := required(p, "PlatformApplicationArn")
+			if err != nil {
+				return nil, err
+			}
+			return nil, h.svc.DeletePlatformApplication(r.Ctx, arn)
+		},
+		"CreatePlatformEndpoint": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
+			app, err := required(p, "PlatformApplicationArn")
+			if err != nil {
+				return nil, err
+			}
+			token, err := required(p, "Token")
+			if err != nil {
+				return nil, err
+			}
+			arn, err := h.svc.CreatePlatformEndpoint(r.Ctx, app, token, p["CustomUserData"], p.Map("Attributes.entry", "key", "value"))
+			if err != nil {
+				return nil, err
+			}
+			return func(x *awsquery.XML) { x.Elem("EndpointArn", arn) }, nil
+		},
+		"GetEndpointAttributes": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
+			arn, err := required(p, "EndpointArn")
+			if err != nil {
+				return nil, err
+			}
+			attrs, err := h.svc.GetEndpointAttributes(r.Ctx, arn)
+			if err != nil {
+				return nil, err
+			}
+			return func(x *awsquery.XML) { xmlMap(x, "Attributes", attrs) }, nil
+		},
+		"SetEndpointAttributes": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
+			arn, err := required(p, "EndpointArn")
+			if err != nil {
+				return nil, err
+			}
+			return nil, h.svc.SetEndpointAttributes(r.Ctx, arn, attributes(p))
+		},
+		"ListEndpointsByPlatformApplication": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
+			arn, err := required(p, "PlatformApplicationArn")
+			if err != nil {
+				return nil, err
+			}
+			items, next, err := h.svc.ListEndpointsByPlatformApplication(r.Ctx, arn, p["NextToken"])
+			if err != nil {
+				return nil, err
+			}
+			return func(x *awsquery.XML) { xmlPushItems(x, "Endpoints", "EndpointArn", items, next) }, nil
+		},
+		"DeleteEndpoint": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
+			arn, err := required(p, "EndpointArn")
+			if err != nil {
+				return nil, err
+			}
+			return nil, h.svc.DeleteEndpoint(r.Ctx, arn)
 		},
 		"ListTagsForResource": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
 			arn, err := required(p, "ResourceArn")

@@ -111,6 +111,7 @@ type Service struct {
 	warns  logLimiter // failed deliveries' warnings, per subscription
 	signer *signer
 	smsMu  sync.Mutex // orders SetSMSAttributes' read, change and write
+	push   pushState  // platform applications and endpoints
 
 	mu     sync.RWMutex // guards topics, subs, restore, every topic's subs list and nextSweep
 	topics map[string]*topic
@@ -411,6 +412,9 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load restorable subscriptions: %w", err)
+	}
+	if err := s.loadPush(ctx); err != nil {
+		return nil, fmt.Errorf("load platform applications: %w", err)
 	}
 	for _, t := range s.topics {
 		slices.SortFunc(t.dedupExp, func(a, b dedupRef) int { return cmp.Compare(a.exp, b.exp) })

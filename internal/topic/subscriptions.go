@@ -243,6 +243,12 @@ func (s *Service) checkEndpoint(t *topic, proto, endpoint string) error {
 			return errorf(ErrInvalidParameter, "Invalid SMS endpoint: %s", endpoint)
 		case (proto == "email" || proto == "email-json") && !emailAddress(endpoint):
 			return errorf(ErrInvalidParameter, "Invalid parameter: Email address")
+		case proto == "application":
+			// No space after "arn", as AWS words it (moto's
+			// AWS-verified test_subscribe_to_deleted_platform_endpoint).
+			if exists, _ := s.endpointState(endpoint); !exists {
+				return errorf(ErrInvalidParameter, "Invalid parameter: Endpoint Reason: Endpoint does not exist for endpoint arn%s", endpoint)
+			}
 		}
 		if t.fifo {
 			return errorf(ErrInvalidParameter, "Invalid parameter: Invalid protocol type: %s", proto)

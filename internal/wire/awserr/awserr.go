@@ -156,6 +156,7 @@ func init() {
 		"TooManyEntriesInBatchRequest": 400, "BatchEntryIdsNotDistinct": 400, "BatchRequestTooLong": 400,
 		"EmptyBatchRequest": 400, "InvalidBatchEntryId": 400, "Throttled": 429, "InvalidAction": 400,
 		"MissingParameter": 400, "MissingAction": 400, "InvalidState": 400, "ReplayLimitExceeded": 403,
+		"EndpointDisabled": 400, "PlatformApplicationDisabled": 400,
 	} {
 		addIn("sns", code, status, true)
 	}
