@@ -100,6 +100,8 @@ func TestPlatformApplicationsAndEndpoints(t *testing.T) {
 	}
 	// A platform's own key, no "default" (SNS developer guide, "Sending
 	// platform specific payloads in messages to mobile devices").
+	_, err = c.Publish(ctx(t), &sns.PublishInput{TargetArn: &epArn, MessageStructure: aws.String("json"), Message: aws.String("null")})
+	wantCode(t, err, "InvalidParameter")
 	pub, err := c.Publish(ctx(t), &sns.PublishInput{TargetArn: &epArn, MessageStructure: aws.String("json"),
 		Message: aws.String(`{"GCM":"{\"notification\":{\"title\":\"hi\"}}"}`)})
 	if err != nil || aws.ToString(pub.MessageId) == "" {
@@ -140,15 +142,29 @@ func TestPlatformApplicationsAndEndpoints(t *testing.T) {
 	}
 	_, err = c2.Publish(ctx(t), &sns.PublishInput{TargetArn: &epArn, Message: aws.String("m")})
 	wantCode(t, err, "InvalidParameter")
-	_, err = c2.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: &topicArn, Protocol: aws.String("application"), Endpoint: &epArn})
+	// Its subscription stays ("you must also unsubscribe the endpoint
+	// from the topic", SNS API reference, DeleteEndpoint), and Subscribe
+	// still finds it; a new subscription of it is refused.
+	if _, err := c2.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: &topicArn, Protocol: aws.String("application"), Endpoint: &epArn}); err != nil {
+		t.Fatalf("subscribing a deleted endpoint where it is subscribed: %v", err)
+	}
+	other := createTopic(t, c2, "other-pushes", nil)
+	_, err = c2.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: &other, Protocol: aws.String("application"), Endpoint: &epArn})
 	wantCode(t, err, "InvalidParameter")
 	if !strings.HasSuffix(errMessage(err), "Endpoint does not exist for endpoint arn"+epArn) {
 		t.Fatalf("subscribing a deleted endpoint: %v", err)
 	}
 
-	ep2, err := c2.CreatePlatformEndpoint(ctx(t), &sns.CreatePlatformEndpointInput{PlatformApplicationArn: &appArn, Token: aws.String("device-2")})
+	// An empty CustomUserData sets none, as SetEndpointAttributes takes
+	// it; Enabled is read whatever its case.
+	ep2, err := c2.CreatePlatformEndpoint(ctx(t), &sns.CreatePlatformEndpointInput{PlatformApplicationArn: &appArn, Token: aws.String("device-2"),
+		Attributes: map[string]string{"CustomUserData": "", "Enabled": "True"}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got, err := c2.GetEndpointAttributes(ctx(t), &sns.GetEndpointAttributesInput{EndpointArn: ep2.EndpointArn}); err != nil ||
+		len(got.Attributes) != 2 || got.Attributes["Enabled"] != "true" {
+		t.Fatalf("an endpoint made with an empty CustomUserData: %v, %v", got, err)
 	}
 	if _, err := c2.DeletePlatformApplication(ctx(t), &sns.DeletePlatformApplicationInput{PlatformApplicationArn: &appArn}); err != nil {
 		t.Fatal(err)

@@ -214,16 +214,34 @@ func xmlResult(w *httptest.ResponseRecorder, action string) (any, error) {
 	}
 	for _, c := range root.Children {
 		if c.XMLName.Local == action+"Result" {
+			if len(c.Children) == 0 {
+				return map[string]any{}, nil
+			}
 			return xmlValue(c), nil
 		}
 	}
 	return map[string]any{}, nil
 }
 
+// xmlLists are the list members of SNS's answers.
+var xmlLists = map[string]bool{
+	"Topics": true, "Subscriptions": true, "Endpoints": true, "PlatformApplications": true,
+	"phoneNumbers": true, "Tags": true, "Successful": true, "Failed": true,
+}
+
 // xmlValue turns an element into a JSON value: text, a list (member
 // children), a map (entry children with key and value), or an object.
 func xmlValue(n xmlNode) any {
 	if len(n.Children) == 0 {
+		// An empty element of a map or a list shape is an empty map or
+		// list, as the SDKs read it, not an empty string.
+		switch name := n.XMLName.Local; {
+		case n.Text != "":
+		case strings.HasSuffix(strings.ToLower(name), "attributes"):
+			return map[string]any{}
+		case xmlLists[name]:
+			return []any{}
+		}
 		return n.Text
 	}
 	switch n.Children[0].XMLName.Local {

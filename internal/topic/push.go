@@ -343,7 +343,7 @@ func checkEndpointAttributes(attrs map[string]string) error {
 				return invalidParam("CustomUserData", "must be UTF-8 and less than 2 KB")
 			}
 		case "Enabled":
-			if v != "true" && v != "false" {
+			if v := strings.ToLower(v); v != "true" && v != "false" {
 				return invalidParam("Attributes", "Enabled must be true or false")
 			}
 		case "Token":
@@ -366,7 +366,12 @@ func (s *Service) CreatePlatformEndpoint(ctx context.Context, appArn, token, cus
 	}
 	want := map[string]string{"Enabled": "true"}
 	for k, v := range attrs {
-		want[k] = v
+		if k == "Enabled" {
+			v = strings.ToLower(v)
+		}
+		if v != "" || k != "CustomUserData" {
+			want[k] = v
+		}
 	}
 	if customUserData != "" {
 		want["CustomUserData"] = customUserData
@@ -456,6 +461,9 @@ func (s *Service) SetEndpointAttributes(ctx context.Context, arn string, attrs m
 	rec := *e
 	rec.Attributes = maps.Clone(e.Attributes)
 	for k, v := range attrs {
+		if k == "Enabled" {
+			v = strings.ToLower(v)
+		}
 		if k == "CustomUserData" && v == "" {
 			delete(rec.Attributes, k)
 		} else {
@@ -551,16 +559,20 @@ func (s *Service) publishToEndpoint(in *PublishInput, arn string) (PublishResult
 	if !enabled {
 		return PublishResult{}, errorf(ErrEndpointDisabled, "Endpoint is disabled")
 	}
+	// A topic publish's checks, in their order, but for the JSON
+	// structure's "default", which an endpoint does not need.
 	check := *in
 	if in.MessageStructure == "json" {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(in.Message), &m); err != nil {
-			return PublishResult{}, errorf(ErrInvalidParameter, "Invalid parameter: Message Structure - JSON message body failed to parse")
-		}
-		check.MessageStructure = "" // the other checks, without the topic's need for "default"
+		check.MessageStructure = ""
 	}
 	if _, err := s.prepare(&topic{}, &check, ""); err != nil {
 		return PublishResult{}, err
+	}
+	if in.MessageStructure == "json" {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(in.Message), &m); err != nil || m == nil {
+			return PublishResult{}, errorf(ErrInvalidParameter, "Invalid parameter: Message Structure - JSON message body failed to parse")
+		}
 	}
 	id := newID()
 	s.log.Info("push notification not sent: forkline contacts no push service", "endpoint", arn, "message_id", id)

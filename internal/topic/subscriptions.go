@@ -245,8 +245,10 @@ func (s *Service) checkEndpoint(t *topic, proto, endpoint string) error {
 			return errorf(ErrInvalidParameter, "Invalid parameter: Email address")
 		case proto == "application":
 			// No space after "arn", as AWS words it (moto's
-			// AWS-verified test_subscribe_to_deleted_platform_endpoint).
-			if exists, _ := s.endpointState(endpoint); !exists {
+			// AWS-verified test_subscribe_to_deleted_platform_endpoint,
+			// which also finds that the subscription of an endpoint
+			// deleted since is still returned).
+			if exists, _ := s.endpointState(endpoint); !exists && !s.subscribed(t, proto, endpoint) {
 				return errorf(ErrInvalidParameter, "Invalid parameter: Endpoint Reason: Endpoint does not exist for endpoint arn%s", endpoint)
 			}
 		}
@@ -255,6 +257,19 @@ func (s *Service) checkEndpoint(t *topic, proto, endpoint string) error {
 		}
 	}
 	return nil
+}
+
+// subscribed reports whether the topic has a subscription of the
+// endpoint by the protocol.
+func (s *Service) subscribed(t *topic, proto, endpoint string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, sub := range t.subs {
+		if sub.rec.Protocol == proto && sub.rec.Endpoint == endpoint {
+			return true
+		}
+	}
+	return false
 }
 
 // phoneNumber reports whether s is a phone number: an optional "+", then 7
