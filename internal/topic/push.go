@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -131,12 +131,7 @@ func (s *Service) loadPush(ctx context.Context) error {
 // checkAppAttributes checks the names of a platform application's
 // attributes.
 func checkAppAttributes(attrs map[string]string) error {
-	names := make([]string, 0, len(attrs))
-	for k := range attrs {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		if !appAttributeNames[k] {
 			return errorf(ErrInvalidParameter, "Invalid parameter: Attributes Reason: Invalid attribute name: %s", k)
 		}
@@ -328,12 +323,7 @@ func (s *Service) DeletePlatformApplication(ctx context.Context, arn string) err
 // checkEndpointAttributes checks the attributes of an endpoint (SNS API
 // reference, SetEndpointAttributes: CustomUserData, Enabled, Token).
 func checkEndpointAttributes(attrs map[string]string) error {
-	names := make([]string, 0, len(attrs))
-	for k := range attrs {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		v := attrs[k]
 		switch k {
 		case "CustomUserData":

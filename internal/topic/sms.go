@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 
 	"github.com/forkline/forkline/internal/store"
@@ -105,12 +106,8 @@ func (s *Service) SetSMSAttributes(ctx context.Context, attrs map[string]string)
 	if len(attrs) == 0 {
 		return errorf(ErrInvalidParameter, "Invalid parameter: attributes Reason: no value for required parameter")
 	}
-	names := make([]string, 0, len(attrs))
-	for k := range attrs {
-		names = append(names, k)
-	}
-	sort.Strings(names) // the first invalid one by name, whatever the request's order
-	for _, k := range names {
+	// The first invalid one by name, whatever the request's order.
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		if err := checkSMSAttribute(k, attrs[k]); err != nil {
 			return err
 		}
