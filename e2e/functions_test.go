@@ -224,7 +224,8 @@ func TestInvokeGoFunction(t *testing.T) {
 		}
 	}
 
-	// The environment: Lambda's variables, the function's own, no more.
+	// The environment: Lambda's variables, the function's own, TMPDIR
+	// (the sandbox's own temporary directory), no more.
 	out = invoke(t, c, "probe", map[string]string{"action": "env"})
 	var envr struct {
 		Env      map[string]string
@@ -239,7 +240,7 @@ func TestInvokeGoFunction(t *testing.T) {
 		}
 	}
 	allowed := map[string]bool{"PATH": true, "LD_LIBRARY_PATH": true, "LANG": true, "TZ": true, "GREETING": true, "_HANDLER": true,
-		"LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true, "AWS_ENDPOINT_URL": true, "_X_AMZN_TRACE_ID": true}
+		"LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true, "AWS_ENDPOINT_URL": true, "_X_AMZN_TRACE_ID": true, "TMPDIR": true}
 	for _, k := range envr.EnvNames {
 		if !allowed[k] && !strings.HasPrefix(k, "AWS_") {
 			t.Errorf("unexpected variable %s in the function's environment", k)
@@ -534,6 +535,47 @@ def handler(event, context):
 	json.Unmarshal(out.Payload, &fe)
 	if fe.ErrorType != "Runtime.ImportModuleError" || !strings.Contains(fe.ErrorMessage, "Unable to import module 'missing'") {
 		t.Fatalf("import error = %s", out.Payload)
+	}
+}
+
+// TestSandboxTemporaryDirectory: each sandbox has its own temporary
+// directory, kept across its warm invocations and gone with it, as a
+// Lambda execution environment's /tmp (Lambda developer guide, "Configure
+// ephemeral storage for Lambda functions"): TMPDIR names it, under the
+// data directory, not the host's /tmp.
+func TestSandboxTemporaryDirectory(t *testing.T) {
+	requireClient(t, "python3", "--version")
+	s, c := startLambda(t)
+	createFunction(t, c, "tmp", codeZip(map[string]string{
+		"app.py": `import os, tempfile
+def handler(event, context):
+    d = tempfile.gettempdir()
+    seen = os.path.exists(os.path.join(d, "mark"))
+    open(os.path.join(d, "mark"), "w").close()
+    return {"dir": d, "seen": seen}
+`,
+	}), func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler = lambdatypes.RuntimePython311, aws.String("app.handler")
+	})
+	var first, second struct {
+		Dir  string
+		Seen bool
+	}
+	json.Unmarshal(invoke(t, c, "tmp", map[string]int{}).Payload, &first)
+	json.Unmarshal(invoke(t, c, "tmp", map[string]int{}).Payload, &second)
+	if !strings.HasPrefix(first.Dir, filepath.Join(s.DataDir, "lambda", "tmp")+"/") || first.Seen || second.Dir != first.Dir || !second.Seen {
+		t.Fatalf("first invocation %+v, second %+v", first, second)
+	}
+	if _, err := c.DeleteFunction(ctx(t), &lambda.DeleteFunctionInput{FunctionName: aws.String("tmp")}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(first.Dir); os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sandbox's temporary directory %s outlived its function", first.Dir)
+		}
 	}
 }
 

@@ -362,7 +362,7 @@ func (s *Service) entrypoint(root, opt, runtime string) ([]string, error) {
 
 // environment builds a sandbox's whole environment: Lambda's variables and
 // the function's own, nothing of forkline's.
-func (s *Service) environment(rec funcRec, root, opt, api, stream string) []string {
+func (s *Service) environment(rec funcRec, root, opt, api, stream, tmp string) []string {
 	c := rec.Config
 	env := map[string]string{
 		"PATH":                            "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
@@ -386,6 +386,8 @@ func (s *Service) environment(rec funcRec, root, opt, api, stream string) []stri
 		"AWS_SECRET_ACCESS_KEY":           s.cfg.SecretKey,
 		"AWS_SESSION_TOKEN":               s.cfg.SessionToken,
 		"AWS_ENDPOINT_URL":                s.cfg.EndpointURL(),
+		// The function's own variables may set another.
+		"TMPDIR": tmp,
 	}
 	if opt == "" {
 		opt = "/opt"
@@ -452,15 +454,27 @@ func (s *Service) start(rec funcRec) (*sandbox, error) {
 			}
 		}
 	}
+	// The sandbox's own temporary directory, as a Lambda execution
+	// environment has its own /tmp that lives as long as it does (Lambda
+	// developer guide, "Configure ephemeral storage"): TMPDIR points
+	// there, so that mktemp, tempfile and os.TempDir use it, and it is
+	// deleted when the sandbox ends. (A path written as /tmp is still the
+	// host's: processes share one file system here.)
+	tmp, err := os.MkdirTemp(s.sandboxTmpDir(), "sandbox-")
+	if err != nil {
+		ep.Close()
+		return nil, fmt.Errorf("sandbox temporary directory: %w", err)
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = root
-	cmd.Env = s.environment(rec, root, opt, ep.Addr(), stream)
+	cmd.Env = s.environment(rec, root, opt, ep.Addr(), stream, tmp)
 	// Output goes through a pipe forkline reads itself, so that the end of
 	// an invocation can wait until what the function printed before
 	// answering has been collected (see drain).
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		ep.Close()
+		os.RemoveAll(tmp)
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -472,6 +486,7 @@ func (s *Service) start(rec funcRec) (*sandbox, error) {
 		ep.Close()
 		pr.Close()
 		pw.Close()
+		os.RemoveAll(tmp)
 		return nil, &functionError{"Runtime.InvalidEntrypoint", fmt.Sprintf("RequestId: %s Error: fork/exec %s: %v", "", argv[0], errors.Unwrap(err))}
 	}
 	pw.Close() // the child has its copy
@@ -489,6 +504,10 @@ func (s *Service) start(rec funcRec) (*sandbox, error) {
 		if release != nil {
 			release()
 		}
+		// The process group's other members may still write into it;
+		// they are killed with the sandbox (kill), and what they leave
+		// goes at the next start.
+		os.RemoveAll(tmp)
 		close(sb.died)
 	}()
 	timer := time.NewTimer(initTimeout)

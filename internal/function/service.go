@@ -210,7 +210,12 @@ func New(ctx context.Context, st store.Records, cfg Config) (*Service, error) {
 		s.mem = newMemoryLimiter()
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	for _, d := range []string{s.codeDir(), s.taskDir()} {
+	// Sandboxes' temporary directories die with their sandboxes; any
+	// left are from a forkline that was killed.
+	if err := os.RemoveAll(s.sandboxTmpDir()); err != nil {
+		return nil, fmt.Errorf("lambda directories: %w", err)
+	}
+	for _, d := range []string{s.codeDir(), s.taskDir(), s.sandboxTmpDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("lambda directories: %w", err)
 		}
@@ -266,6 +271,9 @@ func (s *Service) Close() {
 
 func (s *Service) codeDir() string { return filepath.Join(s.cfg.DataDir, "lambda", "code") }
 func (s *Service) taskDir() string { return filepath.Join(s.cfg.DataDir, "lambda", "task") }
+
+// sandboxTmpDir holds each sandbox's own temporary directory.
+func (s *Service) sandboxTmpDir() string { return filepath.Join(s.cfg.DataDir, "lambda", "tmp") }
 
 func (s *Service) functionArn(name string) string {
 	return "arn:aws:lambda:" + s.cfg.Region + ":" + s.cfg.AccountID + ":function:" + name
