@@ -586,7 +586,7 @@ func TestWorkflowAWSSDKIntegrations(t *testing.T) {
 		Published struct{ MessageId string }
 		Topics    struct{ Arns []string }
 		SMS       struct{ Type string }
-		Opted     struct{ Out string }
+		Opted     struct{ Out *bool }
 		Apps      struct{ N int }
 		Machine   struct{ Name, Type string }
 		Invoked   struct {
@@ -601,7 +601,7 @@ func TestWorkflowAWSSDKIntegrations(t *testing.T) {
 	if got.Sent.MessageId == "" || got.Sent.MD5OfMessageBody != "5d41402abc4b2a76b9719d911017c592" || got.Attrs.N != "1" ||
 		!strings.HasSuffix(got.Topic.TopicArn, ":sdk-topic") || got.Published.MessageId == "" || len(got.Topics.Arns) != 1 ||
 		got.Machine.Name != "child" || got.Machine.Type != "STANDARD" || got.Invoked.Status != 200 || got.Invoked.Payload.Got.X != 1 ||
-		got.Missing.Error != "Sqs.QueueDoesNotExistException" || got.SMS.Type != "Transactional" || got.Opted.Out != "false" || got.Apps.N != 0 {
+		got.Missing.Error != "Sqs.QueueDoesNotExistException" || got.SMS.Type != "Transactional" || got.Opted.Out == nil || *got.Opted.Out || got.Apps.N != 0 {
 		t.Fatalf("output: %s", *out.Output)
 	}
 	_, err = c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("dynamo"), RoleArn: aws.String(sfnRole),

@@ -223,6 +223,10 @@ func xmlResult(w *httptest.ResponseRecorder, action string) (any, error) {
 	return map[string]any{}, nil
 }
 
+// xmlBools are the boolean members of SNS's answers, which an SDK (and
+// so a task's result) gives as JSON booleans.
+var xmlBools = map[string]bool{"isOptedOut": true, "IsInSandbox": true, "SenderFault": true}
+
 // xmlLists are the list members of SNS's answers.
 var xmlLists = map[string]bool{
 	"Topics": true, "Subscriptions": true, "Endpoints": true, "PlatformApplications": true,
@@ -236,6 +240,8 @@ func xmlValue(n xmlNode) any {
 		// An empty element of a map or a list shape is an empty map or
 		// list, as the SDKs read it, not an empty string.
 		switch name := n.XMLName.Local; {
+		case xmlBools[name]:
+			return strings.TrimSpace(n.Text) == "true"
 		case n.Text != "":
 		case strings.HasSuffix(strings.ToLower(name), "attributes"):
 			return map[string]any{}
