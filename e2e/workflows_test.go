@@ -561,7 +561,8 @@ func TestWorkflowAWSSDKIntegrations(t *testing.T) {
   "SMS":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:setSMSAttributes","Parameters":{"Attributes":{"DefaultSMSType":"Transactional"}},"ResultPath":null,"Next":"SMSGet"},
   "SMSGet":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:getSMSAttributes","Parameters":{"Attributes":["DefaultSMSType"]},"ResultSelector":{"type.$":"$.Attributes.DefaultSMSType"},"ResultPath":"$.sms","Next":"OptedOut"},
   "OptedOut":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:checkIfPhoneNumberIsOptedOut","Parameters":{"PhoneNumber":"+15555550100"},"ResultSelector":{"out.$":"$.IsOptedOut"},"ResultPath":"$.opted","Next":"Apps"},
-  "Apps":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:listPlatformApplications","ResultSelector":{"n.$":"States.ArrayLength($.PlatformApplications)"},"ResultPath":"$.apps","Next":"Describe"},
+  "Apps":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:listPlatformApplications","ResultSelector":{"n.$":"States.ArrayLength($.PlatformApplications)"},"ResultPath":"$.apps","Next":"Sandbox"},
+  "Sandbox":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:listSMSSandboxPhoneNumbers","ResultSelector":{"n.$":"States.ArrayLength($.PhoneNumbers)"},"ResultPath":"$.sandbox","Next":"Describe"},
   "Describe":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sfn:describeStateMachine","Parameters":{"StateMachineArn":"` + *child.StateMachineArn + `"},"ResultSelector":{"name.$":"$.Name","type.$":"$.Type"},"ResultPath":"$.machine","Next":"Invoke"},
   "Invoke":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:lambda:invoke","Parameters":{"FunctionName":"echo","Payload":{"x":1}},"ResultSelector":{"status.$":"$.StatusCode","payload.$":"States.StringToJson($.Payload)"},"ResultPath":"$.invoked","Next":"Missing"},
   "Missing":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sqs:getQueueUrl","Parameters":{"QueueName":"no-such-queue"},
@@ -588,6 +589,7 @@ func TestWorkflowAWSSDKIntegrations(t *testing.T) {
 		SMS       struct{ Type string }
 		Opted     struct{ Out *bool }
 		Apps      struct{ N int }
+		Sandbox   struct{ N *int }
 		Machine   struct{ Name, Type string }
 		Invoked   struct {
 			Status  int
@@ -601,7 +603,8 @@ func TestWorkflowAWSSDKIntegrations(t *testing.T) {
 	if got.Sent.MessageId == "" || got.Sent.MD5OfMessageBody != "5d41402abc4b2a76b9719d911017c592" || got.Attrs.N != "1" ||
 		!strings.HasSuffix(got.Topic.TopicArn, ":sdk-topic") || got.Published.MessageId == "" || len(got.Topics.Arns) != 1 ||
 		got.Machine.Name != "child" || got.Machine.Type != "STANDARD" || got.Invoked.Status != 200 || got.Invoked.Payload.Got.X != 1 ||
-		got.Missing.Error != "Sqs.QueueDoesNotExistException" || got.SMS.Type != "Transactional" || got.Opted.Out == nil || *got.Opted.Out || got.Apps.N != 0 {
+		got.Missing.Error != "Sqs.QueueDoesNotExistException" || got.SMS.Type != "Transactional" || got.Opted.Out == nil || *got.Opted.Out || got.Apps.N != 0 ||
+		got.Sandbox.N == nil || *got.Sandbox.N != 0 {
 		t.Fatalf("output: %s", *out.Output)
 	}
 	_, err = c.CreateStateMachine(ctx(t), &sfn.CreateStateMachineInput{Name: aws.String("dynamo"), RoleArn: aws.String(sfnRole),

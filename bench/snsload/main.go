@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,12 +43,13 @@ import (
 )
 
 var (
-	duration = flag.Duration("duration", 10*time.Second, "length of each measurement")
-	binFlag  = flag.String("forkline", "", "forkline binary (default: build ./cmd/forkline)")
-	rounds   = flag.Int("rounds", 3, "rounds of the SDK measurements (baseline, then each topic); rows report the median round")
-	only     = flag.String("only", "", "comma-separated topics to measure (t1,t10,t100,f10,f100,fifo10.fifo), and \"null\" for the SDK clients against a null server; default all, with the raw rows; \"lag\" runs only -lagging")
-	nullMode = flag.String("null-listen", "", "internal: run as the null server on this address")
-	lagging  = flag.Int("lagging", 0, "notifications for the lagging-reader figures (0 skips them): published to two queues, each then read to its end, one after the other; use it with -only lag, so that the other figures run on a store without its data")
+	duration   = flag.Duration("duration", 10*time.Second, "length of each measurement")
+	binFlag    = flag.String("forkline", "", "forkline binary (default: build ./cmd/forkline)")
+	rounds     = flag.Int("rounds", 3, "rounds of the SDK measurements (baseline, then each topic); rows report the median round")
+	only       = flag.String("only", "", "comma-separated topics to measure (t1,t10,t100,f10,f100,fifo10.fifo), and \"null\" for the SDK clients against a null server; default all, with the raw rows; \"lag\" runs only -lagging")
+	nullMode   = flag.String("null-listen", "", "internal: run as the null server on this address")
+	clientProf = flag.String("client-profile", "", "write a CPU profile of this load generator (the SDK clients) to this file")
+	lagging    = flag.Int("lagging", 0, "notifications for the lagging-reader figures (0 skips them): published to two queues, each then read to its end, one after the other; use it with -only lag, so that the other figures run on a store without its data")
 )
 
 var body1K = strings.Repeat("x", 1024)
@@ -60,7 +62,19 @@ func main() {
 		runNull(*nullMode)
 		return
 	}
+	if *clientProf != "" {
+		f, err := os.Create(*clientProf)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "snsload:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "snsload:", err)
 		os.Exit(1)
 	}

@@ -96,6 +96,21 @@ opted = sns.list_phone_numbers_opted_out()
 assert opted["phoneNumbers"] == [] and "nextToken" not in opted, opted
 assert sns.check_if_phone_number_is_opted_out(phoneNumber="+15555550100")["isOptedOut"] is False
 assert sns.get_sms_sandbox_account_status()["IsInSandbox"] is False
+# The SMS sandbox's numbers: botocore reads the required, empty
+# PhoneNumbers as [], and VerificationException's extra Status member.
+assert sns.list_sms_sandbox_phone_numbers()["PhoneNumbers"] == []
+assert sns.list_origination_numbers()["PhoneNumbers"] == []
+sns.create_sms_sandbox_phone_number(PhoneNumber="+15555550111", LanguageCode="en-GB")
+listed = sns.list_sms_sandbox_phone_numbers()["PhoneNumbers"]
+assert listed == [{"PhoneNumber": "+15555550111", "Status": "Pending"}], listed
+try:
+    sns.verify_sms_sandbox_phone_number(PhoneNumber="+15555550111", OneTimePassword="99999999")
+    raise AssertionError("no error")
+except ClientError as e:
+    err = e.response["Error"]
+    assert err["Code"] == "VerificationException" and err["Status"] == "Pending", e.response
+    assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 400, e.response
+sns.delete_sms_sandbox_phone_number(PhoneNumber="+15555550111")
 # Mobile push resources, through botocore's list-of-structures parser.
 app = sns.create_platform_application(Name="py-app", Platform="GCM",
                                       Attributes={"PlatformCredential": "key"})["PlatformApplicationArn"]

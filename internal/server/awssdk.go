@@ -230,7 +230,7 @@ var xmlBools = map[string]bool{"isOptedOut": true, "IsInSandbox": true, "SenderF
 // xmlLists are the list members of SNS's answers.
 var xmlLists = map[string]bool{
 	"Topics": true, "Subscriptions": true, "Endpoints": true, "PlatformApplications": true,
-	"phoneNumbers": true, "Tags": true, "Successful": true, "Failed": true,
+	"phoneNumbers": true, "PhoneNumbers": true, "NumberCapabilities": true, "Tags": true, "Successful": true, "Failed": true,
 }
 
 // xmlValue turns an element into a JSON value: text, a list (member

@@ -61,7 +61,9 @@ var fuzzActions = []string{"CreateTopic", "DeleteTopic", "ListTopics", "GetTopic
 	"GetSMSAttributes", "CheckIfPhoneNumberIsOptedOut", "ListPhoneNumbersOptedOut", "OptInPhoneNumber",
 	"GetSMSSandboxAccountStatus", "CreatePlatformApplication", "GetPlatformApplicationAttributes",
 	"SetPlatformApplicationAttributes", "ListPlatformApplications", "DeletePlatformApplication", "CreatePlatformEndpoint",
-	"GetEndpointAttributes", "SetEndpointAttributes", "ListEndpointsByPlatformApplication", "DeleteEndpoint"}
+	"GetEndpointAttributes", "SetEndpointAttributes", "ListEndpointsByPlatformApplication", "DeleteEndpoint",
+	"CreateSMSSandboxPhoneNumber", "VerifySMSSandboxPhoneNumber", "DeleteSMSSandboxPhoneNumber", "ListSMSSandboxPhoneNumbers",
+	"ListOriginationNumbers"}
 
 // FuzzQuery: no query request makes the adapter fail internally or answer
 // anything but a well-formed XML document.
@@ -80,6 +82,11 @@ func FuzzQuery(f *testing.F) {
 	f.Add(uint8(27), "Name=app&Platform=GCM&Attributes.entry.1.key=PlatformCredential&Attributes.entry.1.value=k")
 	f.Add(uint8(32), "PlatformApplicationArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3Aapp%2FGCM%2Fapp&Token=t&CustomUserData=u")
 	f.Add(uint8(12), "TargetArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3Aendpoint%2FGCM%2Fapp%2Fx&Message=%7B%7D&MessageStructure=json")
+	f.Add(uint8(37), "PhoneNumber=%2B15555550100&LanguageCode=fr-CA")
+	f.Add(uint8(38), "PhoneNumber=%2B15555550100&OneTimePassword=123456")
+	f.Add(uint8(39), "PhoneNumber=12345")
+	f.Add(uint8(40), "MaxResults=1&NextToken=2b31")
+	f.Add(uint8(41), "MaxResults=30")
 	h := newHandler(f)
 	f.Fuzz(func(t *testing.T, op uint8, form string) {
 		action := fuzzActions[int(op)%len(fuzzActions)]

@@ -91,7 +91,7 @@ func (h *Handler) toAWS(r *Request, err error) *awserr.Error {
 	}
 	var te *topic.Error
 	if errors.As(err, &te) {
-		return &awserr.Error{Entry: awserr.InService("sns", te.Kind.Error()), Message: te.Message}
+		return &awserr.Error{Entry: awserr.InService("sns", te.Kind.Error()), Message: te.Message, Extra: te.Extra}
 	}
 	if errors.Is(err, context.Canceled) {
 		return &awserr.Error{Entry: awserr.Lookup(awserr.ServiceUnavailable), Message: "The request was cancelled."}
@@ -516,6 +516,61 @@ func operations() map[string]func(h *Handler, r *Request, p awsquery.Params) (fu
 			// forkline sends no SMS, so it keeps no sandbox of verified
 			// destinations: the account is reported out of it.
 			return func(x *awsquery.XML) { x.Elem("IsInSandbox", "false") }, nil
+		},
+		"CreateSMSSandboxPhoneNumber": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
+			number, ok := p["PhoneNumber"]
+			if !ok {
+				return nil, missingMember("phoneNumber")
+			}
+			return emptyResult, h.svc.CreateSMSSandboxPhoneNumber(r.Ctx, number, p["LanguageCode"])
+		},
+		"VerifySMSSandboxPhoneNumber": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
+			number, ok := p["PhoneNumber"]
+			if !ok {
+				return nil, missingMember("phoneNumber")
+			}
+			password, ok := p["OneTimePassword"]
+			if !ok {
+				return nil, missingMember("oneTimePassword")
+			}
+			return emptyResult, h.svc.VerifySMSSandboxPhoneNumber(r.Ctx, number, password)
+		},
+		"DeleteSMSSandboxPhoneNumber": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
+			number, ok := p["PhoneNumber"]
+			if !ok {
+				return nil, missingMember("phoneNumber")
+			}
+			return emptyResult, h.svc.DeleteSMSSandboxPhoneNumber(r.Ctx, number)
+		},
+		"ListSMSSandboxPhoneNumbers": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
+			numbers, next, err := h.svc.ListSMSSandboxPhoneNumbers(r.Ctx, p["NextToken"], p["MaxResults"])
+			if err != nil {
+				return nil, err
+			}
+			return func(x *awsquery.XML) {
+				// PhoneNumbers is required in the result: present when empty.
+				x.Open("PhoneNumbers")
+				for _, n := range numbers {
+					x.Open("member")
+					x.Elem("PhoneNumber", n.PhoneNumber)
+					x.Elem("Status", n.Status)
+					x.Close("member")
+				}
+				x.Close("PhoneNumbers")
+				if next != "" {
+					x.Elem("NextToken", next)
+				}
+			}, nil
+		},
+		"ListOriginationNumbers": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
+			// forkline rents no origination numbers: an empty list.
+			if err := h.svc.ListOriginationNumbers(r.Ctx, p["NextToken"], p["MaxResults"]); err != nil {
+				return nil, err
+			}
+			return func(x *awsquery.XML) {
+				x.Open("PhoneNumbers")
+				x.Close("PhoneNumbers")
+			}, nil
 		},
 		"CreatePlatformApplication": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
 			name, ok := p["Name"]

@@ -32,6 +32,9 @@ var (
 type Error struct {
 	Kind    error
 	Message string
+	// Extra are members of the error's shape after Message, in order
+	// (VerificationException's Status).
+	Extra [][2]string
 }
 
 func (e *Error) Error() string { return e.Kind.Error() + ": " + e.Message }

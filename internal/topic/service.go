@@ -795,6 +795,11 @@ const pageSize = 100
 // page sorts keys and returns the page after token (the last key of the
 // previous page, hex-encoded).
 func page(keys []string, token string) ([]string, string, error) {
+	return pageOf(keys, token, pageSize)
+}
+
+// pageOf is page with n keys a page.
+func pageOf(keys []string, token string, n int) ([]string, string, error) {
 	sort.Strings(keys)
 	start := 0
 	if token != "" {
@@ -807,7 +812,7 @@ func page(keys []string, token string) ([]string, string, error) {
 			start++
 		}
 	}
-	end := start + pageSize
+	end := start + n
 	next := ""
 	if end < len(keys) {
 		next = hex.EncodeToString([]byte(keys[end-1]))

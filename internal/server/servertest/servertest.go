@@ -36,6 +36,10 @@ type Options struct {
 	DataDir string
 	// CredentialsFile enables SigV4 verification.
 	CredentialsFile string
+	// Log, when set, receives the server's log from the info level up,
+	// for tests of what forkline reports only there (it must be safe for
+	// concurrent writes).
+	Log io.Writer
 }
 
 // Server is a running test server.
@@ -68,6 +72,9 @@ func Start(t testing.TB, o Options) *Server {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if o.Log != nil {
+		log = slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	srv, err := server.New(context.Background(), cfg, server.Options{Clock: clk, Logger: log})
 	if err != nil {

@@ -40,6 +40,9 @@ func (e Entry) Fault() string {
 type Error struct {
 	Entry
 	Message string
+	// Extra are members of the error's shape after Message, in order,
+	// for the shapes that have more (SNS's VerificationException: Status).
+	Extra [][2]string
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -156,7 +159,8 @@ func init() {
 		"TooManyEntriesInBatchRequest": 400, "BatchEntryIdsNotDistinct": 400, "BatchRequestTooLong": 400,
 		"EmptyBatchRequest": 400, "InvalidBatchEntryId": 400, "Throttled": 429, "InvalidAction": 400,
 		"MissingParameter": 400, "MissingAction": 400, "InvalidState": 400, "ReplayLimitExceeded": 403,
-		"EndpointDisabled": 400, "PlatformApplicationDisabled": 400,
+		"EndpointDisabled": 400, "PlatformApplicationDisabled": 400, "OptedOut": 400, "UserError": 400,
+		"VerificationException": 400,
 	} {
 		addIn("sns", code, status, true)
 	}

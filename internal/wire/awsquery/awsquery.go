@@ -311,6 +311,9 @@ func WriteError(w http.ResponseWriter, xmlns, requestID string, e *awserr.Error)
 	x.Elem("Type", e.Fault())
 	x.Elem("Code", e.Query())
 	x.Elem("Message", e.Message)
+	for _, m := range e.Extra {
+		x.Elem(m[0], m[1])
+	}
 	x.WriteString("<Detail/>")
 	x.Close("Error")
 	x.Elem("RequestId", requestID)
