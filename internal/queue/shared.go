@@ -253,7 +253,15 @@ func (t *refTable) add(seq, id uint64) {
 		t.refs = append(t.refs, seqRef{seq, id})
 		return
 	}
-	i := t.find(seq)
+	// Concurrent sends commit out of order, mostly by a few places: look
+	// back from the end before searching the whole table.
+	i := n - 1
+	for i > 0 && i > n-16 && t.refs[i-1].seq >= seq {
+		i--
+	}
+	if i > 0 && t.refs[i-1].seq >= seq {
+		i = t.find(seq)
+	}
 	if i < n && t.refs[i].seq == seq {
 		if t.refs[i].id == 0 {
 			t.dead--

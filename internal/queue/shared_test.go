@@ -169,8 +169,15 @@ func TestRefTableMatchesMap(t *testing.T) {
 	for i := 0; i < 200_000; i++ {
 		switch op := r.IntN(10); {
 		case op < 5:
-			// Sends end nearly in order.
+			// Sends end nearly in order: mostly new, some a few places
+			// back (concurrent commits), now and then far back.
 			seq := next + uint64(r.IntN(4))
+			switch k := r.IntN(10); {
+			case k < 3:
+				seq = uint64(max(1, int(next)-1-r.IntN(24)))
+			case k == 3:
+				seq = uint64(r.IntN(int(next)) + 1)
+			}
 			next = max(next, seq+1)
 			if _, ok := model[seq]; ok {
 				continue
