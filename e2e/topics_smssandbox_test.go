@@ -25,7 +25,7 @@ func lastPassword(t *testing.T, log *lockedBuffer, number string) string {
 
 // TestSMSSandboxPhoneNumbers drives the SMS sandbox's destination numbers
 // with the SDK: a number is added pending and verified with its one-time
-// password, which forkline logs since it sends no SMS; the shapes,
+// password, which forkline logs (at warning level) since it sends no SMS; the shapes,
 // patterns, ranges and error codes are the SNS API reference's
 // (CreateSMSSandboxPhoneNumber, VerifySMSSandboxPhoneNumber,
 // DeleteSMSSandboxPhoneNumber, ListSMSSandboxPhoneNumbers,
@@ -96,6 +96,12 @@ func TestSMSSandboxPhoneNumbers(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A verified number's password is spent: verifying it again changes
+	// nothing, whatever the password.
+	if _, err := c.VerifySMSSandboxPhoneNumber(ctx(t), &sns.VerifySMSSandboxPhoneNumberInput{PhoneNumber: aws.String(number), OneTimePassword: aws.String(wrong)}); err != nil {
+		t.Fatal(err)
+	}
+
 	for _, n := range []string{"+15555550102", "+15555550103", "12345"} {
 		if _, err := c.CreateSMSSandboxPhoneNumber(ctx(t), &sns.CreateSMSSandboxPhoneNumberInput{PhoneNumber: aws.String(n)}); err != nil {
 			t.Fatal(err)
@@ -148,6 +154,15 @@ func TestSMSSandboxPhoneNumbers(t *testing.T) {
 	if err != nil || len(orig.PhoneNumbers) != 0 || orig.NextToken != nil {
 		t.Fatalf("ListOriginationNumbers: %+v, %v", orig, err)
 	}
+	// Range errors in the request framework's words (as for SNS's other
+	// ValidationErrors).
 	_, err = c.ListOriginationNumbers(ctx(t), &sns.ListOriginationNumbersInput{MaxResults: aws.Int32(31)})
 	wantCode(t, err, "ValidationException")
+	if m := errMessage(err); m != "1 validation error detected: Value '31' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 30" {
+		t.Fatalf("MaxResults 31: %q", m)
+	}
+	_, err = c.ListOriginationNumbers(ctx(t), &sns.ListOriginationNumbersInput{MaxResults: aws.Int32(0)})
+	if m := errMessage(err); m != "1 validation error detected: Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1" {
+		t.Fatalf("MaxResults 0: %q", m)
+	}
 }

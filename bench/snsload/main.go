@@ -62,19 +62,23 @@ func main() {
 		runNull(*nullMode)
 		return
 	}
+	stop := func() {}
 	if *clientProf != "" {
 		f, err := os.Create(*clientProf)
 		if err == nil {
-			err = pprof.StartCPUProfile(f)
+			if err = pprof.StartCPUProfile(f); err != nil {
+				f.Close()
+			}
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "snsload:", err)
 			os.Exit(1)
 		}
-		defer pprof.StopCPUProfile()
+		stop = func() { pprof.StopCPUProfile(); f.Close() }
 	}
+	defer stop()
 	if err := run(); err != nil {
-		pprof.StopCPUProfile()
+		stop()
 		fmt.Fprintln(os.Stderr, "snsload:", err)
 		os.Exit(1)
 	}

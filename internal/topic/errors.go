@@ -33,7 +33,8 @@ type Error struct {
 	Kind    error
 	Message string
 	// Extra are members of the error's shape after Message, in order
-	// (VerificationException's Status).
+	// (VerificationException's Status): constant names, never Code or
+	// Message. Only the query protocol's error document writes them.
 	Extra [][2]string
 }
 

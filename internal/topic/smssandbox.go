@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/forkline/forkline/internal/store"
 )
@@ -117,7 +118,9 @@ func (s *Service) CreateSMSSandboxPhoneNumber(ctx context.Context, number, langu
 	if err := s.st.Commit(ctx, &b); err != nil {
 		return err
 	}
-	s.log.Info("sms sandbox: one-time password not sent, forkline delivers no SMS; verify the number with it",
+	// At warning level, so that a log kept to warnings still shows it:
+	// it is the only way to the password.
+	s.log.Warn("sms sandbox: one-time password not sent, forkline delivers no SMS; verify the number with it",
 		"phone_number", number, "one_time_password", rec.Password)
 	return nil
 }
@@ -140,15 +143,15 @@ func (s *Service) VerifySMSSandboxPhoneNumber(ctx context.Context, number, passw
 	if rec == nil {
 		return errSandboxNumberNotFound()
 	}
+	if rec.Status == "Verified" {
+		return nil // verified already: its password is spent
+	}
 	if password != rec.Password {
 		e := errorf(ErrVerification, "Invalid one-time password for the phone number").(*Error)
 		e.Extra = [][2]string{{"Status", rec.Status}}
 		return e
 	}
-	if rec.Status == "Verified" {
-		return nil
-	}
-	rec.Status = "Verified"
+	rec.Status, rec.Password = "Verified", ""
 	var b store.Batch
 	b.PutRecord(nsSandbox, number, mustJSON(rec))
 	return s.st.Commit(ctx, &b)
@@ -218,18 +221,26 @@ func (s *Service) ListOriginationNumbers(ctx context.Context, token, maxResults 
 	return nil
 }
 
-// listLimit reads a MaxResults of 1 to max (default max); out of range is
-// an error of kind.
-func listLimit(v string, max int, kind error) (int, error) {
+// listLimit reads a MaxResults of 1 to most (default most); out of range
+// is an error of kind, in the framework's words when kind is
+// ErrValidation.
+func listLimit(v string, most int, kind error) (int, error) {
 	if v == "" {
-		return max, nil
+		return most, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > max {
-		if kind == ErrValidation {
-			return 0, errorf(kind, "1 validation error detected: Value '%s' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and %d", v, max)
-		}
-		return 0, invalidParam("MaxResults", fmt.Sprintf("must be between 1 and %d", max))
+	if err != nil || !digits(strings.TrimPrefix(v, "-")) {
+		return 0, invalidParam("MaxResults", "must be an integer")
 	}
-	return n, nil
+	if n >= 1 && n <= most {
+		return n, nil
+	}
+	if kind == ErrValidation {
+		bound := fmt.Sprintf("less than or equal to %d", most)
+		if n < 1 {
+			bound = "greater than or equal to 1"
+		}
+		return 0, errorf(kind, "1 validation error detected: Value '%s' at 'maxResults' failed to satisfy constraint: Member must have value %s", v, bound)
+	}
+	return 0, invalidParam("MaxResults", fmt.Sprintf("must be between 1 and %d", most))
 }

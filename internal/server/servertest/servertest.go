@@ -74,7 +74,11 @@ func Start(t testing.TB, o Options) *Server {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	if o.Log != nil {
-		log = slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		w := o.Log
+		if testing.Verbose() {
+			w = io.MultiWriter(o.Log, testWriter{t})
+		}
+		log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	srv, err := server.New(context.Background(), cfg, server.Options{Clock: clk, Logger: log})
 	if err != nil {

@@ -42,6 +42,9 @@ type Error struct {
 	Message string
 	// Extra are members of the error's shape after Message, in order,
 	// for the shapes that have more (SNS's VerificationException: Status).
+	// The names are constants, written unescaped, never Code or Message;
+	// the query protocol's error document writes them, the JSON
+	// protocols' do not.
 	Extra [][2]string
 }
 
