@@ -410,6 +410,18 @@ func (p *prepared) message(proto string) string {
 	return p.msgs["default"]
 }
 
+// logUndelivered writes what an email, SMS or mobile push subscription
+// would be sent: forkline has no such delivery. The text is cut to its
+// first KiB.
+func (s *Service) logUndelivered(t *topic, p *prepared, sub *subscription) {
+	msg := p.message(sub.rec.Protocol)
+	if len(msg) > 1024 {
+		msg = strings.ToValidUTF8(msg[:1024], "") + "…"
+	}
+	s.log.Info(sub.rec.Protocol+" not sent, forkline has no "+sub.rec.Protocol+" delivery",
+		"subscription", sub.arn, "endpoint", sub.rec.Endpoint, "message_id", p.id, "subject", p.in.Subject, "message", msg)
+}
+
 func formatSeq(seq uint64) string { return strconv.FormatUint(10_000_000_000_000_000_000+seq, 10) }
 
 // delivery maps one queue send back to its message and subscription.
@@ -530,8 +542,8 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 				outs = append(outs, o)
 			default:
 				// email, sms and application have no delivery in
-				// forkline.
-				s.log.Debug("no delivery for protocol", "protocol", sub.rec.Protocol, "subscription", sub.arn)
+				// forkline: what would be sent is logged.
+				s.logUndelivered(t, p, sub)
 			}
 		}
 	}

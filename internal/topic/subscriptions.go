@@ -155,6 +155,9 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 	if out != nil {
 		s.out.add(out)
 	}
+	if proto == "email" || proto == "email-json" {
+		s.logEmailConfirmation(t, sub)
+	}
 	if rec.Confirmed && rec.Replay != nil {
 		s.startReplay(sub.arn, rec.Replay.Gen)
 	}
@@ -169,6 +172,10 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 // that is how SNS's console asks for a lost confirmation ("Request
 // confirmation" calls Subscribe).
 func (s *Service) resendConfirmation(ctx context.Context, t *topic, sub *subscription) error {
+	if sub.rec.Protocol == "email" || sub.rec.Protocol == "email-json" {
+		s.logEmailConfirmation(t, sub)
+		return nil
+	}
 	if sub.rec.Protocol != "http" && sub.rec.Protocol != "https" {
 		return nil
 	}
@@ -180,6 +187,16 @@ func (s *Service) resendConfirmation(ctx context.Context, t *topic, sub *subscri
 	}
 	s.out.add(out)
 	return nil
+}
+
+// logEmailConfirmation writes where SNS would send an email
+// subscription's confirmation: forkline sends no email, so its link (a GET
+// of it confirms, as for HTTP subscribers) and token (for
+// ConfirmSubscription) are in the log, at warning level so that a log
+// kept to warnings still shows them.
+func (s *Service) logEmailConfirmation(t *topic, sub *subscription) {
+	s.log.Warn("email not sent, forkline sends no email: confirm the subscription by a GET of subscribe_url or with ConfirmSubscription and the token",
+		"subscription", sub.arn, "endpoint", sub.rec.Endpoint, "subscribe_url", s.subscribeURL(t.arn, sub.rec.Token), "token", sub.rec.Token)
 }
 
 func newToken() string {
