@@ -114,6 +114,9 @@ type Server struct {
 	// publicURL is the base of the links SNS puts in messages, set when
 	// the listener is known unless configured.
 	publicURL atomic.Value
+	// deliveryLogs is the logs service, for the topics' delivery status
+	// logging, which starts before it.
+	deliveryLogs atomic.Pointer[logs.Service]
 
 	closeOnce sync.Once
 }
@@ -168,6 +171,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger,
 		Queues: qs, Poster: newPoster(), KeyDir: cfg.DataDir,
 		PublicURL: func() string { return s.publicURL.Load().(string) },
+		DeliveryLog: func(group, stream string, ts time.Time, message string) {
+			if l := s.deliveryLogs.Load(); l != nil {
+				l.Append(group, stream, ts, message)
+			}
+		},
 	})
 	if err != nil {
 		qs.Close()
@@ -184,6 +192,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.logs, s.logsAPI = ls, logsapi.New(ls, o.Logger)
+	s.deliveryLogs.Store(ls)
 	s.auth.AddSession(key, secret, token)
 	s.fnKey, s.fnSecret, s.fnToken = key, secret, token
 	fs, err := function.New(ctx, st, function.Config{

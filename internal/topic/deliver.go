@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,9 @@ type outRec struct {
 	DLQ bool `json:"dlq,omitempty"`
 	// Replayed marks a message a replay delivers again.
 	Replayed bool `json:"replayed,omitempty"`
+	// status is the HTTP status of the last attempt's answer, 0 when
+	// there was none (delivery status logging).
+	status int
 	// Due is when a retry is next attempted (Unix nanoseconds), so that
 	// a restart keeps the policy's spacing instead of trying every
 	// waiting delivery at once.
@@ -245,6 +249,7 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 	case "sqs":
 		permanent, err = d.toQueue(ctx, o, o.Endpoint)
 		if err == nil {
+			d.logAttempt(o, nil)
 			return // the queue write deleted the record
 		}
 	case "lambda":
@@ -256,12 +261,14 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 		return
 	}
 	if err == nil {
+		d.logAttempt(o, nil)
 		d.finish(ctx, o, nil)
 		return
 	}
 	if ctx.Err() != nil {
 		return // shutting down: the record stays for the next start
 	}
+	d.logAttempt(o, err)
 	o.Attempt++
 	delay, more := policy.delay(o.Attempt)
 	delay = jitter(delay)
@@ -283,6 +290,37 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 		s.log.Error("record delivery attempt", "err", err)
 	}
 	d.q.Add(o, due)
+}
+
+// logAttempt writes a notification's delivery attempt into the topic's
+// delivery status log, when it keeps one for the protocol: every failed
+// attempt, and a sample of successes.
+func (d *dispatcher) logAttempt(o *outRec, err error) {
+	if o.Type != "Notification" || d.s.cfg.DeliveryLog == nil {
+		return
+	}
+	out := deliveryOutcome{topicArn: o.Topic, proto: o.Protocol, messageID: o.MessageID, message: o.Message,
+		published: o.Timestamp, destination: o.Endpoint, attempts: o.Attempt + 1, ok: err == nil}
+	switch o.Protocol {
+	case "http", "https":
+		out.status = o.status
+		if out.provider = http.StatusText(o.status); err != nil && o.status == 0 {
+			out.provider = err.Error()
+		}
+	case "lambda":
+		out.status = http.StatusAccepted // an asynchronous invocation
+	default:
+		out.status = http.StatusOK
+	}
+	if err != nil {
+		if o.Protocol != "http" && o.Protocol != "https" {
+			out.status = 0
+		}
+		if out.provider == "" {
+			out.provider = providerJSON("ErrorMessage", err.Error())
+		}
+	}
+	d.s.logDelivery(out)
 }
 
 // jitter shortens a retry delay by up to a fifth, at random: "Amazon SNS
@@ -347,6 +385,7 @@ func (d *dispatcher) post(ctx context.Context, o *outRec, p deliveryPolicy) (boo
 	cctx, cancel := context.WithTimeout(ctx, httpTimeout)
 	defer cancel()
 	status, err := s.cfg.Poster.Post(cctx, o.Endpoint, h, s.outBody(o))
+	o.status = status
 	switch {
 	case err != nil:
 		return false, err

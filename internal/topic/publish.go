@@ -621,6 +621,9 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	for _, o := range outs {
 		s.out.add(o)
 	}
+	if txn != nil && s.cfg.DeliveryLog != nil {
+		s.logQueueDeliveries(t, txn, owners)
+	}
 	res := make([]PublishResult, len(ps))
 	for i, p := range ps {
 		res[i] = PublishResult{ID: p.in.ID, MessageID: p.id}
@@ -629,6 +632,37 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 		}
 	}
 	return res, nil
+}
+
+// logQueueDeliveries writes the delivery status entries of a publish's
+// copies into queues, when the topic keeps them for SQS.
+func (s *Service) logQueueDeliveries(t *topic, txn *queue.SendTxn, owners [][]delivery) {
+	attrs := s.topicAttributes(t.arn)
+	if attrs["SQSSuccessFeedbackRoleArn"] == "" && attrs["SQSFailureFeedbackRoleArn"] == "" {
+		return
+	}
+	for i, r := range txn.Early() {
+		for j, d := range owners[i] {
+			out := deliveryOutcome{topicArn: t.arn, proto: "sqs", messageID: d.p.id, message: d.p.message("sqs"),
+				published: d.p.ts, destination: d.sub.rec.Endpoint, attempts: 1, status: 200, ok: true}
+			failed := r.Err
+			var res queue.SendResult
+			if j < len(r.Results) {
+				res = r.Results[j]
+				if failed == nil {
+					failed = res.Err
+				}
+			}
+			if failed != nil {
+				out.ok, out.status, out.provider = false, 400, providerJSON("ErrorMessage", failed.Error())
+			} else {
+				out.provider = providerJSON("sqsRequestId", newID(), "sqsMessageId", res.MessageID)
+			}
+			if feedback(attrs, "sqs", out.ok) {
+				s.writeDeliveryLog(out)
+			}
+		}
+	}
 }
 
 // inlineSingles stores whole the bodies that only one copy would share:

@@ -100,6 +100,10 @@ type Config struct {
 	PublicURL func() string
 	// KeyDir holds the message signing key and certificate.
 	KeyDir string
+	// DeliveryLog appends a line to a CloudWatch Logs stream, creating
+	// the group and stream, for delivery status logging; nil turns it
+	// off.
+	DeliveryLog func(group, stream string, ts time.Time, message string)
 }
 
 // Service is the topic service. It is safe for concurrent use.
@@ -112,6 +116,8 @@ type Service struct {
 	signer *signer
 	smsMu  sync.Mutex // orders SetSMSAttributes' read, change and write
 	push   pushState  // platform applications and endpoints
+	// logStream names this process's delivery status log streams.
+	logStream string
 
 	mu     sync.RWMutex // guards topics, subs, restore, every topic's subs list and nextSweep
 	topics map[string]*topic
@@ -328,6 +334,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 	s := &Service{
 		st: st, cfg: cfg, clock: cfg.Clock, log: cfg.Logger.With("service", "sns"), signer: sg,
 		topics: map[string]*topic{}, subs: map[string]*subscription{}, restore: map[string]restoreRec{},
+		logStream: newID(),
 	}
 	sg.records = newSigRecords(st, s.log, s.clock.Now)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
