@@ -548,3 +548,55 @@ func TestStackUpdateFilterPolicyScope(t *testing.T) {
 	}
 	deleteStack(t, c, "scoped")
 }
+
+// A topic's DeliveryStatusLogging (AWS::SNS::Topic LoggingConfig items:
+// Protocol http/s, sqs, lambda, firehose or application) becomes its
+// <Protocol>SuccessFeedbackRoleArn, ...SampleRate and
+// ...FailureFeedbackRoleArn attributes; an update removes what the
+// template no longer has.
+func TestStackTopicDeliveryStatusLogging(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	c := cloudformation.NewFromConfig(s.Config())
+	tmpl := func(logging string) string {
+		return `Resources:
+  Audited:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: audited
+      DeliveryStatusLogging:
+` + logging
+	}
+	if _, err := c.CreateStack(ctx(t), &cloudformation.CreateStackInput{StackName: aws.String("audit"), TemplateBody: aws.String(tmpl(`        - Protocol: sqs
+          SuccessFeedbackSampleRate: 45
+          SuccessFeedbackRoleArn: arn:aws:iam::000000000000:role/ok
+          FailureFeedbackRoleArn: arn:aws:iam::000000000000:role/failed
+`))}); err != nil {
+		t.Fatal(err)
+	}
+	waitStack(t, c, "audit", "CREATE_COMPLETE")
+	sc := sns.NewFromConfig(s.Config())
+	arn := "arn:aws:sns:us-east-1:000000000000:audited"
+	attrs := func() map[string]string {
+		t.Helper()
+		ta, err := sc.GetTopicAttributes(ctx(t), &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ta.Attributes
+	}
+	if a := attrs(); a["SQSSuccessFeedbackSampleRate"] != "45" || a["SQSSuccessFeedbackRoleArn"] != "arn:aws:iam::000000000000:role/ok" ||
+		a["SQSFailureFeedbackRoleArn"] != "arn:aws:iam::000000000000:role/failed" {
+		t.Fatalf("after create: %v", a)
+	}
+	if _, err := c.UpdateStack(ctx(t), &cloudformation.UpdateStackInput{StackName: aws.String("audit"), TemplateBody: aws.String(tmpl(`        - Protocol: http/s
+          FailureFeedbackRoleArn: arn:aws:iam::000000000000:role/failed
+`))}); err != nil {
+		t.Fatal(err)
+	}
+	waitStack(t, c, "audit", "UPDATE_COMPLETE")
+	if a := attrs(); a["HTTPFailureFeedbackRoleArn"] != "arn:aws:iam::000000000000:role/failed" || a["SQSSuccessFeedbackRoleArn"] != "" ||
+		a["SQSFailureFeedbackRoleArn"] != "" || a["SQSSuccessFeedbackSampleRate"] != "" {
+		t.Fatalf("after update: %v", a)
+	}
+	deleteStack(t, c, "audit")
+}

@@ -113,6 +113,12 @@ func TestDeliveryStatusLogging(t *testing.T) {
 	if retried := byDest["SUCCESS "+web.URL+" 2"]; retried.Delivery.StatusCode != 200 {
 		t.Fatalf("no success entry for the retry: %v", byDest)
 	}
+	// "sample rate percentage (0-100)".
+	for _, bad := range []string{"101", "-1", "half"} {
+		_, err := c.SetTopicAttributes(ctx(t), &sns.SetTopicAttributesInput{TopicArn: aws.String(arn),
+			AttributeName: aws.String("SQSSuccessFeedbackSampleRate"), AttributeValue: aws.String(bad)})
+		wantCode(t, err, "InvalidParameter")
+	}
 	groups, err := lc.DescribeLogGroups(ctx(t), &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("sns/us-east-1/000000000000/quiet")})
 	if err != nil || len(groups.LogGroups) != 0 {
 		t.Fatalf("a topic without a success sample rate logged: %+v, %v", groups, err)

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -230,6 +231,9 @@ func (p snsTopic) Create(ctx context.Context, r *stack.Resource) error {
 	if fifo {
 		attrs["FifoTopic"] = "true"
 	}
+	for k, v := range deliveryStatusLogging(r) {
+		attrs[k] = v
+	}
 	var tags []any
 	for k, v := range tagList(r.Properties["Tags"]) {
 		tags = append(tags, map[string]any{"Key": k, "Value": v})
@@ -267,7 +271,45 @@ func (p snsTopic) Update(ctx context.Context, r, old *stack.Resource) (bool, err
 			return false, err
 		}
 	}
+	if changed(r, old, "DeliveryStatusLogging") {
+		set, was := deliveryStatusLogging(r), deliveryStatusLogging(old)
+		for k := range was {
+			if _, ok := set[k]; !ok {
+				set[k] = "" // a protocol or setting removed from the template
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(set)) {
+			if _, err := p.t.CallAWS(ctx, "sns", "SetTopicAttributes", map[string]any{"TopicArn": r.PhysicalID, "AttributeName": k, "AttributeValue": set[k]}); err != nil {
+				return false, err
+			}
+		}
+	}
 	return false, nil
+}
+
+// deliveryStatusLogging turns a topic's DeliveryStatusLogging property
+// (LoggingConfig items: Protocol http/s, sqs, lambda, firehose or
+// application, and its roles and sample rate; CloudFormation user guide,
+// AWS::SNS::Topic LoggingConfig) into the topic attributes that hold it.
+func deliveryStatusLogging(r *stack.Resource) map[string]string {
+	items, _ := r.Properties["DeliveryStatusLogging"].([]any)
+	out := map[string]string{}
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		prefix := map[string]string{"http/s": "HTTP", "sqs": "SQS", "lambda": "Lambda", "firehose": "Firehose", "application": "Application"}[fmt.Sprint(m["Protocol"])]
+		if prefix == "" {
+			continue
+		}
+		for _, k := range []string{"SuccessFeedbackRoleArn", "SuccessFeedbackSampleRate", "FailureFeedbackRoleArn"} {
+			switch v := m[k].(type) {
+			case string:
+				out[prefix+k] = v
+			case json.Number:
+				out[prefix+k] = v.String()
+			}
+		}
+	}
+	return out
 }
 
 func (p snsTopic) Delete(ctx context.Context, r *stack.Resource) error {

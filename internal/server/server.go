@@ -114,9 +114,6 @@ type Server struct {
 	// publicURL is the base of the links SNS puts in messages, set when
 	// the listener is known unless configured.
 	publicURL atomic.Value
-	// deliveryLogs is the logs service, for the topics' delivery status
-	// logging, which starts before it.
-	deliveryLogs atomic.Pointer[logs.Service]
 
 	closeOnce sync.Once
 }
@@ -167,32 +164,29 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	if cfg.PublicURL == "" {
 		s.publicURL.Store("http://" + cfg.Listen)
 	}
+	// The logs service first: the topics' delivery status logging
+	// writes into it from their start.
+	ls, err := logs.New(ctx, st, cfg.Region, cfg.AccountID, o.Clock, o.Logger)
+	if err != nil {
+		qs.Close()
+		st.Close()
+		return nil, err
+	}
+	s.logs, s.logsAPI = ls, logsapi.New(ls, o.Logger)
 	ts, err := topic.New(ctx, st, topic.Config{
 		Region: cfg.Region, AccountID: cfg.AccountID, Clock: o.Clock, Logger: o.Logger,
 		Queues: qs, Poster: newPoster(), KeyDir: cfg.DataDir,
-		PublicURL: func() string { return s.publicURL.Load().(string) },
-		DeliveryLog: func(group, stream string, ts time.Time, message string) {
-			if l := s.deliveryLogs.Load(); l != nil {
-				l.Append(group, stream, ts, message)
-			}
-		},
+		PublicURL:   func() string { return s.publicURL.Load().(string) },
+		DeliveryLog: ls.Append,
 	})
 	if err != nil {
+		ls.Close()
 		qs.Close()
 		st.Close()
 		return nil, err
 	}
 	s.topics = ts
 	s.sns = snsapi.New(ts, o.Logger)
-	ls, err := logs.New(ctx, st, cfg.Region, cfg.AccountID, o.Clock, o.Logger)
-	if err != nil {
-		ts.Close()
-		qs.Close()
-		st.Close()
-		return nil, err
-	}
-	s.logs, s.logsAPI = ls, logsapi.New(ls, o.Logger)
-	s.deliveryLogs.Store(ls)
 	s.auth.AddSession(key, secret, token)
 	s.fnKey, s.fnSecret, s.fnToken = key, secret, token
 	fs, err := function.New(ctx, st, function.Config{
@@ -202,8 +196,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		AccessKey:   key, SecretKey: secret, SessionToken: token, Queues: qs, Senders: senders{qs, ts}, Logs: ls, StrictRuntimes: cfg.StrictRuntimes,
 	})
 	if err != nil {
-		ls.Close()
 		ts.Close()
+		ls.Close()
 		qs.Close()
 		st.Close()
 		return nil, err
@@ -215,8 +209,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		Tasks: tasks{fs: fs, qs: qs, ts: ts, srv: s}})
 	if err != nil {
 		fs.Close()
-		ls.Close()
 		ts.Close()
+		ls.Close()
 		qs.Close()
 		st.Close()
 		return nil, err
@@ -226,8 +220,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	if err != nil {
 		wf.Close()
 		fs.Close()
-		ls.Close()
 		ts.Close()
+		ls.Close()
 		qs.Close()
 		st.Close()
 		return nil, err
@@ -238,8 +232,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	if err != nil {
 		wf.Close()
 		fs.Close()
-		ls.Close()
 		ts.Close()
+		ls.Close()
 		qs.Close()
 		st.Close()
 		return nil, err
@@ -251,8 +245,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		evs.Close()
 		wf.Close()
 		fs.Close()
-		ls.Close()
 		ts.Close()
+		ls.Close()
 		qs.Close()
 		st.Close()
 		return nil, err
@@ -263,8 +257,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		evs.Close()
 		wf.Close()
 		fs.Close()
-		ls.Close()
 		ts.Close()
+		ls.Close()
 		qs.Close()
 		st.Close()
 		return nil, err
@@ -283,8 +277,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		evs.Close()
 		wf.Close()
 		fs.Close()
-		ls.Close()
 		ts.Close()
+		ls.Close()
 		qs.Close()
 		st.Close()
 		return nil, fmt.Errorf("install the Event Fork Pipelines: %w", err)
@@ -298,8 +292,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 		evs.Close()
 		wf.Close()
 		fs.Close()
-		ls.Close()
 		ts.Close()
+		ls.Close()
 		qs.Close()
 		st.Close()
 		return nil, err

@@ -55,6 +55,13 @@ func validateTopicAttributes(attrs map[string]string, fifo, create bool) (map[st
 			}
 			return nil, invalidParam("AttributeName", "")
 		}
+		if strings.HasSuffix(name, "SuccessFeedbackSampleRate") && v != "" {
+			// "sample rate percentage (0-100)" (SNS developer guide,
+			// "Amazon SNS message delivery status").
+			if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 100 || !digits(v) {
+				return nil, bad(name, v)
+			}
+		}
 		switch name {
 		case "SignatureVersion":
 			if v != "1" && v != "2" {

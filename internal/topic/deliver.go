@@ -296,7 +296,7 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 // delivery status log, when it keeps one for the protocol: every failed
 // attempt, and a sample of successes.
 func (d *dispatcher) logAttempt(o *outRec, err error) {
-	if o.Type != "Notification" || d.s.cfg.DeliveryLog == nil {
+	if o.Type != "Notification" || d.s.cfg.DeliveryLog == nil || !feedback(d.s.topicAttributes(o.Topic), o.Protocol, err == nil) {
 		return
 	}
 	out := deliveryOutcome{topicArn: o.Topic, proto: o.Protocol, messageID: o.MessageID, message: o.Message,
@@ -320,7 +320,7 @@ func (d *dispatcher) logAttempt(o *outRec, err error) {
 			out.provider = providerJSON("ErrorMessage", err.Error())
 		}
 	}
-	d.s.logDelivery(out)
+	d.s.writeDeliveryLog(out)
 }
 
 // jitter shortens a retry delay by up to a fifth, at random: "Amazon SNS

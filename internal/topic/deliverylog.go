@@ -84,14 +84,7 @@ func (s *Service) topicAttributes(arn string) map[string]string {
 	return nil
 }
 
-// logDelivery writes a delivery's status entry when the topic asks for it.
-func (s *Service) logDelivery(o deliveryOutcome) {
-	if s.cfg.DeliveryLog == nil || !feedback(s.topicAttributes(o.topicArn), o.proto, o.ok) {
-		return
-	}
-	s.writeDeliveryLog(o)
-}
-
+// writeDeliveryLog writes a delivery status entry.
 func (s *Service) writeDeliveryLog(o deliveryOutcome) {
 	now := s.clock.Now()
 	sum := md5.Sum([]byte(o.message))

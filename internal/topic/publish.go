@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"sort"
@@ -413,8 +414,16 @@ func (p *prepared) message(proto string) string {
 // logUndelivered writes what an email, SMS or mobile push subscription
 // would be sent: forkline has no such delivery. The text is cut to its
 // first KiB.
-func (s *Service) logUndelivered(t *topic, p *prepared, sub *subscription) {
-	msg := p.message(sub.rec.Protocol)
+func (s *Service) logUndelivered(p *prepared, sub *subscription) {
+	key := sub.rec.Protocol
+	if key == "application" {
+		// A push endpoint gets its platform's message
+		// (…:endpoint/PLATFORM/APP/ID), else the default one.
+		if parts := strings.Split(sub.rec.Endpoint, "/"); len(parts) == 4 && p.msgs[parts[1]] != "" {
+			key = parts[1]
+		}
+	}
+	msg := p.message(key)
 	if len(msg) > 1024 {
 		msg = strings.ToValidUTF8(msg[:1024], "") + "…"
 	}
@@ -459,6 +468,13 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	s.mu.RLock()
 	subs := t.subs
 	sigVer := t.rec.Attributes["SignatureVersion"]
+	// The attributes, for delivery status logging of queue copies when
+	// the topic keeps it (nil otherwise); a topic's map is replaced, not
+	// changed, on update.
+	var feedbackAttrs map[string]string
+	if s.cfg.DeliveryLog != nil && (t.rec.Attributes["SQSSuccessFeedbackRoleArn"] != "" || t.rec.Attributes["SQSFailureFeedbackRoleArn"] != "") {
+		feedbackAttrs = t.rec.Attributes
+	}
 	days := 0
 	if t.fifo {
 		days = archiveDays(&t.rec)
@@ -494,6 +510,7 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	slab := make([]queue.SendInput, toQueues)
 	owners := make([][]delivery, 0, len(subs))
 	var outs []*outRec
+	var undelivered []delivery                   // email, sms and application: logged, not sent
 	envs := map[*prepared]map[string]*rendered{} // rendered envelopes around their UnsubscribeURL
 	for _, p := range ps {
 		if p.dup {
@@ -542,8 +559,9 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 				outs = append(outs, o)
 			default:
 				// email, sms and application have no delivery in
-				// forkline: what would be sent is logged.
-				s.logUndelivered(t, p, sub)
+				// forkline: what would be sent is logged once the
+				// publish is committed.
+				undelivered = append(undelivered, delivery{p, sub})
 			}
 		}
 	}
@@ -596,8 +614,9 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 		t.order.Unlock()
 	}
 	err := s.st.Commit(ctx, &b)
+	var sent []queue.TargetResult
 	if txn != nil {
-		txn.End(err)
+		sent = txn.End(err)
 	}
 	if t.fifo {
 		t.mu.Lock()
@@ -621,8 +640,13 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 	for _, o := range outs {
 		s.out.add(o)
 	}
-	if txn != nil && s.cfg.DeliveryLog != nil {
-		s.logQueueDeliveries(t, txn, owners)
+	if feedbackAttrs != nil && sent != nil {
+		s.logQueueDeliveries(t, feedbackAttrs, sent, owners)
+	}
+	if len(undelivered) > 0 && s.log.Enabled(ctx, slog.LevelInfo) {
+		for _, d := range undelivered {
+			s.logUndelivered(d.p, d.sub)
+		}
 	}
 	res := make([]PublishResult, len(ps))
 	for i, p := range ps {
@@ -636,12 +660,8 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 
 // logQueueDeliveries writes the delivery status entries of a publish's
 // copies into queues, when the topic keeps them for SQS.
-func (s *Service) logQueueDeliveries(t *topic, txn *queue.SendTxn, owners [][]delivery) {
-	attrs := s.topicAttributes(t.arn)
-	if attrs["SQSSuccessFeedbackRoleArn"] == "" && attrs["SQSFailureFeedbackRoleArn"] == "" {
-		return
-	}
-	for i, r := range txn.Early() {
+func (s *Service) logQueueDeliveries(t *topic, attrs map[string]string, sent []queue.TargetResult, owners [][]delivery) {
+	for i, r := range sent {
 		for j, d := range owners[i] {
 			out := deliveryOutcome{topicArn: t.arn, proto: "sqs", messageID: d.p.id, message: d.p.message("sqs"),
 				published: d.p.ts, destination: d.sub.rec.Endpoint, attempts: 1, status: 200, ok: true}
