@@ -85,7 +85,11 @@ func (s *Service) enqueue(ctx context.Context, in InvokeInput) (string, error) {
 		q = in.Qualifier
 	}
 	now := s.clock.Now()
-	r := &asyncRec{FunctionName: name, Qualifier: q, RequestID: newRevision(),
+	id := in.RequestID
+	if id == "" {
+		id = newRevision()
+	}
+	r := &asyncRec{FunctionName: name, Qualifier: q, RequestID: id,
 		Payload: append(json.RawMessage(nil), in.Payload...), EnqueuedAt: now.UnixNano()}
 	r.id = fmt.Sprintf("%016x%08x", now.UnixNano(), asyncSeq.Add(1)&0xffffffff)
 	var b store.Batch
@@ -146,7 +150,9 @@ func (s *Service) runAsync(ctx context.Context, r *asyncRec) {
 		condition = "EventAgeExceeded"
 	} else {
 		r.Attempts++
-		out, err = s.Invoke(ctx, InvokeInput{FunctionName: r.FunctionName, Qualifier: r.Qualifier, Payload: r.Payload})
+		// Every attempt runs with the event's request ID, the one Invoke
+		// answered with and the destinations' requestContext names.
+		out, err = s.Invoke(ctx, InvokeInput{FunctionName: r.FunctionName, Qualifier: r.Qualifier, Payload: r.Payload, RequestID: r.RequestID})
 		if ctx.Err() != nil {
 			return // shutting down: the record stays queued
 		}

@@ -551,6 +551,11 @@ type InvokeInput struct {
 	ClientContext  string
 	TraceID        string
 	Payload        []byte
+	// RequestID is the invocation's ID, the function's aws_request_id:
+	// the API request's own ID, so that Invoke answers with the ID the
+	// function and its log lines see, as Lambda does; a new one when
+	// empty.
+	RequestID string
 	// built marks a payload this package wrote (an event source
 	// mapping's event), which is JSON by construction and not checked
 	// again.
@@ -559,6 +564,9 @@ type InvokeInput struct {
 
 // InvokeOutput is an invocation's outcome.
 type InvokeOutput struct {
+	// RequestID is the invocation's ID (aws_request_id); for an
+	// asynchronous invocation, the one it will run with.
+	RequestID       string
 	StatusCode      int
 	Payload         []byte
 	FunctionError   string // "Unhandled" when the function failed
@@ -605,10 +613,11 @@ func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, err
 		if err != nil {
 			return InvokeOutput{}, err
 		}
-		if _, err := s.enqueue(ctx, in); err != nil {
+		id, err := s.enqueue(ctx, in)
+		if err != nil {
 			return InvokeOutput{}, err
 		}
-		return InvokeOutput{StatusCode: 202}, nil
+		return InvokeOutput{StatusCode: 202, RequestID: id}, nil
 	default:
 		return InvokeOutput{}, errorf(ErrInvalidParameterValue, "1 validation error detected: Value '%s' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]", in.InvocationType)
 	}
@@ -642,8 +651,11 @@ func (s *Service) Invoke(ctx context.Context, in InvokeInput) (InvokeOutput, err
 			return InvokeOutput{}, err
 		}
 	}
-	reqID := newRevision()
-	out := InvokeOutput{StatusCode: 200, ExecutedVersion: executed}
+	reqID := in.RequestID
+	if reqID == "" {
+		reqID = newRevision()
+	}
+	out := InvokeOutput{StatusCode: 200, ExecutedVersion: executed, RequestID: reqID}
 	if err != nil {
 		var fe *functionError
 		if errors.As(err, &fe) {

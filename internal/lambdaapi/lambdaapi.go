@@ -585,7 +585,7 @@ func (h *Handler) invoke(w http.ResponseWriter, r *Request, name string) error {
 		FunctionName: name, Qualifier: r.Query.Get("Qualifier"),
 		InvocationType: r.Header.Get("X-Amz-Invocation-Type"), LogType: r.Header.Get("X-Amz-Log-Type"),
 		ClientContext: r.Header.Get("X-Amz-Client-Context"), TraceID: r.Header.Get("X-Amzn-Trace-Id"),
-		Payload: r.Body,
+		Payload: r.Body, RequestID: r.RequestID,
 	}
 	if in.ClientContext != "" {
 		if raw, err := base64.StdEncoding.DecodeString(in.ClientContext); err == nil {

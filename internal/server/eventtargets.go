@@ -24,7 +24,7 @@ func (e eventTargets) Deliver(ctx context.Context, tg events.Target, event []byt
 	switch parts[2] {
 	case "lambda":
 		var found bool
-		found, err = invoker{e.t.fs}.InvokeEvent(ctx, tg.Arn, event)
+		_, found, err = invoker{e.t.fs}.InvokeEvent(ctx, tg.Arn, event)
 		if err == nil && !found {
 			err = fmt.Errorf("function %s does not exist", tg.Arn)
 		}

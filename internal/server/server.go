@@ -814,12 +814,12 @@ type invoker struct{ fs *function.Service }
 // InvokeEvent implements topic.Invoker: SNS invokes asynchronously, so the
 // event is queued durably and the function's own failures meet its retry
 // and destination settings.
-func (i invoker) InvokeEvent(ctx context.Context, arn string, payload []byte) (bool, error) {
-	_, err := i.fs.Invoke(ctx, function.InvokeInput{FunctionName: arn, InvocationType: "Event", Payload: payload})
+func (i invoker) InvokeEvent(ctx context.Context, arn string, payload []byte) (string, bool, error) {
+	out, err := i.fs.Invoke(ctx, function.InvokeInput{FunctionName: arn, InvocationType: "Event", Payload: payload})
 	if errors.Is(err, function.ErrResourceNotFound) {
-		return false, nil
+		return "", false, nil
 	}
-	return true, err
+	return out.RequestID, true, err
 }
 
 // guessService routes an unsigned query request by its action: SQS and

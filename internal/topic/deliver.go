@@ -49,8 +49,10 @@ type outRec struct {
 	// Replayed marks a message a replay delivers again.
 	Replayed bool `json:"replayed,omitempty"`
 	// status is the HTTP status of the last attempt's answer, 0 when
-	// there was none (delivery status logging).
-	status int
+	// there was none, and requestID the function invocation's ID, for
+	// delivery status logging.
+	status    int
+	requestID string
 	// Due is when a retry is next attempted (Unix nanoseconds), so that
 	// a restart keeps the policy's spacing instead of trying every
 	// waiting delivery at once.
@@ -309,6 +311,9 @@ func (d *dispatcher) logAttempt(o *outRec, err error) {
 		}
 	case "lambda":
 		out.status = http.StatusAccepted // an asynchronous invocation
+		if err == nil {
+			out.provider = providerJSON("lambdaRequestId", o.requestID)
+		}
 	default:
 		out.status = http.StatusOK
 	}
@@ -416,7 +421,8 @@ func (d *dispatcher) toFunction(ctx context.Context, o *outRec) (bool, error) {
 	if fns == nil {
 		return false, fmt.Errorf("no function service")
 	}
-	found, err := fns.InvokeEvent(ctx, o.Endpoint, s.lambdaEvent(o))
+	id, found, err := fns.InvokeEvent(ctx, o.Endpoint, s.lambdaEvent(o))
+	o.requestID = id
 	if err != nil {
 		return false, err
 	}

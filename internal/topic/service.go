@@ -67,10 +67,10 @@ type Poster interface {
 
 // Invoker runs the functions of lambda subscriptions. InvokeEvent hands
 // an event to a function as Lambda's asynchronous invocation accepts it:
-// found reports whether the function exists; err is a failure to hand it
-// over.
+// requestID is the invocation's, found reports whether the function
+// exists; err is a failure to hand it over.
 type Invoker interface {
-	InvokeEvent(ctx context.Context, functionArn string, payload []byte) (found bool, err error)
+	InvokeEvent(ctx context.Context, functionArn string, payload []byte) (requestID string, found bool, err error)
 }
 
 // Streams delivers a record durably to a Firehose delivery stream (the
