@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -64,7 +65,7 @@ func ok200(int) int { return 200 }
 // HTTP subscriptions: the confirmation flow, the x-amz-sns headers, signed
 // envelopes (SNS developer guide, "Fanout to HTTP/S endpoints").
 func TestHTTPSubscription(t *testing.T) {
-	_, c, _ := startSNS(t, false)
+	s, c, _ := startSNS(t, false)
 	arn := createTopic(t, c, "web", nil)
 	sub := newSubscriber(t, ok200)
 	out, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("http"), Endpoint: aws.String(sub.URL + "/hook")})
@@ -140,15 +141,43 @@ func TestHTTPSubscription(t *testing.T) {
 		t.Fatalf("raw delivery = %q %v", got.body, got.header)
 	}
 
-	// Unsubscribing sends an UnsubscribeConfirmation.
-	if _, err := c.Unsubscribe(ctx(t), &sns.UnsubscribeInput{SubscriptionArn: aws.String(subArn)}); err != nil {
-		t.Fatal(err)
-	}
+	// Unsubscribing through the notifications' unsigned UnsubscribeURL
+	// sends a final UnsubscribeConfirmation (SNS API reference,
+	// Unsubscribe).
+	unsubscribeURL(t, s.URL, subArn)
 	got = sub.next(t)
 	if got.header.Get("x-amz-sns-message-type") != "UnsubscribeConfirmation" {
 		t.Fatalf("after Unsubscribe: %v", got.header)
 	}
 	verifySignature(t, got.body)
+
+	// The owner's signed Unsubscribe sends none: the next message the
+	// endpoint gets is a new subscription's confirmation.
+	second := confirmHTTP(t, c, arn, sub, nil)
+	if _, err := c.Unsubscribe(ctx(t), &sns.UnsubscribeInput{SubscriptionArn: aws.String(second)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("http"), Endpoint: aws.String(sub.URL + "/other")}); err != nil {
+		t.Fatal(err)
+	}
+	if got = sub.next(t); got.header.Get("x-amz-sns-message-type") != "SubscriptionConfirmation" {
+		t.Fatalf("after a signed Unsubscribe the endpoint got %s", got.header.Get("x-amz-sns-message-type"))
+	}
+}
+
+// unsubscribeURL unsubscribes as a notification's UnsubscribeURL does: an
+// unsigned GET.
+func unsubscribeURL(t *testing.T, server, subArn string) {
+	t.Helper()
+	resp, err := http.Get(server + "/?Action=Unsubscribe&SubscriptionArn=" + url.QueryEscape(subArn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET UnsubscribeURL: %d %s", resp.StatusCode, body)
+	}
 }
 
 // Retries follow the delivery policy, then the subscription's dead-letter
@@ -490,9 +519,7 @@ func TestUnsubscribeConfirmationRestores(t *testing.T) {
 	subArn := confirmHTTP(t, c, arn, sub, map[string]string{"RawMessageDelivery": "true"})
 	unsubscribe := func() notification {
 		t.Helper()
-		if _, err := c.Unsubscribe(ctx(t), &sns.UnsubscribeInput{SubscriptionArn: aws.String(subArn)}); err != nil {
-			t.Fatal(err)
-		}
+		unsubscribeURL(t, s.URL, subArn)
 		n := decodeNotification(t, string(sub.next(t).body))
 		if n.Type != "UnsubscribeConfirmation" || n.Token == "" || !strings.Contains(n.SubscribeURL, n.Token) {
 			t.Fatalf("after Unsubscribe: %+v", n)

@@ -506,7 +506,14 @@ func (s *Service) Unsubscribe(ctx context.Context, arn string, authenticated boo
 	b.PutRecord(nsTopic, rec.Name, mustJSON(rec))
 	var out *outRec
 	var restore restoreRec
-	if (sub.rec.Protocol == "http" || sub.rec.Protocol == "https") && sub.rec.Confirmed {
+	// The endpoint gets a final UnsubscribeConfirmation, to resubscribe
+	// with, only when the call was not the owner's signed one (SNS API
+	// reference, Unsubscribe: "If the Unsubscribe call does not require
+	// authentication and the requester is not the subscription owner, a
+	// final cancellation message is delivered to the endpoint"; LocalStack's
+	// AWS-validated test_subscribe_external_http_endpoint records it after
+	// a GET of the UnsubscribeURL). Every signed call is the account's.
+	if (sub.rec.Protocol == "http" || sub.rec.Protocol == "https") && sub.rec.Confirmed && !authenticated {
 		out = s.confirmationRecord(t, sub, "UnsubscribeConfirmation")
 		out.put(&b)
 		restore = restoreRec{Sub: sub.rec, ExpiresAt: s.clock.Now().UnixNano() + int64(tokenLifetime)}
