@@ -410,6 +410,12 @@ func strictDecode(doc string, v any) error {
 		if ok := asType(err, &te); ok {
 			return fmt.Errorf("%s type mismatch, expecting %s, received a %s", te.Field, kindName(te.Type.Kind().String()), te.Value)
 		}
+		// A member the policy does not have, in SNS's words ("Invalid
+		// parameter: DeliveryPolicy: Unexpected JSON member:
+		// throttlePolicy", an AWS answer quoted in a public test).
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return fmt.Errorf("Unexpected JSON member: %s", strings.Trim(name, `"`))
+		}
 		return fmt.Errorf("failed to parse JSON. %v", err)
 	}
 	return nil
@@ -449,8 +455,12 @@ func checkRetry(prefix string, r *retryPolicyJSON) error {
 		return fmt.Errorf("%s.maxDelayTarget must be less than or equal to 3600", prefix)
 	case hi < lo:
 		return fmt.Errorf("%s.maxDelayTarget must be greater than or equal to minDelayTarget", prefix)
-	case n < 0 || n > 100:
-		return fmt.Errorf("%s.numRetries must be between 0 and 100", prefix)
+	case n < 0:
+		return fmt.Errorf("%s.numRetries must be greater than or equal to 0", prefix)
+	case n > 100:
+		// AWS's words, recorded in a public connector's tests run
+		// against SNS.
+		return fmt.Errorf("%s.numRetries must be less than or equal to 100", prefix)
 	case get(r.NumNoDelayRetries, 0) < 0 || get(r.NumMinDelayRetries, 0) < 0 || get(r.NumMaxDelayRetries, 0) < 0:
 		return fmt.Errorf("%s retry counts must be greater than or equal to 0", prefix)
 	case get(r.NumNoDelayRetries, 0)+get(r.NumMinDelayRetries, 0)+get(r.NumMaxDelayRetries, 0) > n:

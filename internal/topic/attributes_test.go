@@ -122,6 +122,21 @@ func TestDeliveryPolicyLimits(t *testing.T) {
 	}
 }
 
+// TestDeliveryPolicyMessages pins the wording of two refusals to AWS's
+// recorded answers: "...numRetries must be less than or equal to 100" (a
+// public connector's tests run against SNS) and "Unexpected JSON member:
+// throttlePolicy" (an SNS error quoted in a public test).
+func TestDeliveryPolicyMessages(t *testing.T) {
+	_, err := parseSubDeliveryPolicy(`{"healthyRetryPolicy":{"minDelayTarget":1,"maxDelayTarget":1,"numRetries":101}}`)
+	if err == nil || !strings.HasSuffix(err.Error(), "healthyRetryPolicy.numRetries must be less than or equal to 100") {
+		t.Errorf("numRetries 101: %v", err)
+	}
+	_, err = parseTopicDeliveryPolicy(`{"throttlePolicy":{"maxReceivesPerSecond":1}}`)
+	if err == nil || !strings.HasSuffix(err.Error(), "Unexpected JSON member: throttlePolicy") {
+		t.Errorf("throttlePolicy at the top of a topic's policy: %v", err)
+	}
+}
+
 // TestFilterPolicyQuotas: 200 filter policies per topic, 10,000 in the
 // account (SNS developer guide, "Amazon SNS subscription filter policy
 // constraints"); the subscription that would get the policy is not counted.
