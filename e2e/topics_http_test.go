@@ -743,3 +743,28 @@ func TestHTTPRetryPastTheHourAfterRestart(t *testing.T) {
 	default:
 	}
 }
+
+// ConfirmSubscription with a valid token and the ARN of a topic that does
+// not exist, in the same account and region, still confirms the token's
+// subscription (LocalStack's AWS-validated
+// test_subscribe_external_http_endpoint: "even with a wrong topic, SNS
+// will confirm"); an unknown token is refused.
+func TestConfirmSubscriptionWithAnotherTopicName(t *testing.T) {
+	_, c, _ := startSNS(t, false)
+	arn := createTopic(t, c, "named", nil)
+	sub := newSubscriber(t, ok200)
+	if _, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("http"), Endpoint: aws.String(sub.URL)}); err != nil {
+		t.Fatal(err)
+	}
+	n := decodeNotification(t, string(sub.next(t).body))
+	_, err := c.ConfirmSubscription(ctx(t), &sns.ConfirmSubscriptionInput{TopicArn: aws.String(arn + "x"), Token: aws.String(strings.Repeat("ab", 64))})
+	wantCode(t, err, "InvalidParameter")
+	out, err := c.ConfirmSubscription(ctx(t), &sns.ConfirmSubscriptionInput{TopicArn: aws.String(arn + "x"), Token: aws.String(n.Token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.GetSubscriptionAttributes(ctx(t), &sns.GetSubscriptionAttributesInput{SubscriptionArn: out.SubscriptionArn})
+	if err != nil || a.Attributes["PendingConfirmation"] != "false" || a.Attributes["TopicArn"] != arn {
+		t.Fatalf("confirmed through another topic's name: %v, %v", a, err)
+	}
+}

@@ -360,7 +360,15 @@ func (s *Service) ConfirmSubscription(ctx context.Context, topicArn, token strin
 	// test_subscribe_external_http_endpoint).
 	t, err := s.lookupTopic(topicArn, "Topic")
 	if isKind(err, ErrNotFound) {
-		return "", invalidParam("Token", "")
+		// A topic of this account and region that does not exist:
+		// SNS still confirms the subscription the token names
+		// (LocalStack's AWS-validated test_subscribe_external_http_endpoint:
+		// "even with a wrong topic, SNS will confirm"); an unknown token
+		// is refused as such.
+		if t = s.topicOfToken(token); t == nil {
+			return "", invalidParam("Token", "")
+		}
+		err = nil
 	}
 	if err != nil {
 		return "", invalidParam("Topic", "")
@@ -409,6 +417,27 @@ func (s *Service) ConfirmSubscription(ctx context.Context, topicArn, token strin
 		return s.restoreSub(ctx, t, token, r.Sub, authOnUnsubscribe && authenticated, authenticated)
 	}
 	return "", invalidParam("Token", "")
+}
+
+// topicOfToken returns the topic of the pending or confirmed subscription
+// whose token this is, or nil.
+func (s *Service) topicOfToken(token string) *topic {
+	if token == "" {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, t := range s.topics {
+		for _, sub := range t.subs {
+			if sub.rec.Token == token {
+				return t
+			}
+		}
+	}
+	if r, ok := s.restore[token]; ok {
+		return s.topics[r.Sub.Topic]
+	}
+	return nil
 }
 
 // restoreSub brings back, confirmed, a subscription deleted by
