@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -767,4 +770,89 @@ func TestConfirmSubscriptionWithAnotherTopicName(t *testing.T) {
 	if err != nil || a.Attributes["PendingConfirmation"] != "false" || a.Attributes["TopicArn"] != arn {
 		t.Fatalf("confirmed through another topic's name: %v, %v", a, err)
 	}
+}
+
+// An endpoint's credentials (https://user:password@host/path) are sent
+// only when it asks: the first request carries none, and a 401 answer's
+// Basic or Digest challenge is answered ("Amazon SNS supports basic and
+// digest access authentication", SNS developer guide, "Fanout to HTTP/S
+// endpoints").
+func TestHTTPEndpointAuthentication(t *testing.T) {
+	_, c, _ := startSNS(t, false)
+	arn := createTopic(t, c, "guarded", nil)
+	for _, scheme := range []string{"Basic", "Digest"} {
+		t.Run(scheme, func(t *testing.T) {
+			got := make(chan []byte, 10)
+			bare := make(chan bool, 10)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				auth := r.Header.Get("Authorization")
+				if auth == "" {
+					bare <- true
+					if scheme == "Basic" {
+						w.Header().Set("WWW-Authenticate", `Basic realm="sns"`)
+					} else {
+						w.Header().Set("WWW-Authenticate", `Digest realm="sns", qop="auth", nonce="n-1", opaque="op"`)
+					}
+					w.WriteHeader(401)
+					return
+				}
+				if !authorized(scheme, auth, r.Method, r.URL.RequestURI()) {
+					t.Errorf("%s: bad credentials %q", scheme, auth)
+					w.WriteHeader(403)
+					return
+				}
+				got <- body
+			}))
+			t.Cleanup(srv.Close)
+			endpoint := strings.Replace(srv.URL, "http://", "http://sns-user:s3cr%40t@", 1) + "/hook"
+			if _, err := c.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("http"), Endpoint: aws.String(endpoint)}); err != nil {
+				t.Fatal(err)
+			}
+			var conf []byte
+			select {
+			case conf = <-got:
+			case <-time.After(30 * time.Second):
+				t.Fatal("no authenticated confirmation")
+			}
+			select {
+			case <-bare:
+			default:
+				t.Fatal("the first request carried credentials")
+			}
+			n := decodeNotification(t, string(conf))
+			sub, err := c.ConfirmSubscription(ctx(t), &sns.ConfirmSubscriptionInput{TopicArn: aws.String(arn), Token: aws.String(n.Token)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("for " + scheme)})
+			for {
+				select {
+				case b := <-got:
+					if m := decodeNotification(t, string(b)); m.Type == "Notification" && m.Message == "for "+scheme {
+						c.Unsubscribe(ctx(t), &sns.UnsubscribeInput{SubscriptionArn: sub.SubscriptionArn})
+						return
+					}
+				case <-time.After(30 * time.Second):
+					t.Fatal("no authenticated notification")
+				}
+			}
+		})
+	}
+}
+
+// authorized checks credentials as the endpoint would, for sns-user with
+// the password s3cr@t.
+func authorized(scheme, auth, method, uri string) bool {
+	if scheme == "Basic" {
+		return auth == "Basic "+base64.StdEncoding.EncodeToString([]byte("sns-user:s3cr@t"))
+	}
+	p := map[string]string{}
+	for _, kv := range strings.Split(strings.TrimPrefix(auth, "Digest "), ", ") {
+		k, v, _ := strings.Cut(kv, "=")
+		p[k] = strings.Trim(v, `"`)
+	}
+	md := func(s string) string { sum := md5.Sum([]byte(s)); return hex.EncodeToString(sum[:]) }
+	want := md(md("sns-user:sns:s3cr@t") + ":" + p["nonce"] + ":" + p["nc"] + ":" + p["cnonce"] + ":auth:" + md(method+":"+uri))
+	return p["username"] == "sns-user" && p["uri"] == uri && p["nonce"] == "n-1" && p["opaque"] == "op" && p["response"] == want
 }
