@@ -566,6 +566,56 @@ func parseSubDeliveryPolicy(doc string) (*subDeliveryJSON, error) {
 	return &p, nil
 }
 
+// shownSubDeliveryPolicy is a subscription's DeliveryPolicy as SNS shows
+// it back: every retry member in its order, null when not given, the
+// sickly and throttle policies null when absent, and guaranteed (the
+// recorded AWS answer in the Terraform AWS provider's
+// TestSuppressEquivalentTopicSubscriptionDeliveryPolicy: for
+// {"healthyRetryPolicy":{"maxDelayTarget":20,"minDelayTarget":5,"numRetries":5}}
+// SNS returns {"healthyRetryPolicy":{"minDelayTarget":5,"maxDelayTarget":20,
+// "numRetries":5,"numMaxDelayRetries":null,"numNoDelayRetries":null,
+// "numMinDelayRetries":null,"backoffFunction":null},"sicklyRetryPolicy":null,
+// "throttlePolicy":null,"guaranteed":false}). A document that no longer
+// parses is shown as stored.
+func shownSubDeliveryPolicy(doc string) string {
+	p, err := parseSubDeliveryPolicy(doc)
+	if err != nil {
+		return doc
+	}
+	type retry struct {
+		MinDelayTarget     *int    `json:"minDelayTarget"`
+		MaxDelayTarget     *int    `json:"maxDelayTarget"`
+		NumRetries         *int    `json:"numRetries"`
+		NumMaxDelayRetries *int    `json:"numMaxDelayRetries"`
+		NumNoDelayRetries  *int    `json:"numNoDelayRetries"`
+		NumMinDelayRetries *int    `json:"numMinDelayRetries"`
+		BackoffFunction    *string `json:"backoffFunction"`
+	}
+	var shown struct {
+		Healthy    *retry             `json:"healthyRetryPolicy"`
+		Sickly     json.RawMessage    `json:"sicklyRetryPolicy"`
+		Throttle   *throttleJSON      `json:"throttlePolicy"`
+		Request    *requestPolicyJSON `json:"requestPolicy,omitempty"`
+		Guaranteed bool               `json:"guaranteed"`
+	}
+	if h := p.HealthyRetryPolicy; h != nil {
+		shown.Healthy = &retry{h.MinDelayTarget, h.MaxDelayTarget, h.NumRetries, h.NumMaxDelayRetries, h.NumNoDelayRetries, h.NumMinDelayRetries, h.BackoffFunction}
+	}
+	shown.Sickly = json.RawMessage("null")
+	if len(p.SicklyRetryPolicy) > 0 {
+		shown.Sickly = p.SicklyRetryPolicy
+	}
+	shown.Throttle, shown.Request = p.ThrottlePolicy, p.RequestPolicy
+	if p.Guaranteed != nil {
+		shown.Guaranteed = *p.Guaranteed
+	}
+	b, err := json.Marshal(shown)
+	if err != nil {
+		return doc
+	}
+	return string(b)
+}
+
 func defaultHTTPPolicy() deliveryPolicy {
 	return deliveryPolicy{MinDelay: 20, MaxDelay: 20, NumRetries: 3, Backoff: "linear", ContentType: "text/plain; charset=UTF-8"}
 }

@@ -235,3 +235,18 @@ func FuzzParseRedrivePolicy(f *testing.F) {
 		}
 	})
 }
+
+// TestShownSubDeliveryPolicy: a subscription's DeliveryPolicy is shown
+// back as SNS shows it (the Terraform AWS provider's
+// TestSuppressEquivalentTopicSubscriptionDeliveryPolicy records SNS's
+// answer for the first case).
+func TestShownSubDeliveryPolicy(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"healthyRetryPolicy":{"maxDelayTarget":20,"minDelayTarget":5,"numRetries":5}}`: `{"healthyRetryPolicy":{"minDelayTarget":5,"maxDelayTarget":20,"numRetries":5,"numMaxDelayRetries":null,"numNoDelayRetries":null,"numMinDelayRetries":null,"backoffFunction":null},"sicklyRetryPolicy":null,"throttlePolicy":null,"guaranteed":false}`,
+		`{"throttlePolicy":{"maxReceivesPerSecond":3},"requestPolicy":{"headerContentType":"application/json"}}`: `{"healthyRetryPolicy":null,"sicklyRetryPolicy":null,"throttlePolicy":{"maxReceivesPerSecond":3},"requestPolicy":{"headerContentType":"application/json"},"guaranteed":false}`,
+	} {
+		if got := shownSubDeliveryPolicy(in); got != want {
+			t.Errorf("%s:\n got %s\nwant %s", in, got, want)
+		}
+	}
+}

@@ -723,6 +723,9 @@ func (s *Service) GetSubscriptionAttributes(ctx context.Context, arn string) (ma
 	if sub.rec.Protocol == "http" || sub.rec.Protocol == "https" {
 		out["EffectiveDeliveryPolicy"] = effectiveDeliveryPolicyJSON(topicPolicy, sub.rec.Attributes["DeliveryPolicy"])
 	}
+	if doc, ok := out["DeliveryPolicy"]; ok {
+		out["DeliveryPolicy"] = shownSubDeliveryPolicy(doc)
+	}
 	out["SubscriptionPrincipal"] = "arn:aws:iam::" + s.cfg.AccountID + ":root"
 	if sub.rec.Replay != nil {
 		out["ReplayStatus"] = sub.rec.Replay.Status
