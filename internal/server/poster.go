@@ -66,12 +66,19 @@ func (p *poster) Post(ctx context.Context, endpoint string, header map[string]st
 	if err != nil {
 		return 0, err
 	}
-	if resp.StatusCode == http.StatusUnauthorized && user != nil {
-		if auth := answerChallenge(resp.Header.Values("WWW-Authenticate"), user, u.RequestURI()); auth != "" {
-			drain(resp)
-			if resp, err = send(auth); err != nil {
-				return 0, err
-			}
+	// One answer, and one more when a Digest nonce went stale meanwhile.
+	for tries := 0; resp.StatusCode == http.StatusUnauthorized && user != nil && tries < 2; tries++ {
+		ch := resp.Header.Values("WWW-Authenticate")
+		if tries == 1 && !staleDigest(ch) {
+			break
+		}
+		auth := answerChallenge(ch, user, u.RequestURI())
+		if auth == "" {
+			break
+		}
+		drain(resp)
+		if resp, err = send(auth); err != nil {
+			return 0, err
 		}
 	}
 	drain(resp)
@@ -83,56 +90,116 @@ func drain(resp *http.Response) {
 	resp.Body.Close()
 }
 
-// answerChallenge returns the Authorization header that answers the first
-// challenge of a scheme it knows, or "".
-func answerChallenge(challenges []string, user *url.Userinfo, uri string) string {
+// challenge is one WWW-Authenticate challenge: a scheme and its
+// parameters.
+type challenge struct {
+	scheme string
+	params map[string]string
+}
+
+// parseChallenges reads every challenge of WWW-Authenticate header lines,
+// several of which may share one line (RFC 7235: "Newauth realm=..., Basic
+// realm=...").
+func parseChallenges(lines []string) []challenge {
+	var out []challenge
+	for _, line := range lines {
+		for _, item := range splitItems(line) {
+			item = strings.TrimSpace(item)
+			if item == "" {
+				continue
+			}
+			// A new challenge starts with a scheme: a token not followed
+			// by "=".
+			tok, rest, _ := strings.Cut(item, " ")
+			if !strings.Contains(tok, "=") {
+				out = append(out, challenge{scheme: strings.ToLower(tok), params: map[string]string{}})
+				item = strings.TrimSpace(rest)
+				if item == "" {
+					continue
+				}
+			}
+			if len(out) == 0 {
+				continue
+			}
+			k, v, ok := strings.Cut(item, "=")
+			if !ok {
+				continue // token68 data: not used here
+			}
+			out[len(out)-1].params[strings.ToLower(strings.TrimSpace(k))] = unquote(strings.TrimSpace(v))
+		}
+	}
+	return out
+}
+
+// splitItems splits a header line at the commas outside quoted strings.
+func splitItems(s string) []string {
+	var items []string
+	start, quoted := 0, false
+	for i := 0; i < len(s); i++ {
+		switch {
+		case quoted && s[i] == '\\':
+			i++
+		case s[i] == '"':
+			quoted = !quoted
+		case s[i] == ',' && !quoted:
+			items = append(items, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(items, s[start:])
+}
+
+// unquote reads a quoted-string, or returns a token as it is.
+func unquote(v string) string {
+	if len(v) < 2 || v[0] != '"' {
+		return v
+	}
+	var b strings.Builder
+	for i := 1; i < len(v) && v[i] != '"'; i++ {
+		if v[i] == '\\' && i+1 < len(v) {
+			i++
+		}
+		b.WriteByte(v[i])
+	}
+	return b.String()
+}
+
+// answerChallenge returns the Authorization header that answers the
+// strongest challenge it can: Digest with SHA-256, then Digest with MD5,
+// then Basic; or "".
+func answerChallenge(lines []string, user *url.Userinfo, uri string) string {
 	name := user.Username()
 	pass, _ := user.Password()
-	for _, c := range challenges {
-		scheme, rest, _ := strings.Cut(strings.TrimSpace(c), " ")
-		switch strings.ToLower(scheme) {
-		case "basic":
+	chs := parseChallenges(lines)
+	for _, alg := range []string{"SHA-256", "MD5"} {
+		for _, c := range chs {
+			a := strings.ToUpper(c.params["algorithm"])
+			if c.scheme == "digest" && (a == alg || a == "" && alg == "MD5") {
+				if h := digestAnswer(c.params, name, pass, uri); h != "" {
+					return h
+				}
+			}
+		}
+	}
+	for _, c := range chs {
+		if c.scheme == "basic" {
 			r := http.Request{Header: http.Header{}}
 			r.SetBasicAuth(name, pass)
 			return r.Header.Get("Authorization")
-		case "digest":
-			if h := digestAnswer(parseChallenge(rest), name, pass, uri); h != "" {
-				return h
-			}
 		}
 	}
 	return ""
 }
 
-// parseChallenge reads a challenge's comma-separated name=value (or
-// name="value") parameters.
-func parseChallenge(s string) map[string]string {
-	out := map[string]string{}
-	for s != "" {
-		s = strings.TrimLeft(s, " ,\t")
-		k, rest, ok := strings.Cut(s, "=")
-		if !ok {
-			break
+// staleDigest reports whether a 401 says the nonce of a Digest answer was
+// stale (RFC 7616: the credentials were right; answer the new nonce).
+func staleDigest(lines []string) bool {
+	for _, c := range parseChallenges(lines) {
+		if c.scheme == "digest" && strings.EqualFold(c.params["stale"], "true") {
+			return true
 		}
-		k = strings.ToLower(strings.TrimSpace(k))
-		var v string
-		if strings.HasPrefix(rest, `"`) {
-			var b strings.Builder
-			i := 1
-			for ; i < len(rest) && rest[i] != '"'; i++ {
-				if rest[i] == '\\' && i+1 < len(rest) {
-					i++
-				}
-				b.WriteByte(rest[i])
-			}
-			v, s = b.String(), rest[min(i+1, len(rest)):]
-		} else {
-			v, s, _ = strings.Cut(rest, ",")
-			v = strings.TrimSpace(v)
-		}
-		out[k] = v
 	}
-	return out
+	return false
 }
 
 // digestAnswer computes a Digest Authorization header (RFC 7616) for a
@@ -158,6 +225,12 @@ func digestAnswer(ch map[string]string, user, pass, uri string) string {
 	qopAuth := false
 	for _, q := range strings.Split(ch["qop"], ",") {
 		qopAuth = qopAuth || strings.TrimSpace(q) == "auth"
+	}
+	if _, ok := ch["qop"]; ok && !qopAuth {
+		return "" // auth-int only: not answered
+	}
+	if strings.EqualFold(ch["userhash"], "true") {
+		return "" // a hashed username is not offered
 	}
 	if qopAuth {
 		cn := make([]byte, 16)

@@ -34,7 +34,22 @@ func TestAnswerChallenge(t *testing.T) {
 			t.Errorf("Digest answer %q lacks %q", got, want)
 		}
 	}
-	for _, ch := range []string{`Bearer realm="x"`, `Digest realm="r", nonce="n", algorithm=MD5-sess`, `Digest realm="r"`} {
+	// Several challenges on one line (RFC 7235), the strongest answered:
+	// Digest over Basic, SHA-256 over MD5.
+	for line, want := range map[string]string{
+		`Newauth realm="apps", type=1, title="Login to \"apps\"", Basic realm="simple"`:              "Basic ",
+		`Basic realm="b", Digest realm="d", nonce="n", qop="auth"`:                                   `Digest username="Mufasa", realm="d"`,
+		`Digest realm="d", nonce="n", algorithm=MD5, Digest realm="d", nonce="m", algorithm=SHA-256`: `nonce="m"`,
+	} {
+		if got := answerChallenge([]string{line}, user, "/"); !strings.Contains(got, want) {
+			t.Errorf("%s: answered %q, want %q in it", line, got, want)
+		}
+	}
+	if !staleDigest([]string{`Digest realm="d", nonce="new", stale=true`}) || staleDigest([]string{`Digest realm="d", nonce="new"`}) {
+		t.Error("stale=true not told apart")
+	}
+	for _, ch := range []string{`Bearer realm="x"`, `Digest realm="r", nonce="n", algorithm=MD5-sess`, `Digest realm="r"`,
+		`Digest realm="r", nonce="n", qop="auth-int"`, `Digest realm="r", nonce="n", userhash=true`} {
 		if got := answerChallenge([]string{ch}, user, "/"); got != "" {
 			t.Errorf("%s: answered %q", ch, got)
 		}
@@ -47,7 +62,8 @@ func FuzzParseChallenge(f *testing.F) {
 	f.Add(`a=`)
 	f.Add(`="`)
 	f.Fuzz(func(t *testing.T, s string) {
-		parseChallenge(s)
+		parseChallenges([]string{s})
 		answerChallenge([]string{"Digest " + s}, url.UserPassword("u", "p"), "/")
+		staleDigest([]string{s})
 	})
 }

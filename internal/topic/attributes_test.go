@@ -242,11 +242,25 @@ func FuzzParseRedrivePolicy(f *testing.F) {
 // answer for the first case).
 func TestShownSubDeliveryPolicy(t *testing.T) {
 	for in, want := range map[string]string{
-		`{"healthyRetryPolicy":{"maxDelayTarget":20,"minDelayTarget":5,"numRetries":5}}`: `{"healthyRetryPolicy":{"minDelayTarget":5,"maxDelayTarget":20,"numRetries":5,"numMaxDelayRetries":null,"numNoDelayRetries":null,"numMinDelayRetries":null,"backoffFunction":null},"sicklyRetryPolicy":null,"throttlePolicy":null,"guaranteed":false}`,
+		`{"healthyRetryPolicy":{"maxDelayTarget":20,"minDelayTarget":5,"numRetries":5}}`:                         `{"healthyRetryPolicy":{"minDelayTarget":5,"maxDelayTarget":20,"numRetries":5,"numMaxDelayRetries":null,"numNoDelayRetries":null,"numMinDelayRetries":null,"backoffFunction":null},"sicklyRetryPolicy":null,"throttlePolicy":null,"guaranteed":false}`,
 		`{"throttlePolicy":{"maxReceivesPerSecond":3},"requestPolicy":{"headerContentType":"application/json"}}`: `{"healthyRetryPolicy":null,"sicklyRetryPolicy":null,"throttlePolicy":{"maxReceivesPerSecond":3},"requestPolicy":{"headerContentType":"application/json"},"guaranteed":false}`,
 	} {
 		if got := shownSubDeliveryPolicy(in); got != want {
 			t.Errorf("%s:\n got %s\nwant %s", in, got, want)
+		}
+	}
+}
+
+// TestRedactEndpoint: an HTTP endpoint's password never reaches a log.
+func TestRedactEndpoint(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://sns:s3cr%40t@hooks.example.com/in": "https://sns:xxxxx@hooks.example.com/in",
+		"https://hooks.example.com/in?a=b@c":        "https://hooks.example.com/in?a=b@c",
+		"dev@example.com":                           "dev@example.com",
+		"arn:aws:sqs:us-east-1:000000000000:q":      "arn:aws:sqs:us-east-1:000000000000:q",
+	} {
+		if got := redactEndpoint(in); got != want {
+			t.Errorf("%s: %s, want %s", in, got, want)
 		}
 	}
 }

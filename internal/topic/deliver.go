@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -278,12 +280,12 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 		more = false
 	}
 	if permanent || !more {
-		s.warns.warn(s.log, o.Sub, "delivery failed, no retry left", "subscription", o.Sub, "endpoint", o.Endpoint, "attempts", o.Attempt,
+		s.warns.warn(s.log, o.Sub, "delivery failed, no retry left", "subscription", o.Sub, "endpoint", redactEndpoint(o.Endpoint), "attempts", o.Attempt,
 			"permanent", permanent, "err", err)
 		d.giveUp(ctx, o, sub)
 		return
 	}
-	s.log.Debug("delivery attempt failed", "subscription", o.Sub, "endpoint", o.Endpoint, "attempt", o.Attempt, "retryIn", delay, "err", err)
+	s.log.Debug("delivery attempt failed", "subscription", o.Sub, "endpoint", redactEndpoint(o.Endpoint), "attempt", o.Attempt, "retryIn", delay, "err", err)
 	due := s.clock.Now().Add(delay)
 	o.Due = due.UnixNano()
 	var b store.Batch
@@ -294,6 +296,19 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 	d.q.Add(o, due)
 }
 
+// redactEndpoint hides the password of an HTTP endpoint's credentials
+// (https://user:password@host/path) from logs.
+func redactEndpoint(endpoint string) string {
+	if !strings.Contains(endpoint, "@") {
+		return endpoint
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || u.User == nil {
+		return endpoint
+	}
+	return u.Redacted()
+}
+
 // logAttempt writes a notification's delivery attempt into the topic's
 // delivery status log, when it keeps one for the protocol: every failed
 // attempt, and a sample of successes.
@@ -302,7 +317,7 @@ func (d *dispatcher) logAttempt(o *outRec, err error) {
 		return
 	}
 	out := deliveryOutcome{topicArn: o.Topic, proto: o.Protocol, messageID: o.MessageID, message: o.Message,
-		published: o.Timestamp, destination: o.Endpoint, attempts: o.Attempt + 1, ok: err == nil}
+		published: o.Timestamp, destination: redactEndpoint(o.Endpoint), attempts: o.Attempt + 1, ok: err == nil}
 	switch o.Protocol {
 	case "http", "https":
 		out.status = o.status
@@ -403,7 +418,7 @@ func (d *dispatcher) post(ctx context.Context, o *outRec, p deliveryPolicy) (boo
 		// Make sure your endpoint is ready to process Amazon SNS
 		// messages"): a 4xx is the endpoint's answer, delivered, neither
 		// retried nor dead-lettered.
-		s.log.Warn("endpoint refused a delivery; SNS counts it delivered", "subscription", o.Sub, "endpoint", o.Endpoint,
+		s.log.Warn("endpoint refused a delivery; SNS counts it delivered", "subscription", o.Sub, "endpoint", redactEndpoint(o.Endpoint),
 			"type", o.Type, "status", status)
 		return false, nil
 	default:

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -196,7 +197,7 @@ func (s *Service) resendConfirmation(ctx context.Context, t *topic, sub *subscri
 // kept to warnings still shows them.
 func (s *Service) logEmailConfirmation(t *topic, sub *subscription) {
 	s.log.Warn("email not sent, forkline sends no email: confirm the subscription by a GET of subscribe_url or with ConfirmSubscription and the token",
-		"subscription", sub.arn, "endpoint", sub.rec.Endpoint, "subscribe_url", s.subscribeURL(t.arn, sub.rec.Token), "token", sub.rec.Token)
+		"subscription", sub.arn, "endpoint", redactEndpoint(sub.rec.Endpoint), "subscribe_url", s.subscribeURL(t.arn, sub.rec.Token), "token", sub.rec.Token)
 }
 
 func newToken() string {
@@ -223,6 +224,11 @@ func (s *Service) checkEndpoint(t *topic, proto, endpoint string) error {
 	case "http", "https":
 		if !strings.HasPrefix(strings.ToLower(endpoint), proto+"://") || len(endpoint) <= len(proto)+3 {
 			return errorf(ErrInvalidParameter, "Invalid parameter: Endpoint must match the specified protocol")
+		}
+		// A URL that cannot be parsed, or whose credentials carry control
+		// characters, could never be delivered to.
+		if u, err := url.Parse(endpoint); err != nil || u.Host == "" || strings.ContainsAny(endpoint, "\r\n\x00") {
+			return invalidParam("Endpoint", "")
 		}
 		if t.fifo {
 			return errorf(ErrInvalidParameter, "Invalid parameter: Invalid protocol type: %s", proto)
@@ -365,6 +371,10 @@ func (s *Service) ConfirmSubscription(ctx context.Context, topicArn, token strin
 		// (LocalStack's AWS-validated test_subscribe_external_http_endpoint:
 		// "even with a wrong topic, SNS will confirm"); an unknown token
 		// is refused as such.
+		parts := strings.Split(topicArn, ":")
+		if len(parts) != 6 || parts[4] != s.cfg.AccountID || !wellFormedToken(token) {
+			return "", invalidParam("Token", "")
+		}
 		if t = s.topicOfToken(token); t == nil {
 			return "", invalidParam("Token", "")
 		}
@@ -378,7 +388,7 @@ func (s *Service) ConfirmSubscription(ctx context.Context, topicArn, token strin
 	}
 	// A token that is not in SNS's format is refused before the lookup
 	// (recorded AWS behaviour: "Invalid token").
-	if len(token) < 64 || strings.Trim(token, "0123456789abcdef") != "" {
+	if !wellFormedToken(token) {
 		return "", errorf(ErrInvalidParameter, "Invalid token")
 	}
 	now := s.clock.Now().UnixNano()
@@ -417,6 +427,12 @@ func (s *Service) ConfirmSubscription(ctx context.Context, topicArn, token strin
 		return s.restoreSub(ctx, t, token, r.Sub, authOnUnsubscribe && authenticated, authenticated)
 	}
 	return "", invalidParam("Token", "")
+}
+
+// wellFormedToken reports whether a token has SNS's form: 64 or more
+// lowercase hex digits.
+func wellFormedToken(token string) bool {
+	return len(token) >= 64 && strings.Trim(token, "0123456789abcdef") == ""
 }
 
 // topicOfToken returns the topic of the pending or confirmed subscription
