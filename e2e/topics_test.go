@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -430,6 +431,10 @@ func TestPublishErrors(t *testing.T) {
 		// developer guide, "Amazon SNS message attributes").
 		{"reserved prefix", &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("m"),
 			MessageAttributes: map[string]snstypes.MessageAttributeValue{"AWS.Mine": {DataType: aws.String("String"), StringValue: aws.String("x")}}}, "ParameterValueInvalid"},
+		// A custom type needs a label after its period (LocalStack's
+		// AWS-validated test_message_attributes_prefixes).
+		{"empty custom type label", &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("m"),
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{"a": {DataType: aws.String("String."), StringValue: aws.String("x")}}}, "ParameterValueInvalid"},
 		// A message to a phone number is checked as one to a topic.
 		{"phone: bad attribute type", &sns.PublishInput{PhoneNumber: aws.String("+15555550100"), Message: aws.String("m"),
 			MessageAttributes: map[string]snstypes.MessageAttributeValue{"a": {DataType: aws.String("Strung"), StringValue: aws.String("x")}}}, "ParameterValueInvalid"},
@@ -483,6 +488,40 @@ func TestPublishBatch(t *testing.T) {
 	_, err = c.PublishBatch(ctx(t), &sns.PublishBatchInput{TopicArn: aws.String(arn), PublishBatchRequestEntries: []snstypes.PublishBatchRequestEntry{
 		{Id: aws.String("bad id!"), Message: aws.String("x")}}})
 	wantCode(t, err, "InvalidBatchEntryId")
+
+	// An entry with an invalid Subject fails alone; the others are
+	// published (recorded AWS answer, a connector's tests run against SNS:
+	// Failed holds {Id, Code InvalidParameter, "Invalid parameter:
+	// Subject", SenderFault true}, HTTP 200).
+	mixed, err := c.PublishBatch(ctx(t), &sns.PublishBatchInput{TopicArn: aws.String(arn), PublishBatchRequestEntries: []snstypes.PublishBatchRequestEntry{
+		{Id: aws.String("ok1"), Message: aws.String("kept 1")},
+		{Id: aws.String("bad"), Message: aws.String("dropped"), Subject: aws.String("Invalid\nSubject")},
+		{Id: aws.String("ok2"), Message: aws.String("kept 2"), Subject: aws.String("fine")}}})
+	if err != nil || len(mixed.Successful) != 2 || len(mixed.Failed) != 1 {
+		t.Fatalf("PublishBatch with one bad Subject = %+v, %v", mixed, err)
+	}
+	if f := mixed.Failed[0]; aws.ToString(f.Id) != "bad" || aws.ToString(f.Code) != "InvalidParameter" ||
+		aws.ToString(f.Message) != "Invalid parameter: Subject" || !f.SenderFault {
+		t.Fatalf("failed entry = %+v", f)
+	}
+	if aws.ToString(mixed.Successful[0].Id) != "ok1" || aws.ToString(mixed.Successful[1].Id) != "ok2" {
+		t.Fatalf("successful = %+v", mixed.Successful)
+	}
+	var bodies []string
+	for len(bodies) < 2 {
+		for _, m := range receive(t, q, url, 10) {
+			bodies = append(bodies, aws.ToString(m.Body))
+		}
+	}
+	if slices.Sort(bodies); bodies[0] != "kept 1" || bodies[1] != "kept 2" {
+		t.Fatalf("delivered %q", bodies)
+	}
+	// Every entry failing is still a 200 with nothing published.
+	none, err := c.PublishBatch(ctx(t), &sns.PublishBatchInput{TopicArn: aws.String(arn), PublishBatchRequestEntries: []snstypes.PublishBatchRequestEntry{
+		{Id: aws.String("b1"), Message: aws.String("x"), Subject: aws.String("")}}})
+	if err != nil || len(none.Successful) != 0 || len(none.Failed) != 1 {
+		t.Fatalf("all failed = %+v, %v", none, err)
+	}
 }
 
 // Subscriptions: idempotent Subscribe, attributes, listing, unsubscribe

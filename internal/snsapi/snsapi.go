@@ -404,6 +404,9 @@ func operations() map[string]func(h *Handler, r *Request, p awsquery.Params) (fu
 			return func(x *awsquery.XML) {
 				x.Open("Successful")
 				for _, e := range res {
+					if e.Err != nil {
+						continue
+					}
 					x.Open("member")
 					x.Elem("Id", e.ID)
 					x.Elem("MessageId", e.MessageID)
@@ -413,7 +416,19 @@ func operations() map[string]func(h *Handler, r *Request, p awsquery.Params) (fu
 					x.Close("member")
 				}
 				x.Close("Successful")
-				x.WriteString("<Failed/>")
+				x.Open("Failed")
+				for _, e := range res {
+					if e.Err == nil {
+						continue
+					}
+					x.Open("member")
+					x.Elem("Id", e.ID)
+					x.Elem("Code", e.Err.Kind.Error())
+					x.Elem("Message", e.Err.Message)
+					x.Elem("SenderFault", "true")
+					x.Close("member")
+				}
+				x.Close("Failed")
 			}, nil
 		},
 		"TagResource": func(h *Handler, r *Request, p awsquery.Params) (func(*awsquery.XML), error) {
