@@ -374,6 +374,49 @@ done
 		r.Sns.SignatureVersion != "1" || r.Sns.Signature == "" || r.Sns.SigningCertUrl == "" {
 		t.Fatalf("event record = %+v", r)
 	}
+	verifyEventSignature(t, bytes.TrimSpace(data), "1")
+
+	// A SignatureVersion 2 topic's events still say 1 but are signed with
+	// SHA256 (LocalStack's AWS-validated test_publish_lambda_verify_signature).
+	v2 := createTopic(t, sc, "to-lambda-v2", map[string]string{"SignatureVersion": "2"})
+	if _, err := sc.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(v2), Protocol: aws.String("lambda"),
+		Endpoint: aws.String("arn:aws:lambda:us-east-1:000000000000:function:sink")}); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, sc, &sns.PublishInput{TopicArn: aws.String(v2), Message: aws.String("signed with SHA256")})
+	var lines [][]byte
+	for deadline := time.Now().Add(30 * time.Second); len(lines) < 2 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		data, _ = os.ReadFile(out)
+		lines = bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	}
+	if len(lines) < 2 {
+		t.Fatalf("no second event: %s", data)
+	}
+	verifyEventSignature(t, lines[1], "2")
+}
+
+// verifyEventSignature checks a Lambda SNS event's signature as a
+// verifier of version ver does, with the certificate at SigningCertUrl.
+func verifyEventSignature(t *testing.T, event []byte, ver string) {
+	t.Helper()
+	var ev struct {
+		Records []struct{ Sns map[string]any }
+	}
+	if err := json.Unmarshal(event, &ev); err != nil || len(ev.Records) != 1 {
+		t.Fatalf("event %s: %v", event, err)
+	}
+	m := ev.Records[0].Sns
+	if m["SignatureVersion"] != "1" {
+		t.Fatalf("event SignatureVersion = %v, want 1", m["SignatureVersion"])
+	}
+	env := map[string]any{"SignatureVersion": ver, "SigningCertURL": m["SigningCertUrl"]}
+	for _, k := range []string{"Type", "MessageId", "TopicArn", "Subject", "Message", "Timestamp", "Signature"} {
+		if v, ok := m[k]; ok && v != nil {
+			env[k] = v
+		}
+	}
+	b, _ := json.Marshal(env)
+	verifySignature(t, b)
 }
 
 // pythonRuntime is a custom runtime written in Python against the Runtime

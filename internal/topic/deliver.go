@@ -511,8 +511,16 @@ func (s *Service) lambdaEvent(o *outRec) []byte {
 		subj := o.Subject
 		p.Subject = &subj
 	}
-	// The event always says SignatureVersion 1 and is signed that way.
-	p.Signature = s.signer.sign("1", notificationToSign(o.MessageID, o.Topic, o.Subject, o.HasSubject, o.Message, o.Timestamp))
+	// The event always says SignatureVersion 1, but is signed with the
+	// topic's version: SHA256 on a SignatureVersion 2 topic (LocalStack's
+	// AWS-validated test_publish_lambda_verify_signature: "Lambda always
+	// returns SignatureVersion=1 in messages, however, it can be v2 and
+	// the signature needs to be verified against v2").
+	ver := o.SigVersion
+	if ver == "" {
+		ver = "1"
+	}
+	p.Signature = s.signer.sign(ver, notificationToSign(o.MessageID, o.Topic, o.Subject, o.HasSubject, o.Message, o.Timestamp))
 	for _, a := range o.Attrs {
 		v := a.StringValue
 		if len(a.BinaryValue) > 0 {
