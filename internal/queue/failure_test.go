@@ -300,13 +300,13 @@ func TestSweepDropsExpiredDeduplication(t *testing.T) {
 		return len(ds)
 	}
 	svc.sweepOnce() // nothing has expired yet
-	if len(q.dedup) != n || stored() != n {
-		t.Fatalf("before the window ends: %d entries, %d stored; want %d", len(q.dedup), stored(), n)
+	if q.dedup.Len() != n || stored() != n {
+		t.Fatalf("before the window ends: %d entries, %d stored; want %d", q.dedup.Len(), stored(), n)
 	}
 	clk.Advance(dedupWindow + time.Second)
 	svc.sweepOnce()
 	q.mu.Lock()
-	left, listed := len(q.dedup), len(q.dedupExp)
+	left, listed := q.dedup.Len(), len(q.dedupExp)
 	q.mu.Unlock()
 	if left != 0 || listed != 0 || stored() != 0 {
 		t.Fatalf("after the window: %d entries, %d listed, %d stored; want none", left, listed, stored())
@@ -325,8 +325,8 @@ func TestSweepDropsExpiredDeduplication(t *testing.T) {
 	svc2 := newTestService(t, pst, clk)
 	defer svc2.Close()
 	q2, _ := svc2.lookup(name)
-	if len(q2.dedup) != 0 || stored() != 0 {
-		t.Fatalf("after a restart past the window: %d entries, %d stored", len(q2.dedup), stored())
+	if q2.dedup.Len() != 0 || stored() != 0 {
+		t.Fatalf("after a restart past the window: %d entries, %d stored", q2.dedup.Len(), stored())
 	}
 }
 

@@ -453,7 +453,7 @@ func (s *Service) beginSendIn(ctx context.Context, q *queue, in []SendInput, bat
 	for _, p := range qs.preps {
 		if p.dedup != "" {
 			// An entry past its window may wait for the sweeper.
-			if d, ok := q.dedup[p.dedup]; ok && d.ExpiresAt > nowNs {
+			if d, ok := q.dedup.Get(p.dedup); ok && d.ExpiresAt > nowNs {
 				// A duplicate is accepted but not delivered; the
 				// answer names the original message.
 				p.isDup = true
@@ -471,7 +471,7 @@ func (s *Service) beginSendIn(ctx context.Context, q *queue, in []SendInput, bat
 			p.res.SequenceNumber = sequenceNumber(seq)
 			q.idx.beginSend(p.msg.GroupID, seq)
 			d := store.Dedup{Key: p.dedup, MessageID: p.msg.ID, Seq: seq, ExpiresAt: nowNs + int64(dedupWindow)}
-			q.dedup[p.dedup] = d
+			q.dedup.Set(p.dedup, d)
 			q.dedupExp = append(q.dedupExp, dedupRef{p.dedup, d.ExpiresAt})
 			if qs.done == nil {
 				qs.done = make(chan struct{})
@@ -523,7 +523,7 @@ func (s *Service) endSend(qs *queueSend, err error) {
 		if q.fifo {
 			q.idx.endSend(p.msg.GroupID, p.msg.Seq)
 			if err != nil {
-				delete(q.dedup, p.dedup)
+				q.dedup.Delete(p.dedup)
 			}
 		}
 	}
@@ -669,8 +669,8 @@ func (q *queue) expireDedup(nowNs int64, limit int) []string {
 	n := 0
 	for n < len(q.dedupExp) && q.dedupExp[n].exp <= nowNs && (limit <= 0 || n < limit) {
 		r := q.dedupExp[n]
-		if d, ok := q.dedup[r.key]; ok && d.ExpiresAt == r.exp {
-			delete(q.dedup, r.key)
+		if d, ok := q.dedup.Get(r.key); ok && d.ExpiresAt == r.exp {
+			q.dedup.Delete(r.key)
 			keys = append(keys, r.key)
 		}
 		n++
@@ -688,19 +688,10 @@ func (q *queue) expireDedup(nowNs int64, limit int) []string {
 // shrinkDedup gives back the memory of a deduplication window that has
 // emptied: Go maps never shrink, and a resliced list keeps its array. A
 // FIFO queue that took a burst of a million sends would otherwise hold
-// the burst's window for good. Requires q.mu.
+// the burst's window for good. The map drains its burst without a copy
+// (window.Map). Requires q.mu.
 func (q *queue) shrinkDedup() {
-	const least = 1024
-	if q.dedupPeak < len(q.dedup) {
-		q.dedupPeak = len(q.dedup)
-	}
-	if q.dedupPeak > least && len(q.dedup) < q.dedupPeak/4 {
-		m := make(map[string]store.Dedup, len(q.dedup))
-		for k, d := range q.dedup {
-			m[k] = d
-		}
-		q.dedup, q.dedupPeak = m, len(m)
-	}
+	q.dedup.Shrink(1024)
 	// A resliced list's capacity understates its array (the dropped
 	// front is held too), so the copy is made as soon as the capacity
 	// left is well above what is in use; copies stay amortized.

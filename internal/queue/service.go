@@ -36,6 +36,7 @@ import (
 	"github.com/forkline/forkline/internal/clock"
 	"github.com/forkline/forkline/internal/store"
 	"github.com/forkline/forkline/internal/uuid"
+	"github.com/forkline/forkline/internal/window"
 )
 
 // Config configures a Service.
@@ -122,11 +123,8 @@ type queue struct {
 	// visible while long polls (counted in waiters) wait on it.
 	notify   chan struct{}
 	waiters  int
-	dedup    map[string]store.Dedup
+	dedup    window.Map[string, store.Dedup]
 	dedupExp []dedupRef // in expiry order
-	// dedupPeak is the most entries dedup has held since it was last
-	// rebuilt (shrinkDedup).
-	dedupPeak int
 	// dedupPending maps the deduplication keys of sends being committed
 	// to a channel closed when their commit ends.
 	dedupPending map[string]chan struct{}
@@ -252,7 +250,7 @@ func (s *Service) newQueue(rec store.Queue) *queue {
 	q := &queue{
 		id: rec.ID, rec: rec, set: parseSettings(rec.Attributes), fifo: fifo,
 		arn: s.arn(rec.Name), nextSeq: 1, idx: newIndex(fifo),
-		notify: make(chan struct{}), dedup: map[string]store.Dedup{}, attempts: map[string]*attempt{},
+		notify: make(chan struct{}), attempts: map[string]*attempt{},
 		dedupPending: map[string]chan struct{}{},
 	}
 	if fifo {
@@ -312,7 +310,7 @@ func (s *Service) loadQueue(ctx context.Context, rec store.Queue, now time.Time)
 				stale.DeleteDedup(rec.ID, d.Key) // its window ended while the server was down
 				continue
 			}
-			q.dedup[d.Key] = d
+			q.dedup.Set(d.Key, d)
 			q.dedupExp = append(q.dedupExp, dedupRef{d.Key, d.ExpiresAt})
 		}
 		prefix := attemptKey(rec.ID, "")
@@ -809,7 +807,7 @@ func (s *Service) PurgeQueue(ctx context.Context, name string) error {
 	// test_purge_queue_clears_fifo_deduplication_cache, recorded against
 	// AWS, shows it.) No send is in progress: each holds q.op.
 	var dropped []string
-	for k := range q.dedup {
+	for k := range q.dedup.All() {
 		b.DeleteDedup(rec.ID, k)
 		dropped = append(dropped, k)
 	}
@@ -824,7 +822,7 @@ func (s *Service) PurgeQueue(ctx context.Context, name string) error {
 	q.attempts = map[string]*attempt{}
 	q.attemptExp = nil
 	for _, k := range dropped {
-		delete(q.dedup, k)
+		q.dedup.Delete(k)
 	}
 	q.mu.Unlock()
 	return nil

@@ -112,7 +112,7 @@ func (q *queue) dropStale() {
 	n := 0
 	for n < len(q.dedupExp) {
 		r := q.dedupExp[n]
-		if d, ok := q.dedup[r.key]; ok && d.ExpiresAt == r.exp {
+		if d, ok := q.dedup.Get(r.key); ok && d.ExpiresAt == r.exp {
 			break
 		}
 		n++

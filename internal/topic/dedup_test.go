@@ -16,7 +16,7 @@ import (
 // and a restart would take a duplicate inside its window as new).
 func TestExpiredDedupHoldsItsKey(t *testing.T) {
 	s := &Service{}
-	tp := &topic{name: "t.fifo", dedup: map[string]dedupRec{}, pending: map[string]chan struct{}{}}
+	tp := &topic{name: "t.fifo", pending: map[string]chan struct{}{}}
 	ctx := context.Background()
 	t0 := time.Unix(1_800_000_000, 0)
 	release := func(done chan struct{}, mine []string) {

@@ -618,7 +618,7 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 				t.mu.Lock()
 				t.release(mine, done)
 				for _, k := range mine {
-					delete(t.dedup, k)
+					t.dedup.Delete(k)
 				}
 				t.mu.Unlock()
 				if done != nil {
@@ -663,7 +663,7 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 		t.release(mine, done)
 		if err != nil {
 			for _, k := range mine {
-				delete(t.dedup, k)
+				t.dedup.Delete(k)
 			}
 		}
 		t.mu.Unlock()
@@ -782,7 +782,7 @@ func (s *Service) numberFIFO(ctx context.Context, t *topic, ps []*prepared, now 
 	// rest (sweep.go), and an entry past its window is no duplicate.
 	mine, _ := t.expireDedup(nowNs, publishExpiry, done, b)
 	for _, p := range ps {
-		if d, ok := t.dedup[p.dedupKey]; ok && d.ExpiresAt > nowNs {
+		if d, ok := t.dedup.Get(p.dedupKey); ok && d.ExpiresAt > nowNs {
 			// A duplicate is accepted and answered with the original's
 			// identity, and not delivered.
 			p.dup = true
@@ -799,8 +799,7 @@ func (s *Service) numberFIFO(ctx context.Context, t *topic, ps []*prepared, now 
 		t.lastSeq = seq
 		p.seq = seq
 		d := dedupRec{MessageID: p.id, Seq: seq, ExpiresAt: nowNs + int64(dedupWindow)}
-		t.dedup[p.dedupKey] = d
-		t.dedupPeak = max(t.dedupPeak, len(t.dedup))
+		t.dedup.Set(p.dedupKey, d)
 		t.dedupExp = append(t.dedupExp, dedupRef{p.dedupKey, d.ExpiresAt})
 		t.pending[p.dedupKey] = done
 		mine = append(mine, p.dedupKey)

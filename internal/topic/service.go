@@ -37,6 +37,7 @@ import (
 	"github.com/forkline/forkline/internal/store"
 	"github.com/forkline/forkline/internal/topic/filter"
 	"github.com/forkline/forkline/internal/uuid"
+	"github.com/forkline/forkline/internal/window"
 )
 
 // Record namespaces.
@@ -159,11 +160,8 @@ type topic struct {
 	// dedup holds the deduplication window of a FIFO topic; dedupExp
 	// lists its keys in expiry order (a key whose entry was replaced
 	// since is skipped when reached).
-	dedup    map[string]dedupRec
+	dedup    window.Map[string, dedupRec]
 	dedupExp []dedupRef
-	// dedupPeak is the most entries dedup has held since it was last
-	// rebuilt (shrinkDedup).
-	dedupPeak int
 	// pending maps deduplication keys of publishes being committed to a
 	// channel closed when their commit ends.
 	pending map[string]chan struct{}
@@ -391,7 +389,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 			return fmt.Errorf("%w: deduplication entry: %v", store.ErrCorrupt, err)
 		}
 		if t != nil && d.ExpiresAt > now {
-			t.dedup[key] = d
+			t.dedup.Set(key, d)
 			t.dedupExp = append(t.dedupExp, dedupRef{key, d.ExpiresAt})
 			// Sequence numbers keep growing across a restart even if the
 			// clock stepped back (archive keys and replay cursors rely
@@ -499,7 +497,7 @@ func (s *Service) Close() {
 func (s *Service) newTopic(rec topicRec) *topic {
 	return &topic{
 		name: rec.Name, arn: s.topicArn(rec.Name), fifo: strings.HasSuffix(rec.Name, ".fifo") && rec.Attributes["FifoTopic"] == "true",
-		rec: rec, dedup: map[string]dedupRec{}, pending: map[string]chan struct{}{},
+		rec: rec, pending: map[string]chan struct{}{},
 		deleteTurn: make(chan struct{}, 1),
 	}
 }

@@ -31,11 +31,11 @@ func (t *topic) expireDedup(nowNs int64, limit int, done chan struct{}, b *store
 	for n < len(t.dedupExp) && t.dedupExp[n].exp <= nowNs && n < limit {
 		r := t.dedupExp[n]
 		// An entry written again since has a later expiry.
-		if d, ok := t.dedup[r.key]; ok && d.ExpiresAt == r.exp {
+		if d, ok := t.dedup.Get(r.key); ok && d.ExpiresAt == r.exp {
 			if ch, held := t.pending[r.key]; held && ch != done {
 				break
 			}
-			delete(t.dedup, r.key)
+			t.dedup.Delete(r.key)
 			b.DeleteRecord(nsDedup, t.name+"\x00"+r.key)
 			t.pending[r.key] = done
 			mine = append(mine, r.key)
@@ -63,17 +63,10 @@ func (t *topic) release(keys []string, done chan struct{}) {
 
 // shrinkDedup gives back the memory of a deduplication window that has
 // mostly emptied: Go maps never shrink, and a resliced list keeps its
-// array and the keys in it. Requires t.mu.
+// array and the keys in it. The map drains its burst without a copy
+// (window.Map). Requires t.mu.
 func (t *topic) shrinkDedup() {
-	const least = 1024
-	t.dedupPeak = max(t.dedupPeak, len(t.dedup))
-	if t.dedupPeak > least && len(t.dedup) < t.dedupPeak/4 {
-		m := make(map[string]dedupRec, len(t.dedup))
-		for k, d := range t.dedup {
-			m[k] = d
-		}
-		t.dedup, t.dedupPeak = m, len(m)
-	}
+	t.dedup.Shrink(1024)
 	// A resliced list's capacity understates its array (the dropped
 	// front is held too), so the copy is made as soon as the capacity
 	// left is well above what is in use; copies stay amortized.
