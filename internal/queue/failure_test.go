@@ -300,8 +300,11 @@ func TestSweepDropsExpiredDeduplication(t *testing.T) {
 		return len(ds)
 	}
 	svc.sweepOnce() // nothing has expired yet
-	if q.dedup.Len() != n || stored() != n {
-		t.Fatalf("before the window ends: %d entries, %d stored; want %d", q.dedup.Len(), stored(), n)
+	q.mu.Lock()
+	held := q.dedup.Len()
+	q.mu.Unlock()
+	if held != n || stored() != n {
+		t.Fatalf("before the window ends: %d entries, %d stored; want %d", held, stored(), n)
 	}
 	clk.Advance(dedupWindow + time.Second)
 	svc.sweepOnce()
@@ -325,8 +328,11 @@ func TestSweepDropsExpiredDeduplication(t *testing.T) {
 	svc2 := newTestService(t, pst, clk)
 	defer svc2.Close()
 	q2, _ := svc2.lookup(name)
-	if q2.dedup.Len() != 0 || stored() != 0 {
-		t.Fatalf("after a restart past the window: %d entries, %d stored", q2.dedup.Len(), stored())
+	q2.mu.Lock()
+	held = q2.dedup.Len()
+	q2.mu.Unlock()
+	if held != 0 || stored() != 0 {
+		t.Fatalf("after a restart past the window: %d entries, %d stored", held, stored())
 	}
 }
 
@@ -515,4 +521,54 @@ func openTestPebble(t *testing.T) *pebblestore.Store {
 	}
 	t.Cleanup(func() { pst.Close() })
 	return pst
+}
+
+// TestDuplicateFoundWhileWindowDrains: after a burst's window has mostly
+// passed, its map is drained rather than copied (window.Map); an entry
+// still inside its window keeps answering duplicates from the draining
+// map, and the map is dropped once that entry expires too.
+func TestDuplicateFoundWhileWindowDrains(t *testing.T) {
+	pst := openTestPebble(t)
+	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
+	ctx := context.Background()
+	svc := newTestService(t, pst, clk)
+	name := "drain.fifo"
+	if _, err := svc.CreateQueue(ctx, name, map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3000 {
+		if _, err := svc.SendMessage(ctx, name, SendInput{Body: fmt.Sprint("burst ", i), GroupID: "g", HasGroupID: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(dedupWindow - time.Minute)
+	kept, err := svc.SendMessage(ctx, name, SendInput{Body: "kept", GroupID: "g", HasGroupID: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(2 * time.Minute) // the burst's window has passed, not the last send's
+	for range 4 {
+		svc.sweepOnce()
+	}
+	q, _ := svc.lookup(name)
+	q.mu.Lock()
+	left, draining := q.dedup.Len(), q.dedup.Draining()
+	q.mu.Unlock()
+	if left != 1 || !draining {
+		t.Fatalf("after the burst's window: %d entries, draining %v; want 1, true", left, draining)
+	}
+	again, err := svc.SendMessage(ctx, name, SendInput{Body: "kept", GroupID: "g", HasGroupID: true})
+	if err != nil || again.MessageID != kept.MessageID {
+		t.Fatalf("a duplicate inside its window, from the draining map: %+v, %v; want %s", again, err, kept.MessageID)
+	}
+	clk.Advance(dedupWindow)
+	for range 2 {
+		svc.sweepOnce()
+	}
+	q.mu.Lock()
+	left, draining = q.dedup.Len(), q.dedup.Draining()
+	q.mu.Unlock()
+	if left != 0 || draining {
+		t.Fatalf("after every window: %d entries, draining %v", left, draining)
+	}
 }

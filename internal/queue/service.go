@@ -824,6 +824,7 @@ func (s *Service) PurgeQueue(ctx context.Context, name string) error {
 	for _, k := range dropped {
 		q.dedup.Delete(k)
 	}
+	q.shrinkDedup()
 	q.mu.Unlock()
 	return nil
 }

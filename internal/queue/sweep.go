@@ -118,6 +118,9 @@ func (q *queue) dropStale() {
 		n++
 	}
 	q.dedupExp = q.dedupExp[n:]
+	if n > 0 {
+		q.shrinkDedup() // a purge may have emptied the window
+	}
 	n = 0
 	for n < len(q.attemptExp) {
 		r := q.attemptExp[n]
