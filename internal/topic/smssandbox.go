@@ -87,6 +87,16 @@ func (s *Service) sandboxRecord(ctx context.Context, number string) (*sandboxRec
 	return &rec, nil
 }
 
+// existingSandboxNumber reads a number that must be in the sandbox.
+// Requires s.smsMu.
+func (s *Service) existingSandboxNumber(ctx context.Context, number string) (*sandboxRec, error) {
+	rec, err := s.sandboxRecord(ctx, number)
+	if err == nil && rec == nil {
+		err = errSandboxNumberNotFound()
+	}
+	return rec, err
+}
+
 // CreateSMSSandboxPhoneNumber adds a destination number, pending until it
 // is verified with the one-time password that SNS would text to it and
 // forkline logs. Adding a pending number again makes a new password (the
@@ -136,12 +146,9 @@ func (s *Service) VerifySMSSandboxPhoneNumber(ctx context.Context, number, passw
 	}
 	s.smsMu.Lock()
 	defer s.smsMu.Unlock()
-	rec, err := s.sandboxRecord(ctx, number)
+	rec, err := s.existingSandboxNumber(ctx, number)
 	if err != nil {
 		return err
-	}
-	if rec == nil {
-		return errSandboxNumberNotFound()
 	}
 	if rec.Status == "Verified" {
 		return nil // verified already: its password is spent
@@ -164,12 +171,8 @@ func (s *Service) DeleteSMSSandboxPhoneNumber(ctx context.Context, number string
 	}
 	s.smsMu.Lock()
 	defer s.smsMu.Unlock()
-	rec, err := s.sandboxRecord(ctx, number)
-	if err != nil {
+	if _, err := s.existingSandboxNumber(ctx, number); err != nil {
 		return err
-	}
-	if rec == nil {
-		return errSandboxNumberNotFound()
 	}
 	var b store.Batch
 	b.DeleteRecord(nsSandbox, number)
