@@ -746,8 +746,10 @@ func matchKey(conds []cond, vals []value, present bool) bool {
 				}
 				continue
 			}
+			// "The key must have a non-null and non-empty value" (SNS
+			// developer guide, "Key matching").
 			for _, v := range vals {
-				if v.kind != vLiteral || v.str != "null" {
+				if (v.kind != vLiteral || v.str != "null") && (v.kind != vString || v.str != "") {
 					return true
 				}
 			}

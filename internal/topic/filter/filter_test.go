@@ -175,6 +175,10 @@ var matchCases = []matchCase{
 	{"K1c", scopeA, `{"store":[{"exists":true}]}`, attrsK2, "", false},
 	{"K1d", scopeB, `{"store":[{"exists":true}]}`, nil, bodyK2, false},
 	{"K1e", scopeB, `{"store":[{"exists":true}]}`, nil, `{"store":null}`, false},
+	// "The key must have a non-null and non-empty value" (SNS developer
+	// guide, "Key matching").
+	{"K1f", scopeB, `{"store":[{"exists":true}]}`, nil, `{"store":""}`, false},
+	{"K1g", scopeB, `{"store":[{"exists":true}]}`, nil, `{"store":["", "fans"]}`, true},
 	{"K2a", scopeA, `{"store":[{"exists":false}]}`, attrsK1, "", false},
 	{"K2b", scopeB, `{"store":[{"exists":false}]}`, nil, bodyK1, false},
 	{"K2c", scopeA, `{"store":[{"exists":false}]}`, attrsK2, "", true},
