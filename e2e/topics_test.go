@@ -440,6 +440,9 @@ func TestPublishErrors(t *testing.T) {
 			MessageAttributes: map[string]snstypes.MessageAttributeValue{"a": {DataType: aws.String("Strung"), StringValue: aws.String("x")}}}, "ParameterValueInvalid"},
 		{"phone: empty subject", &sns.PublishInput{PhoneNumber: aws.String("+15555550100"), Message: aws.String("m"), Subject: aws.String("")}, "InvalidParameter"},
 		{"phone: bad structure", &sns.PublishInput{PhoneNumber: aws.String("+15555550100"), Message: aws.String("not json"), MessageStructure: aws.String("json")}, "InvalidParameter"},
+		// "The total size limit for a single SMS Publish action is 1,600
+		// characters" (SNS API reference, Publish).
+		{"phone: over 1,600 characters", &sns.PublishInput{PhoneNumber: aws.String("+15555550100"), Message: aws.String(strings.Repeat("é", 1601))}, "InvalidParameter"},
 	}
 	// Number attributes are decimal numbers (SNS developer guide, "Amazon
 	// SNS message attribute data types").
@@ -893,7 +896,7 @@ func TestSNSAddressingErrors(t *testing.T) {
 
 	// A direct SMS to a valid number is accepted (forkline sends none); a
 	// malformed number is refused.
-	out, err := c.Publish(ctx(t), &sns.PublishInput{PhoneNumber: aws.String("+15555550100"), Message: aws.String("hi")})
+	out, err := c.Publish(ctx(t), &sns.PublishInput{PhoneNumber: aws.String("+15555550100"), Message: aws.String(strings.Repeat("é", 1600))})
 	if err != nil || out.MessageId == nil || *out.MessageId == "" {
 		t.Fatalf("Publish to a phone number: %+v, %v", out, err)
 	}
