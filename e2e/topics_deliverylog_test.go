@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/forkline/forkline/internal/server/servertest"
 )
 
 // statusEntry is a delivery status log entry.
@@ -122,5 +124,29 @@ func TestDeliveryStatusLogging(t *testing.T) {
 	groups, err := lc.DescribeLogGroups(ctx(t), &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("sns/us-east-1/000000000000/quiet")})
 	if err != nil || len(groups.LogGroups) != 0 {
 		t.Fatalf("a topic without a success sample rate logged: %+v, %v", groups, err)
+	}
+}
+
+// A replay's copies are deliveries too: a FIFO topic that keeps SQS
+// delivery status logs logs the copies its archive replays into a queue.
+func TestDeliveryStatusLoggingOfReplays(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{FakeClock: true})
+	c, q := sns.NewFromConfig(s.Config()), sqs.NewFromConfig(s.Config())
+	lc := cloudwatchlogs.NewFromConfig(s.Config())
+	arn := createTopic(t, c, "audited-journal.fifo", map[string]string{"FifoTopic": "true", "ContentBasedDeduplication": "true",
+		"ArchivePolicy": `{"MessageRetentionPeriod":"1"}`, "SQSSuccessFeedbackRoleArn": "arn:aws:iam::000000000000:role/ok",
+		"SQSSuccessFeedbackSampleRate": "100"})
+	for _, text := range []string{"m0", "m1"} {
+		publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String(text), MessageGroupId: aws.String("g")})
+		s.Clock.Advance(time.Minute)
+	}
+	url, _ := subscribeQueue(t, c, q, arn, "audited-journal.fifo", map[string]string{"ReplayPolicy": replayPolicy(servertest.Epoch, nil)})
+	if texts, _ := replayedBodies(t, drain(t, q, url, 2)); strings.Join(texts, ",") != "m0,m1" {
+		t.Fatalf("replay delivered %v", texts)
+	}
+	for _, e := range waitStatusEntries(t, lc, "sns/us-east-1/000000000000/audited-journal.fifo", 2) {
+		if e.Status != "SUCCESS" || e.Delivery.Destination != queueArn("audited-journal.fifo") || !strings.Contains(e.Delivery.ProviderResponse, "sqsMessageId") {
+			t.Fatalf("replay entry %+v", e)
+		}
 	}
 }

@@ -597,8 +597,9 @@ func (s *Service) deliverReplayed(ctx context.Context, t *topic, sub *subscripti
 	} else {
 		err = s.st.Commit(ctx, &b)
 	}
+	var sent []queue.TargetResult
 	if txn != nil {
-		txn.End(err)
+		sent = txn.End(err)
 	}
 	if errors.Is(err, errReplayGone) {
 		return nil
@@ -608,6 +609,15 @@ func (s *Service) deliverReplayed(ctx context.Context, t *topic, sub *subscripti
 	}
 	for _, o := range outs {
 		s.out.add(o)
+	}
+	// Replayed copies are deliveries too, for delivery status logging.
+	if attrs := s.topicAttributes(t.arn); sent != nil && s.cfg.DeliveryLog != nil &&
+		(attrs["SQSSuccessFeedbackRoleArn"] != "" || attrs["SQSFailureFeedbackRoleArn"] != "") {
+		ds := make([]delivery, len(owners))
+		for j, p := range owners {
+			ds[j] = delivery{p, sub}
+		}
+		s.logQueueDeliveries(t, attrs, sent, [][]delivery{ds})
 	}
 	return nil
 }
