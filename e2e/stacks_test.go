@@ -600,3 +600,60 @@ func TestStackTopicDeliveryStatusLogging(t *testing.T) {
 	}
 	deleteStack(t, c, "audit")
 }
+
+// An AWS::SNS::Topic's properties update in place ("Update requires: No
+// interruption", CloudFormation user guide, AWS::SNS::Topic): a changed
+// one is set, a removed one goes back to its default, and
+// DataProtectionPolicy is put or deleted.
+func TestStackTopicPropertiesUpdate(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	c := cloudformation.NewFromConfig(s.Config())
+	const head = `Resources:
+  News:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: news
+`
+	first := head + `      DisplayName: A
+      SignatureVersion: "2"
+      TracingConfig: Active
+      KmsMasterKeyId: alias/aws/sns
+      DataProtectionPolicy:
+        Name: basic
+        Version: "2021-06-01"
+        Statement: []
+`
+	if _, err := c.CreateStack(ctx(t), &cloudformation.CreateStackInput{StackName: aws.String("news"), TemplateBody: aws.String(first)}); err != nil {
+		t.Fatal(err)
+	}
+	waitStack(t, c, "news", "CREATE_COMPLETE")
+	sc := sns.NewFromConfig(s.Config())
+	arn := "arn:aws:sns:us-east-1:000000000000:news"
+	attrs := func() map[string]string {
+		t.Helper()
+		ta, err := sc.GetTopicAttributes(ctx(t), &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ta.Attributes
+	}
+	policy := func() string {
+		t.Helper()
+		out, err := sc.GetDataProtectionPolicy(ctx(t), &sns.GetDataProtectionPolicyInput{ResourceArn: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.DataProtectionPolicy)
+	}
+	if a := attrs(); a["DisplayName"] != "A" || a["SignatureVersion"] != "2" || a["TracingConfig"] != "Active" || a["KmsMasterKeyId"] != "alias/aws/sns" || !strings.Contains(policy(), "basic") {
+		t.Fatalf("after create: %v, policy %q", a, policy())
+	}
+	if _, err := c.UpdateStack(ctx(t), &cloudformation.UpdateStackInput{StackName: aws.String("news"), TemplateBody: aws.String(head + "      DisplayName: B\n")}); err != nil {
+		t.Fatal(err)
+	}
+	waitStack(t, c, "news", "UPDATE_COMPLETE")
+	if a := attrs(); a["DisplayName"] != "B" || a["SignatureVersion"] != "1" || a["TracingConfig"] != "PassThrough" || a["KmsMasterKeyId"] != "" || policy() != "" {
+		t.Fatalf("after update: %v, policy %q", a, policy())
+	}
+	deleteStack(t, c, "news")
+}

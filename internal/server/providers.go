@@ -223,7 +223,7 @@ func (p snsTopic) Create(ctx context.Context, r *stack.Resource) error {
 		}
 	}
 	attrs := map[string]any{}
-	for _, k := range []string{"DisplayName", "ContentBasedDeduplication", "KmsMasterKeyId", "SignatureVersion", "TracingConfig", "ArchivePolicy"} {
+	for _, k := range []string{"DisplayName", "ContentBasedDeduplication", "KmsMasterKeyId", "SignatureVersion", "TracingConfig", "ArchivePolicy", "FifoThroughputScope"} {
 		if v := prop(r, k); v != "" {
 			attrs[k] = v
 		}
@@ -245,6 +245,11 @@ func (p snsTopic) Create(ctx context.Context, r *stack.Resource) error {
 	arn, _ := out.(map[string]any)["TopicArn"].(string)
 	r.PhysicalID, r.Ref = arn, arn
 	r.Attrs = map[string]any{"TopicArn": arn, "TopicName": name}
+	if doc := prop(r, "DataProtectionPolicy"); doc != "" {
+		if _, err := p.t.CallAWS(ctx, "sns", "PutDataProtectionPolicy", map[string]any{"ResourceArn": arn, "DataProtectionPolicy": doc}); err != nil {
+			return err
+		}
+	}
 	subs, _ := r.Properties["Subscription"].([]any)
 	for _, s := range subs {
 		m, _ := s.(map[string]any)
@@ -259,15 +264,30 @@ func (p snsTopic) Update(ctx context.Context, r, old *stack.Resource) (bool, err
 	if changed(r, old, "TopicName", "FifoTopic") {
 		return true, nil
 	}
-	for _, k := range []string{"DisplayName", "ArchivePolicy"} {
+	// A property removed from the template goes back to its default
+	// (AWS::SNS::Topic's properties all update without interruption).
+	defaults := map[string]string{"DisplayName": "", "KmsMasterKeyId": "", "SignatureVersion": "1", "TracingConfig": "PassThrough",
+		"ContentBasedDeduplication": "false", "FifoThroughputScope": "Topic", "ArchivePolicy": "{}"}
+	fifo := boolProp(r, "FifoTopic")
+	for _, k := range []string{"DisplayName", "KmsMasterKeyId", "SignatureVersion", "TracingConfig", "ContentBasedDeduplication", "FifoThroughputScope", "ArchivePolicy"} {
 		if !changed(r, old, k) {
 			continue
 		}
 		v := prop(r, k)
-		if k == "ArchivePolicy" && v == "" {
-			v = "{}" // removing the property turns archiving off
+		if v == "" {
+			if !fifo && (k == "ContentBasedDeduplication" || k == "FifoThroughputScope") {
+				continue // FIFO settings: a standard topic has none to reset
+			}
+			v = defaults[k]
 		}
 		if _, err := p.t.CallAWS(ctx, "sns", "SetTopicAttributes", map[string]any{"TopicArn": r.PhysicalID, "AttributeName": k, "AttributeValue": v}); err != nil {
+			return false, err
+		}
+	}
+	if changed(r, old, "DataProtectionPolicy") {
+		// "" deletes the policy (SNS developer guide, "Deleting data
+		// protection policies").
+		if _, err := p.t.CallAWS(ctx, "sns", "PutDataProtectionPolicy", map[string]any{"ResourceArn": r.PhysicalID, "DataProtectionPolicy": prop(r, "DataProtectionPolicy")}); err != nil {
 			return false, err
 		}
 	}
