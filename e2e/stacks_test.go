@@ -657,3 +657,75 @@ func TestStackTopicPropertiesUpdate(t *testing.T) {
 	}
 	deleteStack(t, c, "news")
 }
+
+// AWS::SNS::TopicPolicy and AWS::SNS::TopicInlinePolicy set the topics'
+// Policy attribute (CloudFormation user guide); removing a topic from the
+// resource restores its default policy.
+func TestStackTopicPolicies(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	c := cloudformation.NewFromConfig(s.Config())
+	tmpl := func(topics, sid string) string {
+		return `Resources:
+  One:
+    Type: AWS::SNS::Topic
+    Properties: {TopicName: one}
+  Two:
+    Type: AWS::SNS::Topic
+    Properties: {TopicName: two}
+  Three:
+    Type: AWS::SNS::Topic
+    Properties: {TopicName: three}
+  Shared:
+    Type: AWS::SNS::TopicPolicy
+    Properties:
+      Topics: [` + topics + `]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: ` + sid + `
+            Effect: Allow
+            Principal: {Service: events.amazonaws.com}
+            Action: sns:Publish
+            Resource: "*"
+  Inline:
+    Type: AWS::SNS::TopicInlinePolicy
+    Properties:
+      TopicArn: !Ref Three
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: inline
+            Effect: Allow
+            Principal: {Service: s3.amazonaws.com}
+            Action: sns:Publish
+            Resource: !Ref Three
+`
+	}
+	if _, err := c.CreateStack(ctx(t), &cloudformation.CreateStackInput{StackName: aws.String("policies"), TemplateBody: aws.String(tmpl("!Ref One, !Ref Two", "events"))}); err != nil {
+		t.Fatal(err)
+	}
+	waitStack(t, c, "policies", "CREATE_COMPLETE")
+	sc := sns.NewFromConfig(s.Config())
+	policy := func(name string) string {
+		t.Helper()
+		ta, err := sc.GetTopicAttributes(ctx(t), &sns.GetTopicAttributesInput{TopicArn: aws.String("arn:aws:sns:us-east-1:000000000000:" + name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ta.Attributes["Policy"]
+	}
+	if !strings.Contains(policy("one"), `"events"`) || !strings.Contains(policy("two"), `"events"`) || !strings.Contains(policy("three"), `"inline"`) {
+		t.Fatalf("after create: %s / %s / %s", policy("one"), policy("two"), policy("three"))
+	}
+	if _, err := c.UpdateStack(ctx(t), &cloudformation.UpdateStackInput{StackName: aws.String("policies"), TemplateBody: aws.String(tmpl("!Ref Two", "events2"))}); err != nil {
+		t.Fatal(err)
+	}
+	waitStack(t, c, "policies", "UPDATE_COMPLETE")
+	if p := policy("one"); !strings.Contains(p, "__default_policy_ID") {
+		t.Fatalf("a topic dropped from the policy kept %s", p)
+	}
+	if !strings.Contains(policy("two"), `"events2"`) {
+		t.Fatalf("after update: %s", policy("two"))
+	}
+	deleteStack(t, c, "policies")
+}

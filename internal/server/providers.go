@@ -37,8 +37,8 @@ func (s *Server) stackProviders() map[string]stack.Provider {
 		"AWS::SQS::QueueInlinePolicy":              accept,
 		"AWS::SNS::Topic":                          snsTopic{t},
 		"AWS::SNS::Subscription":                   snsSubscription{t},
-		"AWS::SNS::TopicPolicy":                    accept,
-		"AWS::SNS::TopicInlinePolicy":              accept,
+		"AWS::SNS::TopicPolicy":                    snsTopicPolicy{t},
+		"AWS::SNS::TopicInlinePolicy":              snsTopicPolicy{t},
 		"AWS::Lambda::Function":                    lambdaFunction{s},
 		"AWS::Lambda::Permission":                  lambdaPermission{s},
 		"AWS::Lambda::EventSourceMapping":          eventSourceMapping{s},
@@ -210,6 +210,67 @@ func (q sqsQueue) Delete(ctx context.Context, r *stack.Resource) error {
 }
 
 // --- SNS
+
+// snsTopicPolicy sets the access policy of topics: AWS::SNS::TopicPolicy
+// (PolicyDocument for every ARN in Topics) and AWS::SNS::TopicInlinePolicy
+// (one TopicArn). forkline does not enforce the policies (one account);
+// they are kept as SNS keeps them, so that GetTopicAttributes shows them.
+// Deleting the resource, or dropping a topic from it, restores the
+// topic's default policy.
+type snsTopicPolicy struct{ t tasks }
+
+func (p snsTopicPolicy) topics(r *stack.Resource) []string {
+	if arn := prop(r, "TopicArn"); arn != "" {
+		return []string{arn}
+	}
+	var out []string
+	list, _ := r.Properties["Topics"].([]any)
+	for _, v := range list {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (p snsTopicPolicy) set(ctx context.Context, topics []string, doc string) error {
+	for _, arn := range topics {
+		if _, err := p.t.CallAWS(ctx, "sns", "SetTopicAttributes", map[string]any{"TopicArn": arn, "AttributeName": "Policy", "AttributeValue": doc}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p snsTopicPolicy) Create(ctx context.Context, r *stack.Resource) error {
+	r.PhysicalID = physicalName(r, 128, false)
+	r.Ref = r.PhysicalID
+	return p.set(ctx, p.topics(r), prop(r, "PolicyDocument"))
+}
+
+func (p snsTopicPolicy) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
+	now := p.topics(r)
+	var dropped []string
+	for _, arn := range p.topics(old) {
+		if !slices.Contains(now, arn) {
+			dropped = append(dropped, arn)
+		}
+	}
+	if err := p.set(ctx, dropped, ""); err != nil && !strings.Contains(err.Error(), "NotFound") {
+		return false, err
+	}
+	return false, p.set(ctx, now, prop(r, "PolicyDocument"))
+}
+
+func (p snsTopicPolicy) Delete(ctx context.Context, r *stack.Resource) error {
+	for _, arn := range p.topics(r) {
+		// A topic deleted first (in the same stack) has no policy to restore.
+		if err := p.set(ctx, []string{arn}, ""); err != nil && !strings.Contains(err.Error(), "NotFound") {
+			return err
+		}
+	}
+	return nil
+}
 
 type snsTopic struct{ t tasks }
 
