@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -728,4 +729,59 @@ func TestStackTopicPolicies(t *testing.T) {
 		t.Fatalf("after update: %s", policy("two"))
 	}
 	deleteStack(t, c, "policies")
+}
+
+// A topic's inline Subscription list updates in place (CloudFormation
+// user guide, AWS::SNS::Topic: "Update requires: No interruption"): added
+// endpoints are subscribed, removed ones unsubscribed.
+func TestStackTopicInlineSubscriptionsUpdate(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	c := cloudformation.NewFromConfig(s.Config())
+	tmpl := func(queues ...string) string {
+		out := `Resources:
+  A:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: inline-a}
+  B:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: inline-b}
+  Feed:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: feed
+      Subscription:
+`
+		for _, q := range queues {
+			out += "        - Protocol: sqs\n          Endpoint: !GetAtt " + q + ".Arn\n"
+		}
+		return out
+	}
+	endpoints := func() []string {
+		t.Helper()
+		out, err := sns.NewFromConfig(s.Config()).ListSubscriptionsByTopic(ctx(t), &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String("arn:aws:sns:us-east-1:000000000000:feed")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var eps []string
+		for _, x := range out.Subscriptions {
+			eps = append(eps, aws.ToString(x.Endpoint))
+		}
+		slices.Sort(eps)
+		return eps
+	}
+	if _, err := c.CreateStack(ctx(t), &cloudformation.CreateStackInput{StackName: aws.String("feed"), TemplateBody: aws.String(tmpl("A"))}); err != nil {
+		t.Fatal(err)
+	}
+	waitStack(t, c, "feed", "CREATE_COMPLETE")
+	if eps := endpoints(); !slices.Equal(eps, []string{queueArn("inline-a")}) {
+		t.Fatalf("after create: %v", eps)
+	}
+	if _, err := c.UpdateStack(ctx(t), &cloudformation.UpdateStackInput{StackName: aws.String("feed"), TemplateBody: aws.String(tmpl("B"))}); err != nil {
+		t.Fatal(err)
+	}
+	waitStack(t, c, "feed", "UPDATE_COMPLETE")
+	if eps := endpoints(); !slices.Equal(eps, []string{queueArn("inline-b")}) {
+		t.Fatalf("after update: %v", eps)
+	}
+	deleteStack(t, c, "feed")
 }

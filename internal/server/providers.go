@@ -311,14 +311,77 @@ func (p snsTopic) Create(ctx context.Context, r *stack.Resource) error {
 			return err
 		}
 	}
-	subs, _ := r.Properties["Subscription"].([]any)
-	for _, s := range subs {
-		m, _ := s.(map[string]any)
-		if _, err := p.t.CallAWS(ctx, "sns", "Subscribe", map[string]any{"TopicArn": arn, "Protocol": m["Protocol"], "Endpoint": m["Endpoint"]}); err != nil {
+	for _, s := range inlineSubscriptions(r) {
+		if _, err := p.t.CallAWS(ctx, "sns", "Subscribe", map[string]any{"TopicArn": arn, "Protocol": s[0], "Endpoint": s[1]}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// inlineSubscriptions are a topic's Subscription property: protocol and
+// endpoint pairs.
+func inlineSubscriptions(r *stack.Resource) [][2]string {
+	var out [][2]string
+	subs, _ := r.Properties["Subscription"].([]any)
+	for _, s := range subs {
+		m, _ := s.(map[string]any)
+		proto, _ := m["Protocol"].(string)
+		endpoint, _ := m["Endpoint"].(string)
+		out = append(out, [2]string{proto, endpoint})
+	}
+	return out
+}
+
+// updateInlineSubscriptions subscribes the pairs added to a topic's
+// Subscription property and unsubscribes the ones removed from it
+// ("Update requires: No interruption", CloudFormation user guide,
+// AWS::SNS::Topic).
+func (p snsTopic) updateInlineSubscriptions(ctx context.Context, r, old *stack.Resource) error {
+	now, was := inlineSubscriptions(r), inlineSubscriptions(old)
+	for _, s := range now {
+		if !slices.Contains(was, s) {
+			if _, err := p.t.CallAWS(ctx, "sns", "Subscribe", map[string]any{"TopicArn": r.PhysicalID, "Protocol": s[0], "Endpoint": s[1]}); err != nil {
+				return err
+			}
+		}
+	}
+	var gone [][2]string
+	for _, s := range was {
+		if !slices.Contains(now, s) {
+			gone = append(gone, s)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	token := ""
+	for {
+		in := map[string]any{"TopicArn": r.PhysicalID}
+		if token != "" {
+			in["NextToken"] = token
+		}
+		out, err := p.t.CallAWS(ctx, "sns", "ListSubscriptionsByTopic", in)
+		if err != nil {
+			return err
+		}
+		m, _ := out.(map[string]any)
+		list, _ := m["Subscriptions"].([]any)
+		for _, it := range list {
+			sub, _ := it.(map[string]any)
+			proto, _ := sub["Protocol"].(string)
+			endpoint, _ := sub["Endpoint"].(string)
+			arn, _ := sub["SubscriptionArn"].(string)
+			if slices.Contains(gone, [2]string{proto, endpoint}) && strings.HasPrefix(arn, "arn:") {
+				if _, err := p.t.CallAWS(ctx, "sns", "Unsubscribe", map[string]any{"SubscriptionArn": arn}); err != nil {
+					return err
+				}
+			}
+		}
+		if token, _ = m["NextToken"].(string); token == "" {
+			return nil
+		}
+	}
 }
 
 func (p snsTopic) Update(ctx context.Context, r, old *stack.Resource) (bool, error) {
@@ -342,6 +405,11 @@ func (p snsTopic) Update(ctx context.Context, r, old *stack.Resource) (bool, err
 			v = defaults[k]
 		}
 		if _, err := p.t.CallAWS(ctx, "sns", "SetTopicAttributes", map[string]any{"TopicArn": r.PhysicalID, "AttributeName": k, "AttributeValue": v}); err != nil {
+			return false, err
+		}
+	}
+	if changed(r, old, "Subscription") {
+		if err := p.updateInlineSubscriptions(ctx, r, old); err != nil {
 			return false, err
 		}
 	}
