@@ -825,6 +825,11 @@ func TestHTTPEndpointAuthentication(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The password is shown masked, as SNS shows it.
+			a, err := c.GetSubscriptionAttributes(ctx(t), &sns.GetSubscriptionAttributesInput{SubscriptionArn: sub.SubscriptionArn})
+			if err != nil || !strings.Contains(a.Attributes["Endpoint"], "//sns-user:****@") {
+				t.Fatalf("Endpoint shown as %q (%v)", a.Attributes["Endpoint"], err)
+			}
 			publish(t, c, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("for " + scheme)})
 			for {
 				select {

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -45,7 +46,8 @@ func newPoster() *poster {
 func (p *poster) Post(ctx context.Context, endpoint string, header map[string]string, body []byte) (int, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return 0, err
+		// Not the parser's error: it quotes the URL, credentials included.
+		return 0, errors.New("the endpoint is not a valid URL")
 	}
 	user := u.User
 	u.User = nil

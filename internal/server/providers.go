@@ -372,7 +372,8 @@ func (p snsTopic) updateInlineSubscriptions(ctx context.Context, r, old *stack.R
 			proto, _ := sub["Protocol"].(string)
 			endpoint, _ := sub["Endpoint"].(string)
 			arn, _ := sub["SubscriptionArn"].(string)
-			if slices.Contains(gone, [2]string{proto, endpoint}) && strings.HasPrefix(arn, "arn:") {
+			// Listed endpoints show a password as "****".
+			if slices.ContainsFunc(gone, func(g [2]string) bool { return g[0] == proto && topic.ShownEndpoint(g[1]) == endpoint }) && strings.HasPrefix(arn, "arn:") {
 				if _, err := p.t.CallAWS(ctx, "sns", "Unsubscribe", map[string]any{"SubscriptionArn": arn}); err != nil {
 					return err
 				}

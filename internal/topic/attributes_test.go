@@ -254,12 +254,14 @@ func TestShownSubDeliveryPolicy(t *testing.T) {
 // TestRedactEndpoint: an HTTP endpoint's password never reaches a log.
 func TestRedactEndpoint(t *testing.T) {
 	for in, want := range map[string]string{
-		"https://sns:s3cr%40t@hooks.example.com/in": "https://sns:xxxxx@hooks.example.com/in",
+		"https://sns:s3cr%40t@hooks.example.com/in": "https://sns:****@hooks.example.com/in",
+		"http://u:s3cret@ho st/a":                   "http://u:****@ho st/a", // does not parse
+		"https://only-user@hooks.example.com/":      "https://only-user@hooks.example.com/",
 		"https://hooks.example.com/in?a=b@c":        "https://hooks.example.com/in?a=b@c",
 		"dev@example.com":                           "dev@example.com",
 		"arn:aws:sqs:us-east-1:000000000000:q":      "arn:aws:sqs:us-east-1:000000000000:q",
 	} {
-		if got := redactEndpoint(in); got != want {
+		if got := ShownEndpoint(in); got != want {
 			t.Errorf("%s: %s, want %s", in, got, want)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -280,12 +279,12 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 		more = false
 	}
 	if permanent || !more {
-		s.warns.warn(s.log, o.Sub, "delivery failed, no retry left", "subscription", o.Sub, "endpoint", redactEndpoint(o.Endpoint), "attempts", o.Attempt,
+		s.warns.warn(s.log, o.Sub, "delivery failed, no retry left", "subscription", o.Sub, "endpoint", ShownEndpoint(o.Endpoint), "attempts", o.Attempt,
 			"permanent", permanent, "err", err)
 		d.giveUp(ctx, o, sub)
 		return
 	}
-	s.log.Debug("delivery attempt failed", "subscription", o.Sub, "endpoint", redactEndpoint(o.Endpoint), "attempt", o.Attempt, "retryIn", delay, "err", err)
+	s.log.Debug("delivery attempt failed", "subscription", o.Sub, "endpoint", ShownEndpoint(o.Endpoint), "attempt", o.Attempt, "retryIn", delay, "err", err)
 	due := s.clock.Now().Add(delay)
 	o.Due = due.UnixNano()
 	var b store.Batch
@@ -296,17 +295,29 @@ func (d *dispatcher) deliver(ctx context.Context, o *outRec) {
 	d.q.Add(o, due)
 }
 
-// redactEndpoint hides the password of an HTTP endpoint's credentials
-// (https://user:password@host/path) from logs.
-func redactEndpoint(endpoint string) string {
-	if !strings.Contains(endpoint, "@") {
+// ShownEndpoint hides the password of an HTTP endpoint's credentials
+// (https://user:password@host/path) in logs and API answers.
+//
+// The password is shown as "****", as SNS shows an endpoint's password
+// in subscription attributes and lists; the URL need not parse.
+func ShownEndpoint(endpoint string) string {
+	scheme, rest, ok := strings.Cut(endpoint, "://")
+	if !ok {
 		return endpoint
 	}
-	u, err := url.Parse(endpoint)
-	if err != nil || u.User == nil {
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndexByte(rest[:end], '@')
+	if at < 0 {
 		return endpoint
 	}
-	return u.Redacted()
+	user, _, hasPass := strings.Cut(rest[:at], ":")
+	if !hasPass {
+		return endpoint
+	}
+	return scheme + "://" + user + ":****" + rest[at:]
 }
 
 // logAttempt writes a notification's delivery attempt into the topic's
@@ -317,7 +328,7 @@ func (d *dispatcher) logAttempt(o *outRec, err error) {
 		return
 	}
 	out := deliveryOutcome{topicArn: o.Topic, proto: o.Protocol, messageID: o.MessageID, message: o.Message,
-		published: o.Timestamp, destination: redactEndpoint(o.Endpoint), attempts: o.Attempt + 1, ok: err == nil}
+		published: o.Timestamp, destination: ShownEndpoint(o.Endpoint), attempts: o.Attempt + 1, ok: err == nil}
 	switch o.Protocol {
 	case "http", "https":
 		out.status = o.status
@@ -418,7 +429,7 @@ func (d *dispatcher) post(ctx context.Context, o *outRec, p deliveryPolicy) (boo
 		// Make sure your endpoint is ready to process Amazon SNS
 		// messages"): a 4xx is the endpoint's answer, delivered, neither
 		// retried nor dead-lettered.
-		s.log.Warn("endpoint refused a delivery; SNS counts it delivered", "subscription", o.Sub, "endpoint", redactEndpoint(o.Endpoint),
+		s.log.Warn("endpoint refused a delivery; SNS counts it delivered", "subscription", o.Sub, "endpoint", ShownEndpoint(o.Endpoint),
 			"type", o.Type, "status", status)
 		return false, nil
 	default:

@@ -47,6 +47,7 @@ type deliveryOutcome struct {
 	proto       string
 	messageID   string
 	message     string // the text whose MD5 the entry shows
+	md5         string // that MD5 in hex, when already computed
 	published   string // the notification's Timestamp (RFC 3339)
 	destination string
 	attempts    int
@@ -87,7 +88,10 @@ func (s *Service) topicAttributes(arn string) map[string]string {
 // writeDeliveryLog writes a delivery status entry.
 func (s *Service) writeDeliveryLog(o deliveryOutcome) {
 	now := s.clock.Now()
-	sum := md5.Sum([]byte(o.message))
+	if o.md5 == "" {
+		sum := md5.Sum([]byte(o.message))
+		o.md5 = hex.EncodeToString(sum[:])
+	}
 	type notification struct {
 		MD5       string `json:"messageMD5Sum"`
 		MessageID string `json:"messageId"`
@@ -107,7 +111,7 @@ func (s *Service) writeDeliveryLog(o deliveryOutcome) {
 		Delivery     delivery     `json:"delivery"`
 		Status       string       `json:"status"`
 	}{
-		Notification: notification{MD5: hex.EncodeToString(sum[:]), MessageID: o.messageID, TopicArn: o.topicArn},
+		Notification: notification{MD5: o.md5, MessageID: o.messageID, TopicArn: o.topicArn},
 		Delivery: delivery{DeliveryID: newID(), Destination: o.destination, Provider: o.provider,
 			Attempts: max(o.attempts, 1), StatusCode: o.status},
 		Status: "SUCCESS",

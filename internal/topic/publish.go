@@ -708,10 +708,9 @@ func (s *Service) publish(ctx context.Context, t *topic, ps []*prepared) ([]Publ
 // logQueueDeliveries writes the delivery status entries of a publish's
 // copies into queues, when the topic keeps them for SQS.
 func (s *Service) logQueueDeliveries(t *topic, attrs map[string]string, sent []queue.TargetResult, owners [][]delivery) {
+	sums := map[*prepared]string{} // each message hashed once, not per copy
 	for i, r := range sent {
 		for j, d := range owners[i] {
-			out := deliveryOutcome{topicArn: t.arn, proto: "sqs", messageID: d.p.id, message: d.p.message("sqs"),
-				published: d.p.ts, destination: d.sub.rec.Endpoint, attempts: 1, status: 200, ok: true}
 			failed := r.Err
 			var res queue.SendResult
 			if j < len(r.Results) {
@@ -720,14 +719,23 @@ func (s *Service) logQueueDeliveries(t *topic, attrs map[string]string, sent []q
 					failed = res.Err
 				}
 			}
+			if !feedback(attrs, "sqs", failed == nil) {
+				continue
+			}
+			sum, ok := sums[d.p]
+			if !ok {
+				h := md5.Sum([]byte(d.p.message("sqs")))
+				sum = hex.EncodeToString(h[:])
+				sums[d.p] = sum
+			}
+			out := deliveryOutcome{topicArn: t.arn, proto: "sqs", messageID: d.p.id, md5: sum,
+				published: d.p.ts, destination: ShownEndpoint(d.sub.rec.Endpoint), attempts: 1, status: 200, ok: true}
 			if failed != nil {
 				out.ok, out.status, out.provider = false, 400, providerJSON("ErrorMessage", failed.Error())
 			} else {
 				out.provider = providerJSON("sqsRequestId", newID(), "sqsMessageId", res.MessageID)
 			}
-			if feedback(attrs, "sqs", out.ok) {
-				s.writeDeliveryLog(out)
-			}
+			s.writeDeliveryLog(out)
 		}
 	}
 }

@@ -197,7 +197,7 @@ func (s *Service) resendConfirmation(ctx context.Context, t *topic, sub *subscri
 // kept to warnings still shows them.
 func (s *Service) logEmailConfirmation(t *topic, sub *subscription) {
 	s.log.Warn("email not sent, forkline sends no email: confirm the subscription by a GET of subscribe_url or with ConfirmSubscription and the token",
-		"subscription", sub.arn, "endpoint", redactEndpoint(sub.rec.Endpoint), "subscribe_url", s.subscribeURL(t.arn, sub.rec.Token), "token", sub.rec.Token)
+		"subscription", sub.arn, "endpoint", ShownEndpoint(sub.rec.Endpoint), "subscribe_url", s.subscribeURL(t.arn, sub.rec.Token), "token", sub.rec.Token)
 }
 
 func newToken() string {
@@ -684,7 +684,7 @@ func (s *Service) ListSubscriptions(ctx context.Context, topicArn, token string)
 			arn = PendingConfirmation
 		}
 		out[i] = SubscriptionInfo{SubscriptionArn: arn, Owner: sub.rec.Owner, Protocol: sub.rec.Protocol,
-			Endpoint: sub.rec.Endpoint, TopicArn: sub.topic}
+			Endpoint: ShownEndpoint(sub.rec.Endpoint), TopicArn: sub.topic}
 	}
 	return out, next, nil
 }
@@ -717,7 +717,7 @@ func (s *Service) GetSubscriptionAttributes(ctx context.Context, arn string) (ma
 	out["TopicArn"] = sub.topic
 	out["Owner"] = sub.rec.Owner
 	out["Protocol"] = sub.rec.Protocol
-	out["Endpoint"] = sub.rec.Endpoint
+	out["Endpoint"] = ShownEndpoint(sub.rec.Endpoint) // "user:****@", as SNS shows it
 	// True for a subscription that needed no confirmation, SMS included
 	// (recorded AWS answer, LocalStack's test_subscribe_sms_endpoint
 	// snapshot).
