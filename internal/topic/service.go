@@ -123,6 +123,10 @@ type Service struct {
 	mu     sync.RWMutex // guards topics, subs, restore, every topic's subs list and nextSweep
 	topics map[string]*topic
 	subs   map[string]*subscription // by subscription ARN
+	// tokens maps the confirmation tokens of subscriptions to their ARNs
+	// (addSub, dropSub), for ConfirmSubscription with a topic that does
+	// not exist.
+	tokens map[string]string
 	// restore holds the unsubscribed HTTP/S subscriptions that their
 	// UnsubscribeConfirmation's token can restore, by token.
 	restore map[string]restoreRec
@@ -331,7 +335,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 	sg := &signer{dir: cfg.KeyDir, region: cfg.Region}
 	s := &Service{
 		st: st, cfg: cfg, clock: cfg.Clock, log: cfg.Logger.With("service", "sns"), signer: sg,
-		topics: map[string]*topic{}, subs: map[string]*subscription{}, restore: map[string]restoreRec{},
+		topics: map[string]*topic{}, subs: map[string]*subscription{}, tokens: map[string]string{}, restore: map[string]restoreRec{},
 		logStream: newID(),
 	}
 	sg.records = newSigRecords(st, s.log, s.clock.Now)
@@ -372,7 +376,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 		if err != nil {
 			return err
 		}
-		s.subs[sub.arn] = sub
+		s.addSub(sub)
 		t.subs = append(t.subs, sub)
 		return nil
 	})
@@ -774,7 +778,7 @@ func (s *Service) DeleteTopic(ctx context.Context, arn string) error {
 		return fmt.Errorf("delete topic %s: %w", t.name, err)
 	}
 	for _, sub := range t.subs {
-		delete(s.subs, sub.arn)
+		s.dropSub(sub.arn)
 	}
 	for _, token := range restorable {
 		delete(s.restore, token)

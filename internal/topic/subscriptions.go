@@ -150,7 +150,7 @@ func (s *Service) Subscribe(ctx context.Context, in SubscribeInput) (string, err
 		s.mu.Unlock()
 		return "", fmt.Errorf("subscribe: %w", err)
 	}
-	s.subs[sub.arn] = sub
+	s.addSub(sub)
 	t.subs = append(append([]*subscription(nil), t.subs...), sub)
 	s.mu.Unlock()
 	if out != nil {
@@ -443,12 +443,8 @@ func (s *Service) topicOfToken(token string) *topic {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, t := range s.topics {
-		for _, sub := range t.subs {
-			if sub.rec.Token == token {
-				return t
-			}
-		}
+	if sub := s.subs[s.tokens[token]]; sub != nil && sub.rec.Token == token {
+		return s.topics[sub.rec.Topic]
 	}
 	if r, ok := s.restore[token]; ok {
 		return s.topics[r.Sub.Topic]
@@ -488,7 +484,7 @@ func (s *Service) restoreSub(ctx context.Context, t *topic, token string, rec su
 		return "", fmt.Errorf("confirm subscription: %w", err)
 	}
 	delete(s.restore, token)
-	s.subs[sub.arn] = sub
+	s.addSub(sub)
 	t.subs = append(append([]*subscription(nil), t.subs...), sub)
 	return sub.arn, nil
 }
@@ -498,7 +494,24 @@ func (s *Service) replaceSub(t *topic, i int, sub *subscription) {
 	subs := append([]*subscription(nil), t.subs...)
 	subs[i] = sub
 	t.subs = subs
+	s.addSub(sub)
+}
+
+// addSub records a subscription by ARN and by token. Requires s.mu held
+// for writing.
+func (s *Service) addSub(sub *subscription) {
 	s.subs[sub.arn] = sub
+	if sub.rec.Token != "" {
+		s.tokens[sub.rec.Token] = sub.arn
+	}
+}
+
+// dropSub forgets a subscription. Requires s.mu held for writing.
+func (s *Service) dropSub(arn string) {
+	if sub := s.subs[arn]; sub != nil && sub.rec.Token != "" && s.tokens[sub.rec.Token] == arn {
+		delete(s.tokens, sub.rec.Token)
+	}
+	delete(s.subs, arn)
 }
 
 // PendingUnsubscribe is the reason Unsubscribe gives for a subscription
@@ -577,7 +590,7 @@ func (s *Service) Unsubscribe(ctx context.Context, arn string, authenticated boo
 		subs = append(append(subs, t.subs[:i]...), t.subs[i+1:]...)
 		t.subs = subs
 	}
-	delete(s.subs, arn)
+	s.dropSub(arn)
 	if out != nil {
 		s.restore[out.Token] = restore
 	}
@@ -629,7 +642,7 @@ func (s *Service) dropExpiredPending(ctx context.Context) {
 		delete(s.restore, token)
 	}
 	for _, sub := range gone {
-		delete(s.subs, sub.arn)
+		s.dropSub(sub.arn)
 		if t := s.topics[sub.rec.Topic]; t != nil {
 			t.subs = slices.DeleteFunc(slices.Clone(t.subs), func(x *subscription) bool { return x == sub })
 		}
