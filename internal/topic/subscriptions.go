@@ -394,10 +394,14 @@ func (s *Service) ConfirmSubscription(ctx context.Context, topicArn, token strin
 	now := s.clock.Now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, sub := range t.subs {
-		if sub.rec.Token != token {
-			continue
-		}
+	// Found through the token index: a request with an unknown token
+	// scans nothing.
+	i := -1
+	if sub := s.subs[s.tokens[token]]; sub != nil && sub.rec.Token == token {
+		i = slices.Index(t.subs, sub) // -1 for another topic's subscription
+	}
+	if i >= 0 {
+		sub := t.subs[i]
 		if sub.rec.Confirmed {
 			return sub.arn, nil
 		}
