@@ -577,14 +577,7 @@ func TestStackTopicDeliveryStatusLogging(t *testing.T) {
 	waitStack(t, c, "audit", "CREATE_COMPLETE")
 	sc := sns.NewFromConfig(s.Config())
 	arn := "arn:aws:sns:us-east-1:000000000000:audited"
-	attrs := func() map[string]string {
-		t.Helper()
-		ta, err := sc.GetTopicAttributes(ctx(t), &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ta.Attributes
-	}
+	attrs := func() map[string]string { t.Helper(); return topicAttributes(t, sc, arn) }
 	if a := attrs(); a["SQSSuccessFeedbackSampleRate"] != "45" || a["SQSSuccessFeedbackRoleArn"] != "arn:aws:iam::000000000000:role/ok" ||
 		a["SQSFailureFeedbackRoleArn"] != "arn:aws:iam::000000000000:role/failed" {
 		t.Fatalf("after create: %v", a)
@@ -630,14 +623,7 @@ func TestStackTopicPropertiesUpdate(t *testing.T) {
 	waitStack(t, c, "news", "CREATE_COMPLETE")
 	sc := sns.NewFromConfig(s.Config())
 	arn := "arn:aws:sns:us-east-1:000000000000:news"
-	attrs := func() map[string]string {
-		t.Helper()
-		ta, err := sc.GetTopicAttributes(ctx(t), &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ta.Attributes
-	}
+	attrs := func() map[string]string { t.Helper(); return topicAttributes(t, sc, arn) }
 	policy := func() string {
 		t.Helper()
 		out, err := sc.GetDataProtectionPolicy(ctx(t), &sns.GetDataProtectionPolicyInput{ResourceArn: aws.String(arn)})
@@ -709,11 +695,7 @@ func TestStackTopicPolicies(t *testing.T) {
 	sc := sns.NewFromConfig(s.Config())
 	policy := func(name string) string {
 		t.Helper()
-		ta, err := sc.GetTopicAttributes(ctx(t), &sns.GetTopicAttributesInput{TopicArn: aws.String("arn:aws:sns:us-east-1:000000000000:" + name)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ta.Attributes["Policy"]
+		return topicAttributes(t, sc, "arn:aws:sns:us-east-1:000000000000:"+name)["Policy"]
 	}
 	if !strings.Contains(policy("one"), `"events"`) || !strings.Contains(policy("two"), `"events"`) || !strings.Contains(policy("three"), `"inline"`) {
 		t.Fatalf("after create: %s / %s / %s", policy("one"), policy("two"), policy("three"))
@@ -784,4 +766,14 @@ func TestStackTopicInlineSubscriptionsUpdate(t *testing.T) {
 		t.Fatalf("after update: %v", eps)
 	}
 	deleteStack(t, c, "feed")
+}
+
+// topicAttributes is GetTopicAttributes's answer for arn.
+func topicAttributes(t *testing.T, c *sns.Client, arn string) map[string]string {
+	t.Helper()
+	ta, err := c.GetTopicAttributes(ctx(t), &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ta.Attributes
 }
